@@ -1,0 +1,122 @@
+"""Engage: the application factory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+class ConfigurationError(RuntimeError):
+    """Raised when a configuration cannot run safely (for example, a missing secret)."""
+
+
+def create_app(config: str | type | None = "development", **overrides) -> Flask:
+    from config import CONFIGS, INSTANCE_DIR
+
+    config_class = CONFIGS[config] if isinstance(config, str) else config
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_DIR),
+        template_folder=str(PROJECT_DIR / "templates"),
+        static_folder=str(PROJECT_DIR / "static"),
+    )
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    _check_secrets(app)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    _configure_logging(app)
+    _configure_jinja(app)
+    _configure_proxies(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from engage import cli, hooks
+    from engage.errors_http import register_error_handlers
+
+    hooks.register(app)
+    register_error_handlers(app)
+    cli.register(app)
+    return app
+
+
+def _check_secrets(app: Flask) -> None:
+    if app.config.get("ENV_NAME") != "production":
+        return
+    weak = {"", "dev-only-not-secret", "change-me"}
+    if app.config.get("SECRET_KEY", "") in weak or len(app.config["SECRET_KEY"]) < 32:
+        raise ConfigurationError(
+            "SECRET_KEY is missing or too short: set the SECRET_KEY environment variable to a "
+            "random value of at least 32 characters (python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))')."
+        )
+    if not app.config.get("FIELD_ENCRYPTION_KEY"):
+        raise ConfigurationError(
+            "FIELD_ENCRYPTION_KEY is missing: set it to a Fernet key (python -c 'from "
+            "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')."
+        )
+
+
+def _configure_logging(app: Flask) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
+                            "%(message)s")
+    # Werkzeug's request log prints client addresses; the feedback routes must leave none, so
+    # the development server's access log is replaced by one without addresses (hooks.py).
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+def _configure_jinja(app: Flask) -> None:
+    app.jinja_options = {
+        **app.jinja_options,
+        "undefined": ChainableUndefined,
+        "loader": ChoiceLoader([
+            FileSystemLoader(str(PROJECT_DIR / "templates")),
+            PackageLoader("nhsuk_frontend_jinja"),
+        ]),
+        "trim_blocks": True,
+        "lstrip_blocks": True,
+    }
+
+
+def _configure_proxies(app: Flask) -> None:
+    import os
+
+    hops = int(os.environ.get("PROXY_FIX_X_FOR", "0"))
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+def _init_extensions(app: Flask) -> None:
+    from engage import models  # noqa: F401 - every table registered before use
+    from engage.accounts import personal_data  # noqa: F401 - registers personal data kinds
+    from engage.core.crypto import build_fernet
+    from engage.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    app.extensions["engage_fernet"] = build_fernet(app.config["FIELD_ENCRYPTION_KEY"])
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app)
+    login_manager.init_app(app)
+    login_manager.session_protection = None  # no IP/agent fingerprint; see hooks.py
+    login_manager.login_view = "accounts.sign_in"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
+
+
+def _register_blueprints(app: Flask) -> None:
+    from engage.accounts.admin_views import bp as admin_bp
+    from engage.accounts.views import bp as accounts_bp
+    from engage.core.views import bp as core_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(admin_bp)

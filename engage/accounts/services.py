@@ -1,0 +1,435 @@
+"""Account use cases. Services add and flush; the caller commits once."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pyotp
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select
+
+from engage.accounts.models import RecoveryCode, StaffInvitation, User, UserRole
+from engage.accounts.passwords import burn_time, hash_password, password_problem, verify_password
+from engage.core import audit, clock
+from engage.core.crypto import keyed_hash
+from engage.core.notify import queue_email
+from engage.core.permissions import Role
+from engage.errors import InvalidState, NotAllowed, ValidationFailed
+from engage.extensions import db
+
+RECOVERY_CODE_COUNT = 10
+TOTP_ISSUER = "Engage"
+
+
+def normalise_username(username: str) -> str:
+    return username.strip().lower()
+
+
+def find_by_username(username: str) -> User | None:
+    return db.session.scalar(select(User).where(User.username_key == normalise_username(username)))
+
+
+def username_taken(username: str) -> bool:
+    return find_by_username(username) is not None
+
+
+# --- registration and recovery codes -------------------------------------------------------
+
+
+@dataclass
+class NewAccount:
+    user: User
+    recovery_codes: list[str]
+
+
+def register_member(
+    *, username: str, display_name: str, password: str, email: str | None
+) -> NewAccount:
+    _check_new_credentials(username, password)
+    user = User(
+        username=username.strip(),
+        username_key=normalise_username(username),
+        display_name=display_name.strip(),
+        email=(email or "").strip() or None,
+        password_hash=hash_password(password),
+    )
+    user.roles.append(UserRole(role=Role.MEMBER))
+    db.session.add(user)
+    db.session.flush()
+    codes = [] if user.email else issue_recovery_codes(user)
+    audit.record("account.registered", actor_id=user.id, subject_type="user", subject_id=user.id)
+    return NewAccount(user=user, recovery_codes=codes)
+
+
+def _check_new_credentials(username: str, password: str) -> None:
+    if username_taken(username):
+        raise ValidationFailed("That username is already in use. Please choose another.")
+    problem = password_problem(password, username)
+    if problem:
+        raise ValidationFailed(problem)
+
+
+def _new_recovery_code() -> str:
+    raw = secrets.token_hex(5).upper()  # 40 bits, single use, throttled
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+def _recovery_hash(code: str) -> str:
+    return keyed_hash("recovery-code", code.replace("-", "").replace(" ", "").upper())
+
+
+def issue_recovery_codes(user: User) -> list[str]:
+    """Replace any unused codes with a fresh set; the plain codes are shown once."""
+    for old in list(user.recovery_codes):
+        user.recovery_codes.remove(old)
+    codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
+    for code in codes:
+        user.recovery_codes.append(RecoveryCode(code_hash=_recovery_hash(code)))
+    db.session.flush()
+    return codes
+
+
+def use_recovery_code(user: User, code: str) -> bool:
+    wanted = _recovery_hash(code)
+    for candidate in user.recovery_codes:
+        if candidate.used_at is None and secrets.compare_digest(candidate.code_hash, wanted):
+            candidate.used_at = clock.now()
+            return True
+    return False
+
+
+def unused_recovery_code_count(user: User) -> int:
+    return sum(1 for code in user.recovery_codes if code.used_at is None)
+
+
+def reset_password_with_recovery_code(username: str, code: str, new_password: str) -> User:
+    user = find_by_username(username)
+    if user is None or user.is_disabled or not use_recovery_code(user, code):
+        raise ValidationFailed(
+            "We could not match that username and recovery code. Check both and try again."
+        )
+    set_password(user, new_password)
+    audit.record("account.recovered_with_code", actor_id=user.id, subject_type="user",
+                 subject_id=user.id)
+    return user
+
+
+# --- signing in ----------------------------------------------------------------------------
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The user for these credentials, or None. Never says which part was wrong."""
+    user = find_by_username(username)
+    if user is None:
+        burn_time(password)
+        audit.record("auth.sign_in_failed", reason="unknown_account")
+        return None
+    if not verify_password(user.password_hash, password) or user.is_disabled:
+        audit.record("auth.sign_in_failed", subject_type="user", subject_id=user.id)
+        return None
+    return user
+
+
+def record_sign_in(user: User) -> None:
+    user.last_sign_in_at = clock.now()
+    audit.record("auth.signed_in", actor_id=user.id, subject_type="user", subject_id=user.id)
+
+
+def set_password(user: User, new_password: str) -> None:
+    problem = password_problem(new_password, user.username)
+    if problem:
+        raise ValidationFailed(problem)
+    user.password_hash = hash_password(new_password)
+    user.session_version += 1  # a new password ends every other session
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    if not verify_password(user.password_hash, current_password):
+        raise ValidationFailed("Your current password was not right. Please try again.")
+    set_password(user, new_password)
+    audit.record("account.password_changed", actor_id=user.id, subject_type="user",
+                 subject_id=user.id)
+
+
+def sign_out_everywhere(user: User) -> None:
+    user.session_version += 1
+    audit.record("auth.signed_out_everywhere", actor_id=user.id, subject_type="user",
+                 subject_id=user.id)
+
+
+# --- password reset by email ---------------------------------------------------------------
+
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
+
+
+def _password_fingerprint(user: User) -> str:
+    return keyed_hash("reset-fingerprint", user.password_hash)[:16]
+
+
+def make_reset_token(user: User) -> str:
+    return _reset_serializer().dumps({"u": user.id, "f": _password_fingerprint(user)})
+
+
+def request_password_reset(email: str) -> None:
+    """Queue a reset link to every account with this address. Silent either way."""
+    wanted = email.strip().lower()
+    if not wanted:
+        return
+    users = db.session.scalars(
+        select(User).where(func.lower(User.email) == wanted, User.is_disabled.is_(False))
+    ).all()
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    for user in users:
+        link = f"{base}/account/reset/{make_reset_token(user)}"
+        queue_email(
+            user.email or "",
+            "Your requested link",
+            "Hello,\n\nSomeone (we hope you) asked to set a new password. Use this link within "
+            f"an hour:\n{link}\n\nIf it was not you, you can ignore this email: nothing changes.\n",
+            user_id=user.id,
+        )
+
+
+def user_for_reset_token(token: str) -> User:
+    max_age = int(current_app.config["PASSWORD_RESET_MAX_AGE"].total_seconds())
+    try:
+        data = _reset_serializer().loads(token, max_age=max_age)
+    except SignatureExpired as exc:
+        raise InvalidState("This link has expired. Please ask for a new one.") from exc
+    except BadSignature as exc:
+        raise InvalidState("This link is not valid. Please ask for a new one.") from exc
+    user = db.session.get(User, data.get("u"))
+    if user is None or user.is_disabled or data.get("f") != _password_fingerprint(user):
+        raise InvalidState("This link has already been used. Please ask for a new one.")
+    return user
+
+
+def reset_password(token: str, new_password: str) -> User:
+    user = user_for_reset_token(token)
+    set_password(user, new_password)
+    audit.record("account.password_reset", actor_id=user.id, subject_type="user",
+                 subject_id=user.id)
+    return user
+
+
+# --- two-factor ----------------------------------------------------------------------------
+
+
+def start_two_factor(user: User) -> str:
+    if user.has_two_factor:
+        raise InvalidState("Two-factor authentication is already set up.")
+    if not user.totp_secret:
+        user.totp_secret = pyotp.random_base32()
+    return user.totp_secret
+
+
+def provisioning_uri(user: User) -> str:
+    return pyotp.TOTP(user.totp_secret or "").provisioning_uri(
+        name=user.username, issuer_name=current_app.config.get("SITE_NAME", TOTP_ISSUER)
+    )
+
+
+def _matching_counter(secret: str, code: str) -> int | None:
+    code = code.strip().replace(" ", "")
+    if not code.isdigit() or len(code) != 6:
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(clock.now())
+    for counter in (current - 1, current, current + 1):
+        if secrets.compare_digest(totp.generate_otp(counter), code):
+            return counter
+    return None
+
+
+def verify_totp(user: User, code: str) -> bool:
+    """A code is accepted once: a replayed code (same or older time step) is refused."""
+    if not user.totp_secret:
+        return False
+    counter = _matching_counter(user.totp_secret, code)
+    if counter is None:
+        return False
+    if user.totp_last_counter is not None and counter <= user.totp_last_counter:
+        return False
+    user.totp_last_counter = counter
+    return True
+
+
+def confirm_two_factor(user: User, code: str) -> list[str]:
+    if not verify_totp(user, code):
+        raise ValidationFailed(
+            "That code did not work. Check the time on your phone is right and enter the "
+            "newest 6-digit code."
+        )
+    user.totp_confirmed_at = clock.now()
+    audit.record("auth.two_factor_enabled", actor_id=user.id, subject_type="user",
+                 subject_id=user.id)
+    return issue_recovery_codes(user)
+
+
+def second_factor_ok(user: User, code: str) -> bool:
+    """A current TOTP code, or one unused recovery code (for a lost device)."""
+    if verify_totp(user, code):
+        return True
+    if "-" in code or len(code.strip()) == 10:
+        if use_recovery_code(user, code):
+            audit.record("auth.recovery_code_used", actor_id=user.id, subject_type="user",
+                         subject_id=user.id)
+            return True
+    return False
+
+
+# --- staff invitations and roles -----------------------------------------------------------
+
+
+@dataclass
+class Invitation:
+    invitation: StaffInvitation
+    token: str
+
+
+def invite_staff(actor: User, *, role: Role, display_name: str, email: str | None) -> Invitation:
+    if role == Role.MEMBER:
+        raise ValidationFailed("Members register themselves; invitations are for staff roles.")
+    token = secrets.token_urlsafe(32)
+    invitation = StaffInvitation(
+        token_hash=keyed_hash("staff-invitation", token),
+        role=role,
+        display_name=display_name.strip(),
+        email=(email or "").strip() or None,
+        created_by_id=actor.id,
+        expires_at=clock.now() + current_app.config["INVITATION_MAX_AGE"],
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    audit.record("staff.invited", actor_id=actor.id, subject_type="staff_invitation",
+                 subject_id=invitation.id, role=str(role))
+    if invitation.email:
+        base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+        queue_email(
+            invitation.email,
+            "Your invitation",
+            f"Hello {invitation.display_name},\n\nYou have been invited to join as staff. "
+            f"Use this link within 7 days to choose your username and password:\n"
+            f"{base}/staff/join/{token}\n",
+        )
+    return Invitation(invitation=invitation, token=token)
+
+
+def invitation_for_token(token: str) -> StaffInvitation:
+    invitation = db.session.scalar(
+        select(StaffInvitation).where(
+            StaffInvitation.token_hash == keyed_hash("staff-invitation", token)
+        )
+    )
+    if invitation is None or not invitation.is_usable:
+        raise InvalidState(
+            "This invitation link has expired or has already been used. Please ask the "
+            "person who invited you for a new one."
+        )
+    return invitation
+
+
+def accept_invitation(token: str, *, username: str, password: str) -> User:
+    invitation = invitation_for_token(token)
+    _check_new_credentials(username, password)
+    user = User(
+        username=username.strip(),
+        username_key=normalise_username(username),
+        display_name=invitation.display_name,
+        email=invitation.email,
+        password_hash=hash_password(password),
+    )
+    user.roles.append(UserRole(role=invitation.role, granted_by_id=invitation.created_by_id))
+    db.session.add(user)
+    db.session.flush()
+    invitation.accepted_at = clock.now()
+    invitation.accepted_user_id = user.id
+    audit.record("staff.joined", actor_id=user.id, subject_type="user", subject_id=user.id,
+                 role=invitation.role)
+    return user
+
+
+def set_roles(actor: User, user: User, roles: set[Role]) -> None:
+    if actor.id == user.id and Role.ADMIN not in roles:
+        raise NotAllowed("You cannot remove your own admin role. Ask another admin.")
+    before = user.role_set
+    for existing in list(user.roles):
+        if Role(existing.role) not in roles:
+            user.roles.remove(existing)
+    for role in roles - before:
+        user.roles.append(UserRole(role=role, granted_by_id=actor.id))
+    if before != roles:
+        user.session_version += 1
+        audit.record("staff.roles_changed", actor_id=actor.id, subject_type="user",
+                     subject_id=user.id, before=sorted(before), after=sorted(roles))
+
+
+def set_disabled(actor: User, user: User, disabled: bool) -> None:
+    if actor.id == user.id:
+        raise NotAllowed("You cannot disable your own account.")
+    user.is_disabled = disabled
+    user.session_version += 1
+    audit.record("account.disabled" if disabled else "account.enabled", actor_id=actor.id,
+                 subject_type="user", subject_id=user.id)
+
+
+def create_admin(*, username: str, display_name: str, password: str,
+                 email: str | None = None) -> User:
+    _check_new_credentials(username, password)
+    user = User(
+        username=username.strip(),
+        username_key=normalise_username(username),
+        display_name=display_name.strip(),
+        email=email,
+        password_hash=hash_password(password),
+    )
+    user.roles.append(UserRole(role=Role.ADMIN))
+    db.session.add(user)
+    db.session.flush()
+    audit.record("staff.admin_created", subject_type="user", subject_id=user.id)
+    return user
+
+
+# --- contact preferences -------------------------------------------------------------------
+
+
+def update_contact_preferences(
+    user: User, *, email: str | None, email_is_safe: bool, discreet_mode: bool
+) -> None:
+    user.email = (email or "").strip() or None
+    user.email_is_safe = bool(user.email) and email_is_safe
+    user.discreet_mode = discreet_mode
+
+
+def staff_session_limits() -> tuple[timedelta, timedelta]:
+    config = current_app.config
+    return config["STAFF_IDLE_TIMEOUT"], config["STAFF_ABSOLUTE_TIMEOUT"]
+
+
+# --- own data ------------------------------------------------------------------------------
+
+
+def export_own_data(user: User) -> dict:
+    from engage.core.personal_data import export_all
+
+    audit.record("account.data_exported", actor_id=user.id, subject_type="user",
+                 subject_id=user.id)
+    return {
+        "about": "Everything Engage holds about you, exported at your request.",
+        "exported_at": clock.now().isoformat(),
+        "data": export_all(user),
+    }
+
+
+def close_account(user: User, password: str) -> None:
+    from engage.core.personal_data import erase_all
+
+    if not verify_password(user.password_hash, password):
+        raise ValidationFailed("Your password was not right, so your account is still open.")
+    audit.record("account.closed", actor_id=user.id, subject_type="user", subject_id=user.id)
+    erase_all(user)

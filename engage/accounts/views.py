@@ -1,0 +1,481 @@
+"""Account pages: register, sign in (with two-factor), recover, preferences, own data."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select, update
+
+from engage.accounts import services
+from engage.accounts.forms import (
+    ChangePasswordForm,
+    CodeForm,
+    ConfirmPasswordForm,
+    ContactForm,
+    EmptyForm,
+    ForgotForm,
+    JoinStaffForm,
+    NewPasswordForm,
+    RecoverForm,
+    RegisterForm,
+    SignInForm,
+)
+from engage.accounts.models import User
+from engage.core import clock
+from engage.core.models import Notification
+from engage.core.ratelimit import account_key
+from engage.errors import DomainError, NotFound
+from engage.extensions import db, limiter
+
+bp = Blueprint("accounts", __name__)
+
+PENDING_2FA = "pending_two_factor"
+
+
+def _failed_attempt(response: Response) -> bool:
+    return response.status_code != 302
+
+
+def _limit(name: str):
+    return lambda: current_app.config[name]
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site paths: never another host, never a scheme, never '//'."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target:
+        return None
+    return target
+
+
+def start_session(user: User) -> None:
+    """A brand-new session for the signed-in person (the old one is thrown away)."""
+    next_url = session.get("next")
+    session.clear()
+    login_user(user)
+    now = time.time()
+    session["sid"] = secrets.token_urlsafe(16)
+    session["login_at"] = now
+    session["seen_at"] = now
+    session["next"] = next_url
+    services.record_sign_in(user)
+
+
+def _after_sign_in():
+    target = safe_next(session.pop("next", None))
+    if current_user.needs_two_factor_setup:
+        return redirect(url_for("accounts.two_factor_setup"))
+    return redirect(target or url_for("accounts.account"))
+
+
+# --- registration ----------------------------------------------------------------------------
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.account"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            account = services.register_member(
+                username=form.username.data,
+                display_name=form.display_name.data,
+                password=form.password.data,
+                email=form.email.data,
+            )
+        except DomainError as error:
+            _attach_error(form, error.message)
+        else:
+            db.session.commit()
+            start_session(account.user)
+            db.session.commit()
+            if account.recovery_codes:
+                return render_template("accounts/recovery_codes.html",
+                                       codes=account.recovery_codes, first_time=True)
+            flash("Welcome. Your account is ready.", "success")
+            return redirect(url_for("accounts.account"))
+    return render_template("accounts/register.html", form=form)
+
+
+def _attach_error(form, message: str) -> None:
+    """Put a service's message on the field it is about, so the person sees it in place."""
+    lowered = message.lower()
+    if "username" in lowered and hasattr(form, "username"):
+        form.username.errors.append(message)
+    elif hasattr(form, "password"):
+        form.password.errors.append(message)
+    else:
+        form.form_errors.append(message)
+
+
+# --- signing in and out ------------------------------------------------------------------------
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit(_limit("LOGIN_LIMIT_PER_CLIENT"), methods=["POST"], deduct_when=_failed_attempt)
+@limiter.limit(_limit("LOGIN_LIMIT_PER_ACCOUNT"), key_func=account_key, methods=["POST"],
+               deduct_when=_failed_attempt)
+def sign_in():
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.account"))
+    if request.method == "GET" and request.args.get("next"):
+        session["next"] = safe_next(request.args.get("next"))
+    form = SignInForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.username.data, form.password.data)
+        db.session.commit()
+        if user is None:
+            form.form_errors.append(
+                "We could not sign you in with that username and password. Check them and "
+                "try again."
+            )
+        elif user.has_two_factor:
+            session[PENDING_2FA] = {"id": user.id, "at": time.time()}
+            return redirect(url_for("accounts.two_factor"))
+        else:
+            start_session(user)
+            db.session.commit()
+            return _after_sign_in()
+    return render_template("accounts/sign_in.html", form=form)
+
+
+def _pending_user() -> User | None:
+    pending = session.get(PENDING_2FA)
+    if not pending or time.time() - pending.get("at", 0) > 300:
+        return None
+    return db.session.get(User, pending["id"])
+
+
+def _pending_key() -> str:
+    pending = session.get(PENDING_2FA) or {}
+    return f"2fa:{pending.get('id', '')}"
+
+
+@bp.route("/sign-in/two-factor", methods=["GET", "POST"])
+@limiter.limit(_limit("LOGIN_LIMIT_PER_ACCOUNT"), key_func=_pending_key, methods=["POST"],
+               deduct_when=_failed_attempt)
+def two_factor():
+    user = _pending_user()
+    if user is None:
+        flash("Please sign in again.", "info")
+        return redirect(url_for("accounts.sign_in"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        if services.second_factor_ok(user, form.code.data):
+            start_session(user)
+            db.session.commit()
+            return _after_sign_in()
+        db.session.commit()
+        form.code.errors.append(
+            "That code did not work. Enter the newest 6-digit code from your authenticator "
+            "app, or one of your recovery codes."
+        )
+    return render_template("accounts/two_factor.html", form=form)
+
+
+@bp.post("/sign-out")
+def sign_out():
+    logout_user()
+    session.clear()
+    flash("You have signed out.", "success")
+    return redirect(url_for("core.home"))
+
+
+# --- recovery ----------------------------------------------------------------------------------
+
+
+@bp.route("/account/recover", methods=["GET", "POST"])
+@limiter.limit(_limit("LOGIN_LIMIT_PER_CLIENT"), methods=["POST"], deduct_when=_failed_attempt)
+@limiter.limit(_limit("LOGIN_LIMIT_PER_ACCOUNT"), key_func=account_key, methods=["POST"],
+               deduct_when=_failed_attempt)
+def recover():
+    form = RecoverForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password_with_recovery_code(
+                form.username.data, form.code.data, form.password.data
+            )
+        except DomainError as error:
+            db.session.rollback()
+            form.form_errors.append(error.message)
+        else:
+            db.session.commit()
+            flash("Your new password is set. Please sign in with it.", "success")
+            return redirect(url_for("accounts.sign_in"))
+    return render_template("accounts/recover.html", form=form)
+
+
+@bp.route("/account/forgot", methods=["GET", "POST"])
+@limiter.limit(_limit("LOGIN_LIMIT_PER_CLIENT"), methods=["POST"])
+def forgot():
+    form = ForgotForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data)
+        db.session.commit()
+        return render_template("accounts/forgot_sent.html")
+    return render_template("accounts/forgot.html", form=form)
+
+
+@bp.route("/account/reset/<token>", methods=["GET", "POST"])
+def reset(token: str):
+    services.user_for_reset_token(token)
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(token, form.password.data)
+        except DomainError as error:
+            db.session.rollback()
+            form.password.errors.append(error.message)
+        else:
+            db.session.commit()
+            flash("Your new password is set. Please sign in with it.", "success")
+            return redirect(url_for("accounts.sign_in"))
+    return render_template("accounts/reset.html", form=form)
+
+
+# --- account -----------------------------------------------------------------------------------
+
+
+@bp.get("/account")
+@login_required
+def account():
+    return render_template(
+        "accounts/account.html",
+        form=EmptyForm(),
+        recovery_left=services.unused_recovery_code_count(current_user),
+    )
+
+
+@bp.route("/account/contact", methods=["GET", "POST"])
+@login_required
+def contact():
+    form = ContactForm(
+        obj=None,
+        data=None if request.method == "POST" else {
+            "email": current_user.email,
+            "email_is_safe": current_user.email_is_safe,
+            "discreet_mode": "on" if current_user.discreet_mode else "off",
+        },
+    )
+    if form.validate_on_submit():
+        services.update_contact_preferences(
+            current_user,
+            email=form.email.data,
+            email_is_safe=form.email_is_safe.data,
+            discreet_mode=form.discreet_mode.data != "off",
+        )
+        db.session.commit()
+        flash(_contact_summary(current_user), "success")
+        return redirect(url_for("accounts.account"))
+    return render_template("accounts/contact.html", form=form)
+
+
+def _contact_summary(user: User) -> str:
+    if not user.email_is_safe:
+        return "Saved. We will not email you; you will find messages on your notifications page."
+    if user.discreet_mode:
+        return ("Saved. Our emails will have a neutral subject and no content: you sign in to "
+                "read them.")
+    return "Saved. Our emails will include the message itself."
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(current_user, form.current_password.data,
+                                     form.password.data)
+        except DomainError as error:
+            db.session.rollback()
+            field = form.current_password if "current" in error.message else form.password
+            field.errors.append(error.message)
+        else:
+            db.session.commit()
+            start_session(current_user)
+            db.session.commit()
+            flash("Your password has been changed. Other devices have been signed out.",
+                  "success")
+            return redirect(url_for("accounts.account"))
+    return render_template("accounts/change_password.html", form=form)
+
+
+@bp.post("/account/sign-out-everywhere")
+@login_required
+def sign_out_everywhere():
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("accounts.account"))
+    services.sign_out_everywhere(current_user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash("You have been signed out on every device, including this one.", "success")
+    return redirect(url_for("accounts.sign_in"))
+
+
+@bp.route("/account/recovery-codes", methods=["GET", "POST"])
+@login_required
+def recovery_codes():
+    form = EmptyForm()
+    if form.validate_on_submit():
+        codes = services.issue_recovery_codes(current_user)
+        db.session.commit()
+        return render_template("accounts/recovery_codes.html", codes=codes, first_time=False)
+    return render_template("accounts/recovery_codes_new.html", form=form,
+                           left=services.unused_recovery_code_count(current_user))
+
+
+@bp.route("/account/two-factor/setup", methods=["GET", "POST"])
+@login_required
+def two_factor_setup():
+    if current_user.has_two_factor:
+        flash("Two-factor authentication is already set up.", "info")
+        return redirect(url_for("accounts.account"))
+    secret = services.start_two_factor(current_user)
+    db.session.commit()
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            codes = services.confirm_two_factor(current_user, form.code.data)
+        except DomainError as error:
+            db.session.rollback()
+            form.code.errors.append(error.message)
+        else:
+            db.session.commit()
+            return render_template("accounts/recovery_codes.html", codes=codes,
+                                   first_time=True, two_factor=True)
+    return render_template(
+        "accounts/two_factor_setup.html",
+        form=form,
+        secret=secret,
+        qr_svg=_qr_data_uri(services.provisioning_uri(current_user)),
+    )
+
+
+def _qr_data_uri(uri: str) -> str:
+    import segno
+
+    return segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
+
+
+# --- own data ----------------------------------------------------------------------------------
+
+
+@bp.route("/account/export", methods=["GET", "POST"])
+@login_required
+def export():
+    form = EmptyForm()
+    if form.validate_on_submit():
+        data = services.export_own_data(current_user)
+        db.session.commit()
+        body = json.dumps(data, indent=2, ensure_ascii=False)
+        filename = f"engage-my-data-{clock.today_london().isoformat()}.json"
+        return Response(
+            body,
+            mimetype="application/json",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+    return render_template("accounts/export.html", form=form)
+
+
+@bp.route("/account/close", methods=["GET", "POST"])
+@login_required
+def close():
+    form = ConfirmPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.close_account(current_user, form.password.data)
+        except DomainError as error:
+            db.session.rollback()
+            form.password.errors.append(error.message)
+        else:
+            db.session.commit()
+            logout_user()
+            session.clear()
+            return render_template("accounts/closed.html")
+    return render_template("accounts/close.html", form=form)
+
+
+# --- notifications -----------------------------------------------------------------------------
+
+
+@bp.get("/notifications")
+@login_required
+def notifications():
+    rows = db.session.scalars(
+        select(Notification)
+        .where(Notification.user_id == current_user.id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(100)
+    ).all()
+    return render_template("accounts/notifications.html", notifications=rows, form=EmptyForm())
+
+
+@bp.post("/notifications/<int:notification_id>/read")
+@login_required
+def mark_read(notification_id: int):
+    notification = db.session.get(Notification, notification_id)
+    if notification is None or notification.user_id != current_user.id:
+        raise NotFound()
+    if EmptyForm().validate_on_submit() and notification.read_at is None:
+        notification.read_at = clock.now()
+        db.session.commit()
+    return redirect(url_for("accounts.notifications"))
+
+
+@bp.post("/notifications/read-all")
+@login_required
+def mark_all_read():
+    if EmptyForm().validate_on_submit():
+        db.session.execute(
+            update(Notification)
+            .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
+            .values(read_at=clock.now())
+        )
+        db.session.commit()
+        flash("All messages marked as read.", "success")
+    return redirect(url_for("accounts.notifications"))
+
+
+# --- staff invitations -------------------------------------------------------------------------
+
+
+@bp.route("/staff/join/<token>", methods=["GET", "POST"])
+def join_staff(token: str):
+    invitation = services.invitation_for_token(token)
+    form = JoinStaffForm()
+    if form.validate_on_submit():
+        try:
+            user = services.accept_invitation(token, username=form.username.data,
+                                              password=form.password.data)
+        except DomainError as error:
+            db.session.rollback()
+            _attach_error(form, error.message)
+        else:
+            db.session.commit()
+            start_session(user)
+            db.session.commit()
+            flash("Your account is ready. Next, set up two-factor authentication.", "success")
+            return redirect(url_for("accounts.two_factor_setup"))
+    return render_template("accounts/join_staff.html", form=form, invitation=invitation)

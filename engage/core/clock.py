@@ -1,0 +1,45 @@
+"""One clock: UTC in, Europe/London out. Tests freeze it with `frozen`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+LONDON = ZoneInfo("Europe/London")
+_frozen: datetime | None = None
+
+
+def now() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return _frozen if _frozen is not None else datetime.now(UTC)
+
+
+def today_london() -> date:
+    return to_london(now()).date()
+
+
+def to_london(moment: datetime) -> datetime:
+    return moment.astimezone(LONDON)
+
+
+def from_london(naive_local: datetime) -> datetime:
+    """A wall-clock time in London (as typed by a person) to aware UTC."""
+    return naive_local.replace(tzinfo=LONDON).astimezone(UTC)
+
+
+@contextmanager
+def frozen(moment: datetime) -> Iterator[None]:
+    global _frozen
+    previous = _frozen
+    _frozen = moment.astimezone(UTC)
+    try:
+        yield
+    finally:
+        _frozen = previous
+
+
+def set_frozen(moment: datetime | None) -> None:
+    global _frozen
+    _frozen = moment.astimezone(UTC) if moment is not None else None

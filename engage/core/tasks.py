@@ -1,0 +1,12 @@
+"""Core polling jobs run by the worker."""
+
+from __future__ import annotations
+
+from engage.core.mailer import send_due_messages
+
+
+def send_outbox(worker_id: str) -> int:
+    return send_due_messages(worker_id)
+
+
+JOBS = [("send_outbox", send_outbox, 0)]

@@ -1,0 +1,126 @@
+"""Request hooks: who is signed in, session lifetimes, two-factor gate, headers, template
+helpers."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask, flash, redirect, request, session, url_for
+from flask_login import current_user, logout_user
+
+from engage.core.permissions import Permission, can
+from engage.core.security import add_security_headers
+from engage.extensions import db, login_manager
+
+# Endpoints a member of staff may use before finishing two-factor set-up.
+TWO_FACTOR_SETUP_ALLOWED = {
+    "accounts.two_factor_setup",
+    "accounts.sign_out",
+    "core.leave",
+    "core.leaving_quickly",
+    "core.support",
+    "core.healthz",
+    "core.vendor_asset",
+    "static",
+}
+SESSIONLESS_ENDPOINTS = {"static", "core.vendor_asset", "core.healthz"}
+
+
+def register(app: Flask) -> None:
+    login_manager.user_loader(load_user)
+    app.before_request(enforce_session_rules)
+    app.after_request(lambda response: add_security_headers(app, response))
+    app.context_processor(template_helpers)
+    app.add_template_filter(format_london, "london")
+    app.add_template_filter(role_label, "role_label")
+
+
+def format_london(moment) -> str:
+    from engage.core.clock import to_london
+
+    if moment is None:
+        return ""
+    local = to_london(moment)
+    return local.strftime("%-d %B %Y at %H:%M")
+
+
+def role_label(role) -> str:
+    from engage.core.permissions import ROLE_LABELS, Role
+
+    return ROLE_LABELS[Role(role)]
+
+
+def load_user(user_id: str):
+    from engage.accounts.models import User
+
+    try:
+        raw_id, raw_version = user_id.split(":", 1)
+        user = db.session.get(User, int(raw_id))
+    except (ValueError, TypeError):
+        return None
+    if user is None or user.is_disabled or str(user.session_version) != raw_version:
+        return None
+    return user
+
+
+def _limits_for(user) -> tuple[float, float]:
+    config = (
+        ("STAFF_IDLE_TIMEOUT", "STAFF_ABSOLUTE_TIMEOUT")
+        if user.is_staff
+        else ("MEMBER_IDLE_TIMEOUT", "MEMBER_ABSOLUTE_TIMEOUT")
+    )
+    from flask import current_app
+
+    return (
+        current_app.config[config[0]].total_seconds(),
+        current_app.config[config[1]].total_seconds(),
+    )
+
+
+def enforce_session_rules():
+    if request.endpoint in SESSIONLESS_ENDPOINTS:
+        return None
+    if not current_user.is_authenticated:
+        return None
+    idle, absolute = _limits_for(current_user)
+    now = time.time()
+    started = session.get("login_at", 0)
+    seen = session.get("seen_at", 0)
+    if now - seen > idle or now - started > absolute:
+        logout_user()
+        session.clear()
+        flash("You were signed out because the session timed out. Please sign in again.", "info")
+        return redirect(url_for("accounts.sign_in"))
+    session["seen_at"] = now
+    if current_user.needs_two_factor_setup and request.endpoint not in TWO_FACTOR_SETUP_ALLOWED:
+        return redirect(url_for("accounts.two_factor_setup"))
+    return None
+
+
+def template_helpers() -> dict:
+    from flask import current_app
+
+    user = current_user if current_user.is_authenticated else None
+    return {
+        "site_name": current_app.config["SITE_NAME"],
+        "helplines": current_app.config["HELPLINES"],
+        "can": lambda permission: can(user, Permission(permission)),
+        "nav_user": user,
+        "unread_count": _unread_count(user) if user else 0,
+    }
+
+
+def _unread_count(user) -> int:
+    from sqlalchemy import func, select
+
+    from engage.core.models import Notification
+
+    try:
+        return db.session.scalar(
+            select(func.count()).select_from(Notification).where(
+                Notification.user_id == user.id, Notification.read_at.is_(None)
+            )
+        ) or 0
+    except Exception:  # an error page must still render when the database is down
+        db.session.rollback()
+        return 0

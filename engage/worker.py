@@ -1,0 +1,101 @@
+"""The scheduler process: `flask --app wsgi engage worker`.
+
+APScheduler runs one polling tick every WORKER_POLL_SECONDS. A tick first takes (or renews)
+the leader lease in the database; a worker without the lease stands by. Jobs are polling jobs
+over database state, so a restarted or duplicated worker neither loses nor repeats work.
+Jobs live in <domain>/tasks.py as JOBS = [(name, function, minimum seconds between runs)].
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import signal
+import socket
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+
+from engage.core import leases
+from engage.extensions import db
+
+log = logging.getLogger("engage.worker")
+LEASE_NAME = "worker"
+
+Job = tuple[str, Callable[[str], object], float]
+
+
+def all_jobs() -> list[Job]:
+    from engage.core.tasks import JOBS as core_jobs
+
+    return [*core_jobs]
+
+
+class Worker:
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.last_run: dict[str, float] = {}
+        self.is_leader = False
+
+    def tick(self) -> None:
+        with self.app.app_context():
+            lease = self.app.config["WORKER_LEASE_SECONDS"]
+            leader = leases.acquire(LEASE_NAME, self.worker_id, lease)
+            if leader != self.is_leader:
+                log.info("worker %s is %s", self.worker_id,
+                         "now the active worker" if leader else "standing by")
+                self.is_leader = leader
+            if not leader:
+                return
+            for name, job, every in all_jobs():
+                self._run(name, job, every)
+            db.session.remove()
+
+    def _run(self, name: str, job: Callable[[str], object], every: float) -> None:
+        now = time.monotonic()
+        if every and now - self.last_run.get(name, -every) < every:
+            return
+        self.last_run[name] = now
+        try:
+            result = job(self.worker_id)
+            db.session.commit()
+            if result:
+                log.info("job %s: %s", name, result)
+        except Exception:
+            db.session.rollback()
+            log.exception("job %s failed", name)
+
+    def stop(self) -> None:
+        with self.app.app_context():
+            if self.is_leader:
+                leases.release(LEASE_NAME, self.worker_id)
+
+
+def run_worker(app: Flask, *, once: bool = False) -> None:
+    worker = Worker(app)
+    if once:
+        worker.tick()
+        worker.stop()
+        return
+    scheduler = BlockingScheduler(timezone="UTC")
+    scheduler.add_job(worker.tick, "interval", seconds=app.config["WORKER_POLL_SECONDS"],
+                      id="tick", max_instances=1, coalesce=True,
+                      next_run_time=datetime.now(UTC))
+
+    def shutdown(signum, frame):
+        log.info("worker %s stopping", worker.worker_id)
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    log.info("worker %s started; polling every %ss", worker.worker_id,
+             app.config["WORKER_POLL_SECONDS"])
+    try:
+        scheduler.start()
+    finally:
+        worker.stop()

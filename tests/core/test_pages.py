@@ -1,0 +1,103 @@
+"""The page shell: headers, safety routes, support, health and error pages."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import OperationalError
+
+PAGES = ["/", "/support", "/leaving-quickly", "/sign-in", "/register"]
+
+
+def test_public_pages_render_with_exit_controls_and_support(client):
+    for url in PAGES:
+        response = client.get(url)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200, url
+        assert 'href="/leave"' in html and "Exit this page" in html, url
+        assert "data-exit-link" in html.split("<body>")[1][:400], "exit link must come first"
+        assert "Rape Crisis 24/7 Support Line" in html, url
+        assert 'id="maincontent"' in html and "Skip to main content" in html
+
+
+def test_security_headers_on_pages_and_errors(client):
+    for url in ["/", "/does-not-exist"]:
+        response = client.get(url)
+        csp = response.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp
+        assert "frame-ancestors 'none'" in csp
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+        assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_templates_have_no_inline_script_or_style(client):
+    for url in PAGES:
+        html = client.get(url).get_data(as_text=True)
+        assert "style=" not in html, url
+        for chunk in html.split("<script")[1:]:
+            assert chunk.lstrip().startswith(("src=", 'type="module" src=')), url
+
+
+def test_leave_clears_session_and_goes_to_neutral_site(app, client):
+    with client.session_transaction() as session:
+        session["something"] = "private"
+    response = client.get("/leave")
+    assert response.status_code == 302
+    assert response.headers["Location"] == app.config["EXIT_URL"]
+    with client.session_transaction() as session:
+        assert "something" not in session
+
+
+def test_exit_url_is_configurable(app, client):
+    app.config["EXIT_URL"] = "https://example.org/recipes"
+    assert client.get("/leave").headers["Location"] == "https://example.org/recipes"
+
+
+def test_healthz_reports_database(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"app": "ok", "database": "ok"}
+
+
+def test_healthz_answers_503_when_database_unreachable(app, client, monkeypatch):
+    from engage.extensions import db
+
+    def broken(*args, **kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("down"))
+
+    monkeypatch.setattr(db.session, "execute", broken)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["database"] == "unavailable"
+
+
+def test_not_found_page_is_kind_and_in_the_shell(client):
+    response = client.get("/nothing-here")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 404
+    assert "Page not found" in html and "Exit this page" in html
+
+
+def test_server_error_page_is_kind_and_keeps_headers(app):
+    @app.get("/_boom")
+    def boom():
+        raise RuntimeError("boom")
+
+    response = app.test_client().get("/_boom")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "It was not anything you did" in html
+    assert "boom" not in html
+    assert "Content-Security-Policy" in response.headers
+
+
+def test_too_large_upload_gets_413_page(app, client):
+    app.config["MAX_CONTENT_LENGTH"] = 100
+    response = client.post("/sign-in", data={"username": "x" * 500})
+    assert response.status_code == 413
+    assert "That file is too large" in response.get_data(as_text=True)
+
+
+def test_csrf_missing_token_is_refused_with_kind_message(client):
+    response = client.post("/sign-in", data={"username": "a", "password": "b"})
+    assert response.status_code == 400
+    assert "nothing was saved" in response.get_data(as_text=True)
