@@ -82,6 +82,9 @@ def _configure_jinja(app: Flask) -> None:
         ]),
         "trim_blocks": True,
         "lstrip_blocks": True,
+        # The NHS.UK macros are .jinja files, which Flask would not autoescape: without this,
+        # text passed to them (labels, typed values) would be output as raw HTML.
+        "autoescape": True,
     }
 
 
