@@ -843,9 +843,11 @@ def send_due_notices() -> int:
     answered a week and a day before the close. Members taking a break hear nothing."""
     now = clock.now()
     sent = 0
-    open_now = list(db.session.scalars(select(Consultation).where(
-        Consultation.state == ConsultationState.OPEN, Consultation.panel_id.is_not(None),
-        Consultation.opens_at <= now, Consultation.closes_at > now)))
+    open_now = list(db.session.scalars(
+        select(Consultation).where(
+            Consultation.state == ConsultationState.OPEN, Consultation.panel_id.is_not(None),
+            Consultation.opens_at <= now, Consultation.closes_at > now)
+        .execution_options(populate_existing=True)))  # what is marked sent now, not earlier
     for consultation in open_now:
         link = url_for("consultations.detail", consultation_id=consultation.id)
         left = consultation.closes_at - now
