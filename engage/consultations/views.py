@@ -203,6 +203,10 @@ def new():
 @require(Permission.MANAGE_CONSULTATIONS)
 def edit(consultation_id: int):
     consultation = services.get_managed(consultation_id, current_user)
+    if consultation.state != ConsultationState.DRAFT:
+        flash(_("Once a consultation is open its details stay as people saw them. You can "
+                "extend the closing date here."), "info")
+        return redirect(url_for("consultations.manage", consultation_id=consultation.id))
     form = ConsultationForm(obj=consultation if request.method == "GET" else None)
     if request.method == "GET":
         form.opens_at.data = clock.to_london(consultation.opens_at).replace(tzinfo=None)
