@@ -409,7 +409,7 @@ def tag_answer(consultation_id: int, answer_id: str):
               and "//" not in back else
               url_for("consultations.responses", consultation_id=consultation.id))
     if not form.validate_on_submit():
-        flash(" ".join(form.label.errors) or _("Enter a tag."), "error")
+        flash(" ".join(str(e) for e in form.label.errors) or _("Enter a tag."), "error")
         return redirect(target)
     services.tag_answer(current_user, consultation, answer_id, form.label.data)
     db.session.commit()

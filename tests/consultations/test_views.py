@@ -106,6 +106,10 @@ def test_facilitator_builds_opens_closes_tags_exports_and_publishes(app, db, peo
     answer_id = re.search(r'/answers/([0-9a-f]{32})/tags', answers).group(1)
     staff.post(f"/consultations/{consultation.id}/answers/{answer_id}/tags",
                {"label": "reporting"}, form_url=f"/consultations/{consultation.id}/responses")
+    empty = staff.post(f"/consultations/{consultation.id}/answers/{answer_id}/tags",
+                       {"label": ""}, form_url=f"/consultations/{consultation.id}/responses",
+                       follow_redirects=True)
+    assert "Enter a tag, for example" in _html(empty)
     filtered = _html(staff.get(f"/consultations/{consultation.id}/responses?tag=reporting"))
     assert "reporting" in filtered and "=cmd|" in filtered
 
@@ -327,7 +331,23 @@ def test_every_consultation_route_for_every_role(app, db, people, panel):
                                        "programme_lead": 400},
         f"/consultations/{c}/questions/{question(open_one, 'scale').id}/delete": {
             **STAFF_ONLY, "facilitator": 302, "programme_lead": 404},
+        f"/consultations/{c}/questions": {**STAFF_ONLY, "facilitator": 400,
+                                          "programme_lead": 400},
+        f"/consultations/{c}/parts": {**STAFF_ONLY, "facilitator": 400,
+                                      "programme_lead": 400},
+        f"/consultations/{c}/parts/{open_one.parts[0].id}/delete": {
+            **STAFF_ONLY, "facilitator": 409, "programme_lead": 409},
+        f"/consultations/{c}/answers/{'0' * 32}/tags": {**STAFF_ONLY, "facilitator": 302,
+                                                        "programme_lead": 302},
+        f"/consultations/{c}/answers/{'0' * 32}/tags/remove": {
+            **STAFF_ONLY, "facilitator": 404, "programme_lead": 404},
     }
+    adapter = app.url_map.bind("localhost")
+    walked = {adapter.match(url.split("?")[0], method)[0]
+              for urls, method in ((routes, "GET"), (posts, "POST")) for url in urls}
+    blueprint = {r.endpoint for r in app.url_map.iter_rules()
+                 if r.endpoint.startswith("consultations.")}
+    assert walked == blueprint, f"walk these too: {sorted(blueprint - walked)}"
     for role in ROLES:
         client = PersonClient(app, None if role == "anonymous" else people[role])
         token_page = "/sign-in" if role == "anonymous" else "/consultations/"
