@@ -34,9 +34,10 @@ Job = tuple[str, Callable[[str], object], float]
 
 
 def all_jobs() -> list[Job]:
+    from engage.consultations.tasks import JOBS as consultation_jobs
     from engage.core.tasks import JOBS as core_jobs
 
-    return [*core_jobs]
+    return [*core_jobs, *consultation_jobs]
 
 
 class Worker:
