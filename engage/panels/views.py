@@ -186,7 +186,8 @@ def applications(panel_id: int):
     members = services.members_for_listing(panel)
     past = services.applications(panel, [MembershipState.LEFT, MembershipState.DECLINED])
     return render_template("panels/applications.html", panel=panel, waiting=waiting,
-                           members=members, past=past)
+                           members=members, past=past,
+                           can_read=services.can_read_support_needs(current_user, panel))
 
 
 def _decision_forms(panel: Panel, posted: str | None = None, form=None):
@@ -208,7 +209,8 @@ def application(panel_id: int, membership_id: int):
     membership = services.get_application(current_user, panel, membership_id)
     accept, decline = _decision_forms(panel)
     return render_template("panels/application.html", panel=panel, membership=membership,
-                           accept_form=accept, decline_form=decline)
+                           accept_form=accept, decline_form=decline,
+                           can_read=services.can_read_support_needs(current_user, panel))
 
 
 @bp.post("/<int:panel_id>/applications/<int:membership_id>/<any(accept, decline):decision>")
@@ -232,7 +234,8 @@ def decide(panel_id: int, membership_id: int, decision: str):
             return redirect(url_for("panels.applications", panel_id=panel.id))
     accept, decline = _decision_forms(panel, decision, form)
     return render_template("panels/application.html", panel=panel, membership=membership,
-                           accept_form=accept, decline_form=decline), 400
+                           accept_form=accept, decline_form=decline,
+                           can_read=services.can_read_support_needs(current_user, panel)), 400
 
 
 # --- a member's own choices ----------------------------------------------------------------------
