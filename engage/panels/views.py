@@ -95,7 +95,8 @@ def detail(panel_id: int):
         else 0,
         leads=panel.staff_with_role(PanelStaffRole.LIVED_EXPERIENCE_LEAD),
         facilitators=panel.staff_with_role(PanelStaffRole.FACILITATOR),
-        can_apply=(user is not None and panel.open_for_applications and
+        can_apply=(user is not None and panel.open_for_applications
+                   and not panel.is_facilitator(user) and
                    (membership is None or membership.state in (MembershipState.LEFT,
                                                                MembershipState.DECLINED))),
         form=EmptyForm(),
