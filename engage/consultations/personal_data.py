@@ -42,7 +42,9 @@ def _responses(user) -> list[dict[str, Any]]:
 
 
 def _erase_responses(user) -> None:
-    db.session.execute(delete(Response).where(Response.user_id == user.id))
+    from engage.consultations.services import delete_responses
+
+    delete_responses(Response.user_id == user.id)
 
 
 def _receipts(user) -> list[dict[str, Any]]:

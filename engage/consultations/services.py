@@ -372,12 +372,23 @@ def close_due_consultations() -> int:
     return closed
 
 
+def delete_responses(*conditions) -> None:
+    """Delete named responses and their answers. The answers are deleted explicitly: SQLite
+    does not apply ON DELETE CASCADE unless foreign keys are switched on, and a person's words
+    must never be left behind."""
+    ids = select(Response.id).where(*conditions).scalar_subquery()
+    db.session.execute(delete(Answer).where(Answer.response_id.in_(ids))
+                       .execution_options(synchronize_session=False))
+    db.session.execute(delete(Response).where(*conditions)
+                       .execution_options(synchronize_session=False))
+    db.session.expire_all()
+
+
 def _discard_anonymous_drafts(consultation: Consultation) -> None:
     """Unsent drafts of an anonymous consultation carry a name; once it closes they can never
     be sent, so they are deleted."""
     if consultation.is_anonymous:
-        db.session.execute(delete(Response).where(Response.consultation_id == consultation.id)
-                           .execution_options(synchronize_session=False))
+        delete_responses(Response.consultation_id == consultation.id)
 
 
 # --- answering --------
@@ -605,9 +616,8 @@ def _submit_anonymous(user, consultation: Consultation, answers: dict[int, Answe
         # The same page sent twice (a double click or the back button): we already have it.
         return SubmitResult(already_had_it=True, anonymous=True)
     if _signed_in(user):
-        db.session.execute(delete(Response).where(Response.consultation_id == consultation.id,
-                                                  Response.user_id == user.id)
-                           .execution_options(synchronize_session=False))
+        delete_responses(Response.consultation_id == consultation.id,
+                         Response.user_id == user.id)
     # Deliberately no actor and no response id in the audit record.
     audit.record("consultation.answered_anonymously", subject_type="consultation",
                  subject_id=consultation.id)

@@ -23,8 +23,8 @@ from engage.panels.richtext import sanitise
 SURVIVOR_PANEL = "Survivors' Voice Panel"
 OPEN_NETWORK = "Open Voices Network"
 
-TERMS = """The panel advises the regional partnership on services for people affected by sexual
-violence and abuse.
+TERMS = """The panel advises the regional partnership on services for people affected by \
+sexual violence and abuse.
 
 - We meet once a month, online or in person, for two hours.
 - Members review plans, leaflets and service changes before they happen.

@@ -48,6 +48,12 @@ def can_manage_panel(user, panel: Panel) -> bool:
     return user.has_role(Role.PROGRAMME_LEAD) or panel.is_facilitator(user)
 
 
+def can_read_support_needs(user, panel: Panel) -> bool:
+    """What applicants tell us (why they are joining, support and access needs) is shown only
+    to the staff listed as this panel's facilitators, not to every programme lead."""
+    return can(user, Permission.MANAGE_PANELS) and panel.is_facilitator(user)
+
+
 def can_see_panel(user, panel: Panel) -> bool:
     """Public panels are listed to everyone; members-only panels to people who are signed in."""
     return panel.is_public or is_signed_in(user)

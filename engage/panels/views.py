@@ -95,7 +95,8 @@ def detail(panel_id: int):
         else 0,
         leads=panel.staff_with_role(PanelStaffRole.LIVED_EXPERIENCE_LEAD),
         facilitators=panel.staff_with_role(PanelStaffRole.FACILITATOR),
-        can_apply=(user is not None and panel.open_for_applications and
+        can_apply=(user is not None and panel.open_for_applications
+                   and not panel.is_facilitator(user) and
                    (membership is None or membership.state in (MembershipState.LEFT,
                                                                MembershipState.DECLINED))),
         form=EmptyForm(),
@@ -186,7 +187,8 @@ def applications(panel_id: int):
     members = services.members_for_listing(panel)
     past = services.applications(panel, [MembershipState.LEFT, MembershipState.DECLINED])
     return render_template("panels/applications.html", panel=panel, waiting=waiting,
-                           members=members, past=past)
+                           members=members, past=past,
+                           can_read=services.can_read_support_needs(current_user, panel))
 
 
 def _decision_forms(panel: Panel, posted: str | None = None, form=None):
@@ -208,7 +210,8 @@ def application(panel_id: int, membership_id: int):
     membership = services.get_application(current_user, panel, membership_id)
     accept, decline = _decision_forms(panel)
     return render_template("panels/application.html", panel=panel, membership=membership,
-                           accept_form=accept, decline_form=decline)
+                           accept_form=accept, decline_form=decline,
+                           can_read=services.can_read_support_needs(current_user, panel))
 
 
 @bp.post("/<int:panel_id>/applications/<int:membership_id>/<any(accept, decline):decision>")
@@ -232,7 +235,8 @@ def decide(panel_id: int, membership_id: int, decision: str):
             return redirect(url_for("panels.applications", panel_id=panel.id))
     accept, decline = _decision_forms(panel, decision, form)
     return render_template("panels/application.html", panel=panel, membership=membership,
-                           accept_form=accept, decline_form=decline), 400
+                           accept_form=accept, decline_form=decline,
+                           can_read=services.can_read_support_needs(current_user, panel)), 400
 
 
 # --- a member's own choices ----------------------------------------------------------------------

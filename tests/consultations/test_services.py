@@ -509,3 +509,33 @@ def test_fewer_than_five_formatting():
 def test_datetimes_are_utc():
     assert clock.from_london(datetime(2026, 7, 1, 9, 0)) == datetime(2026, 7, 1, 8, 0,
                                                                      tzinfo=UTC)
+
+
+def test_sending_anonymously_leaves_none_of_the_named_draft_behind(db, panel, member):
+    from engage.consultations.models import Answer
+
+    consultation = make_consultation(panel=panel, anonymous=True)
+    parsed, _ = services.parse_answers(consultation, form(consultation, text="draft words"),
+                                       enforce_required=False)
+    services.save_draft(member, consultation, parsed)
+    assert _db.session.scalar(select(func.count()).select_from(Answer)) == 1
+    answer(member, consultation, text="final words")
+    assert _db.session.scalar(select(func.count()).select_from(Answer)) == 0
+    assert _db.session.scalar(select(func.count()).select_from(Response)) == 0
+
+
+def test_closing_an_account_erases_named_answers_and_receipts(db, panel, member):
+    from engage.consultations.models import Answer
+    from engage.core.personal_data import erase_all
+
+    named = make_consultation(panel=panel)
+    anonymous = make_consultation(panel=panel, anonymous=True)
+    answer(member, named, text="my named words")
+    answer(member, anonymous, text="my anonymous words")
+    erase_all(member)
+    _db.session.flush()
+    assert _db.session.scalar(select(func.count()).select_from(Answer)) == 0
+    assert _db.session.scalar(select(func.count()).select_from(ParticipationReceipt)) == 0
+    assert _db.session.scalar(select(func.count()).select_from(AnonymousAnswer)) == 1, \
+        "anonymous answers stay: nothing links them to the person"
+    assert panel.member_count == 0

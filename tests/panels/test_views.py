@@ -234,3 +234,25 @@ def test_every_panel_route_for_every_role(app, db, people, panel):
             assert response.status_code == expected[role], (role, url)
     page = _html(clients["other_facilitator"].get(f"/panels/{panel.id}"))
     assert "Private need" not in page
+
+
+def test_support_needs_are_shown_only_to_the_panels_own_facilitators(app, db, people, panel):
+    membership = make_membership(panel, people["member"], state=MembershipState.APPLIED,
+                                 access_needs="A quiet room", why_joining="Private reasons")
+    db.session.commit()
+    url = f"/panels/{panel.id}/applications/{membership.id}"
+    own = _html(PersonClient(app, people["facilitator"]).get(url))
+    assert "A quiet room" in own and "Private reasons" in own
+    lead = PersonClient(app, people["programme_lead"])
+    for page in (_html(lead.get(url)), _html(lead.get(f"/panels/{panel.id}/applications"))):
+        assert "A quiet room" not in page and "Private reasons" not in page
+    assert "Only this panel's facilitators can read this" in _html(lead.get(url))
+
+
+def test_panel_text_is_escaped(app, db, people):
+    panel = make_panel(name="<b>Bold</b> panel", facilitators=[people["facilitator"]])
+    db.session.commit()
+    member = PersonClient(app, people["member"])
+    for url in (f"/panels/{panel.id}", f"/panels/{panel.id}/apply", "/panels/"):
+        page = _html(member.get(url))
+        assert "<b>Bold</b>" not in page and "&lt;b&gt;Bold&lt;/b&gt;" in page, url
