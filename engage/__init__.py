@@ -96,8 +96,10 @@ def _configure_proxies(app: Flask) -> None:
 def _init_extensions(app: Flask) -> None:
     from engage import models  # noqa: F401 - every table registered before use
     from engage.accounts import personal_data  # noqa: F401 - registers personal data kinds
+    from engage.changes import personal_data as _changes_data  # noqa: F401
     from engage.core.crypto import build_fernet
     from engage.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from engage.feedback import personal_data as _feedback_data  # noqa: F401
 
     app.extensions["engage_fernet"] = build_fernet(app.config["FIELD_ENCRYPTION_KEY"])
     db.init_app(app)
@@ -115,8 +117,12 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from engage.accounts.admin_views import bp as admin_bp
     from engage.accounts.views import bp as accounts_bp
+    from engage.changes.views import bp as changes_bp
     from engage.core.views import bp as core_bp
+    from engage.feedback.views import bp as feedback_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(feedback_bp)
+    app.register_blueprint(changes_bp)

@@ -1,0 +1,5 @@
+"""See tests/feedback/conftest.py."""
+
+from tests.feedback.conftest import client
+
+__all__ = ["client"]
