@@ -21,11 +21,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from engage.core import clock
 from engage.db import Base, UTCDateTime
-from engage.feedback.models import FeedbackTheme
+from engage.feedback.models import FeedbackItem, FeedbackTheme
 
 
 class ChangeStatus(enum.StrEnum):
@@ -106,10 +106,9 @@ class ChangeEntry(Base):
 
     theme: Mapped[FeedbackTheme | None] = relationship(lazy="joined")
     events: Mapped[list[ChangeEntryEvent]] = relationship(
-        back_populates="entry", cascade="all, delete-orphan", order_by="ChangeEntryEvent.id",
-        passive_deletes=True)
+        back_populates="entry", cascade="all, delete-orphan", order_by="ChangeEntryEvent.id")
     links: Mapped[list[ChangeLink]] = relationship(
-        back_populates="entry", cascade="all, delete-orphan", passive_deletes=True)
+        back_populates="entry", cascade="all, delete-orphan")
 
     @property
     def status_label(self) -> str:
@@ -167,3 +166,7 @@ class ChangeLink(Base):
         BigInteger, ForeignKey("feedback_items.id", ondelete="CASCADE"), index=True)
 
     entry: Mapped[ChangeEntry] = relationship(back_populates="links")
+    # Declared here, not in feedback (which must not know about changes): deleting a feedback
+    # item through the ORM deletes its links too, whether or not the database enforces the FK.
+    feedback: Mapped[FeedbackItem | None] = relationship(
+        backref=backref("change_links", cascade="all, delete-orphan"))

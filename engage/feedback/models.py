@@ -85,9 +85,13 @@ class FeedbackItem(Base):
     safeguarding_flagged_on: Mapped[date | None] = mapped_column(Date)
     first_reply_on: Mapped[date | None] = mapped_column(Date)
 
+    # ORM cascades as well as ON DELETE CASCADE: SQLite does not enforce foreign keys unless
+    # asked, and withdrawn feedback must leave nothing behind on either database.
     replies: Mapped[list[FeedbackReply]] = relationship(
         back_populates="item", cascade="all, delete-orphan", order_by="FeedbackReply.id",
-        passive_deletes=True,
+    )
+    giver: Mapped[FeedbackGiver | None] = relationship(
+        back_populates="item", cascade="all, delete-orphan", uselist=False,
     )
     themes: Mapped[list[FeedbackTheme]] = relationship(
         secondary="feedback_item_themes", order_by="FeedbackTheme.name"
@@ -147,7 +151,7 @@ class FeedbackGiver(Base):
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
 
-    item: Mapped[FeedbackItem] = relationship()
+    item: Mapped[FeedbackItem] = relationship(back_populates="giver")
 
 
 ANONYMOUS_TABLES = ("feedback_items", "feedback_replies", "feedback_themes",

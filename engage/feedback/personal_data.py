@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from engage.core.personal_data import PersonalDataKind, register
 from engage.extensions import db
@@ -25,10 +25,12 @@ def _named_feedback(user: Any) -> list[dict[str, Any]]:
 def _erase_named_feedback(user: Any) -> None:
     """Closing an account deletes the feedback the person gave with their name (and so its
     replies and links): it could identify them even without the name."""
-    ids = list(db.session.scalars(
-        select(FeedbackGiver.feedback_id).where(FeedbackGiver.user_id == user.id)))
-    if ids:
-        db.session.execute(delete(FeedbackItem).where(FeedbackItem.id.in_(ids)))
+    items = db.session.scalars(
+        select(FeedbackItem).join(FeedbackGiver, FeedbackGiver.feedback_id == FeedbackItem.id)
+        .where(FeedbackGiver.user_id == user.id)).all()
+    for item in items:
+        db.session.delete(item)
+    db.session.flush()
 
 
 register(PersonalDataKind(

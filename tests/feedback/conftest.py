@@ -21,3 +21,10 @@ class IsolatedClient(FlaskClient):
 def client(app):
     app.test_client_class = IsolatedClient
     return app.test_client()
+
+
+@pytest.fixture(autouse=True)
+def _cheaper_code_hashing(app):
+    """Codes are hashed with scrypt at n=2**14 (tens of milliseconds) in real use; tests that
+    are not about the hashing use a cheaper cost so the suite stays quick."""
+    app.config["FEEDBACK_CODE_SCRYPT_N"] = 2**10

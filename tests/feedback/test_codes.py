@@ -31,11 +31,12 @@ def test_codes_are_seven_list_words_and_about_90_bits():
 
 
 def test_lookup_is_scrypt_keyed_by_the_secret_and_forgiving_of_typing(app):
-    code = "apple-river-candle-seventh-mosaic-garden-uphold"
+    app.config.pop("FEEDBACK_CODE_SCRYPT_N")  # the real default cost
+    code = "apple-harbor-candle-seventh-mosaic-garden-uphold"
     salt = hmac.new(app.config["SECRET_KEY"].encode(), b"feedback-code", hashlib.sha256).digest()
     expected = hashlib.scrypt(code.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32).hex()
     assert codes.lookup_key(code) == expected
-    assert codes.lookup_key("  Apple River candle, SEVENTH mosaic garden uphold ") == expected
+    assert codes.lookup_key("  Apple Harbor candle, SEVENTH mosaic garden uphold ") == expected
     app.config["SECRET_KEY"] = "another-secret-key"
     assert codes.lookup_key(code) != expected
 
@@ -49,7 +50,7 @@ def test_the_code_itself_is_stored_nowhere(app, db):
     assert given.code.split("-")[0] not in stored.split()
     assert given.item.code_lookup == codes.lookup_key(given.code)
     assert services.find_by_code(given.code.upper().replace("-", " ")).id == given.item.id
-    assert services.find_by_code("apple-river-candle-seventh-mosaic-garden-uphold") is None
+    assert services.find_by_code("apple-harbor-candle-seventh-mosaic-garden-uphold") is None
     assert db.session.query(FeedbackItem).count() == 1
 
 
