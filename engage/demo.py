@@ -48,6 +48,9 @@ def _ensure_person(username: str, display_name: str, role: Role) -> User:
 def seed_demo() -> list[str]:
     people = [_ensure_person(*person) for person in DEMO_PEOPLE]
     db.session.commit()
+    from engage.changes.demo import seed as seed_changes
+
+    change_lines = seed_changes({user.username: user for user in people})
     lines = [
         "Demo accounts (all use the password: " + DEMO_PASSWORD + ")",
     ]
@@ -61,7 +64,7 @@ def seed_demo() -> list[str]:
         "Staff sign in with a two-factor code: add the secret to an authenticator app, or run "
         "`flask --app wsgi engage demo-code USERNAME`."
     )
-    return lines
+    return lines + change_lines
 
 
 def current_code(username: str) -> str | None:
