@@ -17,11 +17,25 @@ from flask import current_app, url_for
 from engage.changes.links import public_count
 from engage.changes.models import ChangeEntry
 
-JSON_ENTRY_FIELDS = (
-    "id", "url", "you_said", "we_did", "organisation", "theme", "status", "status_label",
-    "not_possible_reason", "target_date", "completed_date", "published", "updated",
-    "feedback_count", "history",
+JSON_FIELD_DOCS = (
+    ("id", "The entry's number."),
+    ("url", "Its public page."),
+    ("you_said", "A summary of what people said."),
+    ("we_did", "What was done, or will be done."),
+    ("organisation", "The organisation or service that made the change."),
+    ("theme", "The theme, or null."),
+    ("status", "considering, planned, in_progress, done or not_possible."),
+    ("status_label", "The status in words."),
+    ("not_possible_reason", "Why not, when the status is not_possible; otherwise null."),
+    ("target_date", "ISO date, or null."),
+    ("completed_date", "ISO date, or null."),
+    ("published", "When it was published (ISO date-time, UTC)."),
+    ("updated", "When it last changed (ISO date-time, UTC)."),
+    ("feedback_count", "Pieces of feedback linked: 0, or 5 or more; null when 1 to 4, so "
+                       "that no one can be singled out."),
+    ("history", "A list of {date, kind (published, status or edited), status}."),
 )
+JSON_ENTRY_FIELDS = tuple(name for name, _ in JSON_FIELD_DOCS)
 CSV_COLUMNS = ("id", "url", "you_said", "we_did", "organisation", "theme", "status",
                "not_possible_reason", "target_date", "completed_date", "published", "updated",
                "feedback_count")

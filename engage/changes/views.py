@@ -70,7 +70,7 @@ def public_log():
     next_args = {k: v for k, v in request.args.items() if k != "after"}
     return render_template(
         "changes/log.html", page=page, filters=filters, options=services.filter_options(),
-        statuses=list(ChangeStatus), counts_text=_counts_text,
+        statuses=list(ChangeStatus), counts_text=_counts_text, field_docs=feeds.JSON_FIELD_DOCS,
         next_url=url_for("changes.public_log", after=page.next_cursor, **next_args)
         if page.next_cursor else None)
 

@@ -124,6 +124,8 @@ def test_json_entries_have_exactly_the_documented_fields_and_no_personal_data(db
     assert record["url"].endswith(f"/you-said-we-did/{entry.id}")
     assert record["target_date"] == days_ago(-30).isoformat()
     assert [h["kind"] for h in record["history"]] == ["published"]
+    documented = client.get("/you-said-we-did").get_data(as_text=True)
+    assert all(f"<code>{name}</code>" in documented for name in JSON_ENTRY_FIELDS)
     raw = response.get_data(as_text=True)
     for secret in ("Unique Person Name", "Secret feedback words", member.username, lead.username,
                    "created_by", "approved_by"):
