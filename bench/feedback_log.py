@@ -66,9 +66,9 @@ def build(args: argparse.Namespace, rng: random.Random) -> None:
     for start in range(0, args.items, CHUNK):
         rows = []
         for _ in range(min(CHUNK, args.items - start)):
-            feedback_id = rng.getrandbits(62) or 1
+            feedback_id = rng.randrange(1, 2**31)
             while feedback_id in seen:
-                feedback_id = rng.getrandbits(62) or 1
+                feedback_id = rng.randrange(1, 2**31)
             seen.add(feedback_id)
             ids.append(feedback_id)
             received = today - timedelta(days=rng.randrange(1100))

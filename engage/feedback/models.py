@@ -6,8 +6,10 @@ day (tests/feedback/test_anonymity.py checks the schema). Staff actions on an it
 to the audit log, not onto the item. A member who chooses to attach their name is recorded
 in `feedback_givers`, the one table here that points at a person.
 
-Feedback ids are random 62-bit numbers, not a counter: a counter would let anyone who can see
-ids put same-day submissions in order, which is a clock finer than the day.
+Feedback ids are random numbers below 2**31, not a counter: a counter would let anyone who can
+see ids put same-day submissions in order, which is a clock finer than the day. They stay below
+2**31 so they fit every integer column that refers to them (the audit log's subject_id); the
+columns themselves are BIGINT. give_feedback retries the rare clash.
 """
 
 from __future__ import annotations
@@ -53,8 +55,11 @@ STATUS_LABELS = {
 MAX_FEEDBACK_LENGTH = 5000
 
 
+MAX_FEEDBACK_ID = 2**31 - 1
+
+
 def random_feedback_id() -> int:
-    return secrets.randbelow(2**62 - 1) + 1
+    return secrets.randbelow(MAX_FEEDBACK_ID) + 1
 
 
 class FeedbackItem(Base):

@@ -24,6 +24,7 @@ from engage.feedback.models import (
     FeedbackReply,
     FeedbackStatus,
     FeedbackTheme,
+    random_feedback_id,
 )
 
 DEFAULT_TOPICS = [
@@ -81,6 +82,7 @@ def give_feedback(actor: Any, *, body: str, topic: str | None = None, may_quote:
     named = bool(attach_name and getattr(actor, "is_authenticated", False))
     code = codes.new_code()
     item = FeedbackItem(
+        id=_unused_feedback_id(),
         received_on=clock.today_london(),
         body=body,
         topic=topic or None,
@@ -94,6 +96,14 @@ def give_feedback(actor: Any, *, body: str, topic: str | None = None, may_quote:
         db.session.add(FeedbackGiver(feedback_id=item.id, user_id=actor.id))
         db.session.flush()
     return GivenFeedback(item=item, code=code)
+
+
+def _unused_feedback_id() -> int:
+    """A random id not yet taken (ids are random so they carry no order; see models.py)."""
+    while True:
+        candidate = random_feedback_id()
+        if db.session.get(FeedbackItem, candidate) is None:
+            return candidate
 
 
 def find_by_code(typed: str) -> FeedbackItem | None:
@@ -385,6 +395,14 @@ def register_linked_change_finder(finder: LinkedChangeFinder) -> None:
     changes an item is linked to; feedback never imports it."""
     if finder not in LINKED_CHANGE_FINDERS:
         LINKED_CHANGE_FINDERS.append(finder)
+
+
+def giver_status_label(item: FeedbackItem, changes: list[Any]) -> str:
+    """The status as the giver should read it: 'Linked to a change' only once a change they
+    can see is published; until then it is honestly 'Read by our team'."""
+    if item.status == FeedbackStatus.LINKED and not changes:
+        return FeedbackStatus.ACKNOWLEDGED.label
+    return item.status_label
 
 
 def linked_changes(item: FeedbackItem) -> list[Any]:

@@ -89,10 +89,12 @@ def give():
 
 
 def _status_page(item: FeedbackItem, code: str, notice: str | None = None):
+    changes = services.linked_changes(item)
     return render_template(
-        "feedback/status.html", item=item, replies=item.replies,
-        changes=services.linked_changes(item), code=code, notice=notice,
-        token=form_token(CHECK_FORM))
+        "feedback/status.html", item=item, replies=item.replies, changes=changes,
+        status_label=services.giver_status_label(item, changes),
+        change_in_preparation=item.status == FeedbackStatus.LINKED and not changes,
+        code=code, notice=notice, token=form_token(CHECK_FORM))
 
 
 def _item_for_code(code: str | None) -> FeedbackItem | None:
@@ -164,15 +166,22 @@ def withdraw():
 @bp.get("/feedback/yours")
 @login_required
 def yours():
-    return render_template("feedback/yours.html", items=services.feedback_of_member(current_user))
+    items = services.feedback_of_member(current_user)
+    labels = {item.id: services.giver_status_label(item, services.linked_changes(item))
+              for item in items}
+    return render_template("feedback/yours.html", items=items, labels=labels)
 
 
 @bp.get("/feedback/yours/<int:feedback_id>")
 @login_required
 def your_item(feedback_id: int):
     item = services.member_feedback(current_user, feedback_id)
+    changes = services.linked_changes(item)
     return render_template("feedback/your_item.html", item=item, replies=item.replies,
-                           changes=services.linked_changes(item))
+                           changes=changes,
+                           status_label=services.giver_status_label(item, changes),
+                           change_in_preparation=item.status == FeedbackStatus.LINKED
+                           and not changes)
 
 
 # --- staff triage -----------------------------------------------------------------------------

@@ -117,3 +117,16 @@ def test_actions_with_a_wrong_code_find_nothing(client, db):
     response = check_code(client, "apple-harbor-candle-seventh-mosaic-garden-uphold",
                           "/feedback/check/withdraw", confirmed="yes")
     assert response.status_code == 404
+
+
+def test_a_link_to_an_unpublished_change_is_not_shown_as_a_change_yet(client, db):
+    given = give()
+    draft = make_entry(said="Draft wording nobody has approved")
+    from engage.changes import services as change_services
+
+    change_services.link_feedback(db.session.get(User, draft.created_by_id), draft,
+                                  given.item.id)
+    db.session.commit()
+    html = check_code(client, given.code).get_data(as_text=True)
+    assert "Read by our team" in html and "Linked to a change" not in html
+    assert "still preparing" in html and "Draft wording" not in html
