@@ -33,13 +33,13 @@ class GiveFeedbackForm(AnonymousForm):
         choices=[("no", _l("No, please do not quote me")),
                  ("yes", _l("Yes, you may quote it without my name, after taking out "
                             "anything that could identify me"))],
-        default="no",
+        default="no", validate_choice=False,  # anything but "yes" means no
     )
     attach_name = RadioField(
         _l("Do you want to add your name?"),
         choices=[("anonymous", _l("No, send it anonymously")),
                  ("named", _l("Yes, add my name so I can see replies in my account"))],
-        default="anonymous",
+        default="anonymous", validate_choice=False,  # anything but "named" is anonymous
     )
     # Honeypot: hidden from people by CSS; automated spam tends to fill every field.
     website = StringField(_l("Leave this field empty"))

@@ -102,6 +102,12 @@ def test_keyboard_only_from_giving_feedback_to_checking_it(live_server, page):
 
 def test_public_and_anonymous_pages_pass_axe(live_server, page):
     data = demo(live_server)
+    page.goto(f"{live_server.url}/you-said-we-did")
+    assert_accessible(page, "you said, we did log")
+    page.get_by_role("link", name=re.compile("evening drop-in")).click()
+    expect(page.get_by_text("I work until 5.30 and can never get there in time.")).to_be_visible()
+    assert_accessible(page, "you said, we did entry")
+
     page.goto(f"{live_server.url}/feedback")
     assert_accessible(page, "give feedback")
     page.get_by_role("button", name="Send feedback").click()
@@ -121,12 +127,16 @@ def test_public_and_anonymous_pages_pass_axe(live_server, page):
     assert_accessible(page, "withdraw confirmation")
     page.get_by_role("button", name="No, keep my feedback").click()
     expect(heading(page)).to_have_text("Your feedback")
+    page.get_by_role("button", name="Withdraw my feedback").click()
+    page.get_by_role("button", name="Yes, withdraw and delete it").click()
+    expect(heading(page)).to_have_text("Your feedback has been withdrawn")
+    assert_accessible(page, "feedback withdrawn")
+    page.goto(f"{live_server.url}/feedback/check")
+    page.get_by_label("Your feedback code").fill(data["code"])
+    page.get_by_role("button", name="Check feedback").click()
+    expect(page.get_by_text("We could not find feedback with that code")).to_have_count(2)
+    assert_accessible(page, "check your feedback, code not found")
 
-    page.goto(f"{live_server.url}/you-said-we-did")
-    assert_accessible(page, "you said, we did log")
-    page.get_by_role("link", name=re.compile("evening drop-in")).click()
-    expect(page.get_by_text("I work until 5.30 and can never get there in time.")).to_be_visible()
-    assert_accessible(page, "you said, we did entry")
 
 
 @pytest.mark.parametrize("username, urls", [
