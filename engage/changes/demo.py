@@ -12,8 +12,8 @@ from engage.core import clock
 from engage.extensions import db
 from engage.feedback import services as feedback_services
 
-DEMO_SAID = ("People told us the evening drop-in closes at 6pm, which is too early for anyone "
-             "who works or has children to collect.")
+DEMO_SAID = ("The evening drop-in closes at 6pm, too early for anyone who works or collects "
+             "children.")
 
 
 class _Visitor:

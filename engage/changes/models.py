@@ -124,8 +124,11 @@ class ChangeEntry(Base):
 
     @property
     def title(self) -> str:
-        first = " ".join(self.said.split())
-        return first if len(first) <= 90 else first[:87].rstrip() + "..."
+        """The summary, cut at a word if it is long, for headings, lists and feeds."""
+        summary = " ".join(self.said.split())
+        if len(summary) <= 100:
+            return summary
+        return summary[:100].rsplit(" ", 1)[0].rstrip(",;:.") + "\u2026"
 
 
 class ChangeEntryEvent(Base):

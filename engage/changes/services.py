@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import delete, func, literal, or_, select, tuple_, update
 from sqlalchemy.orm import selectinload
 
 from engage.changes.links import LINK_KINDS
@@ -24,6 +24,7 @@ from engage.changes.models import (
 from engage.core import audit, clock
 from engage.core.notify import Message, notify
 from engage.core.permissions import Permission, can
+from engage.db import UTCDateTime
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
 from engage.feedback import services as feedback_services
@@ -295,9 +296,10 @@ def public_log(*, status: str | None = None, theme_id: int | None = None,
                                 ChangeEntry.organisation.ilike(pattern, escape="\\")))
     position = parse_cursor(after)
     if position:
-        query = query.where(or_(ChangeEntry.published_at < position[0],
-                                and_(ChangeEntry.published_at == position[0],
-                                     ChangeEntry.id < position[1])))
+        # A row-value comparison, so PostgreSQL and SQLite seek in ix_change_entries_public
+        # instead of filtering every newer row.
+        query = query.where(tuple_(ChangeEntry.published_at, ChangeEntry.id)
+                            < tuple_(literal(position[0], UTCDateTime()), position[1]))
     query = query.order_by(ChangeEntry.published_at.desc(), ChangeEntry.id.desc())
     rows = list(db.session.scalars(query.limit(page_size + 1)).unique())
     more = len(rows) > page_size

@@ -46,7 +46,7 @@ class FeedbackStatus(enum.StrEnum):
 
 
 STATUS_LABELS = {
-    FeedbackStatus.NEW: "New",
+    FeedbackStatus.NEW: "Received, not read yet",
     FeedbackStatus.ACKNOWLEDGED: "Read by our team",
     FeedbackStatus.LINKED: "Linked to a change",
     FeedbackStatus.CLOSED: "Closed",
