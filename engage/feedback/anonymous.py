@@ -25,7 +25,8 @@ from flask import current_app, request
 from flask_wtf.csrf import CSRFError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-FORM_TOKEN_FIELD = "form_token"  # noqa: S105 - a field name, not a secret
+# A form field name, not a secret.
+FORM_TOKEN_FIELD = "form_token"  # noqa: S105  # nosec B105
 FORM_TOKEN_MAX_AGE = 3 * 60 * 60  # long enough to write carefully, with breaks
 
 
