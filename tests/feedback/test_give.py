@@ -139,3 +139,12 @@ def test_giving_is_rate_limited_per_visitor_without_storing_anything(app, client
     statuses = [give_via_page(client, f"Feedback number {n}").status_code for n in range(4)]
     assert statuses == [200, 200, 200, 429]
     assert _count(db) == 3
+
+
+def test_a_visitor_cannot_attach_a_name_or_an_unknown_topic(client, db):
+    response = give_via_page(client, "Trying to add a name", attach_name="named")
+    assert response.status_code == 200
+    assert _count(db, FeedbackGiver) == 0
+    html = give_via_page(client, "Odd topic", topic="Not on the list").get_data(as_text=True)
+    assert "Choose a topic from the list" in html
+    assert _count(db) == 1
