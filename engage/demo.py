@@ -8,9 +8,12 @@ from sqlalchemy import select
 from engage.accounts.models import User, UserRole
 from engage.accounts.passwords import hash_password
 from engage.accounts.services import find_by_username, normalise_username
+from engage.changes import demo as changes_demo
+from engage.consultations import demo as consultations_demo
 from engage.core import clock
 from engage.core.permissions import Role
 from engage.extensions import db
+from engage.panels import demo as panels_demo
 
 DEMO_PASSWORD = "engage-demo-passphrase"  # noqa: S105 - printed for local demos only
 
@@ -48,9 +51,10 @@ def _ensure_person(username: str, display_name: str, role: Role) -> User:
 def seed_demo() -> list[str]:
     people = [_ensure_person(*person) for person in DEMO_PEOPLE]
     db.session.commit()
-    from engage.changes.demo import seed as seed_changes
-
-    change_lines = seed_changes({user.username: user for user in people})
+    by_username = {user.username: user for user in people}
+    domain_lines = [*panels_demo.seed(by_username), *consultations_demo.seed(by_username)]
+    db.session.commit()
+    change_lines = changes_demo.seed(by_username)
     lines = [
         "Demo accounts (all use the password: " + DEMO_PASSWORD + ")",
     ]
@@ -60,6 +64,9 @@ def seed_demo() -> list[str]:
         if user.totp_secret:
             extra = f"  two-factor secret {user.totp_secret}"
         lines.append(f"  {user.username:<18} {role:<20}{extra}")
+    if domain_lines:
+        lines.append("Demo panels and consultations")
+        lines.extend(domain_lines)
     lines.append(
         "Staff sign in with a two-factor code: add the secret to an authenticator app, or run "
         "`flask --app wsgi engage demo-code USERNAME`."

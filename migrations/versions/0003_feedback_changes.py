@@ -1,7 +1,7 @@
 """feedback and changes: anonymous feedback, codes, triage; "you said, we did" entries and links
 
 Revision ID: 0003_feedback_changes
-Revises: 0001_foundation
+Revises: 0002_panels_consultations
 Create Date: 2026-11-25 20:58:05.748270
 
 """
@@ -13,7 +13,7 @@ import engage.db
 
 # revision identifiers, used by Alembic.
 revision = '0003_feedback_changes'
-down_revision = '0001_foundation'
+down_revision = '0002_panels_consultations'
 branch_labels = None
 depends_on = None
 

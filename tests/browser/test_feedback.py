@@ -6,11 +6,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
-# The browser harness (tests/browser/conftest.py, axe.py) is being written on main; until this
-# branch is merged with it, these tests are skipped rather than failing to import.
-pytest.importorskip("tests.browser.conftest", reason="the browser harness is not merged yet")
-
 from playwright.sync_api import Page, expect
 
 from engage.accounts.models import User

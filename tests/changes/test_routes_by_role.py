@@ -103,3 +103,18 @@ def test_every_route_for_every_role(index, world, browser_like):
             assert response.status_code != FORBIDDEN and not to_sign_in, (role, url)
         else:
             assert response.status_code == FORBIDDEN, (role, url)
+
+
+# The anonymous POSTs are walked in tests/feedback (test_anonymity, test_check, test_give).
+ANONYMOUS_POSTS = {"/feedback/check/delete-replies", "/feedback/check/withdraw"}
+
+
+def test_every_feedback_and_changes_route_is_walked(app):
+    walked = {route.split("?")[0] for route in [*GET_ROUTES, *POST_ROUTES]}
+    normalised = {r.replace("{entry}", "<int:entry_id>").replace("{draft}", "<int:entry_id>")
+                  .replace("{named}", "<int:feedback_id>").replace("{anon}", "<int:feedback_id>")
+                  .replace("{flagged}", "<int:feedback_id>").replace("/999", "/<int:feedback_id>")
+                  .replace("/links/1/", "/links/<int:feedback_id>/") for r in walked}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.split(".")[0] in {"feedback", "changes"}:
+            assert rule.rule in normalised | ANONYMOUS_POSTS, rule.rule

@@ -1,0 +1,119 @@
+"""The panels domain's personal data: memberships, panel roles, messages sent, attribution."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from engage.core.personal_data import PersonalDataKind, register
+from engage.extensions import db
+from engage.panels.models import (
+    AttributionPreference,
+    Panel,
+    PanelMembership,
+    PanelMessage,
+    PanelStaff,
+)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _memberships(user) -> list[dict[str, Any]]:
+    rows = db.session.scalars(select(PanelMembership).where(PanelMembership.user_id == user.id))
+    return [{
+        "panel": m.panel.name,
+        "state": m.state,
+        "why_joining": m.why_joining,
+        "access_needs": m.access_needs,
+        "involvement_agreement_version": m.agreement_version,
+        "involvement_agreement_accepted_at": _iso(m.agreement_accepted_at),
+        "applied_at": _iso(m.applied_at),
+        "decided_at": _iso(m.decided_at),
+        "decision_message": m.decision_message,
+        "joined_at": _iso(m.joined_at),
+        "left_at": _iso(m.left_at),
+    } for m in rows]
+
+
+def _erase_memberships(user) -> None:
+    from engage.panels.services import release_place_on_erasure
+
+    for membership in db.session.scalars(
+        select(PanelMembership).where(PanelMembership.user_id == user.id)
+    ):
+        release_place_on_erasure(membership)
+    db.session.execute(delete(PanelMembership).where(PanelMembership.user_id == user.id))
+    db.session.execute(update(PanelMembership).where(PanelMembership.decided_by_id == user.id)
+                       .values(decided_by_id=None))
+
+
+def _staff(user) -> list[dict[str, Any]]:
+    rows = db.session.scalars(select(PanelStaff).where(PanelStaff.user_id == user.id))
+    return [{"panel": s.panel.name, "role": s.role} for s in rows]
+
+
+def _erase_staff(user) -> None:
+    db.session.execute(delete(PanelStaff).where(PanelStaff.user_id == user.id))
+
+
+def _panels_created(user) -> list[dict[str, Any]]:
+    rows = db.session.scalars(select(Panel).where(Panel.created_by_id == user.id))
+    return [{"panel": p.name, "created_at": _iso(p.created_at)} for p in rows]
+
+
+def _erase_panels_created(user) -> None:
+    db.session.execute(update(Panel).where(Panel.created_by_id == user.id)
+                       .values(created_by_id=None))
+
+
+def _messages(user) -> list[dict[str, Any]]:
+    rows = db.session.scalars(select(PanelMessage).where(PanelMessage.sender_id == user.id))
+    return [{"subject": m.subject, "body": m.body, "sent_at": _iso(m.sent_at)} for m in rows]
+
+
+def _erase_messages(user) -> None:
+    db.session.execute(update(PanelMessage).where(PanelMessage.sender_id == user.id)
+                       .values(sender_id=None))
+
+
+def _attribution(user) -> list[dict[str, Any]]:
+    pref = db.session.get(AttributionPreference, user.id)
+    if pref is None:
+        return []
+    return [{"choice": pref.choice, "pseudonym": pref.pseudonym,
+             "updated_at": _iso(pref.updated_at)}]
+
+
+def _erase_attribution(user) -> None:
+    db.session.execute(delete(AttributionPreference)
+                       .where(AttributionPreference.user_id == user.id))
+
+
+KINDS = [
+    PersonalDataKind("panel_memberships", "Your panels",
+                     "To know which panels you belong to, your agreement to the involvement "
+                     "agreement, and any support you asked for.",
+                     "You, and the facilitators of that panel. Access needs are encrypted.",
+                     "Until you close your account.", _memberships, _erase_memberships),
+    PersonalDataKind("panel_staff", "Panels you help run", "To show who runs each panel.",
+                     "Everyone who can see the panel.", "Until you close your account.",
+                     _staff, _erase_staff),
+    PersonalDataKind("panels", "Panels you set up", "To keep a record of who set up a panel.",
+                     "Staff.", "Until you close your account.", _panels_created,
+                     _erase_panels_created),
+    PersonalDataKind("panel_messages", "Messages you sent to a panel",
+                     "So panel members can read them.", "Members of that panel.",
+                     "The messages stay with the panel without your name after your account "
+                     "closes.", _messages, _erase_messages),
+    PersonalDataKind("attribution_preferences", "How you are credited",
+                     "To credit you the way you chose when we quote you publicly.",
+                     "You, and staff preparing published results.",
+                     "Until you close your account.", _attribution, _erase_attribution),
+]
+
+for _kind in KINDS:
+    register(_kind)
