@@ -6,8 +6,6 @@ JSON_ENTRY_FIELDS.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Iterator
 from typing import Any
 from xml.etree import ElementTree as ET  # nosec B405 (we only build XML, never parse it)
@@ -106,24 +104,7 @@ def atom_feed(entries: list[ChangeEntry], counts: dict[int, dict[str, int]]) -> 
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _safe_cell(value: Any) -> Any:
-    """Spreadsheets run cells that start like a formula; a leading quote stops that."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
-def csv_rows(records: Iterable[dict[str, Any]]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    yield buffer.getvalue()
+def csv_rows(records: Iterable[dict[str, Any]]) -> Iterator[list[Any]]:
+    """Rows for engage.core.csv (which makes formula-like cells safe for spreadsheets)."""
     for record in records:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow([_safe_cell(record[c]) if record[c] is not None else ""
-                         for c in CSV_COLUMNS])
-        yield buffer.getvalue()
+        yield [record[column] for column in CSV_COLUMNS]

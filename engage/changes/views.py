@@ -13,7 +13,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_login import current_user, login_required
@@ -22,6 +21,7 @@ from engage.changes import feeds, services
 from engage.changes.forms import ActionForm, EntryForm, LinkFeedbackForm
 from engage.changes.links import LINK_KINDS, count_text
 from engage.changes.models import ChangeEntry, ChangeStatus
+from engage.core.csv import csv_response
 from engage.core.permissions import Permission, can
 from engage.errors import DomainError, NotFound
 from engage.extensions import db
@@ -115,9 +115,7 @@ def csv_download():
                 return
             after = page.next_cursor
 
-    return Response(stream_with_context(feeds.csv_rows(records())), mimetype="text/csv",
-                    headers={"Content-Disposition":
-                             'attachment; filename="you-said-we-did.csv"'})
+    return csv_response("you-said-we-did.csv", feeds.CSV_COLUMNS, feeds.csv_rows(records()))
 
 
 # --- staff ----------------------------------------------------------------------------------

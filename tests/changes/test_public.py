@@ -153,7 +153,7 @@ def test_csv_download_is_escaped_for_spreadsheets(db, client, lead):
     db.session.commit()
     response = client.get("/you-said-we-did.csv")
     assert response.headers["Content-Disposition"].startswith("attachment")
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     assert tuple(rows[0]) == CSV_COLUMNS
     assert rows[1][CSV_COLUMNS.index("you_said")].startswith("'=")
 
