@@ -8,6 +8,7 @@ from sqlalchemy import select
 from engage.accounts.models import User, UserRole
 from engage.accounts.passwords import hash_password
 from engage.accounts.services import find_by_username, normalise_username
+from engage.changes import demo as changes_demo
 from engage.consultations import demo as consultations_demo
 from engage.core import clock
 from engage.core.permissions import Role
@@ -53,6 +54,7 @@ def seed_demo() -> list[str]:
     by_username = {user.username: user for user in people}
     domain_lines = [*panels_demo.seed(by_username), *consultations_demo.seed(by_username)]
     db.session.commit()
+    change_lines = changes_demo.seed(by_username)
     lines = [
         "Demo accounts (all use the password: " + DEMO_PASSWORD + ")",
     ]
@@ -69,7 +71,7 @@ def seed_demo() -> list[str]:
         "Staff sign in with a two-factor code: add the secret to an authenticator app, or run "
         "`flask --app wsgi engage demo-code USERNAME`."
     )
-    return lines
+    return lines + change_lines
 
 
 def current_code(username: str) -> str | None:

@@ -1,6 +1,7 @@
 """Imports every domain's models so Alembic and create_all see them. Defines nothing."""
 
 from engage.accounts.models import RecoveryCode, StaffInvitation, User, UserRole
+from engage.changes.models import ChangeEntry, ChangeEntryEvent, ChangeLink
 from engage.consultations.models import (
     AnonymousAnswer,
     AnonymousResponse,
@@ -12,6 +13,13 @@ from engage.consultations.models import (
     Response,
 )
 from engage.core.models import AuditEvent, Notification, OutboxMessage, WorkerLease
+from engage.feedback.models import (
+    FeedbackGiver,
+    FeedbackItem,
+    FeedbackItemTheme,
+    FeedbackReply,
+    FeedbackTheme,
+)
 from engage.panels.models import (
     AttributionPreference,
     Panel,
@@ -26,8 +34,16 @@ __all__ = [
     "Answer",
     "AttributionPreference",
     "AuditEvent",
+    "ChangeEntry",
+    "ChangeEntryEvent",
+    "ChangeLink",
     "Consultation",
     "ConsultationPart",
+    "FeedbackGiver",
+    "FeedbackItem",
+    "FeedbackItemTheme",
+    "FeedbackReply",
+    "FeedbackTheme",
     "Notification",
     "OutboxMessage",
     "Panel",
