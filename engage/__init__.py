@@ -97,6 +97,7 @@ def _init_extensions(app: Flask) -> None:
     from engage import models  # noqa: F401 - every table registered before use
     from engage.accounts import personal_data  # noqa: F401 - registers personal data kinds
     from engage.core.crypto import build_fernet
+    from engage.events import personal_data as _events_data  # noqa: F401
     from engage.extensions import babel, csrf, db, limiter, login_manager, migrate
     from engage.panels import personal_data as _panels_data  # noqa: F401
 
@@ -117,7 +118,9 @@ def _register_blueprints(app: Flask) -> None:
     from engage.accounts.admin_views import bp as admin_bp
     from engage.accounts.views import bp as accounts_bp
     from engage.core.views import bp as core_bp
+    from engage.events.views import bp as events_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(events_bp)

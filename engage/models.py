@@ -2,6 +2,17 @@
 
 from engage.accounts.models import RecoveryCode, StaffInvitation, User, UserRole
 from engage.core.models import AuditEvent, Notification, OutboxMessage, WorkerLease
+from engage.events.models import (
+    AttendanceCorrection,
+    AttendanceRecord,
+    Booking,
+    CalendarFeed,
+    Event,
+    EventOrganiser,
+    EventSeries,
+    Register,
+    ReminderSent,
+)
 from engage.panels.models import (
     AttributionPreference,
     Panel,
@@ -11,8 +22,15 @@ from engage.panels.models import (
 )
 
 __all__ = [
+    "AttendanceCorrection",
+    "AttendanceRecord",
     "AttributionPreference",
     "AuditEvent",
+    "Booking",
+    "CalendarFeed",
+    "Event",
+    "EventOrganiser",
+    "EventSeries",
     "Notification",
     "OutboxMessage",
     "Panel",
@@ -20,6 +38,8 @@ __all__ = [
     "PanelMessage",
     "PanelStaff",
     "RecoveryCode",
+    "Register",
+    "ReminderSent",
     "StaffInvitation",
     "User",
     "UserRole",

@@ -31,8 +31,9 @@ Job = tuple[str, Callable[[str], object], float]
 
 def all_jobs() -> list[Job]:
     from engage.core.tasks import JOBS as core_jobs
+    from engage.events.tasks import JOBS as events_jobs
 
-    return [*core_jobs]
+    return [*events_jobs, *core_jobs]
 
 
 class Worker:
