@@ -36,11 +36,11 @@ def make_panel(*, facilitators=(), members=(), involvement_level: int = 3) -> Pa
 def make_event(*, organiser=None, panel: Panel | None = None, starts_in=timedelta(days=7),
                length=timedelta(hours=2), capacity: int = 10, mode: str = "in_person",
                title: str | None = None, starts_at: datetime | None = None,
-               join_link: str | None = None, **fields) -> Event:
+               join_link: str | None = None, kind: str = "panel_meeting", **fields) -> Event:
     """An event created directly (so past events can be made too)."""
     organiser = organiser or make_staff(Role.FACILITATOR)
     start = starts_at or clock.now() + starts_in
-    event = Event(title=title or f"Event {next(_counter)}", kind="panel_meeting",
+    event = Event(title=title or f"Event {next(_counter)}", kind=kind,
                   panel_id=panel.id if panel else None, starts_at=start, ends_at=start + length,
                   mode=mode, venue="Room 2, Community Centre" if mode != "online" else "",
                   join_link=join_link or ("https://meet.example.org/abc"
