@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import exists, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 
 from engage.accounts.models import User
 from engage.core import audit, clock
@@ -46,6 +45,18 @@ FEED_TOKEN_PURPOSE = "calendar-feed"  # noqa: S105 - a hash purpose, not a secre
 def event_path(event_id: int) -> str:
     """The event page's path (also used by the worker, which has no request to build URLs)."""
     return f"/events/{event_id}"
+
+
+def insert_if_absent(model, **values) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING: True when the row was added. Used instead of a
+    SAVEPOINT, which on SQLite (pysqlite) can commit on its own when it opens the transaction."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    result = db.session.execute(insert(model).values(**values).on_conflict_do_nothing())
+    return result.rowcount == 1
 
 
 # --- who may do what ----------------------------------------------------------------------------
@@ -507,17 +518,13 @@ def book_event(user, event: Event, details: BookingDetails) -> Booking:
         return booking
     now = clock.now()
     if booking is None:
-        try:
-            with db.session.begin_nested():
-                booking = Booking(event_id=event.id, user_id=user.id,
-                                  status=BookingStatus.WAITING, requested_at=now)
-                db.session.add(booking)
-        except IntegrityError:
-            booking = booking_of(user, event)
-            if booking is None:
-                raise
-            if booking.is_active:
-                return booking
+        created = insert_if_absent(Booking, event_id=event.id, user_id=user.id,
+                                   status=BookingStatus.WAITING, requested_at=now,
+                                   created_at=now, join_mode=join_mode, sequence=0,
+                                   needs_travel_booked=False, needs_advance=False)
+        booking = booking_of(user, event)
+        if not created and booking.is_active:
+            return booking  # a double click or a second tab got there first
     if booking.status == BookingStatus.CANCELLED:
         result = db.session.execute(
             update(Booking).where(Booking.id == booking.id,

@@ -13,7 +13,6 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import and_, select
-from sqlalchemy.exc import IntegrityError
 
 from engage.accounts.models import User
 from engage.core import clock
@@ -57,10 +56,8 @@ def _send_one(booking_id: int, kind: str) -> bool:
     booking = db.session.get(Booking, booking_id)
     if booking is None or booking.status != BookingStatus.CONFIRMED:
         return False
-    try:
-        with db.session.begin_nested():
-            db.session.add(ReminderSent(booking_id=booking_id, reminder_kind=kind))
-    except IntegrityError:
+    if not services.insert_if_absent(ReminderSent, booking_id=booking_id, reminder_kind=kind,
+                                     sent_at=clock.now()):
         return False  # another worker sent it
     event = booking.event
     user: User = booking.user
@@ -79,8 +76,10 @@ def _send_one(booking_id: int, kind: str) -> bool:
     return True
 
 
-def send_due_reminders(worker_id: str, batch_size: int = BATCH_SIZE) -> int:
-    """Send every due reminder; commits after each batch."""
+def send_due_reminders(worker_id: str, batch_size: int | None = None) -> int:
+    """Send every due reminder; commits after each batch (EVENT_REMINDER_BATCH_SIZE)."""
+    batch_size = batch_size or int(current_app.config.get("EVENT_REMINDER_BATCH_SIZE") or
+                                   os.environ.get("EVENT_REMINDER_BATCH_SIZE", BATCH_SIZE))
     sent = 0
     offsets = reminder_offsets()
     for index, (kind, before) in enumerate(offsets):
