@@ -83,6 +83,9 @@ def _configure_jinja(app: Flask) -> None:
         ]),
         "trim_blocks": True,
         "lstrip_blocks": True,
+        # The NHS.UK macros are .jinja files, which Flask would not autoescape: without this,
+        # text passed to them (labels, typed values) would be output as raw HTML.
+        "autoescape": True,
     }
 
 
@@ -97,6 +100,7 @@ def _configure_proxies(app: Flask) -> None:
 def _init_extensions(app: Flask) -> None:
     from engage import models  # noqa: F401 - every table registered before use
     from engage.accounts import personal_data  # noqa: F401 - registers personal data kinds
+    from engage.consultations import personal_data as _consultations_data  # noqa: F401
     from engage.core.crypto import build_fernet
     from engage.events import personal_data as _events_data  # noqa: F401
     from engage.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -118,10 +122,14 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from engage.accounts.admin_views import bp as admin_bp
     from engage.accounts.views import bp as accounts_bp
+    from engage.consultations.views import bp as consultations_bp
     from engage.core.views import bp as core_bp
     from engage.events.views import bp as events_bp
+    from engage.panels.views import bp as panels_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(events_bp)
+    app.register_blueprint(panels_bp)
+    app.register_blueprint(consultations_bp)

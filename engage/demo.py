@@ -8,9 +8,12 @@ from sqlalchemy import select
 from engage.accounts.models import User, UserRole
 from engage.accounts.passwords import hash_password
 from engage.accounts.services import find_by_username, normalise_username
+from engage.consultations import demo as consultations_demo
 from engage.core import clock
 from engage.core.permissions import Role
+from engage.events import demo as events_demo
 from engage.extensions import db
+from engage.panels import demo as panels_demo
 
 DEMO_PASSWORD = "engage-demo-passphrase"  # noqa: S105 - printed for local demos only
 
@@ -48,6 +51,10 @@ def _ensure_person(username: str, display_name: str, role: Role) -> User:
 def seed_demo() -> list[str]:
     people = [_ensure_person(*person) for person in DEMO_PEOPLE]
     db.session.commit()
+    by_username = {user.username: user for user in people}
+    domain_lines = [*panels_demo.seed(by_username), *consultations_demo.seed(by_username),
+                    *events_demo.seed(by_username)]
+    db.session.commit()
     lines = [
         "Demo accounts (all use the password: " + DEMO_PASSWORD + ")",
     ]
@@ -57,6 +64,9 @@ def seed_demo() -> list[str]:
         if user.totp_secret:
             extra = f"  two-factor secret {user.totp_secret}"
         lines.append(f"  {user.username:<18} {role:<20}{extra}")
+    if domain_lines:
+        lines.append("Demo panels, consultations and events")
+        lines.extend(domain_lines)
     lines.append(
         "Staff sign in with a two-factor code: add the secret to an authenticator app, or run "
         "`flask --app wsgi engage demo-code USERNAME`."

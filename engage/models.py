@@ -1,6 +1,16 @@
 """Imports every domain's models so Alembic and create_all see them. Defines nothing."""
 
 from engage.accounts.models import RecoveryCode, StaffInvitation, User, UserRole
+from engage.consultations.models import (
+    AnonymousAnswer,
+    AnonymousResponse,
+    Answer,
+    Consultation,
+    ConsultationPart,
+    ParticipationReceipt,
+    Question,
+    Response,
+)
 from engage.core.models import AuditEvent, Notification, OutboxMessage, WorkerLease
 from engage.events.models import (
     AttendanceCorrection,
@@ -22,12 +32,17 @@ from engage.panels.models import (
 )
 
 __all__ = [
+    "AnonymousAnswer",
+    "AnonymousResponse",
+    "Answer",
     "AttendanceCorrection",
     "AttendanceRecord",
     "AttributionPreference",
     "AuditEvent",
     "Booking",
     "CalendarFeed",
+    "Consultation",
+    "ConsultationPart",
     "Event",
     "EventOrganiser",
     "EventSeries",
@@ -37,9 +52,12 @@ __all__ = [
     "PanelMembership",
     "PanelMessage",
     "PanelStaff",
+    "ParticipationReceipt",
+    "Question",
     "RecoveryCode",
     "Register",
     "ReminderSent",
+    "Response",
     "StaffInvitation",
     "User",
     "UserRole",

@@ -8,13 +8,12 @@ shown.
 from __future__ import annotations
 
 import re
-from html import escape
 
 import nh3
 
 ALLOWED_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "h2", "h3", "a", "blockquote"}
 ALLOWED_ATTRIBUTES = {"a": {"href"}}
-_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>")
+_BLOCK_TAG = re.compile(r"<\s*(p|ul|ol|h2|h3|blockquote)\b", re.IGNORECASE)
 
 
 def _plain_to_html(text: str) -> str:
@@ -23,10 +22,10 @@ def _plain_to_html(text: str) -> str:
     for block in blocks:
         lines = [line.strip() for line in block.splitlines()]
         if all(line.startswith(("- ", "* ")) for line in lines):
-            items = "".join(f"<li>{escape(line[2:].strip())}</li>" for line in lines)
+            items = "".join(f"<li>{line[2:].strip()}</li>" for line in lines)
             parts.append(f"<ul>{items}</ul>")
         else:
-            parts.append("<p>" + "<br>".join(escape(line) for line in lines) + "</p>")
+            parts.append("<p>" + "<br>".join(lines) + "</p>")
     return "".join(parts)
 
 
@@ -34,7 +33,9 @@ def sanitise(text: str | None) -> str:
     """Safe HTML for formatted text, whether it was typed as plain text or simple HTML."""
     if not text or not text.strip():
         return ""
-    source = text if _TAG.search(text) else _plain_to_html(text)
+    # Block-level HTML is kept as typed; otherwise paragraphs and bullets are made from the
+    # lines. Either way nh3 decides what survives (inline tags like <strong> are allowed).
+    source = text if _BLOCK_TAG.search(text) else _plain_to_html(text)
     return nh3.clean(
         source,
         tags=ALLOWED_TAGS,

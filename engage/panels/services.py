@@ -30,20 +30,7 @@ from engage.panels.models import (
 )
 from engage.panels.richtext import sanitise
 
-DEFAULT_ACCEPT_MESSAGE = (
-    "Welcome to {panel}. We are really glad you are joining us. There is no pressure to share "
-    "anything you do not want to, and you can take a break or leave whenever you need to. "
-    "Your facilitator will be in touch about what happens next."
-)
-DEFAULT_DECLINE_MESSAGE = (
-    "Thank you for applying to {panel}, and for thinking about giving your time. We are not "
-    "able to offer you a place this time. This is not a judgement about you or your "
-    "experience. You are welcome to look at our other panels and consultations, and to apply "
-    "again in the future."
-)
-
-
-# --- who may do what ----------------------------------------------------------------------------
+# --- who may do what --------
 
 
 def is_signed_in(user) -> bool:
@@ -148,7 +135,7 @@ def lead_choices() -> list[User]:
     ))
 
 
-# --- creating and editing panels ---------------------------------------------------------
+# --- creating and editing panels --------
 
 
 @dataclass
@@ -240,7 +227,7 @@ def update_panel(actor, panel: Panel, details: PanelDetails) -> Panel:
     return panel
 
 
-# --- joining -------------------------------------------------------------------------------------
+# --- joining --------
 
 
 def apply_to_panel(user, panel: Panel, *, why_joining: str = "", access_needs: str = "",
@@ -425,7 +412,7 @@ def release_place_on_erasure(membership: PanelMembership) -> None:
         _give_back_place(membership.panel_id)
 
 
-# --- messages to the panel ---------------------------------------------------------------------
+# --- messages to the panel --------
 
 
 def message_panel(actor, panel: Panel, subject: str, body: str) -> PanelMessage:
@@ -456,7 +443,7 @@ def panel_messages(panel: Panel, limit: int = 10) -> list[PanelMessage]:
     ))
 
 
-# --- attribution ---------------------------------------------------------------------------------
+# --- attribution --------
 
 
 def attribution_of(user) -> AttributionPreference:
@@ -498,7 +485,7 @@ def credit_for(user) -> str | None:
     return None
 
 
-# --- sections other domains add to the panel page ----------------------------------------------
+# --- sections other domains add to the panel page --------
 
 PanelSection = Callable[[Panel, object], "dict | None"]
 PANEL_PAGE_SECTIONS: list[PanelSection] = []

@@ -2,7 +2,7 @@
 
 Revision ID: 0002_panels_consultations
 Revises: 0001_foundation
-Create Date: 2026-11-25 20:43:31.379950
+Create Date: 2026-11-25 20:51:18.346394
 
 """
 from alembic import op
@@ -53,6 +53,37 @@ def upgrade():
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_panels_created_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_panels'))
     )
+    op.create_table('consultations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('panel_id', sa.Integer(), nullable=True),
+    sa.Column('title', sa.String(length=150), nullable=False),
+    sa.Column('summary', sa.Text(), nullable=False),
+    sa.Column('background', sa.Text(), nullable=False),
+    sa.Column('background_html', sa.Text(), nullable=False),
+    sa.Column('content_note', sa.Text(), nullable=True),
+    sa.Column('opens_at', engage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('closes_at', engage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('is_anonymous', sa.Boolean(), nullable=False),
+    sa.Column('state', sa.String(length=12), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', engage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('opened_at', engage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', engage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('published_at', engage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('open_notice_sent_at', engage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('week_reminder_sent_at', engage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('day_reminder_sent_at', engage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("state IN ('draft', 'open', 'closed', 'published')", name=op.f('ck_consultations_state_known')),
+    sa.CheckConstraint('closes_at > opens_at', name=op.f('ck_consultations_closes_after_opening')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_consultations_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['panel_id'], ['panels.id'], name=op.f('fk_consultations_panel_id_panels'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_consultations'))
+    )
+    with op.batch_alter_table('consultations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_consultations_closes_at'), ['closes_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_consultations_panel_id'), ['panel_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_consultations_state'), ['state'], unique=False)
+
     op.create_table('panel_memberships',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('panel_id', sa.Integer(), nullable=False),
@@ -107,11 +138,154 @@ def upgrade():
     with op.batch_alter_table('panel_staff', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_panel_staff_user_id'), ['user_id'], unique=False)
 
+    op.create_table('anonymous_responses',
+    sa.Column('id', sa.String(length=32), nullable=False),
+    sa.Column('consultation_id', sa.Integer(), nullable=False),
+    sa.Column('submitted_on', sa.Date(), nullable=False),
+    sa.Column('form_token', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['consultation_id'], ['consultations.id'], name=op.f('fk_anonymous_responses_consultation_id_consultations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_anonymous_responses')),
+    sa.UniqueConstraint('form_token', name=op.f('uq_anonymous_responses_form_token'))
+    )
+    with op.batch_alter_table('anonymous_responses', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_anonymous_responses_consultation_id'), ['consultation_id'], unique=False)
+
+    op.create_table('consultation_parts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('consultation_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=150), nullable=False),
+    sa.Column('intro', sa.Text(), nullable=False),
+    sa.Column('content_note', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['consultation_id'], ['consultations.id'], name=op.f('fk_consultation_parts_consultation_id_consultations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_consultation_parts'))
+    )
+    with op.batch_alter_table('consultation_parts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_consultation_parts_consultation_id'), ['consultation_id'], unique=False)
+
+    op.create_table('consultation_responses',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('consultation_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('created_at', engage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', engage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('submitted_at', engage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("status IN ('draft', 'submitted')", name=op.f('ck_consultation_responses_status_known')),
+    sa.ForeignKeyConstraint(['consultation_id'], ['consultations.id'], name=op.f('fk_consultation_responses_consultation_id_consultations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_consultation_responses_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_consultation_responses')),
+    sa.UniqueConstraint('consultation_id', 'user_id', name=op.f('uq_consultation_responses_consultation_id'))
+    )
+    with op.batch_alter_table('consultation_responses', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_consultation_responses_consultation_id'), ['consultation_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_consultation_responses_user_id'), ['user_id'], unique=False)
+
+    op.create_table('participation_receipts',
+    sa.Column('consultation_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('took_part_on', sa.Date(), nullable=False),
+    sa.ForeignKeyConstraint(['consultation_id'], ['consultations.id'], name=op.f('fk_participation_receipts_consultation_id_consultations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_participation_receipts_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('consultation_id', 'user_id', name=op.f('pk_participation_receipts'))
+    )
+    with op.batch_alter_table('participation_receipts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_participation_receipts_user_id'), ['user_id'], unique=False)
+
+    op.create_table('consultation_questions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('consultation_id', sa.Integer(), nullable=False),
+    sa.Column('part_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('text', sa.String(length=500), nullable=False),
+    sa.Column('hint', sa.Text(), nullable=False),
+    sa.Column('required', sa.Boolean(), nullable=False),
+    sa.Column('max_length', sa.Integer(), nullable=False),
+    sa.Column('options', sa.JSON(), nullable=False),
+    sa.Column('scale_low_label', sa.String(length=60), nullable=False),
+    sa.Column('scale_high_label', sa.String(length=60), nullable=False),
+    sa.CheckConstraint("kind IN ('free_text', 'single_choice', 'multiple_choice', 'scale')", name=op.f('ck_consultation_questions_kind_known')),
+    sa.CheckConstraint('max_length BETWEEN 1 AND 10000', name=op.f('ck_consultation_questions_max_length_range')),
+    sa.ForeignKeyConstraint(['consultation_id'], ['consultations.id'], name=op.f('fk_consultation_questions_consultation_id_consultations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['part_id'], ['consultation_parts.id'], name=op.f('fk_consultation_questions_part_id_consultation_parts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_consultation_questions'))
+    )
+    with op.batch_alter_table('consultation_questions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_consultation_questions_consultation_id'), ['consultation_id'], unique=False)
+
+    op.create_table('anonymous_answers',
+    sa.Column('response_id', sa.String(length=32), nullable=False),
+    sa.Column('id', sa.String(length=32), nullable=False),
+    sa.Column('question_id', sa.Integer(), nullable=False),
+    sa.Column('choices', sa.JSON(), nullable=False),
+    sa.Column('text', engage.db.EncryptedText(), nullable=True),
+    sa.Column('prefer_not_to_say', sa.Boolean(), nullable=False),
+    sa.Column('quote_consent', sa.String(length=15), nullable=True),
+    sa.Column('tags', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['question_id'], ['consultation_questions.id'], name=op.f('fk_anonymous_answers_question_id_consultation_questions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['response_id'], ['anonymous_responses.id'], name=op.f('fk_anonymous_answers_response_id_anonymous_responses'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_anonymous_answers')),
+    sa.UniqueConstraint('response_id', 'question_id', name=op.f('uq_anonymous_answers_response_id'))
+    )
+    with op.batch_alter_table('anonymous_answers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_anonymous_answers_question_id'), ['question_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_anonymous_answers_response_id'), ['response_id'], unique=False)
+
+    op.create_table('response_answers',
+    sa.Column('response_id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.String(length=32), nullable=False),
+    sa.Column('question_id', sa.Integer(), nullable=False),
+    sa.Column('choices', sa.JSON(), nullable=False),
+    sa.Column('text', engage.db.EncryptedText(), nullable=True),
+    sa.Column('prefer_not_to_say', sa.Boolean(), nullable=False),
+    sa.Column('quote_consent', sa.String(length=15), nullable=True),
+    sa.Column('tags', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['question_id'], ['consultation_questions.id'], name=op.f('fk_response_answers_question_id_consultation_questions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['response_id'], ['consultation_responses.id'], name=op.f('fk_response_answers_response_id_consultation_responses'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_response_answers')),
+    sa.UniqueConstraint('response_id', 'question_id', name=op.f('uq_response_answers_response_id'))
+    )
+    with op.batch_alter_table('response_answers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_response_answers_question_id'), ['question_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_response_answers_response_id'), ['response_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('response_answers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_response_answers_response_id'))
+        batch_op.drop_index(batch_op.f('ix_response_answers_question_id'))
+
+    op.drop_table('response_answers')
+    with op.batch_alter_table('anonymous_answers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_anonymous_answers_response_id'))
+        batch_op.drop_index(batch_op.f('ix_anonymous_answers_question_id'))
+
+    op.drop_table('anonymous_answers')
+    with op.batch_alter_table('consultation_questions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_consultation_questions_consultation_id'))
+
+    op.drop_table('consultation_questions')
+    with op.batch_alter_table('participation_receipts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_participation_receipts_user_id'))
+
+    op.drop_table('participation_receipts')
+    with op.batch_alter_table('consultation_responses', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_consultation_responses_user_id'))
+        batch_op.drop_index(batch_op.f('ix_consultation_responses_consultation_id'))
+
+    op.drop_table('consultation_responses')
+    with op.batch_alter_table('consultation_parts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_consultation_parts_consultation_id'))
+
+    op.drop_table('consultation_parts')
+    with op.batch_alter_table('anonymous_responses', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_anonymous_responses_consultation_id'))
+
+    op.drop_table('anonymous_responses')
     with op.batch_alter_table('panel_staff', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_panel_staff_user_id'))
 
@@ -125,6 +299,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_panel_memberships_panel_id'))
 
     op.drop_table('panel_memberships')
+    with op.batch_alter_table('consultations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_consultations_state'))
+        batch_op.drop_index(batch_op.f('ix_consultations_panel_id'))
+        batch_op.drop_index(batch_op.f('ix_consultations_closes_at'))
+
+    op.drop_table('consultations')
     op.drop_table('panels')
     op.drop_table('attribution_preferences')
     # ### end Alembic commands ###

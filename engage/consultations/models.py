@@ -1,0 +1,293 @@
+"""Consultations: questions in parts, named responses, anonymous responses and receipts.
+
+Anonymity is built into the schema: answers to an anonymous consultation live in
+`anonymous_responses` / `anonymous_answers`, which have no column or foreign key that could lead
+to a person (no user id, no address, no time finer than the day, random ids instead of
+sequential ones so the order of arrival cannot be matched against anything). The separate
+`participation_receipts` table records only that a person took part, so they can be told they
+already answered.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from engage.core import clock
+from engage.db import Base, EncryptedText, UTCDateTime
+
+PREFER_NOT_TO_SAY = "prefer_not_to_say"
+SCALE_VALUES = (1, 2, 3, 4, 5)
+
+
+def random_id() -> str:
+    return secrets.token_hex(16)
+
+
+class ConsultationState(enum.StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+    PUBLISHED = "published"
+
+    @property
+    def label(self) -> str:
+        return {"draft": "Draft", "open": "Open", "closed": "Closed",
+                "published": "Results published"}[self.value]
+
+
+class QuestionKind(enum.StrEnum):
+    FREE_TEXT = "free_text"
+    SINGLE_CHOICE = "single_choice"
+    MULTIPLE_CHOICE = "multiple_choice"
+    SCALE = "scale"
+
+    @property
+    def label(self) -> str:
+        return {"free_text": "Free text", "single_choice": "Single choice",
+                "multiple_choice": "Multiple choice", "scale": "Scale (1 to 5)"}[self.value]
+
+
+class QuoteConsent(enum.StrEnum):
+    PUBLIC = "public"
+    COMMISSIONER = "commissioner"
+    INTERNAL = "internal"
+
+    @property
+    def label(self) -> str:
+        return {"public": "May be quoted publicly",
+                "commissioner": "Share with the commissioning organisation only",
+                "internal": "Only for the panel team"}[self.value]
+
+
+class Consultation(Base):
+    __tablename__ = "consultations"
+    __table_args__ = (
+        CheckConstraint("closes_at > opens_at", name="closes_after_opening"),
+        CheckConstraint("state IN ('draft', 'open', 'closed', 'published')", name="state_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # None means a public consultation; otherwise only that panel's members take part.
+    panel_id: Mapped[int | None] = mapped_column(ForeignKey("panels.id", ondelete="CASCADE"),
+                                                 index=True)
+    title: Mapped[str] = mapped_column(String(150))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    background: Mapped[str] = mapped_column(Text, default="")
+    background_html: Mapped[str] = mapped_column(Text, default="")
+    content_note: Mapped[str | None] = mapped_column(Text)
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    is_anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(12), default=ConsultationState.DRAFT, index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by conditional UPDATEs in the notification job, so nothing is ever announced twice.
+    open_notice_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    week_reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    day_reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    panel = relationship("Panel", lazy="joined")
+    parts: Mapped[list[ConsultationPart]] = relationship(
+        back_populates="consultation", cascade="all, delete-orphan",
+        order_by="ConsultationPart.position", lazy="selectin",
+    )
+
+    @property
+    def is_public(self) -> bool:
+        return self.panel_id is None
+
+    @property
+    def state_label(self) -> str:
+        return ConsultationState(self.state).label
+
+    def is_accepting_answers(self, at: datetime | None = None) -> bool:
+        moment = at or clock.now()
+        return (self.state == ConsultationState.OPEN
+                and self.opens_at <= moment < self.closes_at)
+
+    def ordered_questions(self) -> list[Question]:
+        return [q for part in self.parts for q in part.questions]
+
+    def __repr__(self) -> str:
+        return f"<Consultation {self.id}>"
+
+
+class ConsultationPart(Base):
+    """A group of questions. A part may have its own content note, and can be skipped."""
+
+    __tablename__ = "consultation_parts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=1)
+    title: Mapped[str] = mapped_column(String(150))
+    intro: Mapped[str] = mapped_column(Text, default="")
+    content_note: Mapped[str | None] = mapped_column(Text)
+
+    consultation: Mapped[Consultation] = relationship(back_populates="parts")
+    questions: Mapped[list[Question]] = relationship(
+        back_populates="part", cascade="all, delete-orphan", order_by="Question.position",
+        lazy="selectin",
+    )
+
+
+class Question(Base):
+    __tablename__ = "consultation_questions"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('free_text', 'single_choice', 'multiple_choice', 'scale')",
+            name="kind_known",
+        ),
+        CheckConstraint("max_length BETWEEN 1 AND 10000", name="max_length_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
+    part_id: Mapped[int] = mapped_column(ForeignKey("consultation_parts.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(default=1)
+    kind: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(String(500))
+    hint: Mapped[str] = mapped_column(Text, default="")
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_length: Mapped[int] = mapped_column(default=1500)
+    # Choice questions: [{"key": "1", "label": "..."}]; keys never change once answered.
+    options: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    scale_low_label: Mapped[str] = mapped_column(String(60), default="")
+    scale_high_label: Mapped[str] = mapped_column(String(60), default="")
+
+    consultation: Mapped[Consultation] = relationship(viewonly=True)
+    part: Mapped[ConsultationPart] = relationship(back_populates="questions")
+
+    @property
+    def kind_label(self) -> str:
+        return QuestionKind(self.kind).label
+
+    @property
+    def is_choice(self) -> bool:
+        return self.kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE,
+                             QuestionKind.SCALE)
+
+    def option_label(self, key: str) -> str:
+        if key == PREFER_NOT_TO_SAY:
+            return "Prefer not to say"
+        for option in self.options or []:
+            if option["key"] == key:
+                return option["label"]
+        return key
+
+    def choice_keys(self) -> list[str]:
+        if self.kind == QuestionKind.SCALE:
+            return [str(v) for v in SCALE_VALUES]
+        return [o["key"] for o in self.options or []]
+
+
+class AnswerColumns:
+    """What one answer holds, for named and anonymous answers alike."""
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("consultation_questions.id", ondelete="CASCADE"), index=True)
+    choices: Mapped[list[str]] = mapped_column(JSON, default=list)
+    text: Mapped[str | None] = mapped_column(EncryptedText)
+    prefer_not_to_say: Mapped[bool] = mapped_column(Boolean, default=False)
+    quote_consent: Mapped[str | None] = mapped_column(String(15))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    def as_values(self) -> dict[str, Any]:
+        return {"choices": list(self.choices or []), "text": self.text,
+                "prefer_not_to_say": self.prefer_not_to_say, "consent": self.quote_consent}
+
+
+class ResponseStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+
+
+class Response(Base):
+    """A named response, or a member's unsent draft (for anonymous consultations too: on
+    sending, an anonymous consultation's draft is copied without the name and deleted)."""
+
+    __tablename__ = "consultation_responses"
+    __table_args__ = (
+        UniqueConstraint("consultation_id", "user_id"),
+        CheckConstraint("status IN ('draft', 'submitted')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(10), default=ResponseStatus.DRAFT)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="response", cascade="all, delete-orphan", lazy="selectin")
+    user = relationship("User", lazy="joined")
+
+
+class Answer(AnswerColumns, Base):
+    __tablename__ = "response_answers"
+    __table_args__ = (UniqueConstraint("response_id", "question_id"),)
+
+    response_id: Mapped[int] = mapped_column(
+        ForeignKey("consultation_responses.id", ondelete="CASCADE"), index=True)
+    response: Mapped[Response] = relationship(back_populates="answers")
+
+
+class AnonymousResponse(Base):
+    """An anonymous response: nothing here can lead to a person."""
+
+    __tablename__ = "anonymous_responses"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
+    submitted_on: Mapped[date] = mapped_column(Date)
+    # A random value from the answer page, so a double click without an account is stored once.
+    form_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+    answers: Mapped[list[AnonymousAnswer]] = relationship(
+        back_populates="response", cascade="all, delete-orphan", lazy="selectin")
+
+
+class AnonymousAnswer(AnswerColumns, Base):
+    __tablename__ = "anonymous_answers"
+    __table_args__ = (UniqueConstraint("response_id", "question_id"),)
+
+    response_id: Mapped[str] = mapped_column(
+        ForeignKey("anonymous_responses.id", ondelete="CASCADE"), index=True)
+    response: Mapped[AnonymousResponse] = relationship(back_populates="answers")
+
+
+class ParticipationReceipt(Base):
+    """Only that a person took part in an anonymous consultation, and on which day."""
+
+    __tablename__ = "participation_receipts"
+
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True, index=True)
+    took_part_on: Mapped[date] = mapped_column(Date)

@@ -1,0 +1,85 @@
+"""The consultations domain's personal data.
+
+Anonymous answers are not here on purpose: nothing links them to anyone, so they cannot be
+exported or erased per person. Receipts (only that someone took part) are.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from engage.consultations.models import Consultation, ParticipationReceipt, Question, Response
+from engage.core.personal_data import PersonalDataKind, register
+from engage.extensions import db
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _responses(user) -> list[dict[str, Any]]:
+    out = []
+    for response in db.session.scalars(select(Response).where(Response.user_id == user.id)):
+        consultation = db.session.get(Consultation, response.consultation_id)
+        answers = []
+        for answer in response.answers:
+            question = db.session.get(Question, answer.question_id)
+            answers.append({
+                "question": question.text if question else None,
+                "choices": [question.option_label(k) for k in answer.choices or []]
+                if question else answer.choices,
+                "text": answer.text,
+                "prefer_not_to_say": answer.prefer_not_to_say,
+                "quote_consent": answer.quote_consent,
+            })
+        out.append({"consultation": consultation.title if consultation else None,
+                    "status": response.status, "submitted_at": _iso(response.submitted_at),
+                    "updated_at": _iso(response.updated_at), "answers": answers})
+    return out
+
+
+def _erase_responses(user) -> None:
+    db.session.execute(delete(Response).where(Response.user_id == user.id))
+
+
+def _receipts(user) -> list[dict[str, Any]]:
+    rows = db.session.scalars(
+        select(ParticipationReceipt).where(ParticipationReceipt.user_id == user.id))
+    return [{"consultation": db.session.get(Consultation, r.consultation_id).title,
+             "took_part_on": r.took_part_on.isoformat()} for r in rows]
+
+
+def _erase_receipts(user) -> None:
+    db.session.execute(delete(ParticipationReceipt).where(ParticipationReceipt.user_id == user.id))
+
+
+def _created(user) -> list[dict[str, Any]]:
+    rows = db.session.scalars(select(Consultation).where(Consultation.created_by_id == user.id))
+    return [{"consultation": c.title, "created_at": _iso(c.created_at)} for c in rows]
+
+
+def _erase_created(user) -> None:
+    db.session.execute(update(Consultation).where(Consultation.created_by_id == user.id)
+                       .values(created_by_id=None))
+
+
+KINDS = [
+    PersonalDataKind("consultation_responses", "Your named answers and saved drafts",
+                     "So you can come back to your answers and change them until the "
+                     "consultation closes.",
+                     "You, and the staff running that consultation.",
+                     "Until you close your account.", _responses, _erase_responses),
+    PersonalDataKind("participation_receipts", "Anonymous consultations you took part in",
+                     "Only so we can tell you that you have already answered. It does not say "
+                     "which answers were yours: nobody can find that out.",
+                     "You.", "Until you close your account.", _receipts, _erase_receipts),
+    PersonalDataKind("consultations", "Consultations you set up",
+                     "To keep a record of who set up a consultation.", "Staff.",
+                     "Until you close your account.", _created, _erase_created),
+]
+
+for _kind in KINDS:
+    register(_kind)

@@ -1,0 +1,916 @@
+"""Consultation use cases: building, opening and closing, answering, results and export.
+
+Services add and flush; the view or task commits once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import url_for
+from flask_babel import gettext as _
+from markupsafe import Markup
+from sqlalchemy import delete, exists, select, update
+from sqlalchemy.exc import IntegrityError
+
+from engage.consultations.models import (
+    PREFER_NOT_TO_SAY,
+    AnonymousAnswer,
+    AnonymousResponse,
+    Answer,
+    Consultation,
+    ConsultationPart,
+    ConsultationState,
+    ParticipationReceipt,
+    Question,
+    QuestionKind,
+    QuoteConsent,
+    Response,
+    ResponseStatus,
+)
+from engage.core import audit, clock
+from engage.core.charts import Bar, bar_chart
+from engage.core.notify import Message, notify
+from engage.core.permissions import Permission, Role, can
+from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
+from engage.extensions import db
+from engage.panels import services as panels
+from engage.panels.models import Panel
+from engage.panels.richtext import sanitise
+
+SMALL_NUMBER = 5  # counts below this are never published exactly
+MAX_OPTIONS = 20
+MAX_TAG_LENGTH = 40
+
+
+def fewer_than_five(count: int) -> str:
+    return _("fewer than 5") if count < SMALL_NUMBER else str(count)
+
+
+# --- who may do what --------
+
+
+def _signed_in(user) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False)
+
+
+def can_create_consultation(user, panel: Panel | None = None) -> bool:
+    if not can(user, Permission.MANAGE_CONSULTATIONS):
+        return False
+    return panel is None or panels.can_manage_panel(user, panel)
+
+
+def can_manage(user, consultation: Consultation) -> bool:
+    """Panel consultations: the panel's facilitators and programme leads. Public ones: the
+    person who made it and programme leads."""
+    if not can(user, Permission.MANAGE_CONSULTATIONS):
+        return False
+    if consultation.panel is not None:
+        return panels.can_manage_panel(user, consultation.panel)
+    return user.has_role(Role.PROGRAMME_LEAD) or consultation.created_by_id == user.id
+
+
+def can_see(user, consultation: Consultation) -> bool:
+    if can_manage(user, consultation):
+        return True
+    if consultation.state == ConsultationState.DRAFT:
+        return False
+    if consultation.panel is not None:
+        return consultation.panel.is_member(user)
+    return True
+
+
+def can_see_results(user, consultation: Consultation) -> bool:
+    return consultation.state == ConsultationState.PUBLISHED and can_see(user, consultation)
+
+
+def get_consultation(consultation_id: int, user) -> Consultation:
+    consultation = db.session.get(Consultation, consultation_id)
+    if consultation is None or not can_see(user, consultation):
+        raise NotFound()
+    return consultation
+
+
+def get_managed(consultation_id: int, user) -> Consultation:
+    consultation = db.session.get(Consultation, consultation_id)
+    if consultation is None or not can_manage(user, consultation):
+        raise NotFound()
+    return consultation
+
+
+def visible_consultations(user) -> list[Consultation]:
+    rows = db.session.scalars(select(Consultation).order_by(Consultation.closes_at.desc()))
+    return [c for c in rows if can_see(user, c)]
+
+
+# --- building a consultation --------
+
+
+@dataclass
+class ConsultationDetails:
+    title: str
+    opens_at: datetime
+    closes_at: datetime
+    summary: str = ""
+    background: str = ""
+    content_note: str = ""
+    is_anonymous: bool = False
+
+
+def _apply_details(consultation: Consultation, details: ConsultationDetails) -> None:
+    if not details.title.strip():
+        raise ValidationFailed(_("Enter a title."))
+    if details.closes_at <= details.opens_at:
+        raise ValidationFailed(_("The closing time must be after the opening time."))
+    consultation.title = details.title.strip()
+    consultation.summary = details.summary.strip()
+    consultation.background = details.background
+    consultation.background_html = sanitise(details.background)
+    consultation.content_note = details.content_note.strip() or None
+    consultation.opens_at = details.opens_at
+    consultation.closes_at = details.closes_at
+    consultation.is_anonymous = details.is_anonymous
+
+
+def create_consultation(actor, panel: Panel | None, details: ConsultationDetails) -> Consultation:
+    if not can_create_consultation(actor, panel):
+        raise NotFound() if panel is not None else NotAllowed()
+    consultation = Consultation(panel_id=panel.id if panel else None, created_by_id=actor.id,
+                                state=ConsultationState.DRAFT)
+    _apply_details(consultation, details)
+    consultation.parts.append(ConsultationPart(position=1, title=_("Your views")))
+    db.session.add(consultation)
+    db.session.flush()
+    audit.record("consultation.created", actor_id=actor.id, subject_type="consultation",
+                 subject_id=consultation.id)
+    return consultation
+
+
+def update_consultation(actor, consultation: Consultation,
+                        details: ConsultationDetails) -> None:
+    if not can_manage(actor, consultation):
+        raise NotFound()
+    if consultation.state != ConsultationState.DRAFT:
+        raise InvalidState(_("Only drafts can be changed like this. While a consultation is "
+                             "open you can extend its closing date."))
+    _apply_details(consultation, details)
+    db.session.flush()
+    audit.record("consultation.updated", actor_id=actor.id, subject_type="consultation",
+                 subject_id=consultation.id)
+
+
+def has_answers(consultation: Consultation) -> bool:
+    """True once anyone has started answering (a saved draft counts)."""
+    return bool(db.session.scalar(select(
+        exists().where(Response.consultation_id == consultation.id)
+        | exists().where(AnonymousResponse.consultation_id == consultation.id)
+    )))
+
+
+def questions_editable(consultation: Consultation) -> bool:
+    if consultation.state == ConsultationState.DRAFT:
+        return True
+    return consultation.state == ConsultationState.OPEN and not has_answers(consultation)
+
+
+def _check_editable(actor, consultation: Consultation) -> None:
+    if not can_manage(actor, consultation):
+        raise NotFound()
+    if not questions_editable(consultation):
+        raise InvalidState(_("The questions cannot be changed now, because people have "
+                             "started answering. Changing them would change what they "
+                             "agreed to."))
+
+
+def add_part(actor, consultation: Consultation, title: str, intro: str = "",
+             content_note: str = "") -> ConsultationPart:
+    _check_editable(actor, consultation)
+    if not title.strip():
+        raise ValidationFailed(_("Enter a title for the part."))
+    position = max((p.position for p in consultation.parts), default=0) + 1
+    part = ConsultationPart(title=title.strip(), intro=intro.strip(),
+                            content_note=content_note.strip() or None, position=position)
+    consultation.parts.append(part)
+    if part.content_note:
+        for question in part.questions:
+            question.required = False
+    db.session.flush()
+    audit.record("consultation.part_added", actor_id=actor.id, subject_type="consultation",
+                 subject_id=consultation.id)
+    return part
+
+
+def _part_of(consultation: Consultation, part_id: int) -> ConsultationPart:
+    for part in consultation.parts:
+        if part.id == part_id:
+            return part
+    raise ValidationFailed(_("Choose which part the question belongs to."))
+
+
+@dataclass
+class QuestionDetails:
+    kind: str
+    text: str
+    part_id: int
+    hint: str = ""
+    required: bool = False
+    max_length: int = 1500
+    options: list[str] = field(default_factory=list)
+    scale_low_label: str = ""
+    scale_high_label: str = ""
+
+
+def add_question(actor, consultation: Consultation, details: QuestionDetails) -> Question:
+    _check_editable(actor, consultation)
+    part = _part_of(consultation, details.part_id)
+    if details.kind not in set(QuestionKind):
+        raise ValidationFailed(_("Choose a type of question."))
+    if not details.text.strip():
+        raise ValidationFailed(_("Enter the question."))
+    options = [o.strip() for o in details.options if o.strip()]
+    if details.kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE):
+        if len(options) < 2:
+            raise ValidationFailed(_("Enter at least two options, one on each line."))
+        if len(options) > MAX_OPTIONS:
+            raise ValidationFailed(_("Use %(n)s options or fewer.", n=MAX_OPTIONS))
+        if len({o.lower() for o in options}) != len(options):
+            raise ValidationFailed(_("Each option must be different."))
+    else:
+        options = []
+    if details.kind == QuestionKind.FREE_TEXT and not 1 <= details.max_length <= 10000:
+        raise ValidationFailed(_("Choose a length limit between 1 and 10,000 characters."))
+    question = Question(
+        consultation_id=consultation.id,
+        kind=details.kind,
+        text=details.text.strip(),
+        hint=details.hint.strip(),
+        # Questions after a content note can always be skipped, so they are never required.
+        required=bool(details.required) and not part.content_note,
+        max_length=details.max_length if details.kind == QuestionKind.FREE_TEXT else 1500,
+        options=[{"key": str(i + 1), "label": label} for i, label in enumerate(options)],
+        scale_low_label=details.scale_low_label.strip() if details.kind == QuestionKind.SCALE
+        else "",
+        scale_high_label=details.scale_high_label.strip() if details.kind == QuestionKind.SCALE
+        else "",
+        position=max((q.position for q in part.questions), default=0) + 1,
+    )
+    part.questions.append(question)
+    db.session.flush()
+    audit.record("consultation.question_added", actor_id=actor.id,
+                 subject_type="consultation", subject_id=consultation.id)
+    return question
+
+
+def delete_question(actor, consultation: Consultation, question_id: int) -> None:
+    _check_editable(actor, consultation)
+    for part in consultation.parts:
+        for question in part.questions:
+            if question.id == question_id:
+                part.questions.remove(question)
+                db.session.flush()
+                audit.record("consultation.question_removed", actor_id=actor.id,
+                             subject_type="consultation", subject_id=consultation.id)
+                return
+    raise NotFound()
+
+
+def delete_part(actor, consultation: Consultation, part_id: int) -> None:
+    _check_editable(actor, consultation)
+    part = _part_of(consultation, part_id)
+    if part.questions:
+        raise InvalidState(_("Remove the questions in this part first."))
+    if len(consultation.parts) == 1:
+        raise InvalidState(_("A consultation needs at least one part."))
+    consultation.parts.remove(part)
+    db.session.flush()
+
+
+# --- states --------
+
+
+def _move(consultation: Consultation, from_state: str, message: str, **values) -> None:
+    result = db.session.execute(
+        update(Consultation)
+        .where(Consultation.id == consultation.id, Consultation.state == from_state)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise InvalidState(message)
+    db.session.refresh(consultation)
+
+
+def open_consultation(actor, consultation: Consultation) -> None:
+    if not can_manage(actor, consultation):
+        raise NotFound()
+    if not consultation.ordered_questions():
+        raise InvalidState(_("Add at least one question before opening the consultation."))
+    if consultation.closes_at <= clock.now():
+        raise InvalidState(_("The closing time has already passed. Change it before opening."))
+    _move(consultation, ConsultationState.DRAFT, _("This consultation is not a draft any more."),
+          state=ConsultationState.OPEN, opened_at=clock.now())
+    audit.record("consultation.opened", actor_id=actor.id, subject_type="consultation",
+                 subject_id=consultation.id)
+
+
+def extend_closing(actor, consultation: Consultation, new_closes_at: datetime) -> None:
+    if not can_manage(actor, consultation):
+        raise NotFound()
+    if consultation.state != ConsultationState.OPEN:
+        raise InvalidState(_("Only open consultations can be extended."))
+    if new_closes_at <= consultation.closes_at:
+        raise ValidationFailed(_("Choose a closing time later than the current one (%(when)s).",
+                                 when=clock.to_london(consultation.closes_at)
+                                 .strftime("%-d %B %Y at %H:%M")))
+    _move(consultation, ConsultationState.OPEN, _("This consultation is not open any more."),
+          closes_at=new_closes_at, week_reminder_sent_at=None, day_reminder_sent_at=None)
+    audit.record("consultation.extended", actor_id=actor.id, subject_type="consultation",
+                 subject_id=consultation.id)
+
+
+def close_consultation(actor, consultation: Consultation) -> None:
+    if not can_manage(actor, consultation):
+        raise NotFound()
+    _move(consultation, ConsultationState.OPEN, _("This consultation is not open."),
+          state=ConsultationState.CLOSED, closed_at=clock.now())
+    _discard_anonymous_drafts(consultation)
+    audit.record("consultation.closed", actor_id=actor.id, subject_type="consultation",
+                 subject_id=consultation.id)
+
+
+def publish_results(actor, consultation: Consultation) -> None:
+    if not can_manage(actor, consultation):
+        raise NotFound()
+    _move(consultation, ConsultationState.CLOSED,
+          _("Results can be published once the consultation has closed, and only once."),
+          state=ConsultationState.PUBLISHED, published_at=clock.now())
+    audit.record("consultation.results_published", actor_id=actor.id,
+                 subject_type="consultation", subject_id=consultation.id)
+
+
+def close_due_consultations() -> int:
+    """Close open consultations whose closing time has passed (the worker calls this)."""
+    due = list(db.session.scalars(select(Consultation).where(
+        Consultation.state == ConsultationState.OPEN, Consultation.closes_at <= clock.now())))
+    closed = 0
+    for consultation in due:
+        result = db.session.execute(
+            update(Consultation)
+            .where(Consultation.id == consultation.id,
+                   Consultation.state == ConsultationState.OPEN)
+            .values(state=ConsultationState.CLOSED, closed_at=clock.now())
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            _discard_anonymous_drafts(consultation)
+            audit.record("consultation.closed", subject_type="consultation",
+                         subject_id=consultation.id, by="schedule")
+            closed += 1
+    return closed
+
+
+def _discard_anonymous_drafts(consultation: Consultation) -> None:
+    """Unsent drafts of an anonymous consultation carry a name; once it closes they can never
+    be sent, so they are deleted."""
+    if consultation.is_anonymous:
+        db.session.execute(delete(Response).where(Response.consultation_id == consultation.id)
+                           .execution_options(synchronize_session=False))
+
+
+# --- answering --------
+
+
+@dataclass
+class AnswerInput:
+    choices: list[str] = field(default_factory=list)
+    text: str | None = None
+    prefer_not_to_say: bool = False
+    consent: str | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.choices and not self.text and not self.prefer_not_to_say
+
+
+def field_name(question: Question) -> str:
+    return f"q{question.id}"
+
+
+def parse_answers(consultation: Consultation, formdata, *, enforce_required: bool
+                  ) -> tuple[dict[int, AnswerInput], dict[int, str]]:
+    """Read the answer page's fields. Returns the answers and a message per question with a
+    problem. Unknown choices and over-long text are always errors; missing required answers
+    only when sending (a saved draft may be incomplete)."""
+    answers: dict[int, AnswerInput] = {}
+    errors: dict[int, str] = {}
+    for question in consultation.ordered_questions():
+        name = field_name(question)
+        answer = AnswerInput()
+        if question.kind == QuestionKind.FREE_TEXT:
+            text = (formdata.get(name) or "").replace("\r\n", "\n").strip()
+            answer.text = text or None
+            consent = formdata.get(f"{name}-consent") or QuoteConsent.INTERNAL
+            if consent not in set(QuoteConsent):
+                errors[question.id] = _("Choose how we may use this answer.")
+            answer.consent = consent if text else None
+            if len(text) > question.max_length:
+                errors[question.id] = _(
+                    "Your answer is %(n)s characters long. Please shorten it to %(max)s "
+                    "characters or fewer.", n=f"{len(text):,}", max=f"{question.max_length:,}")
+        else:
+            values = [v for v in formdata.getlist(name) if v]
+            allowed = set(question.choice_keys()) | {PREFER_NOT_TO_SAY}
+            if any(v not in allowed for v in values):
+                errors[question.id] = _("Choose from the options shown.")
+                values = [v for v in values if v in allowed]
+            if question.kind != QuestionKind.MULTIPLE_CHOICE and len(values) > 1:
+                errors[question.id] = _("Choose one option.")
+            if PREFER_NOT_TO_SAY in values:
+                answer.prefer_not_to_say = True
+                if len(values) > 1:
+                    errors[question.id] = _('Choose "Prefer not to say" or other options, '
+                                            'not both.')
+                values = [v for v in values if v != PREFER_NOT_TO_SAY]
+            answer.choices = values
+        if (enforce_required and question.required and answer.is_empty
+                and question.id not in errors):
+            if question.kind == QuestionKind.FREE_TEXT:
+                errors[question.id] = _("Answer this question. It is the only one we need an "
+                                        "answer to before you can send.")
+            else:
+                errors[question.id] = _('Answer this question, or choose "Prefer not to '
+                                        'say".')
+        answers[question.id] = answer
+    return answers, errors
+
+
+def values_from_answers(rows) -> dict[int, dict[str, Any]]:
+    return {row.question_id: row.as_values() for row in rows}
+
+
+def values_from_inputs(answers: dict[int, AnswerInput]) -> dict[int, dict[str, Any]]:
+    return {qid: {"choices": a.choices + ([PREFER_NOT_TO_SAY] if a.prefer_not_to_say else []),
+                  "text": a.text, "prefer_not_to_say": a.prefer_not_to_say,
+                  "consent": a.consent} for qid, a in answers.items()}
+
+
+def own_response(user, consultation: Consultation) -> Response | None:
+    if not _signed_in(user):
+        return None
+    return db.session.scalar(select(Response).where(
+        Response.consultation_id == consultation.id, Response.user_id == user.id))
+
+
+def has_receipt(user, consultation: Consultation) -> bool:
+    if not _signed_in(user):
+        return False
+    return db.session.get(ParticipationReceipt, (consultation.id, user.id)) is not None
+
+
+def has_taken_part(user, consultation: Consultation) -> bool:
+    if has_receipt(user, consultation):
+        return True
+    response = own_response(user, consultation)
+    return response is not None and response.status == ResponseStatus.SUBMITTED
+
+
+def check_can_answer(user, consultation: Consultation) -> None:
+    """Who may answer, and when. The messages are shown above the answers the person typed."""
+    if consultation.panel is not None and not consultation.panel.is_member(user):
+        raise NotFound()
+    if not consultation.is_public and not _signed_in(user):
+        raise NotAllowed(_("Please sign in to answer."))
+    if not consultation.is_anonymous and not _signed_in(user):
+        raise NotAllowed(_("This consultation asks for your name, so please sign in to answer. "
+                           "Nothing you typed has been saved."))
+    now = clock.now()
+    when = clock.to_london
+    if consultation.state == ConsultationState.DRAFT:
+        raise NotFound()
+    if consultation.state != ConsultationState.OPEN or consultation.closes_at <= now:
+        raise InvalidState(_(
+            "This consultation closed on %(when)s, so we cannot accept answers any more. "
+            "What you typed is still on this page if you want to copy it.",
+            when=when(min(consultation.closed_at or consultation.closes_at,
+                          consultation.closes_at)).strftime("%-d %B %Y at %H:%M")))
+    if consultation.opens_at > now:
+        raise InvalidState(_(
+            "This consultation opens on %(when)s, so we cannot accept answers yet. What you "
+            "typed is still on this page: you could copy it and come back then.",
+            when=when(consultation.opens_at).strftime("%-d %B %Y at %H:%M")))
+
+
+def _response_for(user, consultation: Consultation) -> Response:
+    """The person's one response row, created safely even if two tabs send at once."""
+    response = own_response(user, consultation)
+    if response is not None:
+        return response
+    response = Response(consultation_id=consultation.id, user_id=user.id,
+                        status=ResponseStatus.DRAFT)
+    try:
+        with db.session.begin_nested():
+            db.session.add(response)
+    except IntegrityError:
+        response = own_response(user, consultation)
+        if response is None:
+            raise
+    return response
+
+
+def _write_answers(response, answers: dict[int, AnswerInput], answer_class) -> None:
+    existing = {a.question_id: a for a in response.answers}
+    for question_id, answer in answers.items():
+        row = existing.get(question_id)
+        if answer.is_empty:
+            if row is not None:
+                response.answers.remove(row)
+            continue
+        if row is None:
+            row = answer_class(question_id=question_id, tags=[])
+            response.answers.append(row)
+        row.choices = list(answer.choices)
+        row.text = answer.text
+        row.prefer_not_to_say = answer.prefer_not_to_say
+        row.quote_consent = answer.consent
+
+
+def save_draft(user, consultation: Consultation, answers: dict[int, AnswerInput]) -> Response:
+    """Save and come back later (people with an account)."""
+    if not _signed_in(user):
+        raise NotAllowed(_("Saving to come back later needs an account."))
+    check_can_answer(user, consultation)
+    if has_receipt(user, consultation):
+        raise InvalidState(_("You have already sent your answers to this consultation. Thank "
+                             "you."))
+    response = _response_for(user, consultation)
+    if response.status == ResponseStatus.SUBMITTED:
+        raise InvalidState(_("You have already sent your answers. To change them, use "
+                             "\"Update my answers\"."))
+    _write_answers(response, answers, Answer)
+    response.updated_at = clock.now()
+    db.session.flush()
+    return response
+
+
+@dataclass
+class SubmitResult:
+    already_had_it: bool = False
+    anonymous: bool = False
+
+
+def submit_answers(user, consultation: Consultation, answers: dict[int, AnswerInput], *,
+                   form_token: str | None = None) -> SubmitResult:
+    check_can_answer(user, consultation)
+    if consultation.is_anonymous:
+        return _submit_anonymous(user, consultation, answers, form_token)
+    response = _response_for(user, consultation)
+    first_time = response.status != ResponseStatus.SUBMITTED
+    _write_answers(response, answers, Answer)
+    now = clock.now()
+    response.status = ResponseStatus.SUBMITTED
+    response.updated_at = now
+    if first_time:
+        response.submitted_at = now
+    db.session.flush()
+    audit.record("consultation.answered" if first_time else "consultation.answer_updated",
+                 actor_id=user.id, subject_type="consultation", subject_id=consultation.id)
+    return SubmitResult()
+
+
+def _submit_anonymous(user, consultation: Consultation, answers: dict[int, AnswerInput],
+                      form_token: str | None) -> SubmitResult:
+    today = clock.today_london()
+    if _signed_in(user):
+        # The receipt's primary key (consultation, person) makes a second send impossible.
+        try:
+            with db.session.begin_nested():
+                db.session.add(ParticipationReceipt(consultation_id=consultation.id,
+                                                    user_id=user.id, took_part_on=today))
+        except IntegrityError:
+            return SubmitResult(already_had_it=True, anonymous=True)
+        form_token = None
+    elif not form_token or len(form_token) > 64:
+        raise ValidationFailed(_("The page had expired, so nothing was saved. Please reload "
+                                 "the page and send your answers again."))
+    response = AnonymousResponse(consultation_id=consultation.id, submitted_on=today,
+                                 form_token=form_token)
+    try:
+        with db.session.begin_nested():
+            db.session.add(response)
+            _write_answers(response, answers, AnonymousAnswer)
+    except IntegrityError:
+        # The same page sent twice (a double click or the back button): we already have it.
+        return SubmitResult(already_had_it=True, anonymous=True)
+    if _signed_in(user):
+        db.session.execute(delete(Response).where(Response.consultation_id == consultation.id,
+                                                  Response.user_id == user.id)
+                           .execution_options(synchronize_session=False))
+    # Deliberately no actor and no response id in the audit record.
+    audit.record("consultation.answered_anonymously", subject_type="consultation",
+                 subject_id=consultation.id)
+    db.session.flush()
+    return SubmitResult(anonymous=True)
+
+
+# --- results --------
+
+
+@dataclass
+class AnswerView:
+    id: str
+    anonymous: bool
+    respondent: str  # "Response 3": a label, never a way back to a person
+    person: Any  # the User for named responses (staff views only), else None
+    values: Any  # the Answer or AnonymousAnswer row
+
+
+def answer_rows(consultation: Consultation) -> list[AnswerView]:
+    """Every sent answer. Anonymous ones are ordered by their random id, so the order tells
+    nothing about when they arrived."""
+    views: list[AnswerView] = []
+    named = db.session.scalars(
+        select(Response).where(Response.consultation_id == consultation.id,
+                               Response.status == ResponseStatus.SUBMITTED)
+        .order_by(Response.id))
+    anonymous = db.session.scalars(
+        select(AnonymousResponse).where(AnonymousResponse.consultation_id == consultation.id)
+        .order_by(AnonymousResponse.id))
+    number = 0
+    for response in named:
+        number += 1
+        for answer in response.answers:
+            views.append(AnswerView(answer.id, False, _("Response %(n)s", n=number),
+                                    response.user, answer))
+    for response in anonymous:
+        number += 1
+        for answer in response.answers:
+            views.append(AnswerView(answer.id, True, _("Response %(n)s", n=number), None,
+                                    answer))
+    return views
+
+
+def response_count(consultation: Consultation) -> int:
+    from sqlalchemy import func
+
+    named = db.session.scalar(select(func.count()).select_from(Response).where(
+        Response.consultation_id == consultation.id,
+        Response.status == ResponseStatus.SUBMITTED)) or 0
+    anonymous = db.session.scalar(select(func.count()).select_from(AnonymousResponse).where(
+        AnonymousResponse.consultation_id == consultation.id)) or 0
+    return named + anonymous
+
+
+@dataclass
+class OptionCount:
+    key: str
+    label: str
+    count: int
+
+    @property
+    def published(self) -> str:
+        return fewer_than_five(self.count)
+
+
+@dataclass
+class QuestionResult:
+    question: Question
+    options: list[OptionCount] = field(default_factory=list)
+    answered: int = 0
+    texts: list[AnswerView] = field(default_factory=list)
+    chart: Markup | None = None
+
+
+def _options_for(question: Question) -> list[tuple[str, str]]:
+    if question.kind == QuestionKind.SCALE:
+        labels = {1: question.scale_low_label, 5: question.scale_high_label}
+        return [(str(v), f"{v}" + (f" ({labels[v]})" if labels.get(v) else ""))
+                for v in range(1, 6)]
+    return [(o["key"], o["label"]) for o in question.options or []]
+
+
+def results(consultation: Consultation, *, published: bool, tag: str | None = None,
+            consent: str | None = None, question_id: int | None = None) -> list[QuestionResult]:
+    """Counts per option and free-text answers per question.
+
+    Published results (for participants and the public) show counts under 5 only as
+    "fewer than 5" (in the chart too) and only the free text people agreed may be quoted.
+    """
+    rows = answer_rows(consultation)
+    by_question: dict[int, list[AnswerView]] = {}
+    for row in rows:
+        by_question.setdefault(row.values.question_id, []).append(row)
+    out = []
+    for question in consultation.ordered_questions():
+        if question_id and question.id != question_id:
+            continue
+        answers = by_question.get(question.id, [])
+        result = QuestionResult(question=question, answered=len(answers))
+        if question.is_choice:
+            counts: Counter[str] = Counter()
+            for row in answers:
+                for key in row.values.choices or []:
+                    counts[key] += 1
+                if row.values.prefer_not_to_say:
+                    counts[PREFER_NOT_TO_SAY] += 1
+            result.options = [OptionCount(k, label, counts[k])
+                              for k, label in _options_for(question)]
+            result.options.append(OptionCount(PREFER_NOT_TO_SAY, _("Prefer not to say"),
+                                              counts[PREFER_NOT_TO_SAY]))
+            bars = [Bar(o.label, None if published and o.count < SMALL_NUMBER else o.count,
+                        o.published if published else str(o.count))
+                    for o in result.options]
+            result.chart = bar_chart(question.text, bars, chart_id=f"chart-q{question.id}")
+        else:
+            texts = [r for r in answers if r.values.text]
+            if published:
+                texts = [r for r in texts if r.values.quote_consent == QuoteConsent.PUBLIC]
+            if tag:
+                texts = [r for r in texts if tag in (r.values.tags or [])]
+            if consent:
+                texts = [r for r in texts if r.values.quote_consent == consent]
+            result.texts = texts
+        out.append(result)
+    return out
+
+
+def credit_line(row: AnswerView) -> str | None:
+    """How a published quote is credited: as the person chose, and never for anonymous ones."""
+    if row.anonymous or row.person is None:
+        return None
+    return panels.credit_for(row.person)
+
+
+def all_tags(consultation: Consultation) -> list[str]:
+    tags: set[str] = set()
+    for row in answer_rows(consultation):
+        tags.update(row.values.tags or [])
+    return sorted(tags, key=str.lower)
+
+
+def _answer_in(consultation: Consultation, answer_id: str):
+    for model in (Answer, AnonymousAnswer):
+        row = db.session.get(model, answer_id)
+        if row is not None:
+            question = db.session.get(Question, row.question_id)
+            if question is not None and question.consultation_id == consultation.id:
+                return row
+    raise NotFound()
+
+
+def tag_answer(actor, consultation: Consultation, answer_id: str, label: str) -> None:
+    if not can_manage(actor, consultation):
+        raise NotFound()
+    label = " ".join((label or "").split())
+    if not label:
+        raise ValidationFailed(_("Enter a tag, for example \"waiting times\"."))
+    if len(label) > MAX_TAG_LENGTH:
+        raise ValidationFailed(_("Use %(n)s characters or fewer for a tag.", n=MAX_TAG_LENGTH))
+    row = _answer_in(consultation, answer_id)
+    tags = list(row.tags or [])
+    if label.lower() not in {t.lower() for t in tags}:
+        row.tags = [*tags, label]
+    db.session.flush()
+    audit.record("consultation.answer_tagged", actor_id=actor.id, subject_type="consultation",
+                 subject_id=consultation.id)
+
+
+def untag_answer(actor, consultation: Consultation, answer_id: str, label: str) -> None:
+    if not can_manage(actor, consultation):
+        raise NotFound()
+    row = _answer_in(consultation, answer_id)
+    row.tags = [t for t in (row.tags or []) if t != label]
+    db.session.flush()
+
+
+CSV_HEADER = ["Response", "Name", "Part", "Question", "Answer", "Prefer not to say",
+              "How we may use it", "Tags"]
+
+
+def export_rows(actor, consultation: Consultation) -> list[list[Any]]:
+    """One row per answer. Anonymous responses carry only a response number (assigned in the
+    order of their random ids), never anything about the person."""
+    if not can_manage(actor, consultation):
+        raise NotFound()
+    questions = {q.id: q for q in consultation.ordered_questions()}
+    out = []
+    for row in answer_rows(consultation):
+        question = questions.get(row.values.question_id)
+        if question is None:
+            continue
+        if question.is_choice:
+            answer = "; ".join(question.option_label(k) for k in row.values.choices or [])
+        else:
+            answer = row.values.text or ""
+        out.append([
+            row.respondent,
+            "" if row.anonymous or row.person is None else row.person.display_name,
+            question.part.title,
+            question.text,
+            answer,
+            row.values.prefer_not_to_say,
+            QuoteConsent(row.values.quote_consent).label if row.values.quote_consent else "",
+            ", ".join(row.values.tags or []),
+        ])
+    audit.record("consultation.exported", actor_id=actor.id, subject_type="consultation",
+                 subject_id=consultation.id)
+    return out
+
+
+# --- notifications --------
+
+
+def _claim(consultation: Consultation, column: str, **also) -> bool:
+    """Mark a notice as sent; only the first caller wins, so a notice is never sent twice."""
+    result = db.session.execute(
+        update(Consultation)
+        .where(Consultation.id == consultation.id, getattr(Consultation, column).is_(None))
+        .values({column: clock.now(), **also})
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _still_to_answer(consultation: Consultation):
+    return [person for person in panels.active_members(consultation.panel)
+            if not has_taken_part(person, consultation)]
+
+
+def send_due_notices() -> int:
+    """Tell panel members about consultations that have opened, and remind those who have not
+    answered a week and a day before the close. Members taking a break hear nothing."""
+    now = clock.now()
+    sent = 0
+    open_now = list(db.session.scalars(
+        select(Consultation).where(
+            Consultation.state == ConsultationState.OPEN, Consultation.panel_id.is_not(None),
+            Consultation.opens_at <= now, Consultation.closes_at > now)
+        .execution_options(populate_existing=True)))  # what is marked sent now, not earlier
+    for consultation in open_now:
+        link = url_for("consultations.detail", consultation_id=consultation.id)
+        left = consultation.closes_at - now
+        if consultation.open_notice_sent_at is None:
+            if _claim(consultation, "open_notice_sent_at"):
+                for person in panels.active_members(consultation.panel):
+                    notify(person, Message(
+                        _("A new consultation from %(panel)s", panel=consultation.panel.name),
+                        _("%(title)s is open until %(when)s. Taking part is your choice.",
+                          title=consultation.title,
+                          when=clock.to_london(consultation.closes_at)
+                          .strftime("%-d %B %Y at %H:%M")),
+                        link), dedupe_key=f"consultation-open:{consultation.id}:{person.id}")
+                    sent += 1
+            continue
+        if left <= timedelta(days=1):
+            if consultation.day_reminder_sent_at is None and _claim(
+                    consultation, "day_reminder_sent_at",
+                    week_reminder_sent_at=consultation.week_reminder_sent_at or now):
+                sent += _remind(consultation, link, "day")
+        elif (left <= timedelta(days=7)
+              and consultation.closes_at - consultation.opens_at > timedelta(days=8)
+              and consultation.week_reminder_sent_at is None
+              and _claim(consultation, "week_reminder_sent_at")):
+            sent += _remind(consultation, link, "week")
+    return sent
+
+
+def _remind(consultation: Consultation, link: str, which: str) -> int:
+    when = clock.to_london(consultation.closes_at).strftime("%-d %B %Y at %H:%M")
+    count = 0
+    for person in _still_to_answer(consultation):
+        notify(person, Message(
+            _("A consultation closes soon"),
+            _("%(title)s closes on %(when)s. If you would like to take part, there is still "
+              "time. If not, that is fine too.", title=consultation.title, when=when),
+            link), dedupe_key=(f"consultation-{which}:{consultation.id}:"
+                               f"{consultation.closes_at.isoformat()}:{person.id}"))
+        count += 1
+    return count
+
+
+# --- the consultations section of a panel page --------
+
+
+@panels.register_panel_section
+def _panel_consultations(panel: Panel, user) -> dict | None:
+    rows = db.session.scalars(select(Consultation).where(
+        Consultation.panel_id == panel.id,
+        Consultation.state.in_([ConsultationState.OPEN, ConsultationState.PUBLISHED]))
+        .order_by(Consultation.closes_at))
+    items = []
+    for consultation in rows:
+        if consultation.state == ConsultationState.OPEN:
+            detail = _("open until %(when)s", when=clock.to_london(consultation.closes_at)
+                       .strftime("%-d %B %Y at %H:%M"))
+            if consultation.opens_at > clock.now():
+                detail = _("opens %(when)s", when=clock.to_london(consultation.opens_at)
+                           .strftime("%-d %B %Y at %H:%M"))
+        else:
+            detail = _("results published")
+        items.append({"label": consultation.title, "detail": detail,
+                      "url": url_for("consultations.detail",
+                                     consultation_id=consultation.id)})
+    return {"title": _("Consultations"), "items": items,
+            "empty": _("There are no open consultations for this panel at the moment.")}

@@ -1,0 +1,23 @@
+"""Consultation polling jobs: close consultations whose time is up, send notices."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from engage.consultations import services
+
+
+def close_due(worker_id: str) -> int:
+    return services.close_due_consultations()
+
+
+def send_notices(worker_id: str) -> int:
+    # Notices carry links built with url_for, which needs a request context (paths only).
+    with current_app.test_request_context("/"):
+        return services.send_due_notices()
+
+
+JOBS = [
+    ("consultations_close_due", close_due, 60),
+    ("consultations_notices", send_notices, 300),
+]

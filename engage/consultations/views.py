@@ -1,0 +1,450 @@
+"""Consultation pages: list, introduction, answering, building, results and export."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from engage.accounts.admin_views import require
+from engage.consultations import services
+from engage.consultations.forms import (
+    ConsultationForm,
+    EmptyForm,
+    ExtendForm,
+    PartForm,
+    QuestionForm,
+    TagForm,
+)
+from engage.consultations.models import (
+    Consultation,
+    ConsultationState,
+    QuestionKind,
+    QuoteConsent,
+    ResponseStatus,
+)
+from engage.core import clock
+from engage.core.csv import csv_response
+from engage.core.permissions import Permission
+from engage.errors import DomainError, NotFound
+from engage.extensions import db
+from engage.panels import services as panels
+
+bp = Blueprint("consultations", __name__, url_prefix="/consultations")
+
+
+def _user():
+    return current_user if current_user.is_authenticated else None
+
+
+# --- list and introduction -------------------------------------------------------------------
+
+
+@bp.get("/")
+def index():
+    user = _user()
+    consultations = services.visible_consultations(user)
+    groups = {
+        "open": [c for c in consultations if c.state == ConsultationState.OPEN],
+        "published": [c for c in consultations if c.state == ConsultationState.PUBLISHED],
+        "closed": [c for c in consultations if c.state == ConsultationState.CLOSED],
+        "draft": [c for c in consultations if c.state == ConsultationState.DRAFT],
+    }
+    return render_template("consultations/index.html", groups=groups, now=clock.now(),
+                           can_create_public=services.can_create_consultation(user),
+                           manageable={c.id for c in consultations
+                                       if services.can_manage(user, c)})
+
+
+@bp.get("/<int:consultation_id>")
+def detail(consultation_id: int):
+    user = _user()
+    consultation = services.get_consultation(consultation_id, user)
+    response = services.own_response(user, consultation)
+    return render_template(
+        "consultations/detail.html", c=consultation, response=response,
+        receipt=services.has_receipt(user, consultation),
+        accepting=consultation.is_accepting_answers(),
+        can_manage=services.can_manage(user, consultation),
+        can_answer_here=(consultation.panel is None or consultation.panel.is_member(user)),
+        now=clock.now(),
+    )
+
+
+# --- answering --------
+
+
+def _answer_page(consultation: Consultation, *, values, errors, problem=None, status=200,
+                 form_token=None, preview=False):
+    user = _user()
+    response = services.own_response(user, consultation)
+    questions = {q.id: q for q in consultation.ordered_questions()}
+    error_list = [(f"q{qid}", questions[qid].text, message) for qid, message in errors.items()
+                  if qid in questions]
+    return render_template(
+        "consultations/answer.html", c=consultation, values=values, errors=errors,
+        error_list=error_list, problem=problem, preview=preview,
+        submitted=response is not None and response.status == ResponseStatus.SUBMITTED,
+        can_save=user is not None and not preview,
+        form_token=form_token or secrets.token_urlsafe(24),
+        credit=panels.credit_for(user) if user and not consultation.is_anonymous else None,
+        QuestionKind=QuestionKind, QuoteConsent=QuoteConsent,
+        form=EmptyForm(),
+    ), status
+
+
+@bp.route("/<int:consultation_id>/answer", methods=["GET", "POST"])
+def answer(consultation_id: int):
+    user = _user()
+    consultation = services.get_consultation(consultation_id, user)
+    if consultation.state == ConsultationState.DRAFT:
+        raise NotFound()  # staff see drafts through the preview
+    if request.method == "GET":
+        if services.has_receipt(user, consultation):
+            return redirect(url_for("consultations.detail", consultation_id=consultation.id))
+        try:
+            services.check_can_answer(user, consultation)
+        except DomainError as error:
+            if error.status_code == 404:
+                raise
+            if error.status_code == 403 and user is None:
+                return redirect(url_for("accounts.sign_in", next=request.path))
+            flash(error.message, "info")
+            return redirect(url_for("consultations.detail", consultation_id=consultation.id))
+        response = services.own_response(user, consultation)
+        values = services.values_from_answers(response.answers) if response else {}
+        for value in values.values():
+            if value["prefer_not_to_say"]:
+                value["choices"].append("prefer_not_to_say")
+        return _answer_page(consultation, values=values, errors={})
+
+    action = request.form.get("action", "submit")
+    sending = action != "save"
+    answers, errors = services.parse_answers(consultation, request.form,
+                                             enforce_required=sending)
+    values = services.values_from_inputs(answers)
+    token = request.form.get("form_token")
+    if errors:
+        return _answer_page(consultation, values=values, errors=errors, form_token=token,
+                            status=400)
+    try:
+        if sending:
+            result = services.submit_answers(user, consultation, answers, form_token=token)
+        else:
+            services.save_draft(user, consultation, answers)
+    except DomainError as error:
+        db.session.rollback()
+        if error.status_code == 404:
+            raise
+        return _answer_page(consultation, values=values, errors={}, problem=error.message,
+                            form_token=token, status=error.status_code)
+    db.session.commit()
+    if not sending:
+        flash(_("Your answers are saved. You can come back and finish them at any time before "
+                "the consultation closes."), "success")
+        return redirect(url_for("consultations.detail", consultation_id=consultation.id))
+    if result.already_had_it:
+        flash(_("We already had your answers, so nothing was sent twice. Thank you."), "info")
+    return redirect(url_for("consultations.thanks", consultation_id=consultation.id))
+
+
+@bp.get("/<int:consultation_id>/thanks")
+def thanks(consultation_id: int):
+    consultation = services.get_consultation(consultation_id, _user())
+    return render_template("consultations/thanks.html", c=consultation)
+
+
+# --- building (staff) ---------------------------------------------------------------------------
+
+
+def _details(form: ConsultationForm) -> services.ConsultationDetails:
+    return services.ConsultationDetails(
+        title=form.title.data or "",
+        summary=form.summary.data or "",
+        background=form.background.data or "",
+        content_note=form.content_note.data or "",
+        opens_at=clock.from_london(form.opens_at.data),
+        closes_at=clock.from_london(form.closes_at.data),
+        is_anonymous=form.response_type.data == "anonymous",
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@require(Permission.MANAGE_CONSULTATIONS)
+def new():
+    panel = None
+    panel_id = request.args.get("panel_id", type=int)
+    if panel_id is not None:
+        panel = panels.get_panel(panel_id, current_user)
+    if not services.can_create_consultation(current_user, panel):
+        abort(404 if panel else 403)
+    form = ConsultationForm()
+    if request.method == "GET":
+        start = clock.to_london(clock.now()).replace(second=0, microsecond=0, tzinfo=None)
+        form.opens_at.data = start
+        form.closes_at.data = start.replace(hour=17, minute=0) + timedelta(days=28)
+    if form.validate_on_submit():
+        try:
+            consultation = services.create_consultation(current_user, panel, _details(form))
+        except DomainError as error:
+            db.session.rollback()
+            form.form_errors.append(error.message)
+        else:
+            db.session.commit()
+            flash(_("The consultation is saved as a draft. Now add its questions."), "success")
+            return redirect(url_for("consultations.manage", consultation_id=consultation.id))
+    return render_template("consultations/form.html", form=form, panel=panel, c=None)
+
+
+@bp.route("/<int:consultation_id>/edit", methods=["GET", "POST"])
+@require(Permission.MANAGE_CONSULTATIONS)
+def edit(consultation_id: int):
+    consultation = services.get_managed(consultation_id, current_user)
+    if consultation.state != ConsultationState.DRAFT:
+        flash(_("Once a consultation is open its details stay as people saw them. You can "
+                "extend the closing date here."), "info")
+        return redirect(url_for("consultations.manage", consultation_id=consultation.id))
+    form = ConsultationForm(obj=consultation if request.method == "GET" else None)
+    if request.method == "GET":
+        form.opens_at.data = clock.to_london(consultation.opens_at).replace(tzinfo=None)
+        form.closes_at.data = clock.to_london(consultation.closes_at).replace(tzinfo=None)
+        form.response_type.data = "anonymous" if consultation.is_anonymous else "named"
+        form.content_note.data = consultation.content_note or ""
+    if form.validate_on_submit():
+        try:
+            services.update_consultation(current_user, consultation, _details(form))
+        except DomainError as error:
+            db.session.rollback()
+            form.form_errors.append(error.message)
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("consultations.manage", consultation_id=consultation.id))
+    return render_template("consultations/form.html", form=form, panel=consultation.panel,
+                           c=consultation)
+
+
+def _manage_page(consultation: Consultation, *, part_form=None, question_form=None,
+                 extend_form=None, problem=None, status=200):
+    part_form = part_form or PartForm(formdata=None)
+    question_form = question_form or QuestionForm(formdata=None)
+    question_form.part_id.choices = [(p.id, p.title) for p in consultation.parts]
+    extend_form = extend_form or ExtendForm(formdata=None)
+    return render_template(
+        "consultations/manage.html", c=consultation, part_form=part_form,
+        question_form=question_form, extend_form=extend_form, problem=problem,
+        editable=services.questions_editable(consultation),
+        responses=services.response_count(consultation), form=EmptyForm(),
+    ), status
+
+
+@bp.get("/<int:consultation_id>/manage")
+@require(Permission.MANAGE_CONSULTATIONS)
+def manage(consultation_id: int):
+    return _manage_page(services.get_managed(consultation_id, current_user))
+
+
+@bp.post("/<int:consultation_id>/parts")
+@require(Permission.MANAGE_CONSULTATIONS)
+def add_part(consultation_id: int):
+    consultation = services.get_managed(consultation_id, current_user)
+    form = PartForm()
+    if form.validate_on_submit():
+        try:
+            services.add_part(current_user, consultation, form.title.data, form.intro.data or "",
+                              form.content_note.data or "")
+        except DomainError as error:
+            db.session.rollback()
+            form.form_errors.append(error.message)
+        else:
+            db.session.commit()
+            flash(_("Part added."), "success")
+            return redirect(url_for("consultations.manage", consultation_id=consultation.id))
+    return _manage_page(consultation, part_form=form, status=400)
+
+
+@bp.post("/<int:consultation_id>/parts/<int:part_id>/delete")
+@require(Permission.MANAGE_CONSULTATIONS)
+def delete_part(consultation_id: int, part_id: int):
+    consultation = services.get_managed(consultation_id, current_user)
+    try:
+        services.delete_part(current_user, consultation, part_id)
+    except DomainError as error:
+        db.session.rollback()
+        if error.status_code == 404:
+            raise
+        return _manage_page(consultation, problem=error.message, status=error.status_code)
+    db.session.commit()
+    flash(_("Part removed."), "success")
+    return redirect(url_for("consultations.manage", consultation_id=consultation.id))
+
+
+@bp.post("/<int:consultation_id>/questions")
+@require(Permission.MANAGE_CONSULTATIONS)
+def add_question(consultation_id: int):
+    consultation = services.get_managed(consultation_id, current_user)
+    form = QuestionForm()
+    form.part_id.choices = [(p.id, p.title) for p in consultation.parts]
+    if form.validate_on_submit():
+        try:
+            services.add_question(current_user, consultation, services.QuestionDetails(
+                kind=form.kind.data, text=form.text.data, part_id=form.part_id.data,
+                hint=form.hint.data or "", required=bool(form.required.data),
+                max_length=form.max_length.data or 1500,
+                options=(form.options.data or "").splitlines(),
+                scale_low_label=form.scale_low_label.data or "",
+                scale_high_label=form.scale_high_label.data or "",
+            ))
+        except DomainError as error:
+            db.session.rollback()
+            form.form_errors.append(error.message)
+        else:
+            db.session.commit()
+            flash(_("Question added."), "success")
+            return redirect(url_for("consultations.manage", consultation_id=consultation.id,
+                                    _anchor="questions"))
+    return _manage_page(consultation, question_form=form, status=400)
+
+
+@bp.post("/<int:consultation_id>/questions/<int:question_id>/delete")
+@require(Permission.MANAGE_CONSULTATIONS)
+def delete_question(consultation_id: int, question_id: int):
+    consultation = services.get_managed(consultation_id, current_user)
+    try:
+        services.delete_question(current_user, consultation, question_id)
+    except DomainError as error:
+        db.session.rollback()
+        if error.status_code == 404:
+            raise
+        return _manage_page(consultation, problem=error.message, status=error.status_code)
+    db.session.commit()
+    flash(_("Question removed."), "success")
+    return redirect(url_for("consultations.manage", consultation_id=consultation.id))
+
+
+_STATE_CHANGES = {
+    "open": (services.open_consultation, "The consultation is open. Panel members will be "
+             "told about it."),
+    "close": (services.close_consultation, "The consultation is closed. No more answers will "
+              "be accepted."),
+    "publish": (services.publish_results, "The results are published."),
+}
+
+
+@bp.post("/<int:consultation_id>/<any(open, close, publish):change>")
+@require(Permission.MANAGE_CONSULTATIONS)
+def change_state(consultation_id: int, change: str):
+    consultation = services.get_managed(consultation_id, current_user)
+    action, message = _STATE_CHANGES[change]
+    try:
+        action(current_user, consultation)
+    except DomainError as error:
+        db.session.rollback()
+        if error.status_code == 404:
+            raise
+        return _manage_page(consultation, problem=error.message, status=error.status_code)
+    db.session.commit()
+    flash(_(message), "success")
+    return redirect(url_for("consultations.manage", consultation_id=consultation.id))
+
+
+@bp.post("/<int:consultation_id>/extend")
+@require(Permission.MANAGE_CONSULTATIONS)
+def extend(consultation_id: int):
+    consultation = services.get_managed(consultation_id, current_user)
+    form = ExtendForm()
+    if form.validate_on_submit():
+        try:
+            services.extend_closing(current_user, consultation,
+                                    clock.from_london(form.closes_at.data))
+        except DomainError as error:
+            db.session.rollback()
+            form.closes_at.errors = [*form.closes_at.errors, error.message]
+        else:
+            db.session.commit()
+            flash(_("The closing date has been extended."), "success")
+            return redirect(url_for("consultations.manage", consultation_id=consultation.id))
+    return _manage_page(consultation, extend_form=form, status=400)
+
+
+@bp.get("/<int:consultation_id>/preview")
+@require(Permission.MANAGE_CONSULTATIONS)
+def preview(consultation_id: int):
+    consultation = services.get_managed(consultation_id, current_user)
+    return _answer_page(consultation, values={}, errors={}, preview=True)
+
+
+# --- results ------------------------------------------------------------------------------------
+
+
+@bp.get("/<int:consultation_id>/responses")
+@require(Permission.MANAGE_CONSULTATIONS)
+def responses(consultation_id: int):
+    consultation = services.get_managed(consultation_id, current_user)
+    tag = request.args.get("tag") or None
+    consent = request.args.get("consent") or None
+    if consent not in (None, *QuoteConsent):
+        consent = None
+    question_id = request.args.get("question", type=int)
+    return render_template(
+        "consultations/responses.html", c=consultation,
+        results=services.results(consultation, published=False, tag=tag, consent=consent,
+                                 question_id=question_id),
+        count=services.response_count(consultation), tags=services.all_tags(consultation),
+        tag=tag, consent=consent, question_id=question_id, QuoteConsent=QuoteConsent,
+        tag_form=TagForm(formdata=None), form=EmptyForm(),
+    )
+
+
+@bp.post("/<int:consultation_id>/answers/<answer_id>/tags")
+@require(Permission.MANAGE_CONSULTATIONS)
+def tag_answer(consultation_id: int, answer_id: str):
+    consultation = services.get_managed(consultation_id, current_user)
+    form = TagForm()
+    back = request.form.get("back") or ""
+    target = (back if back.startswith(f"/consultations/{consultation.id}/responses")
+              and "//" not in back else
+              url_for("consultations.responses", consultation_id=consultation.id))
+    if not form.validate_on_submit():
+        flash(" ".join(str(e) for e in form.label.errors) or _("Enter a tag."), "error")
+        return redirect(target)
+    services.tag_answer(current_user, consultation, answer_id, form.label.data)
+    db.session.commit()
+    flash(_("Tag added."), "success")
+    return redirect(target)
+
+
+@bp.post("/<int:consultation_id>/answers/<answer_id>/tags/remove")
+@require(Permission.MANAGE_CONSULTATIONS)
+def untag_answer(consultation_id: int, answer_id: str):
+    consultation = services.get_managed(consultation_id, current_user)
+    services.untag_answer(current_user, consultation, answer_id, request.form.get("label", ""))
+    db.session.commit()
+    flash(_("Tag removed."), "success")
+    return redirect(url_for("consultations.responses", consultation_id=consultation.id))
+
+
+@bp.get("/<int:consultation_id>/export.csv")
+@require(Permission.MANAGE_CONSULTATIONS)
+def export(consultation_id: int):
+    consultation = services.get_managed(consultation_id, current_user)
+    rows = services.export_rows(current_user, consultation)
+    db.session.commit()  # the export is audited
+    return csv_response(f"consultation-{consultation.id}-answers.csv", services.CSV_HEADER, rows)
+
+
+@bp.get("/<int:consultation_id>/results")
+def results(consultation_id: int):
+    user = _user()
+    consultation = services.get_consultation(consultation_id, user)
+    if not services.can_see_results(user, consultation):
+        raise NotFound()
+    return render_template(
+        "consultations/results.html", c=consultation,
+        results=services.results(consultation, published=True),
+        count=services.response_count(consultation), credit_line=services.credit_line,
+        fewer_than_five=services.fewer_than_five,
+    )
