@@ -10,26 +10,19 @@ from engage.core.permissions import Role
 from engage.events import services
 from engage.events.models import Booking, BookingStatus, Event, EventOrganiser
 from engage.extensions import db
-from engage.panels.models import MembershipState, Panel, PanelMembership, PanelStaff
+from engage.panels.models import Panel
 from tests.factories import make_member, make_staff
+from tests.factories_panels import make_membership
+from tests.factories_panels import make_panel as make_panel_only
 
 _counter = itertools.count(1)
 
 
 def make_panel(*, facilitators=(), members=(), involvement_level: int = 3) -> Panel:
-    panel = Panel(name=f"Panel {next(_counter)}", involvement_level=involvement_level,
-                  member_count=0)
-    db.session.add(panel)
-    db.session.flush()
-    for person in facilitators:
-        db.session.add(PanelStaff(panel_id=panel.id, user_id=person.id))
+    """A panel (tests/factories_panels.py) with active members."""
+    panel = make_panel_only(facilitators=facilitators, involvement_level=involvement_level)
     for person in members:
-        db.session.add(PanelMembership(
-            panel_id=panel.id, user_id=person.id, state=MembershipState.ACTIVE,
-            agreement_version="1", agreement_accepted_at=clock.now(), joined_at=clock.now()))
-        panel.member_count += 1
-    db.session.flush()
-    db.session.refresh(panel)
+        make_membership(panel, person)
     return panel
 
 
