@@ -451,8 +451,12 @@ def _tell_booked(event: Event, what: str, changes: list[str]) -> None:
 
 
 def _when(event: Event) -> str:
-    start = clock.to_london(event.starts_at)
-    end = clock.to_london(event.ends_at)
+    return when_text(event.starts_at, event.ends_at)
+
+
+def when_text(starts_at: datetime, ends_at: datetime) -> str:
+    start = clock.to_london(starts_at)
+    end = clock.to_london(ends_at)
     return f"{start:%A %-d %B %Y}, {start:%H:%M} to {end:%H:%M}"
 
 

@@ -34,14 +34,16 @@ def reminder_offsets() -> list[tuple[str, timedelta]]:
     return [(f"{h:g}h", timedelta(hours=h)) for h in hours if h > 0]
 
 
-def _due_batch(kind: str, window_start: timedelta, window_end: timedelta,
-               limit: int) -> list[int]:
+def _due_batch(kind: str, window_start: timedelta, window_end: timedelta, limit: int):
     """Confirmed bookings whose event starts between `window_end` and `window_start` from now
     and that have not had this reminder. Only the nearest reminder is due, so someone who books
-    an hour before gets one reminder, not two at once."""
+    an hour before gets one reminder, not two at once. One query for the batch, with just the
+    columns a reminder needs."""
     now = clock.now()
-    return list(db.session.scalars(
-        select(Booking.id).join(Event, Booking.event_id == Event.id)
+    return db.session.execute(
+        select(Booking.id, Booking.user_id, Booking.join_mode, Event.id.label("event_id"),
+               Event.title, Event.starts_at, Event.ends_at, Event.venue)
+        .join(Event, Booking.event_id == Event.id)
         .outerjoin(ReminderSent, and_(ReminderSent.booking_id == Booking.id,
                                       ReminderSent.reminder_kind == kind))
         .where(Booking.status == BookingStatus.CONFIRMED,
@@ -49,30 +51,26 @@ def _due_batch(kind: str, window_start: timedelta, window_end: timedelta,
                Event.starts_at > now + window_end,
                Event.starts_at <= now + window_start,
                ReminderSent.id.is_(None))
-        .order_by(Event.starts_at, Booking.id).limit(limit)))
+        .order_by(Event.starts_at, Booking.id).limit(limit)).all()
 
 
-def _send_one(booking_id: int, kind: str) -> bool:
-    booking = db.session.get(Booking, booking_id)
-    if booking is None or booking.status != BookingStatus.CONFIRMED:
-        return False
-    if not services.insert_if_absent(ReminderSent, booking_id=booking_id, reminder_kind=kind,
+def _send_one(due, user: User, kind: str) -> bool:
+    if not services.insert_if_absent(ReminderSent, booking_id=due.id, reminder_kind=kind,
                                      sent_at=clock.now()):
         return False  # another worker sent it
-    event = booking.event
-    user: User = booking.user
     where = ""
-    if booking.join_mode == "online":
+    if due.join_mode == "online":
         where = " online. The join link appears on the event page shortly before it starts"
-    elif event.venue:
-        where = f" at {event.venue}"
+    elif due.venue:
+        where = f" at {due.venue}"
+    when = services.when_text(due.starts_at, due.ends_at)
     notify(user, Message(
-        f"Reminder: {event.title}",
-        f"This is a reminder that {event.title} is on {services._when(event)}{where}. If you "
-        "can no longer come, that is okay: you can cancel your place on the event page so "
-        "someone else can have it.",
-        services.event_path(event.id)),
-        dedupe_key=f"reminder:{booking_id}:{kind}")
+        f"Reminder: {due.title}",
+        f"This is a reminder that {due.title} is on {when}{where}. If you can no longer come, "
+        "that is okay: you can cancel your place on the event page so someone else can have "
+        "it.",
+        services.event_path(due.event_id)),
+        dedupe_key=f"reminder:{due.id}:{kind}")
     return True
 
 
@@ -88,8 +86,10 @@ def send_due_reminders(worker_id: str, batch_size: int | None = None) -> int:
             batch = _due_batch(kind, before, nearer, batch_size)
             if not batch:
                 break
-            for booking_id in batch:
-                if _send_one(booking_id, kind):
+            users = {u.id: u for u in db.session.scalars(
+                select(User).where(User.id.in_({due.user_id for due in batch})))}
+            for due in batch:
+                if _send_one(due, users[due.user_id], kind):
                     sent += 1
             db.session.commit()
     return sent
