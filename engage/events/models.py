@@ -163,6 +163,9 @@ class Event(Base):
     prep_minutes: Mapped[int] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(String(12), default=EventStatus.SCHEDULED)
     cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    # What last changed that people booked were told about ("time", "place"), to highlight it.
+    last_change: Mapped[str] = mapped_column(String(60), default="")
+    last_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # RFC 5545 SEQUENCE: goes up on every change people's calendars should pick up.
     sequence: Mapped[int] = mapped_column(default=0)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -395,6 +395,9 @@ def update_event(actor, event: Event, details: EventDetails) -> list[str]:
     if before[4] != event.join_link:
         changes.append("join link")
     event.sequence += 1
+    if changes:
+        event.last_change = " and ".join(changes)
+        event.last_changed_at = clock.now()
     db.session.flush()
     audit.record("event.updated", actor_id=actor.id, subject_type="event", subject_id=event.id,
                  changed=changes)

@@ -64,6 +64,8 @@ def upgrade():
     sa.Column('prep_minutes', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('cancel_reason', sa.Text(), nullable=False),
+    sa.Column('last_change', sa.String(length=60), nullable=False),
+    sa.Column('last_changed_at', engage.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('sequence', sa.Integer(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', engage.db.UTCDateTime(timezone=True), nullable=False),

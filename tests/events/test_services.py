@@ -144,6 +144,7 @@ def test_changing_time_tells_everyone_booked_and_bumps_sequence(app):
         venue=event.venue, capacity=event.capacity))
     assert changes == ["time"]
     assert event.sequence == before + 1
+    assert event.last_change == "time"
     [note] = notifications_for(person)
     assert note.title.startswith("Changed:") and "time" in note.body
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from engage.core import clock
+from engage.core.models import Notification
 from engage.core.permissions import Role
 from engage.events import services
 from engage.events.models import AttendanceRecord, Booking, Event, Register
@@ -211,3 +212,23 @@ def test_register_saved_then_finalised_then_corrected_through_the_pages(app, bro
             "status": "attended", "reason": "Joined late but stayed"}, follow_redirects=True)
         assert "Joined late but stayed" in _text(response)
         assert "Did not attend → Attended" in _text(response)
+
+
+def test_changed_time_is_highlighted_on_the_event_page(app, browser_like):
+    facilitator = make_staff(Role.FACILITATOR)
+    event = make_event(organiser=facilitator, title="Autumn meeting")
+    person = make_member()
+    book(person, event)
+    _signed_in(browser_like, facilitator)
+    new_day = clock.to_london(event.starts_at + timedelta(days=1)).date().isoformat()
+    response = browser_like.post(f"/events/{event.id}/edit", {
+        "title": "Autumn meeting", "kind": "panel_meeting", "panel_id": "", "day": new_day,
+        "start_time": "18:00", "end_time": "20:00", "mode": "in_person",
+        "venue": event.venue, "join_opens_minutes": "30", "capacity": "10",
+        "offer_hours": "24", "involvement_level": "2", "prep_minutes": "0"},
+        follow_redirects=True)
+    page = _text(response)
+    assert "Everyone booked has been told about the change." in page
+    assert "the time of this event changed" in page
+    [note] = db.session.scalars(select(Notification).where(Notification.user_id == person.id))
+    assert note.title == "Changed: Autumn meeting"
