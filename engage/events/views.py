@@ -220,9 +220,11 @@ def cancel_booking(event_id: int):
     event, booking = _own_booking(event_id)
     form = EmptyForm()
     if form.validate_on_submit():
+        was_waiting = booking.status == BookingStatus.WAITING
         services.cancel_booking(_user(), booking)
         db.session.commit()
-        flash(_("Your booking is cancelled. Thank you for letting us know."), "success")
+        flash(_("You have left the waiting list.") if was_waiting else
+              _("Your booking is cancelled. Thank you for letting us know."), "success")
         return redirect(url_for("events.detail", event_id=event.id))
     if not booking.is_active:
         return redirect(url_for("events.detail", event_id=event.id))
