@@ -12,6 +12,7 @@ from engage.changes import demo as changes_demo
 from engage.consultations import demo as consultations_demo
 from engage.core import clock
 from engage.core.permissions import Role
+from engage.events import demo as events_demo
 from engage.extensions import db
 from engage.panels import demo as panels_demo
 
@@ -52,7 +53,8 @@ def seed_demo() -> list[str]:
     people = [_ensure_person(*person) for person in DEMO_PEOPLE]
     db.session.commit()
     by_username = {user.username: user for user in people}
-    domain_lines = [*panels_demo.seed(by_username), *consultations_demo.seed(by_username)]
+    domain_lines = [*panels_demo.seed(by_username), *consultations_demo.seed(by_username),
+                    *events_demo.seed(by_username)]
     db.session.commit()
     change_lines = changes_demo.seed(by_username)
     lines = [
@@ -65,7 +67,7 @@ def seed_demo() -> list[str]:
             extra = f"  two-factor secret {user.totp_secret}"
         lines.append(f"  {user.username:<18} {role:<20}{extra}")
     if domain_lines:
-        lines.append("Demo panels and consultations")
+        lines.append("Demo panels, consultations and events")
         lines.extend(domain_lines)
     lines.append(
         "Staff sign in with a two-factor code: add the secret to an authenticator app, or run "
