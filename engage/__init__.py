@@ -99,6 +99,7 @@ def _init_extensions(app: Flask) -> None:
     from engage.core.crypto import build_fernet
     from engage.extensions import babel, csrf, db, limiter, login_manager, migrate
     from engage.panels import personal_data as _panels_data  # noqa: F401
+    from engage.payments import personal_data as _payments_data  # noqa: F401
 
     app.extensions["engage_fernet"] = build_fernet(app.config["FIELD_ENCRYPTION_KEY"])
     db.init_app(app)
