@@ -118,7 +118,9 @@ def _register_blueprints(app: Flask) -> None:
     from engage.accounts.admin_views import bp as admin_bp
     from engage.accounts.views import bp as accounts_bp
     from engage.core.views import bp as core_bp
+    from engage.payments.views import bp as payments_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(payments_bp)

@@ -31,8 +31,9 @@ Job = tuple[str, Callable[[str], object], float]
 
 def all_jobs() -> list[Job]:
     from engage.core.tasks import JOBS as core_jobs
+    from engage.payments.tasks import JOBS as payments_jobs
 
-    return [*core_jobs]
+    return [*core_jobs, *payments_jobs]
 
 
 class Worker:

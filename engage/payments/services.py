@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from flask import url_for
 from sqlalchemy import func, select, update
 
 from engage.accounts.models import User
@@ -31,6 +30,7 @@ from engage.payments.calculation import (
     tax_year_label,
     tax_year_start,
 )
+from engage.payments.links import link
 from engage.payments.models import (
     BENEFITS_NOTICE_VERSION,
     EDITABLE_STATES,
@@ -150,7 +150,7 @@ def create_draft_involvement_claims(activity: Activity, attendees: Iterable[Atte
                 "You can claim for an activity you took part in",
                 f"You can now claim for '{activity.title}'. Check the amount, add any "
                 "expenses and send it when you are ready.",
-                url_for("payments.claim", claim_id=claim.id)),
+                link("payments.claim", claim_id=claim.id)),
                 dedupe_key=f"payments-claim-created-{claim.id}")
         created.append(claim)
     return created
@@ -425,7 +425,7 @@ def tell_member(claim: Claim, state: str) -> None:
     if text is None or user is None:
         return
     notify(user, Message("Update on your payment claim", text.format(title=claim.activity_title),
-                         url_for("payments.claim", claim_id=claim.id)),
+                         link("payments.claim", claim_id=claim.id)),
            dedupe_key=f"payments-claim-{claim.id}-{state}-{len(claim.history)}")
 
 
@@ -469,7 +469,7 @@ def submit_claim(user, claim: Claim, *, declined_for_activity: bool = False) -> 
         if lead is not None and lead.id != user.id:
             notify(lead, Message("A payment claim is waiting for you",
                                  f"A claim for '{claim.activity_title}' needs checking.",
-                                 url_for("payments.lead_queue")),
+                                 link("payments.lead_queue")),
                    dedupe_key=f"payments-lead-{claim.id}-{len(claim.history)}")
     return result
 
