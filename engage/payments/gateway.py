@@ -101,7 +101,8 @@ def onboarding_link(account_id: str, return_url: str, refresh_url: str) -> str:
 
 def account_ready(account_id: str) -> bool:
     account = _call(_client().v1.accounts.retrieve, account_id)
-    return bool(account.get("payouts_enabled") and account.get("details_submitted"))
+    data = account.to_dict()
+    return bool(data.get("payouts_enabled") and data.get("details_submitted"))
 
 
 def create_transfer(*, amount_pence: int, destination: str, idempotency_key: str,
@@ -112,13 +113,13 @@ def create_transfer(*, amount_pence: int, destination: str, idempotency_key: str
         "metadata": {"engage_claim": str(claim_id), "engage_payout": str(payout_id)},
     }, {"idempotency_key": idempotency_key})
     return Transfer(transfer.id, transfer.amount, transfer.destination,
-                    bool(transfer.get("reversed")))
+                    bool(transfer.to_dict().get("reversed")))
 
 
 def retrieve_transfer(transfer_id: str) -> Transfer:
     transfer = _call(_client().v1.transfers.retrieve, transfer_id)
     return Transfer(transfer.id, transfer.amount, transfer.destination,
-                    bool(transfer.get("reversed")))
+                    bool(transfer.to_dict().get("reversed")))
 
 
 def available_balance_pence() -> int:
