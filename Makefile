@@ -72,7 +72,7 @@ chromium:
 
 lint: install-test
 	$(BIN)/ruff check .
-	$(BIN)/bandit -q -c pyproject.toml -r engage config.py wsgi.py
+	$(BIN)/bandit -q -ll -c pyproject.toml -r engage config.py wsgi.py
 
 audit: install-test
 	$(BIN)/pip-audit --skip-editable --progress-spinner off

@@ -70,6 +70,7 @@ def _configure_logging(app: Flask) -> None:
     # Werkzeug's request log prints client addresses; the feedback routes must leave none, so
     # the development server's access log is replaced by one without addresses (hooks.py).
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def _configure_jinja(app: Flask) -> None:

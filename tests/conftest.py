@@ -7,6 +7,8 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from engage import create_app
@@ -20,8 +22,21 @@ def pytest_report_header(config):
     return f"database: {'PostgreSQL (TEST_DATABASE_URL)' if POSTGRES_URL else 'SQLite'}"
 
 
+class IsolatedClient(FlaskClient):
+    """The test keeps an app context open (for its database work). Flask reuses an open app
+    context for requests, so `g` (Flask-Login's user, Flask-WTF's CSRF token) would leak from
+    one request to the next; a browser's requests never share it, so clear it each time."""
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            g.__dict__.clear()
+        return super().open(*args, **kwargs)
+
+
 def make_app(database_url: str = "sqlite://", **overrides):
-    return create_app("testing", SQLALCHEMY_DATABASE_URI=database_url, **overrides)
+    application = create_app("testing", SQLALCHEMY_DATABASE_URI=database_url, **overrides)
+    application.test_client_class = IsolatedClient
+    return application
 
 
 def _truncate_all() -> None:

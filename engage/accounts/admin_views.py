@@ -24,6 +24,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZE = 50
 
 STAFF_ROLE_CHOICES = [(str(r), ROLE_LABELS[r]) for r in Role if r in STAFF_ROLES]
+ALL_ROLE_CHOICES = [(str(r), ROLE_LABELS[r]) for r in Role]
 
 
 def require(permission: Permission):
@@ -51,8 +52,12 @@ class InviteForm(FlaskForm):
 
 
 class RolesForm(FlaskForm):
-    roles = SelectMultipleField("Roles", choices=[(str(r), ROLE_LABELS[r]) for r in Role],
-                                option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False))
+    roles = SelectMultipleField(
+        "Roles",
+        choices=ALL_ROLE_CHOICES,
+        option_widget=CheckboxInput(),
+        widget=ListWidget(prefix_label=False),
+    )
     disabled = BooleanField("Account disabled (signs the person out everywhere)")
 
 

@@ -275,11 +275,11 @@ def second_factor_ok(user: User, code: str) -> bool:
     """A current TOTP code, or one unused recovery code (for a lost device)."""
     if verify_totp(user, code):
         return True
-    if "-" in code or len(code.strip()) == 10:
-        if use_recovery_code(user, code):
-            audit.record("auth.recovery_code_used", actor_id=user.id, subject_type="user",
-                         subject_id=user.id)
-            return True
+    looks_like_recovery_code = "-" in code or len(code.strip()) == 10
+    if looks_like_recovery_code and use_recovery_code(user, code):
+        audit.record("auth.recovery_code_used", actor_id=user.id, subject_type="user",
+                     subject_id=user.id)
+        return True
     return False
 
 

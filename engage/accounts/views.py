@@ -38,6 +38,7 @@ from engage.accounts.forms import (
 from engage.accounts.models import User
 from engage.core import clock
 from engage.core.models import Notification
+from engage.core.permissions import Permission, can
 from engage.core.ratelimit import account_key
 from engage.errors import DomainError, NotFound
 from engage.extensions import db, limiter
@@ -313,7 +314,7 @@ def change_password():
             field.errors.append(error.message)
         else:
             db.session.commit()
-            start_session(current_user)
+            start_session(current_user._get_current_object())
             db.session.commit()
             flash("Your password has been changed. Other devices have been signed out.",
                   "success")
@@ -402,6 +403,10 @@ def export():
 @bp.route("/account/close", methods=["GET", "POST"])
 @login_required
 def close():
+    if not can(current_user, Permission.CLOSE_OWN_ACCOUNT):
+        flash("Staff accounts are closed by an admin, so nothing is lost from the records "
+              "you look after. Please ask an admin.", "info")
+        return redirect(url_for("accounts.account"))
     form = ConfirmPasswordForm()
     if form.validate_on_submit():
         try:

@@ -34,7 +34,8 @@ def decrypt(token: str) -> str:
     try:
         return _fernet().decrypt(token.encode("ascii")).decode("utf-8")
     except InvalidToken as exc:
-        raise FieldKeyError("A stored field could not be decrypted with the configured key") from exc
+        raise FieldKeyError("A stored field could not be decrypted with the configured key") \
+            from exc
 
 
 def keyed_hash(purpose: str, value: str) -> str:

@@ -40,5 +40,5 @@ def export_all(user: Any) -> dict[str, list[dict[str, Any]]]:
 
 def erase_all(user: Any) -> None:
     # Erase dependants before the person's own row.
-    for table, kind in sorted(REGISTRY.items(), key=lambda item: item[0] == "users"):
+    for _table, kind in sorted(REGISTRY.items(), key=lambda item: item[0] == "users"):
         kind.erase(user)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, send_from_directory, session
+from flask import (
+    Blueprint,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    send_from_directory,
+    session,
+)
 from flask_login import logout_user
 from sqlalchemy import text
 

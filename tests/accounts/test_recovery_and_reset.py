@@ -1,0 +1,94 @@
+"""Getting back in: recovery codes without email, signed expiring reset links with email."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from engage.accounts import services
+from engage.accounts.passwords import verify_password
+from engage.core import clock
+from engage.core.mailer import send_due_messages
+from tests.factories import make_member
+
+NEW_PASSWORD = "river stones and tea"
+
+
+def test_recovery_code_resets_password_and_is_single_use(db, browser_like):
+    user = make_member()
+    codes = services.issue_recovery_codes(user)
+    db.session.commit()
+    response = browser_like.post("/account/recover", {"username": user.username,
+                                                      "code": codes[3].lower(),
+                                                      "password": NEW_PASSWORD})
+    assert response.status_code == 302
+    assert verify_password(user.password_hash, NEW_PASSWORD)
+    again = browser_like.post("/account/recover", {"username": user.username, "code": codes[3],
+                                                   "password": "another good phrase"})
+    assert "could not match" in again.get_data(as_text=True)
+    assert 'value="' + user.username + '"' in again.get_data(as_text=True)
+
+
+def test_wrong_recovery_code_does_not_reveal_account(db, browser_like):
+    response = browser_like.post("/account/recover", {"username": "nobody", "code": "AAAAA-BBBBB",
+                                                      "password": NEW_PASSWORD})
+    assert "could not match" in response.get_data(as_text=True)
+
+
+def test_reset_by_email_end_to_end(app, db, browser_like, smtp):
+    user = make_member(email="kit@example.org")
+    db.session.commit()
+    response = browser_like.post("/account/forgot", {"email": "KIT@example.org"})
+    assert "Check your email" in response.get_data(as_text=True)
+    assert send_due_messages("test") == 1
+    [mail] = smtp.wait_for(1)
+    assert mail.subject == "Your requested link"
+    assert "Engage" not in mail.subject
+    link = re.search(r"http://localhost(/account/reset/\S+)", mail.body).group(1)
+    done = browser_like.post(link, {"password": NEW_PASSWORD})
+    assert done.status_code == 302
+    db.session.refresh(user)
+    assert verify_password(user.password_hash, NEW_PASSWORD)
+    # the link worked once
+    assert browser_like.get(link).status_code == 409
+
+
+def test_reset_link_expires(app, db, browser_like):
+    user = make_member(email="kit@example.org")
+    db.session.commit()
+    token = services.make_reset_token(user)
+    later = clock.now() + timedelta(hours=2)
+    import time
+
+    real_time = time.time
+    try:
+        time.time = lambda: later.timestamp()
+        response = browser_like.get(f"/account/reset/{token}")
+    finally:
+        time.time = real_time
+    assert response.status_code == 409
+    assert "expired" in response.get_data(as_text=True)
+
+
+def test_unknown_email_is_silent(db, browser_like, smtp):
+    response = browser_like.post("/account/forgot", {"email": "nobody@example.org"})
+    assert "Check your email" in response.get_data(as_text=True)
+    assert send_due_messages("test") == 0
+
+
+def test_change_password_signs_out_other_devices(app, db):
+    from tests.conftest import FormClient
+    from tests.factories import PASSWORD, sign_in
+
+    user = make_member()
+    db.session.commit()
+    here, elsewhere = FormClient(app.test_client()), FormClient(app.test_client())
+    sign_in(here, user)
+    sign_in(elsewhere, user)
+    wrong = here.post("/account/password", {"current_password": "nope nope",
+                                            "password": NEW_PASSWORD})
+    assert "current password was not right" in wrong.get_data(as_text=True)
+    ok = here.post("/account/password", {"current_password": PASSWORD, "password": NEW_PASSWORD})
+    assert ok.status_code == 302
+    assert here.get("/account").status_code == 200
+    assert elsewhere.get("/account").status_code == 302
