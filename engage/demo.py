@@ -61,6 +61,9 @@ def seed_demo() -> list[str]:
         "Staff sign in with a two-factor code: add the secret to an authenticator app, or run "
         "`flask --app wsgi engage demo-code USERNAME`."
     )
+    from engage.payments.demo import seed as seed_payments
+
+    lines.extend(seed_payments({user.username: user for user in people}))
     return lines
 
 

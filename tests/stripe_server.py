@@ -27,6 +27,7 @@ import json
 import secrets
 import threading
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -111,7 +112,14 @@ class StripeServer:
     def start(self) -> StripeServer:
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
+        if self.auto_webhooks:
+            threading.Thread(target=self._retry_webhooks, daemon=True).start()
         return self
+
+    def _retry_webhooks(self) -> None:
+        while True:
+            time.sleep(5)
+            self.deliver_pending()
 
     def stop(self) -> None:
         self.httpd.shutdown()
@@ -156,23 +164,28 @@ class StripeServer:
 
     def deliver(self, event: dict, *, secret: str | None = None, url: str | None = None,
                 client=None) -> int:
-        """POST a signed event to the webhook URL (or through a Flask test client)."""
+        """POST a signed event to the webhook URL (or through a Flask test client). Like Stripe,
+        an event that was not answered with 2xx stays pending and is sent again later."""
         payload = json.dumps(event).encode()
         header = sign(payload, secret or self.webhook_secret)
-        self.state.delivered.add(event["id"])
+        headers = {"Stripe-Signature": header, "Content-Type": "application/json"}
         if client is not None:
-            response = client.post(url or "/payments/stripe/webhook", data=payload,
-                                   headers={"Stripe-Signature": header,
-                                            "Content-Type": "application/json"})
-            return response.status_code
-        request = urllib.request.Request(  # noqa: S310 - a configured local URL
-            url or self.webhook_url or "", data=payload, method="POST",
-            headers={"Stripe-Signature": header, "Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-                return response.status
-        except urllib.error.HTTPError as error:
-            return error.code
+            status = client.post(url or "/payments/stripe/webhook", data=payload,
+                                 headers=headers).status_code
+        else:
+            request = urllib.request.Request(  # noqa: S310 - a configured local URL
+                url or self.webhook_url or "", data=payload, method="POST", headers=headers)
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                    status = response.status
+            except urllib.error.HTTPError as error:
+                status = error.code
+            except (urllib.error.URLError, OSError):
+                status = 0
+        if 200 <= status < 300:
+            with self.lock:
+                self.state.delivered.add(event["id"])
+        return status
 
     def deliver_pending(self, *, client=None) -> list[int]:
         return [self.deliver(e, client=client) for e in self.pending_events()]
@@ -397,8 +410,9 @@ def main() -> None:
             "details_submitted": True, "payouts_enabled": True, "charges_enabled": False,
             "metadata": {}, "created": int(time.time())}
     print(f"Stripe-compatible test server on {server.api_base}; webhooks to {args.webhook_url}")
+    server.start()
     try:
-        server.httpd.serve_forever()
+        server.thread.join()
     except KeyboardInterrupt:
         server.stop()
 
