@@ -43,17 +43,24 @@ def is_configured() -> bool:
     return bool(_setting("STRIPE_SECRET_KEY"))
 
 
+_clients: dict[tuple[str, str, float], stripe.StripeClient] = {}
+
+
 def _client() -> stripe.StripeClient:
+    """One client (and so one pool of kept-alive connections) per key, base and timeout."""
     key = _setting("STRIPE_SECRET_KEY")
     if not key:
         raise NotConfigured("Stripe is not set up: set STRIPE_SECRET_KEY (see the README).")
     base = _setting("STRIPE_API_BASE", "https://api.stripe.com")
     stripe.api_base = base  # also used by anything else reading the module setting
     timeout = float(_setting("STRIPE_TIMEOUT_SECONDS", "20"))
-    return stripe.StripeClient(
-        key, base_addresses={"api": base}, max_network_retries=0,
-        http_client=stripe.RequestsClient(timeout=timeout),
-    )
+    found = _clients.get((key, base, timeout))
+    if found is None:
+        found = _clients[(key, base, timeout)] = stripe.StripeClient(
+            key, base_addresses={"api": base}, max_network_retries=0,
+            http_client=stripe.RequestsClient(timeout=timeout),
+        )
+    return found
 
 
 def _call(function, *args, **kwargs):
