@@ -108,6 +108,10 @@ class Config:
     MAIL_DISCREET_SENDER_NAME = os.environ.get("MAIL_DISCREET_SENDER_NAME", "Notifications")
     OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8"))
     OUTBOX_BATCH_SIZE = int(os.environ.get("OUTBOX_BATCH_SIZE", "50"))
+    # A message claimed for sending longer ago than this is taken to belong to a worker that
+    # died mid-send, and is tried again. Keep it well above the longest an SMTP exchange can
+    # take (several MAIL_TIMEOUTs), or a slow send could be repeated at a worker hand-over.
+    OUTBOX_STALE_CLAIM_SECONDS = float(os.environ.get("OUTBOX_STALE_CLAIM_SECONDS", "600"))
 
     # Worker (APScheduler) settings.
     WORKER_POLL_SECONDS = float(os.environ.get("WORKER_POLL_SECONDS", "10"))
@@ -142,8 +146,10 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     MAIL_BACKEND = "smtp"
     MAIL_SERVER = "127.0.0.1"
-    MAIL_PORT = 0  # tests start their own SMTP server and set the port
-    PASSWORD_HASHER = "fast"
+    # Tests start their own SMTP server and set the port (in the environment for a worker
+    # subprocess).
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "0"))
+    PASSWORD_HASHER = "fast"  # noqa: S105 - a hasher name, not a password
     DEMO_COMMANDS_ENABLED = True
     PUBLIC_BASE_URL = "http://localhost"
 

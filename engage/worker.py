@@ -1,8 +1,11 @@
 """The scheduler process: `flask --app wsgi engage worker`.
 
 APScheduler runs one polling tick every WORKER_POLL_SECONDS. A tick first takes (or renews)
-the leader lease in the database; a worker without the lease stands by. Jobs are polling jobs
-over database state, so a restarted or duplicated worker neither loses nor repeats work.
+the leader lease in the database; a worker without the lease stands by. While it leads, a
+heartbeat renews the lease several times per WORKER_LEASE_SECONDS, so a tick that runs longer
+than the lease (a big batch, a slow SMTP server) does not let a standby take over beside it.
+Jobs are polling jobs over database state, so a restarted or duplicated worker neither loses nor
+repeats work.
 Jobs live in <domain>/tasks.py as JOBS = [(name, function, minimum seconds between runs)].
 """
 
@@ -13,6 +16,7 @@ import os
 import secrets
 import signal
 import socket
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -39,12 +43,14 @@ def all_jobs() -> list[Job]:
 class Worker:
     def __init__(self, app: Flask) -> None:
         self.app = app
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        # Fits the 80 characters the lease and outbox columns hold, whatever the host name.
+        self.worker_id = f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(3)}"
         self.last_run: dict[str, float] = {}
         self.is_leader = False
+        self._ticking = threading.Lock()
 
     def tick(self) -> None:
-        with self.app.app_context():
+        with self._ticking, self.app.app_context():
             lease = self.app.config["WORKER_LEASE_SECONDS"]
             leader = leases.acquire(LEASE_NAME, self.worker_id, lease)
             if leader != self.is_leader:
@@ -71,10 +77,24 @@ class Worker:
             db.session.rollback()
             log.exception("job %s failed", name)
 
-    def stop(self) -> None:
+    def heartbeat(self) -> None:
+        """Renew the lease while leading, also in the middle of a long tick."""
+        if not self.is_leader:
+            return
         with self.app.app_context():
+            if not leases.acquire(LEASE_NAME, self.worker_id,
+                                  self.app.config["WORKER_LEASE_SECONDS"]):
+                log.warning("worker %s lost the lease", self.worker_id)
+                self.is_leader = False
+            db.session.remove()
+
+    def stop(self) -> None:
+        # A tick still running finishes first, so the lease is not handed over while this
+        # worker is still sending.
+        with self._ticking, self.app.app_context():
             if self.is_leader:
                 leases.release(LEASE_NAME, self.worker_id)
+                self.is_leader = False
 
 
 def run_worker(app: Flask, *, once: bool = False) -> None:
@@ -83,12 +103,19 @@ def run_worker(app: Flask, *, once: bool = False) -> None:
         worker.tick()
         worker.stop()
         return
+    # The executor logs two lines for every tick and heartbeat; job failures still show.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     scheduler = BlockingScheduler(timezone="UTC")
     scheduler.add_job(worker.tick, "interval", seconds=app.config["WORKER_POLL_SECONDS"],
                       id="tick", max_instances=1, coalesce=True,
                       next_run_time=datetime.now(UTC))
+    scheduler.add_job(worker.heartbeat, "interval",
+                      seconds=app.config["WORKER_LEASE_SECONDS"] / 3,
+                      id="heartbeat", max_instances=1, coalesce=True)
 
     def shutdown(signum, frame):
+        if not scheduler.running:  # a second signal while stopping
+            return
         log.info("worker %s stopping", worker.worker_id)
         scheduler.shutdown(wait=False)
 

@@ -40,16 +40,27 @@ class _Handler:
     lock: threading.Lock = field(default_factory=threading.Lock)
     delay_rcpt: float = 0.0
     refuse: bool = False
+    # How many RCPT commands are being answered right now (slowed by delay_rcpt): a client killed
+    # while this is above zero cannot have delivered that message.
+    rcpt_in_progress: int = 0
+    quit_reply: str = "221 Bye"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.delay_rcpt:
             import asyncio
 
-            await asyncio.sleep(self.delay_rcpt)
+            self.rcpt_in_progress += 1
+            try:
+                await asyncio.sleep(self.delay_rcpt)
+            finally:
+                self.rcpt_in_progress -= 1
         if self.refuse:
             return "451 Try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
+
+    async def handle_QUIT(self, server, session, envelope):
+        return self.quit_reply
 
     async def handle_DATA(self, server, session, envelope):
         with self.lock:

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 
 from engage.core import clock
 from engage.core.models import OutboxMessage, OutboxStatus
 from engage.extensions import db
 
 log = logging.getLogger(__name__)
-STALE_CLAIM = timedelta(minutes=10)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -27,7 +26,9 @@ def backoff(attempts: int) -> timedelta:
 def send_due_messages(worker_id: str, limit: int | None = None) -> int:
     """Send every due message once. Each is claimed (committed) before it is sent and marked
     sent (committed) straight after, so a second worker or a restart never picks up a message
-    that has gone. Returns how many were sent."""
+    that has gone. A claim older than OUTBOX_STALE_CLAIM_SECONDS belongs to a worker that died
+    mid-send and is tried again: the one window for a repeat is a crash after the SMTP server
+    accepted the message and before the 'sent' commit. Returns how many were sent."""
     limit = limit or current_app.config["OUTBOX_BATCH_SIZE"]
     sent = 0
     for message_id in _due_ids(limit):
@@ -38,19 +39,18 @@ def send_due_messages(worker_id: str, limit: int | None = None) -> int:
     return sent
 
 
+def _is_due(now: datetime) -> ColumnElement[bool]:
+    stale = now - timedelta(seconds=current_app.config["OUTBOX_STALE_CLAIM_SECONDS"])
+    return or_(
+        (OutboxMessage.status == OutboxStatus.PENDING) & (OutboxMessage.next_attempt_at <= now),
+        (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.claimed_at < stale),
+    )
+
+
 def _due_ids(limit: int) -> list[int]:
-    now = clock.now()
-    stale = now - STALE_CLAIM
     rows = db.session.scalars(
         select(OutboxMessage.id)
-        .where(
-            or_(
-                (OutboxMessage.status == OutboxStatus.PENDING)
-                & (OutboxMessage.next_attempt_at <= now),
-                (OutboxMessage.status == OutboxStatus.SENDING)
-                & (OutboxMessage.claimed_at < stale),
-            )
-        )
+        .where(_is_due(clock.now()))
         .order_by(OutboxMessage.id)
         .limit(limit)
     ).all()
@@ -59,17 +59,13 @@ def _due_ids(limit: int) -> list[int]:
 
 
 def _claim(message_id: int, worker_id: str) -> bool:
+    """Take the message if it is still due: the check and the claim are one statement, so of
+    two workers racing for it exactly one wins, and a message another worker has just failed
+    (and pushed back) is not sent early."""
     now = clock.now()
     result = db.session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id)
-        .where(
-            or_(
-                OutboxMessage.status == OutboxStatus.PENDING,
-                (OutboxMessage.status == OutboxStatus.SENDING)
-                & (OutboxMessage.claimed_at < now - STALE_CLAIM),
-            )
-        )
+        .where(OutboxMessage.id == message_id, _is_due(now))
         .values(status=OutboxStatus.SENDING, claimed_at=now, claimed_by=worker_id)
     )
     db.session.commit()
@@ -83,7 +79,9 @@ def _deliver(message: OutboxMessage) -> bool:
             _log_message(message)
         else:
             _smtp_send(build_email(message))
-    except (OSError, smtplib.SMTPException) as exc:
+    except Exception as exc:
+        # Any failure, not only network ones: a message that cannot even be built must be
+        # retried and in the end marked failed, not left claimed while it stops the batch.
         _record_failure(message, exc)
         return False
     message.status = OutboxStatus.SENT
@@ -122,14 +120,23 @@ def build_email(message: OutboxMessage) -> EmailMessage:
 
 def _smtp_send(email: EmailMessage) -> None:
     config = current_app.config
-    with smtplib.SMTP(
-        config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]
-    ) as smtp:
+    smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"])
+    try:
         if config["MAIL_USE_TLS"]:
             smtp.starttls()
         if config["MAIL_USERNAME"]:
             smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
         smtp.send_message(email)
+    except BaseException:
+        smtp.close()
+        raise
+    # The server has accepted the message. An error while saying goodbye must not count as a
+    # failed send, or the message would go out again (`with smtplib.SMTP()` raises on any QUIT
+    # reply other than 221).
+    try:
+        smtp.quit()
+    except (OSError, smtplib.SMTPException):
+        smtp.close()
 
 
 def _log_message(message: OutboxMessage) -> None:

@@ -18,8 +18,14 @@
     window.location.replace(EXIT_URL);
   }
 
+  // Count only Shift pressed on its own: any other key (a capital letter typed with Shift,
+  // say) starts the count again, so typing never throws anyone off the page.
   document.addEventListener("keydown", function (event) {
-    if (event.key !== "Shift" || event.repeat) {
+    if (event.key !== "Shift") {
+      shiftPresses = [];
+      return;
+    }
+    if (event.repeat) {
       return;
     }
     var now = Date.now();
