@@ -101,8 +101,10 @@ def _init_extensions(app: Flask) -> None:
     from engage.extensions import babel, csrf, db, limiter, login_manager, migrate
     from engage.panels import personal_data as _panels_data  # noqa: F401
     from engage.payments import personal_data as _payments_data  # noqa: F401
+    from engage.payments.events_link import connect_to_events
 
     app.extensions["engage_fernet"] = build_fernet(app.config["FIELD_ENCRYPTION_KEY"])
+    connect_to_events()  # registers → draft claims; a no-op until engage.events exists
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"))
     csrf.init_app(app)

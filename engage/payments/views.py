@@ -151,6 +151,8 @@ def _expense_form(claim: Claim) -> ExpenseForm:
     version = claim.policy_version
     form.category.choices = [("", _("Choose a type"))] + [
         (r.category, r.label) for r in (version.expense_rules if version else [])]
+    if request.method == "GET":
+        form.expense_date.data = claim.activity_date
     return form
 
 
@@ -220,7 +222,7 @@ def add_expense(claim_id: int):
                              status=400)
     db.session.commit()
     flash(_("Expense added. Check the new total below."), "success")
-    return redirect(url_for("payments.claim", claim_id=claim_id) + "#amount")
+    return redirect(url_for("payments.claim", claim_id=claim_id) + "#calculation")
 
 
 @bp.post("/claims/<int:claim_id>/expenses/<int:expense_id>/remove")
