@@ -101,6 +101,7 @@ class StripeServer:
         self._ids = itertools.count(1)
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.httpd.daemon_threads = True
+        self.httpd.block_on_close = False  # never wait for a deliberately stalled answer
         self.thread: threading.Thread | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
