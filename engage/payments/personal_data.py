@@ -14,6 +14,7 @@ from sqlalchemy import delete, select, update
 
 from engage.core.personal_data import PersonalDataKind, register
 from engage.extensions import db
+from engage.payments import receipts
 from engage.payments.models import (
     BenefitsNoticeView,
     Claim,
@@ -75,6 +76,8 @@ def _erase_claims(user) -> None:
     drafts = select(Claim.id).where(Claim.user_id == user.id,
                                     Claim.state.in_([ClaimState.DRAFT, ClaimState.RETURNED]))
     for claim in db.session.scalars(select(Claim).where(Claim.id.in_(drafts))):
+        for receipt in db.session.scalars(select(Receipt).where(Receipt.claim_id == claim.id)):
+            receipts.path_of(receipt.stored_name).unlink(missing_ok=True)
         db.session.delete(claim)
     db.session.flush()
     db.session.execute(update(Claim).where(Claim.user_id == user.id).values(user_id=None))

@@ -45,6 +45,7 @@ from engage.payments.models import (
     Claim,
     ClaimState,
     PaymentChoice,
+    PaymentRoute,
     PaymentScheme,
     PolicyVersion,
 )
@@ -502,6 +503,7 @@ def pence_filter(value) -> str:
 @bp.app_context_processor
 def payment_helpers() -> dict:
     return {"claim_state_label": lambda s: ClaimState(s).label,
+            "route_label": lambda r: PaymentRoute(r).label,
             "notice_version": BENEFITS_NOTICE_VERSION, "PaymentChoice": PaymentChoice}
 
 
