@@ -580,7 +580,19 @@ def payouts():
     exports = db.session.scalars(select(PayrollExport).order_by(PayrollExport.id.desc())
                                  .limit(20)).all()
     return render_template("payments/payouts.html", ready=ready, failed=failed,
-                           batches=batches, exports=exports, form=NoteForm())
+                           batches=batches, exports=exports, form=NoteForm(),
+                           stripe_balance=_stripe_balance())
+
+
+def _stripe_balance() -> int | None:
+    from engage.payments import gateway
+
+    if not gateway.is_configured():
+        return None
+    try:
+        return gateway.available_balance_pence()
+    except (gateway.GatewayError, gateway.GatewayUnavailable):
+        return None
 
 
 @bp.post("/finance/pay")

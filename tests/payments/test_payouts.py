@@ -237,3 +237,12 @@ def test_manual_voucher_payment(db):
     assert claim.state == ClaimState.PAID
     assert claim.payment_reference == "VOUCHER-123"
     assert ledger.balance(claim.id) == 0
+
+
+def test_finance_sees_the_stripe_balance_fall_by_what_was_paid(app, db, stripe_server):
+    before = gateway.available_balance_pence()
+    claim = _ready_claim(db, stripe_server)
+    payouts.start_batch(make_staff(Role.FINANCE), [claim.id])
+    db.session.commit()
+    payouts.process_batches()
+    assert gateway.available_balance_pence() == before - claim.total_pence
