@@ -707,6 +707,31 @@ def resolve_flag(flag_id: int):
     return redirect(url_for("payments.finance_queue"))
 
 
+@bp.post("/finance/ledger/<int:entry_id>/reverse")
+@require(Permission.APPROVE_CLAIMS_AS_FINANCE)
+def reverse_entry(entry_id: int):
+    form = ReasonForm()
+    from engage.payments.models import LedgerEntry
+
+    entry = db.session.get(LedgerEntry, entry_id)
+    if entry is None:
+        abort(404)
+    back = (url_for("payments.claim", claim_id=entry.claim_id) if entry.claim_id
+            else url_for("payments.finance_queue"))
+    if not form.validate_on_submit():
+        flash(_("Give a reason for the correction."), "error")
+        return redirect(back)
+    try:
+        ledger.reverse(current_user, entry_id, form.reason.data)
+    except DomainError as error:
+        db.session.rollback()
+        _fail(error)
+        return redirect(back)
+    db.session.commit()
+    flash(_("Correction recorded as a reversing entry."), "success")
+    return redirect(back)
+
+
 @bp.get("/finance/report")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def report():

@@ -228,7 +228,7 @@ POST_ONLY = {
     "payments.finance_reject", "payments.finance_return", "payments.late_override",
     "payments.bulk_approve", "payments.pay_claims", "payments.record_manual",
     "payments.create_payroll_export", "payments.confirm_payroll_export",
-    "payments.resolve_flag", "payments.stripe_webhook",
+    "payments.resolve_flag", "payments.stripe_webhook", "payments.reverse_entry",
 }
 
 
@@ -295,3 +295,21 @@ def test_post_routes_refuse_the_wrong_people(app, db):
     anonymous = FormClient(app.test_client())
     assert anonymous.post(f"{url}/submit", {}, form_url="/sign-in").status_code == 302
     assert app.test_client().get(f"{url}/submit").status_code == 405
+
+
+def test_finance_corrects_the_ledger_with_a_reversing_entry(app, db):
+    from engage.payments import ledger
+    from engage.payments.models import LedgerEntry
+
+    claim = approved_claim()
+    entry = db.session.scalar(select(LedgerEntry).where(LedgerEntry.claim_id == claim.id))
+    finance = _signed_in(app, make_staff(Role.FINANCE))
+    url = f"/payments/claims/{claim.id}"
+    assert "Correct a ledger entry" in finance.get(url).get_data(as_text=True)
+    response = finance.post(f"/payments/finance/ledger/{entry.id}/reverse",
+                            {"reason": "Approved in error"}, form_url=url)
+    assert response.status_code == 302
+    assert ledger.balance(claim.id) == 0
+    member = _signed_in(app, make_member())
+    assert member.post(f"/payments/finance/ledger/{entry.id}/reverse", {"reason": "x"},
+                       form_url="/payments/").status_code == 403
