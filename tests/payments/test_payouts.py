@@ -246,3 +246,42 @@ def test_finance_sees_the_stripe_balance_fall_by_what_was_paid(app, db, stripe_s
     db.session.commit()
     payouts.process_batches()
     assert gateway.available_balance_pence() == before - claim.total_pence
+
+
+def test_member_connects_a_bank_account_through_stripe_onboarding(app, db, stripe_server):
+    import urllib.request
+
+    from tests.conftest import FormClient
+    from tests.factories import sign_in
+
+    member = make_member()
+    db.session.commit()
+    visitor = FormClient(app.test_client())
+    sign_in(visitor, member)
+    response = visitor.post("/payments/bank", {})
+    assert response.status_code == 302
+    onboarding = response.headers["Location"]
+    assert onboarding.startswith(stripe_server.api_base + "/connect/onboard/acct_")
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    status, location = 200, ""
+    try:
+        opener.open(onboarding, timeout=5)
+    except urllib.error.HTTPError as back:
+        status, location = back.code, back.headers["Location"]
+    assert status == 302
+    assert location.endswith("/payments/bank/return")
+    returned = visitor.get("/payments/bank/return", follow_redirects=True)
+    assert "Your bank account is connected" in returned.get_data(as_text=True)
+    from engage.payments import services
+
+    db.session.expire_all()
+    pref = services.preferences_of(member)
+    assert pref.stripe_onboarded and pref.stripe_account_id.startswith("acct_")
+    # Asking again reuses the same connected account.
+    visitor.post("/payments/bank", {}, form_url="/payments/")
+    assert len(stripe_server.state.accounts) == 1
