@@ -43,18 +43,12 @@ def record_payable(claim: Claim, actor) -> None:
     by_category: dict[str, int] = defaultdict(int)
     if claim.involvement_pence:
         by_category["involvement"] += claim.involvement_pence
-    for result in _expense_amounts(claim):
-        by_category[result[0]] += result[1]
+    for expense in claim.expenses:  # the amounts allowed when the claim was sent
+        by_category[expense.category] += expense.allowed_pence
     for category, pence in by_category.items():
         if pence:
             _add(claim, LedgerEntryType.PAYABLE, category, pence,
                  dedupe_key=f"payable:{claim.id}:{category}", actor_id=actor.id if actor else None)
-
-
-def _expense_amounts(claim: Claim) -> list[tuple[str, int]]:
-    from engage.payments.services import work_out
-
-    return [(e.category, e.pence) for e in work_out(claim).expenses]
 
 
 def record_payment(claim: Claim, pence: int, *, key: str, route: str, reference: str | None,

@@ -361,6 +361,7 @@ class Expense(Base):
     __table_args__ = (
         CheckConstraint("amount_pence IS NULL OR amount_pence >= 0", name="amount_not_negative"),
         CheckConstraint("miles IS NULL OR miles >= 0", name="miles_not_negative"),
+        CheckConstraint("allowed_pence >= 0", name="allowed_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -370,6 +371,8 @@ class Expense(Base):
     expense_date: Mapped[date] = mapped_column(Date)
     amount_pence: Mapped[int | None]
     miles: Mapped[int | None]
+    # What the calculation allowed for this line when the claim was last worked out.
+    allowed_pence: Mapped[int] = mapped_column(default=0)
     description: Mapped[str] = mapped_column(String(200), default="")
     preapproved: Mapped[bool] = mapped_column(Boolean, default=False)
     receipt_id: Mapped[int | None] = mapped_column(

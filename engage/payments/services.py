@@ -309,6 +309,8 @@ def recalculate(claim: Claim) -> Result:
     claim.declined_pence = result.declined_pence
     claim.expenses_pence = result.expenses_pence
     claim.explanation = list(result.lines)
+    for expense, allowed in zip(claim.expenses, result.expenses, strict=True):
+        expense.allowed_pence = allowed.pence
     db.session.flush()
     return result
 

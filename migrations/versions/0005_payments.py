@@ -2,7 +2,7 @@
 
 Revision ID: 0005_payments
 Revises: 0002_panels_consultations
-Create Date: 2026-11-25 20:53:04.372751
+Create Date: 2026-11-25 21:32:33.884663
 
 """
 from alembic import op
@@ -298,10 +298,12 @@ def upgrade():
     sa.Column('expense_date', sa.Date(), nullable=False),
     sa.Column('amount_pence', sa.Integer(), nullable=True),
     sa.Column('miles', sa.Integer(), nullable=True),
+    sa.Column('allowed_pence', sa.Integer(), nullable=False),
     sa.Column('description', sa.String(length=200), nullable=False),
     sa.Column('preapproved', sa.Boolean(), nullable=False),
     sa.Column('receipt_id', sa.Integer(), nullable=True),
     sa.Column('created_at', engage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('allowed_pence >= 0', name=op.f('ck_payment_expenses_allowed_not_negative')),
     sa.CheckConstraint('amount_pence IS NULL OR amount_pence >= 0', name=op.f('ck_payment_expenses_amount_not_negative')),
     sa.CheckConstraint('miles IS NULL OR miles >= 0', name=op.f('ck_payment_expenses_miles_not_negative')),
     sa.ForeignKeyConstraint(['claim_id'], ['payment_claims.id'], name=op.f('fk_payment_expenses_claim_id_payment_claims'), ondelete='CASCADE'),

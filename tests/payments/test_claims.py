@@ -255,3 +255,21 @@ def test_expense_only_claim_for_another_activity(db):
     with pytest.raises(ValidationFailed):
         services.create_expense_claim(member, title="x", activity_date=clock.today_london(),
                                       lead_id=member.id)
+
+
+def test_payable_matches_the_amount_sent_even_after_later_claims_change_the_bands(db):
+    member, lead, finance = make_member(), make_staff(Role.FACILITATOR), make_staff(Role.FINANCE)
+    first = make_claim(member, lead, ref_id=1)
+    services.add_expense(member, first, category="car", expense_date=first.activity_date,
+                         amount_pence=None, miles=12, description="", preapproved=False,
+                         receipt_file=None)
+    services.submit_claim(member, first)
+    later = make_claim(member, lead, ref_id=2, day=first.activity_date - timedelta(days=1))
+    services.add_expense(member, later, category="car", expense_date=later.activity_date,
+                         amount_pence=None, miles=9995, description="", preapproved=False,
+                         receipt_file=None)
+    services.submit_claim(member, later)
+    services.lead_approve(lead, first)
+    services.finance_approve(finance, first)
+    assert first.expenses_pence == 540
+    assert ledger.balance(first.id) == first.total_pence
