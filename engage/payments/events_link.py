@@ -44,7 +44,10 @@ def activity_from_event(event, lead_ids: list[int], *, cancellation_payable: boo
     )
 
 
-def attendees_from_records(records) -> list[Attendee]:
+def attendees_from_records(records, *, cancelled: bool = False) -> list[Attendee]:
+    """Who can claim: those who took part; for a cancelled event, everyone still booked."""
+    if cancelled:
+        return [Attendee(r.user_id, 0) for r in records if r.status != "cancelled_in_advance"]
     return [Attendee(r.user_id, int(r.minutes_attended or 0)) for r in records
             if r.status in TOOK_PART]
 
@@ -59,10 +62,10 @@ def on_register_finalised(event, records=(), actor=None, **extra) -> None:
     lead_ids = [u.id for u in panel.facilitators_and_leads()] if panel else []
     if not lead_ids and actor is not None:
         lead_ids = [actor.id]
+    activity = activity_from_event(
+        event, lead_ids, cancellation_payable=bool(extra.get("cancellation_payable")))
     create_draft_involvement_claims(
-        activity_from_event(event, lead_ids,
-                            cancellation_payable=bool(extra.get("cancellation_payable"))),
-        attendees_from_records(records), actor=actor)
+        activity, attendees_from_records(records, cancelled=activity.cancelled), actor=actor)
 
 
 def connect_to_events() -> bool:

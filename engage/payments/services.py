@@ -114,15 +114,14 @@ def update_preferences(user, *, choice: str, cap_pence: int | None, route: str, 
 
 def create_draft_involvement_claims(activity: Activity, attendees: Iterable[Attendee],
                                     actor=None) -> list[Claim]:
-    """One draft claim per attendee who took part (or, when a cancellation is payable, per
-    attendee listed). Running it again for the same activity creates nothing new: a unique
-    constraint holds one claim per person per activity."""
+    """One draft claim per attendee who took part, or, for a cancelled activity, per person
+    listed (to claim expenses they could not get back, and the involvement payment when the
+    lead marked the cancellation payable). Running it again for the same activity creates
+    nothing new: a unique constraint holds one claim per person per activity."""
     created = []
     version = version_in_force(activity.activity_date)
     for attendee in attendees:
-        if attendee.minutes_taken_part <= 0 and not (
-            activity.cancelled and activity.cancellation_payable
-        ):
+        if attendee.minutes_taken_part <= 0 and not activity.cancelled:
             continue
         existing = db.session.scalar(select(Claim).where(
             Claim.user_id == attendee.user_id, Claim.activity_kind == activity.kind,

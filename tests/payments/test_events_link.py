@@ -51,6 +51,30 @@ def test_finalised_register_creates_claims_for_people_who_took_part(app, db):
     assert claims[came.id].lead_ids == [lead.id]
 
 
+def test_cancelled_event_lets_booked_people_claim_expenses(app, db):
+    seed()
+    lead = make_staff(Role.FACILITATOR)
+    booked, withdrew = make_member(), make_member()
+    event = FakeEvent(8, "Workshop", datetime(2026, 11, 3, 9, 30, tzinfo=UTC), 4,
+                      status="cancelled")
+    records = [FakeRecord(booked.id, "did_not_attend", 0),
+               FakeRecord(withdrew.id, "cancelled_in_advance", 0)]
+    events_link.on_register_finalised(event, records=records, actor=lead)
+    from sqlalchemy import select
+
+    from engage.payments.models import Claim
+
+    claims = db.session.scalars(select(Claim)).all()
+    assert [c.user_id for c in claims] == [booked.id]
+    assert claims[0].involvement_pence == 0
+    assert "cancelled" in claims[0].explanation[0]
+    event.id = 9
+    events_link.on_register_finalised(event, records=records, actor=lead,
+                                      cancellation_payable=True)
+    paid = db.session.scalar(select(Claim).where(Claim.activity_ref_id == 9))
+    assert paid.involvement_pence == 7500
+
+
 def test_connect_does_nothing_while_events_is_missing(app):
     import importlib.util
 
