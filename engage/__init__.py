@@ -107,8 +107,11 @@ def _init_extensions(app: Flask) -> None:
     from engage.extensions import babel, csrf, db, limiter, login_manager, migrate
     from engage.feedback import personal_data as _feedback_data  # noqa: F401
     from engage.panels import personal_data as _panels_data  # noqa: F401
+    from engage.payments import personal_data as _payments_data  # noqa: F401
+    from engage.payments.events_link import connect_to_events
 
     app.extensions["engage_fernet"] = build_fernet(app.config["FIELD_ENCRYPTION_KEY"])
+    connect_to_events()  # registers → draft claims; a no-op until engage.events exists
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"))
     csrf.init_app(app)
@@ -130,6 +133,7 @@ def _register_blueprints(app: Flask) -> None:
     from engage.events.views import bp as events_bp
     from engage.feedback.views import bp as feedback_bp
     from engage.panels.views import bp as panels_bp
+    from engage.payments.views import bp as payments_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
@@ -139,3 +143,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(consultations_bp)
     app.register_blueprint(feedback_bp)
     app.register_blueprint(changes_bp)
+    app.register_blueprint(payments_bp)

@@ -73,7 +73,10 @@ def seed_demo() -> list[str]:
         "Staff sign in with a two-factor code: add the secret to an authenticator app, or run "
         "`flask --app wsgi engage demo-code USERNAME`."
     )
-    return lines + change_lines
+    from engage.payments.demo import seed as seed_payments
+
+    payment_lines = seed_payments({user.username: user for user in people})
+    return lines + change_lines + payment_lines
 
 
 def current_code(username: str) -> str | None:

@@ -10,6 +10,7 @@ from engage.core import models as core_models
 from engage.events import models as events_models
 from engage.feedback import models as feedback_models
 from engage.panels import models as panels_models
+from engage.payments import models as payments_models
 
 DOMAIN_MODELS = [
     core_models,
@@ -19,4 +20,5 @@ DOMAIN_MODELS = [
     feedback_models,
     events_models,
     changes_models,
+    payments_models,
 ]

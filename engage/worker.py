@@ -37,8 +37,9 @@ def all_jobs() -> list[Job]:
     from engage.consultations.tasks import JOBS as consultation_jobs
     from engage.core.tasks import JOBS as core_jobs
     from engage.events.tasks import JOBS as events_jobs
+    from engage.payments.tasks import JOBS as payments_jobs
 
-    return [*events_jobs, *core_jobs, *consultation_jobs]
+    return [*events_jobs, *core_jobs, *consultation_jobs, *payments_jobs]
 
 
 class Worker:

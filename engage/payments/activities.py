@@ -1,0 +1,33 @@
+"""What a claim is for: a generic activity, so payments do not depend on any one domain.
+
+Events (and later other domains) describe a finished activity with `Activity` and call
+`engage.payments.services.create_draft_involvement_claims(activity, attendees)`. An
+expense-only claim for anything else is described by the member (what, when, which lead).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass(frozen=True)
+class Activity:
+    kind: str  # "event", "consultation", "panel_role", "other"
+    ref_id: int | None  # the id in its own domain (None for "other")
+    title: str
+    activity_date: date  # the London date it took place
+    involvement_level: int  # 1-4, set when it was advertised
+    kind_label: str = "activity"  # shown in explanations: "meeting", "workshop", ...
+    prep_minutes: int = 0
+    prep_paid: bool = False
+    lead_ids: tuple[int, ...] = field(default_factory=tuple)  # who approves as lead
+    panel_id: int | None = None
+    cancelled: bool = False
+    cancellation_payable: bool = False  # the lead marked the cancellation as payable
+
+
+@dataclass(frozen=True)
+class Attendee:
+    user_id: int
+    minutes_taken_part: int

@@ -1,0 +1,304 @@
+"""The one place amounts are worked out. Pure: plain data in, amounts and explanation out.
+
+Integer pence only. The same input always gives the same output. The result explains itself
+line by line ("Level 4 meeting, 3 h 30 min attended → half day £75.00"), so the member, the
+lead and finance all see exactly why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from engage.core.money import format_pence
+
+# ---------------------------------------------------------------------------------------------
+# Inputs
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleFacts:
+    category: str
+    label: str
+    kind: str = "actual"  # "actual" or "mileage"
+    cap_pence: int | None = None
+    receipt_required: bool = True
+    needs_preapproval: bool = False
+    access_needs_waive_preapproval: bool = False
+    mileage_bands: tuple[tuple[int, int], ...] = ()  # ((from_mile, pence_per_mile), ...)
+
+
+@dataclass(frozen=True)
+class PolicyFacts:
+    label: str
+    paid_levels: frozenset[int] = frozenset({4})
+    payment_mode: str = "day_rate"  # or "hourly"
+    half_day_pence: int = 0
+    full_day_pence: int = 0
+    threshold_minutes: int = 240
+    threshold_is_half_day: bool = True
+    hourly_pence: int = 0
+    rules: tuple[RuleFacts, ...] = ()
+
+    def rule(self, category: str) -> RuleFacts | None:
+        return next((r for r in self.rules if r.category == category), None)
+
+    @property
+    def maximum_involvement_pence(self) -> int:
+        """The most one activity can earn under this policy."""
+        return max(self.half_day_pence, self.full_day_pence)
+
+
+@dataclass(frozen=True)
+class ActivityFacts:
+    title: str
+    kind_label: str = "activity"  # "meeting", "workshop", ...
+    involvement_level: int = 1
+    minutes_taken_part: int = 0
+    prep_minutes: int = 0
+    prep_paid: bool = False
+    cancelled: bool = False
+    cancellation_payable: bool = False
+    activity_date: date | None = None
+
+
+@dataclass(frozen=True)
+class PersonFacts:
+    choice: str = "accept"  # "accept", "decline" or "cap"
+    cap_pence: int | None = None
+    capacity: str = "self"  # "self", "representative", "employee"
+    declined_for_activity: bool = False
+    access_needs_taxi: bool = False
+    # Already paid (or approved) this tax year, not counting this claim:
+    involvement_so_far_pence: int = 0
+    miles_so_far: dict[str, int] = field(default_factory=dict)
+    tax_year_label: str = ""
+
+
+@dataclass(frozen=True)
+class ExpenseFacts:
+    category: str
+    amount_pence: int | None = None
+    miles: int | None = None
+    has_receipt: bool = False
+    preapproved: bool = False
+
+
+# ---------------------------------------------------------------------------------------------
+# Output
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExpenseResult:
+    category: str
+    pence: int
+    line: str
+
+
+@dataclass(frozen=True)
+class Result:
+    involvement_pence: int
+    declined_pence: int
+    expenses: tuple[ExpenseResult, ...]
+    lines: tuple[str, ...]
+    problems: tuple[str, ...]  # what must be fixed before the claim can be sent
+
+    @property
+    def expenses_pence(self) -> int:
+        return sum(e.pence for e in self.expenses)
+
+    @property
+    def total_pence(self) -> int:
+        return self.involvement_pence + self.expenses_pence
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def tax_year_start(day: date) -> int:
+    """The calendar year in which the UK tax year containing `day` began (6 April)."""
+    return day.year if (day.month, day.day) >= (4, 6) else day.year - 1
+
+
+def tax_year_label(day: date) -> str:
+    start = tax_year_start(day)
+    return f"{start}–{(start + 1) % 100:02d}"  # noqa: RUF001 - an en dash, on purpose
+
+
+def tax_year_bounds(start_year: int) -> tuple[date, date]:
+    return date(start_year, 4, 6), date(start_year + 1, 4, 5)
+
+
+def format_duration(minutes: int) -> str:
+    hours, rest = divmod(max(minutes, 0), 60)
+    if hours and rest:
+        return f"{hours} h {rest} min"
+    if hours:
+        return f"{hours} h"
+    return f"{rest} min"
+
+
+def format_rate(pence: int) -> str:
+    return f"{pence}p" if pence < 100 else format_pence(pence)
+
+
+def _round_div(numerator: int, denominator: int) -> int:
+    """Integer division rounding halves up (amounts are never negative here)."""
+    return (numerator * 2 + denominator) // (denominator * 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Involvement payment
+# ---------------------------------------------------------------------------------------------
+
+
+def _involvement(policy: PolicyFacts, activity: ActivityFacts, person: PersonFacts
+                 ) -> tuple[int, int, list[str]]:
+    """Returns (paid pence, declined pence, lines)."""
+    what = f"Level {activity.involvement_level} {activity.kind_label}"
+    if activity.involvement_level not in policy.paid_levels:
+        return 0, 0, [f"{what} → expenses only (no involvement payment at this level)"]
+    if activity.cancelled and not activity.cancellation_payable:
+        return 0, 0, [f"{what}, cancelled → no involvement payment; expenses you could not "
+                      "get back are still paid"]
+    if person.capacity == "representative":
+        return 0, 0, [f"{what} → no involvement payment when taking part for an "
+                      "organisation; expenses are still paid"]
+    if person.capacity == "employee":
+        return 0, 0, [f"{what} → no involvement payment for a paid employee in work time; "
+                      "expenses are still paid"]
+
+    minutes = max(activity.minutes_taken_part, 0)
+    detail = f"{format_duration(minutes)} attended"
+    if activity.cancelled:
+        detail = "cancelled, payable as agreed by the lead"
+        minutes = max(minutes, 1)
+    if activity.prep_paid and activity.prep_minutes > 0:
+        minutes += activity.prep_minutes
+        detail += f" + {format_duration(activity.prep_minutes)} preparation"
+
+    if minutes <= 0:
+        return 0, 0, [f"{what}, no time recorded → no involvement payment"]
+    if policy.payment_mode == "hourly":
+        amount = _round_div(minutes * policy.hourly_pence, 60)
+        if policy.full_day_pence:
+            amount = min(amount, policy.full_day_pence)
+        earned = (f"{what}, {detail} → {format_duration(minutes)} at "
+                  f"{format_pence(policy.hourly_pence)} an hour {format_pence(amount)}")
+    else:
+        threshold = policy.threshold_minutes
+        half = minutes <= threshold if policy.threshold_is_half_day else minutes < threshold
+        amount = policy.half_day_pence if half else policy.full_day_pence
+        earned = f"{what}, {detail} → {'half' if half else 'full'} day {format_pence(amount)}"
+
+    if person.declined_for_activity or person.choice == "decline":
+        why = "for this activity" if person.declined_for_activity else "in your preferences"
+        return 0, amount, [earned, f"You declined involvement payments {why} → "
+                           f"{format_pence(amount)} recorded as declined, not paid"]
+
+    lines = [earned]
+    declined = 0
+    if person.choice == "cap" and person.cap_pence is not None:
+        room = max(person.cap_pence - person.involvement_so_far_pence, 0)
+        if amount > room:
+            declined = amount - room
+            year = f" for the {person.tax_year_label} tax year" if person.tax_year_label else ""
+            lines.append(
+                f"Your cap of {format_pence(person.cap_pence)}{year}: "
+                f"{format_pence(person.involvement_so_far_pence)} already claimed → "
+                f"{format_pence(room)} paid, {format_pence(declined)} recorded as declined"
+            )
+            amount = room
+    return amount, declined, lines
+
+
+# ---------------------------------------------------------------------------------------------
+# Expenses
+# ---------------------------------------------------------------------------------------------
+
+
+def _mileage(rule: RuleFacts, miles: int, so_far: int) -> tuple[int, str]:
+    bands = sorted(rule.mileage_bands) or [(0, 0)]
+    pieces: list[tuple[int, int]] = []  # (miles, rate)
+    position = so_far
+    remaining = miles
+    for index, (start, rate) in enumerate(bands):
+        end = bands[index + 1][0] if index + 1 < len(bands) else None
+        if end is not None and position >= end:
+            continue
+        if remaining <= 0:
+            break
+        position = max(position, start)
+        take = remaining if end is None else min(remaining, end - position)
+        if take > 0:
+            pieces.append((take, rate))
+            remaining -= take
+            position += take
+    pence = sum(m * r for m, r in pieces)
+    name = rule.label.lower()
+    if len(pieces) == 1:
+        text = f"{name} {miles} miles at {format_rate(pieces[0][1])}"
+    else:
+        parts = ", ".join(f"{m} at {format_rate(r)}" for m, r in pieces)
+        text = f"{name} {miles} miles ({parts}, after {so_far:,} miles this tax year)"
+    return pence, text
+
+
+def _expense(policy: PolicyFacts, person: PersonFacts, item: ExpenseFacts,
+             miles_used: dict[str, int]) -> tuple[ExpenseResult, list[str]]:
+    rule = policy.rule(item.category)
+    problems: list[str] = []
+    if rule is None:
+        return (ExpenseResult(item.category, 0,
+                              f"{item.category}: not covered by this policy → £0.00"),
+                [f"The expense type '{item.category}' is not covered by this policy: "
+                 "remove it or ask finance."])
+    if rule.kind == "mileage":
+        miles = max(item.miles or 0, 0)
+        so_far = miles_used.get(rule.category, 0)
+        pence, text = _mileage(rule, miles, so_far)
+        miles_used[rule.category] = so_far + miles
+    else:
+        pence = max(item.amount_pence or 0, 0)
+        text = f"{rule.label.lower()} {format_pence(pence)}"
+        if rule.receipt_required and not item.has_receipt:
+            problems.append(f"Add a receipt for {rule.label.lower()}: it is needed for this "
+                            "type of expense.")
+    if rule.needs_preapproval and not item.preapproved and not (
+        rule.access_needs_waive_preapproval and person.access_needs_taxi
+    ):
+        problems.append(f"{rule.label} needs agreeing with the lead before you claim it: tick "
+                        "'agreed in advance' if they agreed, or ask them first.")
+    if rule.cap_pence is not None and pence > rule.cap_pence:
+        text += f", capped at {format_pence(rule.cap_pence)}"
+        pence = rule.cap_pence
+    return ExpenseResult(rule.category, pence, f"{text} → {format_pence(pence)}"), problems
+
+
+# ---------------------------------------------------------------------------------------------
+# The calculation
+# ---------------------------------------------------------------------------------------------
+
+
+def calculate(policy: PolicyFacts, activity: ActivityFacts, person: PersonFacts,
+              expenses: tuple[ExpenseFacts, ...] | list[ExpenseFacts] = (),
+              *, include_involvement: bool = True) -> Result:
+    if include_involvement:
+        paid, declined, lines = _involvement(policy, activity, person)
+    else:
+        paid, declined, lines = 0, 0, [f"Expenses for {activity.title}"]
+    miles_used = dict(person.miles_so_far)
+    results: list[ExpenseResult] = []
+    problems: list[str] = []
+    for item in expenses:
+        result, item_problems = _expense(policy, person, item, miles_used)
+        results.append(result)
+        problems.extend(item_problems)
+        lines.append(result.line[0].upper() + result.line[1:])
+    total = paid + sum(r.pence for r in results)
+    lines.append(f"Total {format_pence(total)} (policy: {policy.label})")
+    return Result(paid, declined, tuple(results), tuple(lines), tuple(problems))

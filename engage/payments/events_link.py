@@ -1,0 +1,84 @@
+"""Wiring from the events domain: a finalised attendance register creates draft claims.
+
+The events package (issue 5) is built at the same time on another branch, so it is imported
+lazily and only if present. Its agreed interface:
+- `Event` (id, panel_id, title, kind, starts_at/ends_at UTC, involvement_level 1-4, prep_paid,
+  prep_minutes, status "scheduled"/"cancelled");
+- `AttendanceRecord` (event_id, user_id, status attended/attended_part/did_not_attend/
+  cancelled_in_advance, minutes_attended);
+- the blinker signal `engage.events.signals.register_finalised`, sent as
+  `register_finalised.send(event, records=[...], actor=user)`.
+
+`connect_to_events()` is called once at start-up from `_init_extensions`;
+tests/payments/test_events_wiring.py finalises a real register and checks the claims.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+
+from engage.core.clock import to_london
+from engage.payments.activities import Activity, Attendee
+
+log = logging.getLogger("engage.payments")
+
+TOOK_PART = {"attended", "attended_part"}
+_connected = False
+
+
+def activity_from_event(event, lead_ids: list[int], *, cancellation_payable: bool = False
+                        ) -> Activity:
+    return Activity(
+        kind="event", ref_id=event.id, title=event.title,
+        activity_date=to_london(event.starts_at).date(),
+        involvement_level=event.involvement_level,
+        kind_label=str(getattr(event, "kind", "") or "activity").replace("_", " "),
+        prep_minutes=int(getattr(event, "prep_minutes", 0) or 0),
+        prep_paid=bool(getattr(event, "prep_paid", False)),
+        lead_ids=tuple(lead_ids), panel_id=getattr(event, "panel_id", None),
+        cancelled=getattr(event, "status", "") == "cancelled",
+        cancellation_payable=cancellation_payable,
+    )
+
+
+def attendees_from_records(records, *, cancelled: bool = False) -> list[Attendee]:
+    """Who can claim: those who took part; for a cancelled event, everyone still booked."""
+    if cancelled:
+        return [Attendee(r.user_id, 0) for r in records if r.status != "cancelled_in_advance"]
+    return [Attendee(r.user_id, int(r.minutes_attended or 0)) for r in records
+            if r.status in TOOK_PART]
+
+
+def on_register_finalised(event, records=(), actor=None, **extra) -> None:
+    """Signal receiver: one draft claim per attendee who took part (idempotent)."""
+    from engage.extensions import db
+    from engage.panels.models import Panel
+    from engage.payments.services import create_draft_involvement_claims
+
+    panel = db.session.get(Panel, event.panel_id) if getattr(event, "panel_id", None) else None
+    lead_ids = [u.id for u in panel.facilitators_and_leads()] if panel else []
+    if not lead_ids and actor is not None:
+        lead_ids = [actor.id]
+    activity = activity_from_event(
+        event, lead_ids, cancellation_payable=bool(extra.get("cancellation_payable")))
+    create_draft_involvement_claims(
+        activity, attendees_from_records(records, cancelled=activity.cancelled), actor=actor)
+
+
+def connect_to_events() -> bool:
+    global _connected
+    if _connected:
+        return True
+    if importlib.util.find_spec("engage.events") is None:
+        return False
+    try:
+        signals = importlib.import_module("engage.events.signals")
+    except ImportError:
+        log.warning("engage.events has no signals module: claims are not created from "
+                    "registers")
+        return False
+    signals.register_finalised.connect(on_register_finalised, weak=False)
+    _connected = True
+    return True

@@ -1,0 +1,186 @@
+"""Payments forms. Money is typed in pounds ("6.50") and stored as integer pence."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import ValidationError as FieldError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+_POUNDS = re.compile(r"^£?\s*(\d{1,7})(?:\.(\d{1,2}))?$")
+
+
+def parse_pounds(text: str | None) -> int | None:
+    """'6.50', '£6.5', '6' → pence. None for empty; ValueError for anything else."""
+    text = (text or "").strip().replace(",", "")
+    if not text:
+        return None
+    match = _POUNDS.match(text)
+    if not match:
+        raise ValueError(text)
+    try:
+        value = Decimal(match.group(1) + "." + (match.group(2) or "0"))
+    except InvalidOperation as error:
+        raise ValueError(text) from error
+    return int(value * 100)
+
+
+def pounds(pence: int | None) -> str:
+    if pence is None:
+        return ""
+    return f"{pence // 100}.{pence % 100:02d}"
+
+
+class MoneyField(StringField):
+    """A pounds-and-pence text field whose `pence` holds the parsed value."""
+
+    pence: int | None = None
+
+    def pre_validate(self, form) -> None:
+        try:
+            self.pence = parse_pounds(self.data)
+        except ValueError as error:
+            raise FieldError(_l("Enter an amount in pounds and pence, like 6.50.")) from error
+
+
+class PreferencesForm(FlaskForm):
+    choice = RadioField(_l("Do you want to be paid for taking part?"), choices=[
+        ("accept", _l("Yes, pay me")),
+        ("cap", _l("Yes, up to a limit each tax year (6 April to 5 April)")),
+        ("decline", _l("No, I do not want involvement payments (expenses are still paid)")),
+    ], validators=[InputRequired(message=_l("Choose whether you want to be paid."))])
+    cap = MoneyField(_l("The most you want to be paid in a tax year, in pounds"))
+    route = RadioField(_l("How would you like to be paid?"), choices=[
+        ("stripe", _l("Bank transfer (you connect your bank account securely through Stripe)")),
+        ("payroll", _l("Through the organisation's payroll")),
+        ("voucher", _l("A voucher or another way agreed with finance")),
+    ], validators=[InputRequired(message=_l("Choose how you would like to be paid."))])
+    capacity = RadioField(_l("How do you usually take part?"), choices=[
+        ("self", _l("As myself, with my own lived experience")),
+        ("representative", _l("As the representative of an organisation")),
+        ("employee", _l("As a paid employee, in my work time")),
+    ], validators=[InputRequired(message=_l("Choose how you usually take part."))])
+    payroll_number = StringField(_l("Payroll number (only if paid through payroll)"),
+                                 validators=[Optional(), Length(max=40)])
+    access_needs_taxi = BooleanField(_l("My access needs mean I travel by taxi"))
+
+
+class ExpenseClaimForm(FlaskForm):
+    title = StringField(_l("What were the expenses for?"), validators=[
+        DataRequired(message=_l("Say what the expenses were for, like 'Training day in Leeds'.")),
+        Length(max=200)])
+    activity_date = DateField(_l("Date of the activity"), validators=[
+        InputRequired(message=_l("Enter the date of the activity."))])
+    lead_id = SelectField(_l("Who asked you to take part?"), coerce=int, validators=[
+        InputRequired(message=_l("Choose the member of staff who asked you to take part."))])
+
+
+class ExpenseForm(FlaskForm):
+    category = SelectField(_l("Type of expense"), validators=[
+        InputRequired(message=_l("Choose the type of expense."))])
+    expense_date = DateField(_l("Date"), validators=[
+        InputRequired(message=_l("Enter the date of the expense."))])
+    amount = MoneyField(_l("Amount in pounds (for costs you paid)"))
+    miles = IntegerField(_l("Miles (for car, motorcycle or bicycle journeys)"), validators=[
+        Optional(), NumberRange(min=1, max=5000, message=_l("Enter the miles as a whole number, "
+                                                            "like 12."))])
+    description = StringField(_l("Short description (optional)"),
+                              validators=[Optional(), Length(max=200)])
+    preapproved = BooleanField(_l("This was agreed with the lead in advance"))
+    receipt = FileField(_l("Receipt (PDF, JPEG or PNG, up to 10 MB)"))
+
+
+class SubmitClaimForm(FlaskForm):
+    decline_this_time = BooleanField(_l("I do not want the involvement payment for this "
+                                        "activity (expenses are still paid)"))
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(_l("Reason"), validators=[
+        DataRequired(message=_l("Give a reason so the person knows what happens next.")),
+        Length(max=2000)])
+
+
+class NoteForm(FlaskForm):
+    reason = TextAreaField(_l("Note (optional)"), validators=[Optional(), Length(max=2000)])
+
+
+class BulkApproveForm(FlaskForm):
+    claim_ids = SelectMultipleField(_l("Claims"), coerce=int, option_widget=CheckboxInput(),
+                                    widget=ListWidget(prefix_label=False))
+
+
+class ReferenceForm(FlaskForm):
+    reference = StringField(_l("Payment reference (voucher number or bank reference)"),
+                            validators=[DataRequired(message=_l("Enter the payment reference.")),
+                                        Length(max=120)])
+
+
+class PolicyVersionForm(FlaskForm):
+    label = StringField(_l("Name of this version"), validators=[
+        DataRequired(message=_l("Give the version a name, like 'April 2027 rates'.")),
+        Length(max=80)])
+    effective_from = DateField(_l("In force from"), validators=[
+        InputRequired(message=_l("Enter the date this version comes into force."))])
+    paid_levels = SelectMultipleField(
+        _l("Involvement levels that earn an involvement payment"), coerce=int,
+        choices=[(1, "1"), (2, "2"), (3, "3"), (4, "4")], option_widget=CheckboxInput(),
+        widget=ListWidget(prefix_label=False))
+    payment_mode = RadioField(_l("How involvement is paid"), choices=[
+        ("day_rate", _l("Half day and full day amounts")),
+        ("hourly", _l("An hourly rate, up to the full day amount")),
+    ], validators=[InputRequired()])
+    half_day = MoneyField(_l("Half day, in pounds"))
+    full_day = MoneyField(_l("Full day (or most per activity), in pounds"))
+    hourly = MoneyField(_l("Hourly rate, in pounds"))
+    threshold_minutes = IntegerField(_l("Half day threshold, in minutes"), validators=[
+        InputRequired(), NumberRange(min=1, max=1440)])
+    threshold_is_half_day = BooleanField(_l("An activity of exactly the threshold is a half day"))
+    claim_deadline_days = IntegerField(_l("Claims must be made within (days)"), validators=[
+        InputRequired(), NumberRange(min=1, max=3650)])
+    target_payment_days = IntegerField(_l("Target time to pay (days)"), validators=[
+        InputRequired(), NumberRange(min=1, max=365)])
+    cost_code = StringField(_l("Cost code for payroll"), validators=[Optional(), Length(max=40)])
+    car_first_rate = IntegerField(_l("Car: pence a mile for the first band"), validators=[
+        InputRequired(), NumberRange(min=0, max=1000)])
+    car_band_miles = IntegerField(_l("Car: miles in the tax year before the lower rate"),
+                                  validators=[InputRequired(), NumberRange(min=1)])
+    car_after_rate = IntegerField(_l("Car: pence a mile after that"), validators=[
+        InputRequired(), NumberRange(min=0, max=1000)])
+    meals_cap = MoneyField(_l("Meals: most per claim line, in pounds"))
+    accommodation_cap = MoneyField(_l("Accommodation: most a night, in pounds"))
+    notes = TextAreaField(_l("Notes (where the figures come from)"),
+                          validators=[Optional(), Length(max=4000)])
+
+
+class SchemeForm(FlaskForm):
+    code = StringField(_l("Short code (letters, numbers and dashes)"), validators=[
+        DataRequired(message=_l("Enter a short code, like 'pcc-2027'.")), Length(max=40)])
+    name = StringField(_l("Name"), validators=[DataRequired(message=_l("Enter a name.")),
+                                               Length(max=120)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])
+
+    def validate_code(self, field) -> None:
+        if not re.fullmatch(r"[a-z0-9-]+", field.data or ""):
+            raise FieldError(_l("Use lower-case letters, numbers and dashes only."))
+
+
+class PayoutBatchForm(FlaskForm):
+    claim_ids = SelectMultipleField(_l("Claims to pay"), coerce=int,
+                                    option_widget=CheckboxInput(),
+                                    widget=ListWidget(prefix_label=False))

@@ -1,0 +1,516 @@
+"""Payments: versioned policy tables, preferences, claims, expenses, receipts, approvals,
+payouts, payroll exports, webhooks and the append-only ledger.
+
+Money is integer pence everywhere. The rules that matter are backed by the database: one
+payout per claim (unique), one ledger entry per dedupe key (unique), a claim in at most one
+payroll export (a column set by a conditional UPDATE), amounts never negative (CHECKs).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from engage.core import clock
+from engage.db import Base, EncryptedText, UTCDateTime
+
+# ---------------------------------------------------------------------------------------------
+# Policy tables
+# ---------------------------------------------------------------------------------------------
+
+
+class PaymentMode(enum.StrEnum):
+    DAY_RATE = "day_rate"  # half day / full day (NHS England, NICE)
+    HOURLY = "hourly"  # an hourly rate up to a maximum per activity (NIHR)
+
+
+class ExpenseKind(enum.StrEnum):
+    ACTUAL = "actual"  # actual cost, possibly capped
+    MILEAGE = "mileage"  # miles times a rate from the mileage bands
+
+
+class PaymentScheme(Base):
+    __tablename__ = "payment_schemes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    versions: Mapped[list[PolicyVersion]] = relationship(
+        back_populates="scheme", order_by="PolicyVersion.effective_from"
+    )
+
+
+class PolicyVersion(Base):
+    """Every figure of a scheme, in force from `effective_from`. Never edited once a claim used
+    it: a change is a new version with a later effective date."""
+
+    __tablename__ = "payment_policy_versions"
+    __table_args__ = (
+        UniqueConstraint("scheme_id", "effective_from"),
+        CheckConstraint("half_day_pence >= 0 AND full_day_pence >= 0 AND hourly_pence >= 0",
+                        name="rates_not_negative"),
+        CheckConstraint("threshold_minutes > 0", name="threshold_positive"),
+        CheckConstraint("claim_deadline_days > 0", name="deadline_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("payment_schemes.id"), index=True)
+    label: Mapped[str] = mapped_column(String(80))
+    effective_from: Mapped[date] = mapped_column(Date)
+    paid_levels: Mapped[list[int]] = mapped_column(JSON, default=lambda: [4])
+    payment_mode: Mapped[str] = mapped_column(String(20), default=PaymentMode.DAY_RATE)
+    half_day_pence: Mapped[int] = mapped_column(default=0)
+    full_day_pence: Mapped[int] = mapped_column(default=0)
+    threshold_minutes: Mapped[int] = mapped_column(default=240)
+    # True: exactly the threshold is still a half day ("up to and including 4 hours").
+    threshold_is_half_day: Mapped[bool] = mapped_column(Boolean, default=True)
+    hourly_pence: Mapped[int] = mapped_column(default=0)
+    claim_deadline_days: Mapped[int] = mapped_column(default=91)
+    target_payment_days: Mapped[int] = mapped_column(default=30)
+    cost_code: Mapped[str] = mapped_column(String(40), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    scheme: Mapped[PaymentScheme] = relationship(back_populates="versions")
+    expense_rules: Mapped[list[ExpenseRule]] = relationship(
+        back_populates="version", cascade="all, delete-orphan", order_by="ExpenseRule.position",
+        lazy="selectin",
+    )
+
+
+class ExpenseRule(Base):
+    __tablename__ = "payment_expense_rules"
+    __table_args__ = (
+        UniqueConstraint("version_id", "category"),
+        CheckConstraint("cap_pence IS NULL OR cap_pence >= 0", name="cap_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("payment_policy_versions.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(default=0)
+    category: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(20), default=ExpenseKind.ACTUAL)
+    cap_pence: Mapped[int | None]
+    receipt_required: Mapped[bool] = mapped_column(Boolean, default=True)
+    needs_preapproval: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Taxis: no pre-approval needed when the person's access needs say taxis.
+    access_needs_waive_preapproval: Mapped[bool] = mapped_column(Boolean, default=False)
+    rule_text: Mapped[str] = mapped_column(Text, default="")
+    # Mileage bands over the tax year: [[from_mile, pence_per_mile], ...], sorted by from_mile.
+    mileage_bands: Mapped[list[list[int]]] = mapped_column(JSON, default=list)
+
+    version: Mapped[PolicyVersion] = relationship(back_populates="expense_rules")
+
+
+# ---------------------------------------------------------------------------------------------
+# People's preferences
+# ---------------------------------------------------------------------------------------------
+
+
+class PaymentChoice(enum.StrEnum):
+    ACCEPT = "accept"
+    DECLINE = "decline"
+    CAP = "cap"
+
+
+class PaymentRoute(enum.StrEnum):
+    STRIPE = "stripe"
+    PAYROLL = "payroll"
+    VOUCHER = "voucher"
+
+    @property
+    def label(self) -> str:
+        return {"stripe": "Bank transfer", "payroll": "Organisation's payroll",
+                "voucher": "Voucher or other way agreed with finance"}[self.value]
+
+
+class Capacity(enum.StrEnum):
+    SELF = "self"  # taking part as themselves, with lived experience
+    REPRESENTATIVE = "representative"  # representing an organisation
+    EMPLOYEE = "employee"  # a paid employee attending in work time
+
+
+BENEFITS_NOTICE_VERSION = "2026-1"
+
+
+class PaymentPreference(Base):
+    __tablename__ = "payment_preferences"
+    __table_args__ = (
+        CheckConstraint("cap_pence IS NULL OR cap_pence >= 0", name="cap_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         unique=True)
+    choice: Mapped[str] = mapped_column(String(10), default=PaymentChoice.ACCEPT)
+    cap_pence: Mapped[int | None]
+    route: Mapped[str] = mapped_column(String(10), default=PaymentRoute.STRIPE)
+    capacity: Mapped[str] = mapped_column(String(20), default=Capacity.SELF)
+    payroll_number: Mapped[str | None] = mapped_column(EncryptedText)
+    access_needs_taxi: Mapped[bool] = mapped_column(Boolean, default=False)
+    stripe_account_id: Mapped[str | None] = mapped_column(String(64))
+    stripe_onboarded: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now,
+                                                 onupdate=clock.now)
+
+
+class BenefitsNoticeView(Base):
+    """That the person saw the benefits and tax notice (PPV-POLICY section 4), and when."""
+
+    __tablename__ = "payment_notice_views"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    notice_version: Mapped[str] = mapped_column(String(20))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+# ---------------------------------------------------------------------------------------------
+# Claims
+# ---------------------------------------------------------------------------------------------
+
+
+class ClaimState(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    LEAD_APPROVED = "lead_approved"
+    APPROVED = "approved"  # approved by finance, ready to pay
+    PAYING = "paying"  # a payout is in progress
+    EXPORTED = "exported"  # in a payroll export, waiting for payroll to confirm
+    PAID = "paid"
+    PAYMENT_FAILED = "payment_failed"
+    RETURNED = "returned"  # back to the member with a reason
+    REJECTED = "rejected"
+
+    @property
+    def label(self) -> str:
+        return CLAIM_STATE_LABELS[self]
+
+
+CLAIM_STATE_LABELS = {
+    ClaimState.DRAFT: "Not sent yet",
+    ClaimState.SUBMITTED: "Waiting for the lead to check it",
+    ClaimState.LEAD_APPROVED: "Waiting for finance to check it",
+    ClaimState.APPROVED: "Approved, waiting to be paid",
+    ClaimState.PAYING: "Being paid",
+    ClaimState.EXPORTED: "Sent to payroll",
+    ClaimState.PAID: "Paid",
+    ClaimState.PAYMENT_FAILED: "Payment did not go through: finance is sorting it out",
+    ClaimState.RETURNED: "Returned to you to change",
+    ClaimState.REJECTED: "Not approved",
+}
+
+EDITABLE_STATES = (ClaimState.DRAFT, ClaimState.RETURNED)
+
+
+class ClaimKind(enum.StrEnum):
+    INVOLVEMENT = "involvement"  # from an activity's register: involvement payment + expenses
+    EXPENSES = "expenses"  # expenses only, for any activity
+
+
+class Claim(Base):
+    __tablename__ = "payment_claims"
+    __table_args__ = (
+        UniqueConstraint("user_id", "activity_kind", "activity_ref_id",
+                         name="one_claim_per_activity"),
+        CheckConstraint("involvement_pence >= 0 AND expenses_pence >= 0 AND declined_pence >= 0",
+                        name="amounts_not_negative"),
+        CheckConstraint("involvement_level BETWEEN 1 AND 4", name="level_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Nullable: payment records outlive an erased account (kept 6 years, pseudonymised).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20), default=ClaimState.DRAFT, index=True)
+
+    # The activity, copied when the claim is made so it stands on its own.
+    activity_kind: Mapped[str] = mapped_column(String(20))
+    activity_ref_id: Mapped[int | None]
+    activity_title: Mapped[str] = mapped_column(String(200))
+    activity_date: Mapped[date] = mapped_column(Date)
+    involvement_level: Mapped[int] = mapped_column(default=1)
+    panel_id: Mapped[int | None] = mapped_column(ForeignKey("panels.id", ondelete="SET NULL"),
+                                                 index=True)
+    lead_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    minutes_taken_part: Mapped[int] = mapped_column(default=0)
+    prep_minutes: Mapped[int] = mapped_column(default=0)
+    prep_paid: Mapped[bool] = mapped_column(Boolean, default=False)
+    activity_cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    cancellation_payable: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    # What the person chose, snapshotted when they submit.
+    declined_for_activity: Mapped[bool] = mapped_column(Boolean, default=False)
+    route: Mapped[str] = mapped_column(String(10), default=PaymentRoute.STRIPE)
+
+    # The last calculation: the version used, amounts and the explanation lines.
+    policy_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("payment_policy_versions.id"), index=True
+    )
+    involvement_pence: Mapped[int] = mapped_column(default=0)
+    declined_pence: Mapped[int] = mapped_column(default=0)
+    expenses_pence: Mapped[int] = mapped_column(default=0)
+    explanation: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    is_late: Mapped[bool] = mapped_column(Boolean, default=False)
+    late_override_reason: Mapped[str | None] = mapped_column(Text)
+    late_override_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    lead_approved_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    lead_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finance_approved_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    finance_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    payment_reference: Mapped[str | None] = mapped_column(String(120))
+    payroll_export_id: Mapped[int | None] = mapped_column(
+        ForeignKey("payment_payroll_exports.id"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now,
+                                                 onupdate=clock.now)
+
+    expenses: Mapped[list[Expense]] = relationship(
+        back_populates="claim", cascade="all, delete-orphan", order_by="Expense.id",
+        lazy="selectin",
+    )
+    history: Mapped[list[ClaimEvent]] = relationship(
+        back_populates="claim", cascade="all, delete-orphan", order_by="ClaimEvent.id"
+    )
+    policy_version: Mapped[PolicyVersion | None] = relationship()
+
+    @property
+    def total_pence(self) -> int:
+        return self.involvement_pence + self.expenses_pence
+
+    @property
+    def state_label(self) -> str:
+        return ClaimState(self.state).label
+
+    @property
+    def is_editable(self) -> bool:
+        return self.state in EDITABLE_STATES
+
+
+class ClaimEvent(Base):
+    """Every move of a claim: who, when, from which state to which, and why."""
+
+    __tablename__ = "payment_claim_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("payment_claims.id", ondelete="CASCADE"),
+                                          index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(EncryptedText)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    claim: Mapped[Claim] = relationship(back_populates="history")
+
+
+class Receipt(Base):
+    """A receipt file stored outside the web root under a random name."""
+
+    __tablename__ = "payment_receipts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("payment_claims.id", ondelete="CASCADE"),
+                                          index=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(String(40))
+    extension: Mapped[str] = mapped_column(String(5))
+    size_bytes: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class Expense(Base):
+    __tablename__ = "payment_expenses"
+    __table_args__ = (
+        CheckConstraint("amount_pence IS NULL OR amount_pence >= 0", name="amount_not_negative"),
+        CheckConstraint("miles IS NULL OR miles >= 0", name="miles_not_negative"),
+        CheckConstraint("allowed_pence >= 0", name="allowed_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("payment_claims.id", ondelete="CASCADE"),
+                                          index=True)
+    category: Mapped[str] = mapped_column(String(40))
+    expense_date: Mapped[date] = mapped_column(Date)
+    amount_pence: Mapped[int | None]
+    miles: Mapped[int | None]
+    # What the calculation allowed for this line when the claim was last worked out.
+    allowed_pence: Mapped[int] = mapped_column(default=0)
+    description: Mapped[str] = mapped_column(String(200), default="")
+    preapproved: Mapped[bool] = mapped_column(Boolean, default=False)
+    receipt_id: Mapped[int | None] = mapped_column(
+        ForeignKey("payment_receipts.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    claim: Mapped[Claim] = relationship(back_populates="expenses")
+    receipt: Mapped[Receipt | None] = relationship()
+
+
+# ---------------------------------------------------------------------------------------------
+# Paying
+# ---------------------------------------------------------------------------------------------
+
+
+class PayoutState(enum.StrEnum):
+    PENDING = "pending"  # written with its idempotency key, not yet sent
+    SENDING = "sending"  # the call to Stripe started (may or may not have reached Stripe)
+    SENT = "sent"  # Stripe created the transfer
+    PAID = "paid"  # confirmed by webhook, payroll or finance
+    FAILED = "failed"
+
+
+class PayoutBatch(Base):
+    __tablename__ = "payment_payout_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    state: Mapped[str] = mapped_column(String(10), default="running")
+    total: Mapped[int] = mapped_column(default=0)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    payouts: Mapped[list[Payout]] = relationship(back_populates="batch", order_by="Payout.id")
+
+
+class Payout(Base):
+    """One per claim, ever (unique claim_id). A retry after a failure is a new attempt on the
+    same row with a new idempotency key; a retry after a timeout reuses the key."""
+
+    __tablename__ = "payment_payouts"
+    __table_args__ = (CheckConstraint("amount_pence > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("payment_claims.id"), unique=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("payment_payout_batches.id"),
+                                                 index=True)
+    route: Mapped[str] = mapped_column(String(10))
+    amount_pence: Mapped[int]
+    state: Mapped[str] = mapped_column(String(10), default=PayoutState.PENDING, index=True)
+    attempt: Mapped[int] = mapped_column(default=1)
+    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    destination: Mapped[str | None] = mapped_column(String(64))
+    stripe_transfer_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    reference: Mapped[str | None] = mapped_column(String(120))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now,
+                                                 onupdate=clock.now)
+
+    batch: Mapped[PayoutBatch | None] = relationship(back_populates="payouts")
+    claim: Mapped[Claim] = relationship()
+
+
+class StripeWebhookEvent(Base):
+    """Each Stripe event id is applied once (unique)."""
+
+    __tablename__ = "payment_stripe_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stripe_event_id: Mapped[str] = mapped_column(String(80), unique=True)
+    event_type: Mapped[str] = mapped_column(String(80))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class PayrollExport(Base):
+    """A payroll CSV, stored as the exact bytes first downloaded."""
+
+    __tablename__ = "payment_payroll_exports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    claim_count: Mapped[int] = mapped_column(default=0)
+    total_pence: Mapped[int] = mapped_column(default=0)
+    confirmed_paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+
+class LedgerEntryType(enum.StrEnum):
+    PAYABLE = "payable"  # approved by finance: owed (positive)
+    PAYMENT = "payment"  # money sent (negative: reduces what is owed)
+    FAILURE = "failure"  # a payment that failed or was reversed (positive: owed again)
+    CORRECTION = "correction"  # reverses another entry
+
+
+class LedgerEntry(Base):
+    """Append-only. Never updated or deleted (enforced below); mistakes are corrected by a
+    reversing entry. `dedupe_key` makes each business event land exactly once."""
+
+    __tablename__ = "payment_ledger"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("payment_claims.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                index=True)
+    entry_type: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(40))
+    amount_pence: Mapped[int]
+    route: Mapped[str | None] = mapped_column(String(10))
+    reference: Mapped[str | None] = mapped_column(String(120))
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("payment_ledger.id"))
+    dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class ReconciliationFlag(Base):
+    __tablename__ = "payment_reconciliation_flags"
+    __table_args__ = (UniqueConstraint("check_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    check_key: Mapped[str] = mapped_column(String(120))
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("payment_claims.id"))
+    detail: Mapped[str] = mapped_column(Text)
+    found_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# The ledger is append-only: the ORM refuses to change or delete an entry. (Erasure sets
+# user_id to NULL with a bulk UPDATE, the one documented exception: pseudonymisation.)
+@event.listens_for(Session, "before_flush")
+def _ledger_is_append_only(session, flush_context, instances) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, LedgerEntry) and (obj in session.deleted or session.is_modified(obj)):
+            raise ValueError("Ledger entries are never changed: add a reversing entry instead.")

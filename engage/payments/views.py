@@ -1,0 +1,776 @@
+"""Payments pages: preferences, claims, receipts, "my payments", approvals and the policy."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from engage.accounts.admin_views import require
+from engage.accounts.models import User
+from engage.core import clock
+from engage.core.csv import write_csv
+from engage.core.permissions import Permission
+from engage.errors import DomainError, NotFound
+from engage.extensions import csrf, db
+from engage.payments import ledger, policy, receipts, reports, services
+from engage.payments.calculation import tax_year_label, tax_year_start
+from engage.payments.forms import (
+    BulkApproveForm,
+    ExpenseClaimForm,
+    ExpenseForm,
+    NoteForm,
+    PolicyVersionForm,
+    PreferencesForm,
+    ReasonForm,
+    SchemeForm,
+    SubmitClaimForm,
+    pounds,
+)
+from engage.payments.models import (
+    BENEFITS_NOTICE_VERSION,
+    Claim,
+    ClaimState,
+    PaymentChoice,
+    PaymentRoute,
+    PaymentScheme,
+    PolicyVersion,
+)
+
+bp = Blueprint("payments", __name__, url_prefix="/payments")
+
+
+def _fail(error: DomainError) -> None:
+    if isinstance(error, NotFound):
+        abort(404)
+    if error.status_code == 403:
+        abort(403)
+    flash(error.message, "error")
+
+
+# ---------------------------------------------------------------------------------------------
+# Member: my payments, preferences, statement
+# ---------------------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@require(Permission.USE_ACCOUNT)
+def index():
+    claims = services.claims_of(current_user)
+    return render_template("payments/index.html", claims=claims,
+                           preferences=services.preferences_of(current_user),
+                           this_year=tax_year_start(clock.today_london()))
+
+
+@bp.route("/preferences", methods=["GET", "POST"])
+@require(Permission.USE_ACCOUNT)
+def preferences():
+    pref = services.preferences_of(current_user)
+    form = PreferencesForm(data=None if request.method == "POST" else {
+        "choice": pref.choice, "cap": pounds(pref.cap_pence), "route": pref.route,
+        "capacity": pref.capacity, "payroll_number": pref.payroll_number or "",
+        "access_needs_taxi": pref.access_needs_taxi})
+    if form.validate_on_submit():
+        try:
+            services.update_preferences(
+                current_user, choice=form.choice.data, cap_pence=form.cap.pence,
+                route=form.route.data, capacity=form.capacity.data,
+                payroll_number=form.payroll_number.data,
+                access_needs_taxi=form.access_needs_taxi.data)
+        except DomainError as error:
+            _fail(error)
+            return render_template("payments/preferences.html", form=form, pref=pref)
+        db.session.commit()
+        flash(_("Your payment preferences are saved. You can change them at any time."),
+              "success")
+        return redirect(url_for("payments.index"))
+    if request.method == "GET":
+        # The benefits and tax notice is on this page, shown before anyone accepts payments.
+        services.record_notice_seen(current_user)
+        db.session.commit()
+    return render_template("payments/preferences.html", form=form, pref=pref)
+
+
+@bp.get("/statement")
+@require(Permission.USE_ACCOUNT)
+def statement():
+    year = request.args.get("year", type=int) or tax_year_start(clock.today_london())
+    data = reports.statement(current_user.id, year)
+    return render_template("payments/statement.html", data=data, year=year,
+                           label=tax_year_label(date(year, 4, 6)))
+
+
+@bp.get("/statement.csv")
+@require(Permission.USE_ACCOUNT)
+def statement_csv():
+    year = request.args.get("year", type=int) or tax_year_start(clock.today_london())
+    data = reports.statement(current_user.id, year)
+    body = write_csv(reports.STATEMENT_HEADER, reports.statement_rows(data))
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="payments-{year}-{year + 1}.csv"'})
+
+
+# ---------------------------------------------------------------------------------------------
+# Claims
+# ---------------------------------------------------------------------------------------------
+
+
+@bp.route("/claims/new", methods=["GET", "POST"])
+@require(Permission.USE_ACCOUNT)
+def new_claim():
+    form = ExpenseClaimForm()
+    form.lead_id.choices = [(0, _("Choose a person"))] + [
+        (p.id, p.display_name) for p in services.lead_choices()]
+    if form.validate_on_submit():
+        try:
+            claim = services.create_expense_claim(
+                current_user, title=form.title.data, activity_date=form.activity_date.data,
+                lead_id=form.lead_id.data)
+        except DomainError as error:
+            _fail(error)
+            return render_template("payments/new_claim.html", form=form)
+        db.session.commit()
+        return redirect(url_for("payments.claim", claim_id=claim.id))
+    return render_template("payments/new_claim.html", form=form)
+
+
+def _expense_form(claim: Claim) -> ExpenseForm:
+    form = ExpenseForm()
+    version = claim.policy_version
+    form.category.choices = [("", _("Choose a type"))] + [
+        (r.category, r.label) for r in (version.expense_rules if version else [])]
+    if request.method == "GET":
+        form.expense_date.data = claim.activity_date
+    return form
+
+
+def _render_claim(claim: Claim, expense_form=None, submit_form=None, reason_form=None,
+                  status=200):
+    result = services.work_out(claim) if claim.is_editable else None
+    own = claim.user_id == current_user.id
+    return render_template(
+        "payments/claim.html", claim=claim, result=result, own=own,
+        expense_form=expense_form or _expense_form(claim),
+        submit_form=submit_form or SubmitClaimForm(), reason_form=reason_form or ReasonForm(),
+        note_form=NoteForm(), deadline=services.deadline_of(claim),
+        past_deadline=services.is_past_deadline(claim),
+        is_lead=services.is_lead_for(current_user, claim) and not own,
+        is_finance=services.is_finance(current_user) and not own,
+        rules={r.category: r for r in (claim.policy_version.expense_rules
+                                        if claim.policy_version else [])},
+        people={u.id: u for u in db.session.scalars(select(User).where(User.id.in_(
+            [h.actor_id for h in claim.history if h.actor_id])))},
+        ledger_entries=ledger.entries(claim.id) if services.is_finance(current_user) else [],
+        payout=_payout_of(claim),
+    ), status
+
+
+def _payout_of(claim: Claim):
+    from engage.payments.models import Payout
+
+    return db.session.scalar(select(Payout).where(Payout.claim_id == claim.id))
+
+
+@bp.get("/claims/<int:claim_id>")
+@login_required
+def claim(claim_id: int):
+    try:
+        found = services.visible_claim(current_user, claim_id)
+    except NotFound:
+        abort(404)
+    return _render_claim(found)
+
+
+@bp.post("/claims/<int:claim_id>/expenses")
+@require(Permission.USE_ACCOUNT)
+def add_expense(claim_id: int):
+    try:
+        found = services.own_claim(current_user, claim_id)
+    except NotFound:
+        abort(404)
+    form = _expense_form(found)
+    if not form.validate_on_submit():
+        return _render_claim(found, expense_form=form, status=400)
+    upload = form.receipt.data
+    receipt_file = None
+    if upload and getattr(upload, "filename", ""):
+        receipt_file = (upload.filename, upload.read(receipts.MAX_RECEIPT_BYTES + 1))
+    try:
+        services.add_expense(
+            current_user, found, category=form.category.data,
+            expense_date=form.expense_date.data, amount_pence=form.amount.pence,
+            miles=form.miles.data, description=form.description.data,
+            preapproved=form.preapproved.data, receipt_file=receipt_file)
+    except DomainError as error:
+        db.session.rollback()
+        if isinstance(error, NotFound):
+            abort(404)
+        form.form_errors.append(error.message)
+        return _render_claim(services.own_claim(current_user, claim_id), expense_form=form,
+                             status=400)
+    db.session.commit()
+    flash(_("Expense added. Check the new total below."), "success")
+    return redirect(url_for("payments.claim", claim_id=claim_id) + "#calculation")
+
+
+@bp.post("/claims/<int:claim_id>/expenses/<int:expense_id>/remove")
+@require(Permission.USE_ACCOUNT)
+def remove_expense(claim_id: int, expense_id: int):
+    try:
+        found = services.own_claim(current_user, claim_id)
+        services.remove_expense(current_user, found, expense_id)
+    except DomainError as error:
+        _fail(error)
+        return redirect(url_for("payments.claim", claim_id=claim_id))
+    db.session.commit()
+    flash(_("Expense removed."), "success")
+    return redirect(url_for("payments.claim", claim_id=claim_id))
+
+
+@bp.post("/claims/<int:claim_id>/submit")
+@require(Permission.USE_ACCOUNT)
+def submit_claim(claim_id: int):
+    try:
+        found = services.own_claim(current_user, claim_id)
+    except NotFound:
+        abort(404)
+    form = SubmitClaimForm()
+    if not form.validate_on_submit():
+        return _render_claim(found, submit_form=form, status=400)
+    try:
+        services.submit_claim(current_user, found,
+                              declined_for_activity=form.decline_this_time.data)
+    except DomainError as error:
+        db.session.rollback()
+        if isinstance(error, NotFound):
+            abort(404)
+        form.form_errors.append(error.message)
+        return _render_claim(services.own_claim(current_user, claim_id), submit_form=form,
+                             status=400)
+    db.session.commit()
+    flash(_("Your claim has been sent. We will let you know when it moves on."), "success")
+    return redirect(url_for("payments.claim", claim_id=claim_id))
+
+
+@bp.get("/receipts/<int:receipt_id>")
+@login_required
+def receipt(receipt_id: int):
+    try:
+        found = services.receipt_for(current_user, receipt_id)
+    except NotFound:
+        abort(404)
+    return send_file(receipts.path_of(found.stored_name), mimetype=found.content_type,
+                     as_attachment=True,
+                     download_name=f"receipt-{found.id}.{found.extension}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Approvals
+# ---------------------------------------------------------------------------------------------
+
+
+@bp.get("/lead")
+@require(Permission.APPROVE_CLAIMS_AS_LEAD)
+def lead_queue():
+    return render_template("payments/lead_queue.html",
+                           claims=services.lead_queue(current_user))
+
+
+def _claim_action(claim_id: int, action, form_class=ReasonForm, success: str = ""):
+    found = db.session.get(Claim, claim_id)
+    if found is None or not services.can_see_claim(current_user, found):
+        abort(404)
+    form = form_class()
+    if not form.validate_on_submit():
+        return _render_claim(found, reason_form=form, status=400)
+    try:
+        action(found, form)
+    except DomainError as error:
+        db.session.rollback()
+        if error.status_code == 403:
+            abort(403)
+        flash(error.message, "error")
+        return redirect(url_for("payments.claim", claim_id=claim_id))
+    db.session.commit()
+    flash(success, "success")
+    return redirect(url_for("payments.claim", claim_id=claim_id))
+
+
+@bp.post("/claims/<int:claim_id>/lead-approve")
+@require(Permission.APPROVE_CLAIMS_AS_LEAD)
+def lead_approve(claim_id: int):
+    return _claim_action(claim_id, lambda c, f: services.lead_approve(current_user, c,
+                                                                      f.reason.data),
+                         NoteForm, _("Claim approved. It is now with finance."))
+
+
+@bp.post("/claims/<int:claim_id>/lead-return")
+@require(Permission.APPROVE_CLAIMS_AS_LEAD)
+def lead_return(claim_id: int):
+    return _claim_action(claim_id, lambda c, f: services.lead_return(current_user, c,
+                                                                     f.reason.data),
+                         success=_("Claim returned to the member with your reason."))
+
+
+@bp.post("/claims/<int:claim_id>/finance-approve")
+@require(Permission.APPROVE_CLAIMS_AS_FINANCE)
+def finance_approve(claim_id: int):
+    return _claim_action(claim_id, lambda c, f: services.finance_approve(current_user, c),
+                         NoteForm, _("Claim approved for payment."))
+
+
+@bp.post("/claims/<int:claim_id>/finance-reject")
+@require(Permission.APPROVE_CLAIMS_AS_FINANCE)
+def finance_reject(claim_id: int):
+    return _claim_action(claim_id, lambda c, f: services.finance_reject(current_user, c,
+                                                                        f.reason.data),
+                         success=_("Claim not approved. The member has been told why."))
+
+
+@bp.post("/claims/<int:claim_id>/finance-return")
+@require(Permission.APPROVE_CLAIMS_AS_FINANCE)
+def finance_return(claim_id: int):
+    return _claim_action(claim_id, lambda c, f: services.finance_return(current_user, c,
+                                                                        f.reason.data),
+                         success=_("Claim returned to the member with your reason."))
+
+
+@bp.post("/claims/<int:claim_id>/late-override")
+@require(Permission.APPROVE_CLAIMS_AS_FINANCE)
+def late_override(claim_id: int):
+    return _claim_action(claim_id, lambda c, f: services.override_late(current_user, c,
+                                                                       f.reason.data),
+                         success=_("Late claim accepted. You can now approve it."))
+
+
+@bp.get("/finance")
+@require(Permission.APPROVE_CLAIMS_AS_FINANCE)
+def finance_queue():
+    state = request.args.get("state") or None
+    if state and state not in set(ClaimState):
+        state = None
+    route = request.args.get("route") or None
+    panel_id = request.args.get("panel", type=int)
+    age = request.args.get("age", type=int)
+    claims = services.finance_queue(state=state, route=route, panel_id=panel_id,
+                                    older_than_days=age)
+    from engage.panels.models import Panel
+
+    panels = db.session.scalars(select(Panel).order_by(Panel.name)).all()
+    return render_template(
+        "payments/finance_queue.html", claims=claims, form=BulkApproveForm(),
+        total=sum(c.total_pence for c in claims), states=list(ClaimState), panels=panels,
+        filters={"state": state, "route": route, "panel": panel_id, "age": age},
+        overdue={c.id for c in claims if services.is_overdue(c)},
+        flags=reports.open_flags(), balance=ledger.balance())
+
+
+@bp.post("/finance/bulk-approve")
+@require(Permission.APPROVE_CLAIMS_AS_FINANCE)
+def bulk_approve():
+    form = BulkApproveForm()
+    form.claim_ids.choices = [(int(v), v) for v in request.form.getlist("claim_ids")
+                              if v.isdigit()]
+    if not form.validate_on_submit() or not form.claim_ids.data:
+        flash(_("Tick at least one claim to approve."), "error")
+        return redirect(url_for("payments.finance_queue"))
+    approved, problems = services.bulk_finance_approve(current_user, form.claim_ids.data)
+    db.session.commit()
+    flash(_("%(n)s claims approved for payment.", n=len(approved)), "success")
+    for problem in problems:
+        flash(problem, "error")
+    return redirect(url_for("payments.finance_queue"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Policy (admin)
+# ---------------------------------------------------------------------------------------------
+
+
+@bp.route("/policy", methods=["GET", "POST"])
+@require(Permission.MANAGE_PAYMENT_POLICY)
+def policy_index():
+    form = SchemeForm()
+    if form.validate_on_submit():
+        try:
+            scheme = policy.add_scheme(current_user, form.code.data, form.name.data,
+                                       form.description.data or "")
+        except DomainError as error:
+            _fail(error)
+        else:
+            db.session.commit()
+            flash(_("Scheme added. Now add its first version."), "success")
+            return redirect(url_for("payments.new_version", scheme_id=scheme.id))
+    schemes = db.session.scalars(select(PaymentScheme).order_by(PaymentScheme.is_default.desc(),
+                                                                PaymentScheme.name)).all()
+    return render_template("payments/policy_index.html", schemes=schemes, form=form,
+                           used={v.id for s in schemes for v in s.versions
+                                 if policy.is_used(v)})
+
+
+@bp.get("/policy/versions/<int:version_id>")
+@require(Permission.MANAGE_PAYMENT_POLICY)
+def policy_version(version_id: int):
+    version = db.session.get(PolicyVersion, version_id)
+    if version is None:
+        abort(404)
+    return render_template("payments/policy_version.html", version=version,
+                           used=policy.is_used(version))
+
+
+@bp.route("/policy/schemes/<int:scheme_id>/versions/new", methods=["GET", "POST"])
+@require(Permission.MANAGE_PAYMENT_POLICY)
+def new_version(scheme_id: int):
+    scheme = db.session.get(PaymentScheme, scheme_id)
+    if scheme is None:
+        abort(404)
+    latest = scheme.versions[-1] if scheme.versions else None
+    rules = {r.category: r for r in (latest.expense_rules if latest else [])}
+    car = rules.get("car")
+    bands = car.mileage_bands if car and car.mileage_bands else [[0, 45], [10000, 25]]
+    defaults = {
+        "label": "", "effective_from": None,
+        "paid_levels": latest.paid_levels if latest else [4],
+        "payment_mode": latest.payment_mode if latest else "day_rate",
+        "half_day": pounds(latest.half_day_pence if latest else 7500),
+        "full_day": pounds(latest.full_day_pence if latest else 15000),
+        "hourly": pounds(latest.hourly_pence if latest else 0),
+        "threshold_minutes": latest.threshold_minutes if latest else 240,
+        "threshold_is_half_day": latest.threshold_is_half_day if latest else True,
+        "claim_deadline_days": latest.claim_deadline_days if latest else 91,
+        "target_payment_days": latest.target_payment_days if latest else 30,
+        "cost_code": latest.cost_code if latest else "",
+        "car_first_rate": bands[0][1], "car_band_miles": bands[1][0] if len(bands) > 1 else 10000,
+        "car_after_rate": bands[1][1] if len(bands) > 1 else bands[0][1],
+        "meals_cap": pounds(rules["meals"].cap_pence) if "meals" in rules else "",
+        "accommodation_cap": pounds(rules["accommodation"].cap_pence)
+        if "accommodation" in rules else "",
+        "notes": "",
+    }
+    form = PolicyVersionForm(data=None if request.method == "POST" else defaults)
+    if form.validate_on_submit():
+        figures = policy.VersionFigures(
+            label=form.label.data, effective_from=form.effective_from.data,
+            paid_levels=form.paid_levels.data or [], payment_mode=form.payment_mode.data,
+            half_day_pence=form.half_day.pence or 0, full_day_pence=form.full_day.pence or 0,
+            threshold_minutes=form.threshold_minutes.data,
+            threshold_is_half_day=form.threshold_is_half_day.data,
+            hourly_pence=form.hourly.pence or 0,
+            claim_deadline_days=form.claim_deadline_days.data,
+            target_payment_days=form.target_payment_days.data,
+            cost_code=form.cost_code.data or "", notes=form.notes.data or "",
+            rules={
+                "car": (None, False, False, [[0, form.car_first_rate.data],
+                                             [form.car_band_miles.data,
+                                              form.car_after_rate.data]]),
+                "meals": (form.meals_cap.pence, True, False, []),
+                "accommodation": (form.accommodation_cap.pence, True, True, []),
+            },
+        )
+        try:
+            version = policy.add_version(current_user, scheme, figures, latest)
+        except DomainError as error:
+            _fail(error)
+        else:
+            db.session.commit()
+            flash(_("New version added. Claims for activities from %(day)s will use it.",
+                    day=version.effective_from.strftime("%-d %B %Y")), "success")
+            return redirect(url_for("payments.policy_version", version_id=version.id))
+    return render_template("payments/policy_new_version.html", form=form, scheme=scheme,
+                           latest=latest)
+
+
+@bp.app_template_filter("pence")
+def pence_filter(value) -> str:
+    from engage.core.money import format_pence
+
+    return format_pence(int(value or 0))
+
+
+@bp.app_context_processor
+def payment_helpers() -> dict:
+    return {"claim_state_label": lambda s: ClaimState(s).label,
+            "route_label": lambda r: PaymentRoute(r).label,
+            "notice_version": BENEFITS_NOTICE_VERSION, "PaymentChoice": PaymentChoice}
+
+
+# ---------------------------------------------------------------------------------------------
+# Bank account (Stripe Connect onboarding)
+# ---------------------------------------------------------------------------------------------
+
+
+@bp.route("/bank", methods=["GET", "POST"])
+@require(Permission.USE_ACCOUNT)
+def connect_bank():
+    from engage.payments import gateway
+
+    pref = services.preferences_of(current_user)
+    if request.method == "POST":
+        NoteForm().validate_on_submit() or abort(400)
+        if not gateway.is_configured():
+            flash(_("Bank transfers are not set up on this site yet. Finance can pay you by "
+                    "voucher or payroll instead."), "error")
+            return redirect(url_for("payments.connect_bank"))
+        try:
+            if not pref.stripe_account_id:
+                pref.stripe_account_id = gateway.create_connected_account(current_user.id)
+                db.session.add(pref)
+                db.session.commit()
+            link = gateway.onboarding_link(
+                pref.stripe_account_id,
+                return_url=url_for("payments.bank_return", _external=True),
+                refresh_url=url_for("payments.connect_bank", _external=True))
+        except (gateway.GatewayError, gateway.GatewayUnavailable):
+            flash(_("We could not reach our payment provider. Please try again in a few "
+                    "minutes."), "error")
+            return redirect(url_for("payments.connect_bank"))
+        return redirect(link)
+    return render_template("payments/bank.html", pref=pref, form=NoteForm())
+
+
+@bp.get("/bank/return")
+@require(Permission.USE_ACCOUNT)
+def bank_return():
+    from engage.payments import gateway
+
+    pref = services.preferences_of(current_user)
+    if pref.stripe_account_id:
+        try:
+            pref.stripe_onboarded = gateway.account_ready(pref.stripe_account_id)
+        except (gateway.GatewayError, gateway.GatewayUnavailable, gateway.NotConfigured):
+            pref.stripe_onboarded = False
+        db.session.add(pref)
+        db.session.commit()
+    if pref.stripe_onboarded:
+        flash(_("Your bank account is connected. We can now pay you by bank transfer."),
+              "success")
+    else:
+        flash(_("Your bank account is not connected yet. You can carry on where you left "
+                "off at any time."), "info")
+    return redirect(url_for("payments.index"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Payouts, payroll, webhooks (finance)
+# ---------------------------------------------------------------------------------------------
+
+
+@bp.get("/finance/payouts")
+@require(Permission.APPROVE_CLAIMS_AS_FINANCE)
+def payouts():
+    from engage.payments.models import PayoutBatch, PayrollExport
+
+    ready = services.finance_queue(state=ClaimState.APPROVED)
+    failed = services.finance_queue(state=ClaimState.PAYMENT_FAILED)
+    batches = db.session.scalars(select(PayoutBatch).order_by(PayoutBatch.id.desc())
+                                 .limit(20)).all()
+    exports = db.session.scalars(select(PayrollExport).order_by(PayrollExport.id.desc())
+                                 .limit(20)).all()
+    return render_template("payments/payouts.html", ready=ready, failed=failed,
+                           batches=batches, exports=exports, form=NoteForm(),
+                           stripe_balance=_stripe_balance())
+
+
+def _stripe_balance() -> int | None:
+    from engage.payments import gateway
+
+    if not gateway.is_configured():
+        return None
+    try:
+        return gateway.available_balance_pence()
+    except (gateway.GatewayError, gateway.GatewayUnavailable):
+        return None
+
+
+@bp.post("/finance/pay")
+@require(Permission.APPROVE_CLAIMS_AS_FINANCE)
+def pay_claims():
+    from engage.payments import payouts as payout_service
+
+    if not NoteForm().validate_on_submit():
+        abort(400)
+    ids = [int(v) for v in request.form.getlist("claim_ids") + request.args.getlist(
+        "claim_ids") if str(v).isdigit()]
+    if not ids:
+        flash(_("Tick at least one claim to pay."), "error")
+        return redirect(url_for("payments.payouts"))
+    batch, problems = payout_service.start_batch(current_user, ids)
+    db.session.commit()
+    for problem in problems:
+        flash(problem, "error")
+    return redirect(url_for("payments.batch", batch_id=batch.id))
+
+
+@bp.get("/finance/batches/<int:batch_id>")
+@require(Permission.APPROVE_CLAIMS_AS_FINANCE)
+def batch(batch_id: int):
+    from engage.payments import payouts as payout_service
+    from engage.payments.models import PayoutBatch
+
+    found = db.session.get(PayoutBatch, batch_id)
+    if found is None:
+        abort(404)
+    progress = payout_service.batch_progress(found)
+    response = Response(render_template("payments/batch.html", batch=found, progress=progress))
+    if not progress["finished"]:
+        response.headers["Refresh"] = "3"  # no JavaScript needed; a link refreshes too
+    return response
+
+
+@bp.post("/claims/<int:claim_id>/manual-payment")
+@require(Permission.APPROVE_CLAIMS_AS_FINANCE)
+def record_manual(claim_id: int):
+    from engage.payments import payouts as payout_service
+
+    def action(found, form):
+        payout_service.record_manual_payment(current_user, found, request.form.get("reference"))
+
+    return _claim_action(claim_id, action, NoteForm, _("Payment recorded."))
+
+
+@bp.post("/finance/payroll-exports")
+@require(Permission.APPROVE_CLAIMS_AS_FINANCE)
+def create_payroll_export():
+    from engage.payments import payouts as payout_service
+
+    if not NoteForm().validate_on_submit():
+        abort(400)
+    try:
+        export = payout_service.create_payroll_export(current_user)
+    except DomainError as error:
+        db.session.rollback()
+        _fail(error)
+        return redirect(url_for("payments.payouts"))
+    db.session.commit()
+    flash(_("Payroll export %(n)s made with %(c)s claims. Download it below.", n=export.id,
+            c=export.claim_count), "success")
+    return redirect(url_for("payments.payouts"))
+
+
+@bp.get("/finance/payroll-exports/<int:export_id>.csv")
+@require(Permission.APPROVE_CLAIMS_AS_FINANCE)
+def download_payroll_export(export_id: int):
+    from engage.payments import payouts as payout_service
+
+    try:
+        export = payout_service.get_export(export_id)
+    except NotFound:
+        abort(404)
+    return Response(export.content, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="payroll-export-{export.id}.csv"'})
+
+
+@bp.post("/finance/payroll-exports/<int:export_id>/confirm")
+@require(Permission.APPROVE_CLAIMS_AS_FINANCE)
+def confirm_payroll_export(export_id: int):
+    from engage.payments import payouts as payout_service
+
+    if not NoteForm().validate_on_submit():
+        abort(400)
+    try:
+        export = payout_service.get_export(export_id)
+        count = payout_service.confirm_payroll_paid(current_user, export)
+    except DomainError as error:
+        db.session.rollback()
+        _fail(error)
+        return redirect(url_for("payments.payouts"))
+    db.session.commit()
+    flash(_("%(n)s claims marked as paid by payroll.", n=count), "success")
+    return redirect(url_for("payments.payouts"))
+
+
+@bp.post("/finance/flags/<int:flag_id>/resolve")
+@require(Permission.APPROVE_CLAIMS_AS_FINANCE)
+def resolve_flag(flag_id: int):
+    from engage.payments import payouts as payout_service
+
+    if not NoteForm().validate_on_submit():
+        abort(400)
+    try:
+        payout_service.resolve_flag(current_user, flag_id)
+    except NotFound:
+        abort(404)
+    db.session.commit()
+    return redirect(url_for("payments.finance_queue"))
+
+
+@bp.post("/finance/ledger/<int:entry_id>/reverse")
+@require(Permission.APPROVE_CLAIMS_AS_FINANCE)
+def reverse_entry(entry_id: int):
+    form = ReasonForm()
+    from engage.payments.models import LedgerEntry
+
+    entry = db.session.get(LedgerEntry, entry_id)
+    if entry is None:
+        abort(404)
+    back = (url_for("payments.claim", claim_id=entry.claim_id) if entry.claim_id
+            else url_for("payments.finance_queue"))
+    if not form.validate_on_submit():
+        flash(_("Give a reason for the correction."), "error")
+        return redirect(back)
+    try:
+        ledger.reverse(current_user, entry_id, form.reason.data)
+    except DomainError as error:
+        db.session.rollback()
+        _fail(error)
+        return redirect(back)
+    db.session.commit()
+    flash(_("Correction recorded as a reversing entry."), "success")
+    return redirect(back)
+
+
+@bp.get("/finance/report")
+@require(Permission.APPROVE_CLAIMS_AS_FINANCE)
+def report():
+    year = request.args.get("year", type=int) or tax_year_start(clock.today_london())
+    rows, categories, grand = reports.spend_by_panel_and_quarter()
+    people = reports.per_person_totals(year)
+    if request.args.get("format") == "csv":
+        body = write_csv(["panel", "quarter", *categories, "total"],
+                         [[r.panel, r.quarter, *[reports.pounds_text(r.by_category.get(c, 0))
+                                                 for c in categories],
+                           reports.pounds_text(r.total_pence)] for r in rows])
+        return Response(body, mimetype="text/csv", headers={
+            "Content-Disposition": 'attachment; filename="spend-by-panel-and-quarter.csv"'})
+    if request.args.get("format") == "people-csv":
+        body = write_csv(["name", "tax_year", "involvement", "expenses", "declined"],
+                         [[p["name"], tax_year_label(date(year, 4, 6)),
+                           reports.pounds_text(p["involvement"]),
+                           reports.pounds_text(p["expenses"]),
+                           reports.pounds_text(p["declined"])] for p in people])
+        return Response(body, mimetype="text/csv", headers={
+            "Content-Disposition": f'attachment; filename="payments-per-person-{year}.csv"'})
+    return render_template("payments/report.html", rows=rows, categories=categories,
+                           grand=grand, people=people, year=year,
+                           label=tax_year_label(date(year, 4, 6)),
+                           ledger_payable=reports.ledger_payable_total())
+
+
+@bp.post("/stripe/webhook")
+@csrf.exempt
+def stripe_webhook():
+    """Stripe calls this. The signature is checked on the raw body; each event applies once."""
+    from engage.payments import gateway
+    from engage.payments import payouts as payout_service
+
+    payload = request.get_data(cache=False, as_text=False)
+    try:
+        event = gateway.verify_webhook(payload, request.headers.get("Stripe-Signature"))
+    except ValueError:
+        return Response("bad signature", status=400, mimetype="text/plain")
+    outcome = payout_service.apply_webhook(event)
+    db.session.commit()
+    return Response(outcome, status=200, mimetype="text/plain")

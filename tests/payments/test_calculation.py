@@ -1,0 +1,211 @@
+"""The calculation: table-driven cases from PPV-POLICY.md and property-based checks."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engage.payments.calculation import (
+    ActivityFacts,
+    ExpenseFacts,
+    PersonFacts,
+    PolicyFacts,
+    RuleFacts,
+    calculate,
+    tax_year_label,
+    tax_year_start,
+)
+
+CAR = RuleFacts("car", "Car", kind="mileage", receipt_required=False,
+                mileage_bands=((0, 45), (10000, 25)))
+RULES = (
+    CAR,
+    RuleFacts("parking", "Parking", receipt_required=True),
+    RuleFacts("meals", "Meals", cap_pence=1500),
+    RuleFacts("taxi", "Taxi", needs_preapproval=True, access_needs_waive_preapproval=True),
+    RuleFacts("bicycle", "Bicycle", kind="mileage", receipt_required=False,
+              mileage_bands=((0, 20),)),
+)
+NHSE = PolicyFacts(label="NHS England PPV v3", paid_levels=frozenset({4}), half_day_pence=7500,
+                   full_day_pence=15000, threshold_minutes=240, threshold_is_half_day=True,
+                   rules=RULES)
+NICE = PolicyFacts(label="NICE", paid_levels=frozenset({3, 4}), half_day_pence=7500,
+                   full_day_pence=15000, threshold_minutes=240, threshold_is_half_day=False,
+                   rules=RULES)
+NIHR = PolicyFacts(label="NIHR", paid_levels=frozenset({2, 3, 4}), payment_mode="hourly",
+                   hourly_pence=2750, half_day_pence=8250, full_day_pence=16500, rules=RULES)
+
+
+def meeting(level=4, minutes=210, **kwargs):
+    return ActivityFacts(title="Panel meeting", kind_label="meeting", involvement_level=level,
+                         minutes_taken_part=minutes, **kwargs)
+
+
+INVOLVEMENT_CASES = [
+    # (policy, activity, person, expected paid, expected declined, why)
+    (NHSE, meeting(minutes=210), PersonFacts(), 7500, 0, "3 h 30 min is a half day"),
+    (NHSE, meeting(minutes=240), PersonFacts(), 7500, 0, "exactly 4 h is still a half day"),
+    (NHSE, meeting(minutes=241), PersonFacts(), 15000, 0, "over 4 h is a full day"),
+    (NICE, meeting(minutes=240), PersonFacts(), 15000, 0, "NICE: 4 h or more is a full day"),
+    (NICE, meeting(minutes=239), PersonFacts(), 7500, 0, "NICE: under 4 h is a half day"),
+    (NHSE, meeting(level=3), PersonFacts(), 0, 0, "level 3 is expenses only by default"),
+    (NICE, meeting(level=3), PersonFacts(), 7500, 0, "a scheme can pay level 3"),
+    (NHSE, meeting(minutes=200, prep_minutes=60, prep_paid=True), PersonFacts(), 15000, 0,
+     "paid preparation counts towards the time"),
+    (NHSE, meeting(minutes=200, prep_minutes=60, prep_paid=False), PersonFacts(), 7500, 0,
+     "unpaid preparation does not count"),
+    (NHSE, meeting(), PersonFacts(choice="decline"), 0, 7500, "standing decline"),
+    (NHSE, meeting(), PersonFacts(declined_for_activity=True), 0, 7500, "declined this time"),
+    (NHSE, meeting(), PersonFacts(capacity="representative"), 0, 0, "representative"),
+    (NHSE, meeting(), PersonFacts(capacity="employee"), 0, 0, "employee in work time"),
+    (NHSE, meeting(cancelled=True), PersonFacts(), 0, 0, "cancelled, not payable"),
+    (NHSE, meeting(minutes=0, cancelled=True, cancellation_payable=True), PersonFacts(), 7500, 0,
+     "cancelled on the day and marked payable"),
+    (NHSE, meeting(minutes=0), PersonFacts(), 0, 0, "did not take part"),
+    (NHSE, meeting(), PersonFacts(choice="cap", cap_pence=10000, involvement_so_far_pence=5000),
+     5000, 2500, "cap: the excess is recorded as declined"),
+    (NHSE, meeting(), PersonFacts(choice="cap", cap_pence=10000, involvement_so_far_pence=12000),
+     0, 7500, "cap already reached"),
+    (NHSE, meeting(), PersonFacts(choice="cap", cap_pence=100000), 7500, 0, "cap not reached"),
+    (NIHR, meeting(level=2, minutes=90), PersonFacts(), 4125, 0, "hourly: 1.5 h at £27.50"),
+    (NIHR, meeting(minutes=600), PersonFacts(), 16500, 0, "hourly: capped at the maximum"),
+]
+
+
+@pytest.mark.parametrize(("policy", "activity", "person", "paid", "declined", "why"),
+                         INVOLVEMENT_CASES, ids=[c[-1] for c in INVOLVEMENT_CASES])
+def test_involvement_payment(policy, activity, person, paid, declined, why):
+    result = calculate(policy, activity, person)
+    assert (result.involvement_pence, result.declined_pence) == (paid, declined)
+
+
+def test_the_policy_example_explanation():
+    result = calculate(NHSE, meeting(minutes=210), PersonFacts(),
+                       [ExpenseFacts("car", miles=12)])
+    assert result.lines[0] == "Level 4 meeting, 3 h 30 min attended → half day £75.00"
+    assert result.lines[1] == "Car 12 miles at 45p → £5.40"
+    assert result.total_pence == 8040
+    assert "NHS England PPV v3" in result.lines[-1]
+
+
+EXPENSE_CASES = [
+    (ExpenseFacts("car", miles=12), PersonFacts(), 540, ()),
+    (ExpenseFacts("car", miles=12), PersonFacts(miles_so_far={"car": 9995}), 5 * 45 + 7 * 25, ()),
+    (ExpenseFacts("car", miles=10), PersonFacts(miles_so_far={"car": 20000}), 250, ()),
+    (ExpenseFacts("bicycle", miles=7), PersonFacts(), 140, ()),
+    (ExpenseFacts("parking", amount_pence=650, has_receipt=True), PersonFacts(), 650, ()),
+    (ExpenseFacts("parking", amount_pence=650), PersonFacts(), 650, ("receipt",)),
+    (ExpenseFacts("meals", amount_pence=2200, has_receipt=True), PersonFacts(), 1500, ()),
+    (ExpenseFacts("taxi", amount_pence=1800, has_receipt=True), PersonFacts(), 1800,
+     ("in advance",)),
+    (ExpenseFacts("taxi", amount_pence=1800, has_receipt=True, preapproved=True), PersonFacts(),
+     1800, ()),
+    (ExpenseFacts("taxi", amount_pence=1800, has_receipt=True),
+     PersonFacts(access_needs_taxi=True), 1800, ()),
+    (ExpenseFacts("hot_air_balloon", amount_pence=1800), PersonFacts(), 0, ("not covered",)),
+]
+
+
+@pytest.mark.parametrize(("item", "person", "pence", "problems"), EXPENSE_CASES)
+def test_expenses(item, person, pence, problems):
+    result = calculate(NHSE, meeting(level=1), person, [item])
+    assert result.expenses_pence == pence
+    assert len(result.problems) == len(problems)
+    for expected, found in zip(problems, result.problems, strict=True):
+        assert expected in found
+
+
+def test_mileage_band_crossing_is_explained():
+    result = calculate(NHSE, meeting(level=1), PersonFacts(miles_so_far={"car": 9995}),
+                       [ExpenseFacts("car", miles=12)])
+    assert "5 at 45p, 7 at 25p" in result.lines[1]
+
+
+def test_two_car_journeys_in_one_claim_share_the_bands():
+    result = calculate(NHSE, meeting(level=1), PersonFacts(miles_so_far={"car": 9990}),
+                       [ExpenseFacts("car", miles=10), ExpenseFacts("car", miles=10)])
+    assert result.expenses_pence == 10 * 45 + 10 * 25
+
+
+def test_expenses_are_paid_even_when_payments_are_declined():
+    result = calculate(NHSE, meeting(), PersonFacts(choice="decline"),
+                       [ExpenseFacts("car", miles=12)])
+    assert result.involvement_pence == 0
+    assert result.expenses_pence == 540
+
+
+@pytest.mark.parametrize(("day", "start", "label"), [
+    (date(2026, 4, 5), 2025, "2025\u201326"),
+    (date(2026, 4, 6), 2026, "2026\u201327"),
+    (date(2027, 1, 1), 2026, "2026\u201327"),
+])
+def test_tax_year(day, start, label):
+    assert tax_year_start(day) == start
+    assert tax_year_label(day) == label
+
+
+# --- properties ------------------------------------------------------------------------------
+
+policies = st.sampled_from([NHSE, NICE, NIHR])
+activities = st.builds(
+    ActivityFacts, title=st.just("Activity"), involvement_level=st.integers(1, 4),
+    minutes_taken_part=st.integers(0, 24 * 60), prep_minutes=st.integers(0, 600),
+    prep_paid=st.booleans(), cancelled=st.booleans(), cancellation_payable=st.booleans(),
+)
+people = st.builds(
+    PersonFacts, choice=st.sampled_from(["accept", "decline", "cap"]),
+    cap_pence=st.one_of(st.none(), st.integers(0, 10**6)),
+    capacity=st.sampled_from(["self", "representative", "employee"]),
+    declined_for_activity=st.booleans(), access_needs_taxi=st.booleans(),
+    involvement_so_far_pence=st.integers(0, 10**6),
+    miles_so_far=st.dictionaries(st.sampled_from(["car", "bicycle"]), st.integers(0, 30000)),
+)
+expense_items = st.lists(st.builds(
+    ExpenseFacts, category=st.sampled_from(["car", "parking", "meals", "taxi", "bicycle", "x"]),
+    amount_pence=st.one_of(st.none(), st.integers(-500, 10**6)),
+    miles=st.one_of(st.none(), st.integers(-50, 2000)),
+    has_receipt=st.booleans(), preapproved=st.booleans(),
+), max_size=5)
+
+
+@given(policies, activities, people, expense_items)
+def test_amounts_are_never_negative(policy, activity, person, items):
+    result = calculate(policy, activity, person, items)
+    assert result.involvement_pence >= 0
+    assert result.declined_pence >= 0
+    assert all(e.pence >= 0 for e in result.expenses)
+
+
+@given(policies, activities, people, expense_items)
+def test_amounts_never_exceed_the_policy_maximum(policy, activity, person, items):
+    result = calculate(policy, activity, person, items)
+    assert result.involvement_pence + result.declined_pence <= policy.maximum_involvement_pence
+    for expense, item in zip(result.expenses, items, strict=True):
+        rule = policy.rule(item.category)
+        if rule is not None and rule.cap_pence is not None:
+            assert expense.pence <= rule.cap_pence
+
+
+@given(policies, activities, people, expense_items)
+def test_same_input_same_output(policy, activity, person, items):
+    assert calculate(policy, activity, person, items) == calculate(policy, activity, person,
+                                                                   items)
+
+
+@given(policies, activities, people, expense_items)
+def test_declining_always_gives_zero_involvement_payment(policy, activity, person, items):
+    declined = PersonFacts(**{**person.__dict__, "choice": "decline"})
+    assert calculate(policy, activity, declined, items).involvement_pence == 0
+    this_time = PersonFacts(**{**person.__dict__, "declined_for_activity": True})
+    assert calculate(policy, activity, this_time, items).involvement_pence == 0
+
+
+@given(policies, activities, people, expense_items)
+def test_the_cap_is_never_exceeded(policy, activity, person, items):
+    result = calculate(policy, activity, person, items)
+    if person.choice == "cap" and person.cap_pence is not None:
+        assert result.involvement_pence <= max(person.cap_pence - person.involvement_so_far_pence,
+                                               0)
