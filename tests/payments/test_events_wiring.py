@@ -59,6 +59,8 @@ def test_finalising_twice_is_refused_and_creates_nothing_more(db):
     events.finalise_register(facilitator, event)
     db.session.commit()
     count = len(db.session.scalars(select(Claim)).all())
+    assert count == 3  # the prefilled register marks everyone with a place as attended
+    assert db.session.scalar(select(Claim).where(Claim.user_id == came.id)) is not None
     with pytest.raises(InvalidState):
         events.finalise_register(facilitator, event)
     db.session.rollback()
