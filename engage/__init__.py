@@ -102,6 +102,7 @@ def _init_extensions(app: Flask) -> None:
     from engage.accounts import personal_data  # noqa: F401 - registers personal data kinds
     from engage.consultations import personal_data as _consultations_data  # noqa: F401
     from engage.core.crypto import build_fernet
+    from engage.equality import personal_data as _equality_data  # noqa: F401
     from engage.extensions import babel, csrf, db, limiter, login_manager, migrate
     from engage.panels import personal_data as _panels_data  # noqa: F401
 
@@ -123,6 +124,7 @@ def _register_blueprints(app: Flask) -> None:
     from engage.accounts.views import bp as accounts_bp
     from engage.consultations.views import bp as consultations_bp
     from engage.core.views import bp as core_bp
+    from engage.equality.views import bp as equality_bp
     from engage.panels.views import bp as panels_bp
 
     app.register_blueprint(core_bp)
@@ -130,3 +132,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(panels_bp)
     app.register_blueprint(consultations_bp)
+    app.register_blueprint(equality_bp)

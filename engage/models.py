@@ -12,6 +12,7 @@ from engage.consultations.models import (
     Response,
 )
 from engage.core.models import AuditEvent, Notification, OutboxMessage, WorkerLease
+from engage.equality.models import EqualityAnswers, EqualitySnapshot, PopulationFigure
 from engage.panels.models import (
     AttributionPreference,
     Panel,
@@ -28,6 +29,8 @@ __all__ = [
     "AuditEvent",
     "Consultation",
     "ConsultationPart",
+    "EqualityAnswers",
+    "EqualitySnapshot",
     "Notification",
     "OutboxMessage",
     "Panel",
@@ -35,6 +38,7 @@ __all__ = [
     "PanelMessage",
     "PanelStaff",
     "ParticipationReceipt",
+    "PopulationFigure",
     "Question",
     "RecoveryCode",
     "Response",
