@@ -101,10 +101,12 @@ def _init_extensions(app: Flask) -> None:
     from engage import models  # noqa: F401 - every table registered before use
     from engage.accounts import personal_data  # noqa: F401 - registers personal data kinds
     from engage.consultations import personal_data as _consultations_data  # noqa: F401
+    from engage.consultations import retention as _consultations_retention  # noqa: F401
     from engage.core.crypto import build_fernet
     from engage.equality import personal_data as _equality_data  # noqa: F401
     from engage.extensions import babel, csrf, db, limiter, login_manager, migrate
     from engage.panels import personal_data as _panels_data  # noqa: F401
+    from engage.panels import retention as _panels_retention  # noqa: F401 - retention rules
 
     app.extensions["engage_fernet"] = build_fernet(app.config["FIELD_ENCRYPTION_KEY"])
     db.init_app(app)
@@ -125,6 +127,7 @@ def _register_blueprints(app: Flask) -> None:
     from engage.consultations.views import bp as consultations_bp
     from engage.core.views import bp as core_bp
     from engage.equality.views import bp as equality_bp
+    from engage.lifecycle.views import bp as lifecycle_bp
     from engage.panels.views import bp as panels_bp
 
     app.register_blueprint(core_bp)
@@ -133,3 +136,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(panels_bp)
     app.register_blueprint(consultations_bp)
     app.register_blueprint(equality_bp)
+    app.register_blueprint(lifecycle_bp)

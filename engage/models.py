@@ -13,6 +13,7 @@ from engage.consultations.models import (
 )
 from engage.core.models import AuditEvent, Notification, OutboxMessage, WorkerLease
 from engage.equality.models import EqualityAnswers, EqualitySnapshot, PopulationFigure
+from engage.lifecycle.models import LifecycleRun, RetentionSetting
 from engage.panels.models import (
     AttributionPreference,
     Panel,
@@ -31,6 +32,7 @@ __all__ = [
     "ConsultationPart",
     "EqualityAnswers",
     "EqualitySnapshot",
+    "LifecycleRun",
     "Notification",
     "OutboxMessage",
     "Panel",
@@ -42,6 +44,7 @@ __all__ = [
     "Question",
     "RecoveryCode",
     "Response",
+    "RetentionSetting",
     "StaffInvitation",
     "User",
     "UserRole",

@@ -36,8 +36,9 @@ Job = tuple[str, Callable[[str], object], float]
 def all_jobs() -> list[Job]:
     from engage.consultations.tasks import JOBS as consultation_jobs
     from engage.core.tasks import JOBS as core_jobs
+    from engage.lifecycle.tasks import JOBS as lifecycle_jobs
 
-    return [*core_jobs, *consultation_jobs]
+    return [*core_jobs, *consultation_jobs, *lifecycle_jobs]
 
 
 class Worker:
