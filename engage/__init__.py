@@ -126,6 +126,7 @@ def _register_blueprints(app: Flask) -> None:
     from engage.accounts.views import bp as accounts_bp
     from engage.consultations.views import bp as consultations_bp
     from engage.core.views import bp as core_bp
+    from engage.dashboard.views import bp as dashboard_bp
     from engage.equality.views import bp as equality_bp
     from engage.lifecycle.views import bp as lifecycle_bp
     from engage.panels.views import bp as panels_bp
@@ -137,3 +138,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(consultations_bp)
     app.register_blueprint(equality_bp)
     app.register_blueprint(lifecycle_bp)
+    app.register_blueprint(dashboard_bp)
