@@ -12,7 +12,12 @@ from engage.consultations.models import (
     Response,
 )
 from engage.core.models import AuditEvent, Notification, OutboxMessage, WorkerLease
-from engage.equality.models import EqualityAnswers, EqualitySnapshot, PopulationFigure
+from engage.equality.models import (
+    EqualityAnswers,
+    EqualitySnapshot,
+    EqualityTally,
+    PopulationFigure,
+)
 from engage.lifecycle.models import LifecycleRun, RetentionSetting
 from engage.panels.models import (
     AttributionPreference,
@@ -32,6 +37,7 @@ __all__ = [
     "ConsultationPart",
     "EqualityAnswers",
     "EqualitySnapshot",
+    "EqualityTally",
     "LifecycleRun",
     "Notification",
     "OutboxMessage",

@@ -36,9 +36,10 @@ Job = tuple[str, Callable[[str], object], float]
 def all_jobs() -> list[Job]:
     from engage.consultations.tasks import JOBS as consultation_jobs
     from engage.core.tasks import JOBS as core_jobs
+    from engage.equality.tasks import JOBS as equality_jobs
     from engage.lifecycle.tasks import JOBS as lifecycle_jobs
 
-    return [*core_jobs, *consultation_jobs, *lifecycle_jobs]
+    return [*core_jobs, *consultation_jobs, *equality_jobs, *lifecycle_jobs]
 
 
 class Worker:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engage.core import clock
@@ -47,6 +47,25 @@ class EqualitySnapshot(Base):
     # dated record of who took part.
     month: Mapped[str] = mapped_column(String(7), index=True)
     answers: Mapped[str] = mapped_column(EncryptedText)
+    # Set (in the same transaction) once the snapshot is counted in its month's tally.
+    tallied: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+
+
+class EqualityTally(Base):
+    """Counts per context, question and answer for one month of snapshots, so the dashboard
+    does not decrypt every snapshot on every view. Encrypted like the snapshots.
+
+    The worker adds snapshots not yet tallied and marks them tallied in one transaction, so a
+    snapshot is always counted exactly once: from the tally, or from itself until then.
+    """
+
+    __tablename__ = "equality_tallies"
+
+    context_kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    snapshot_count: Mapped[int] = mapped_column(default=0)
+    # JSON: {"<context id>": {"<question key>": {"<answer key>": count}}}
+    counts: Mapped[str] = mapped_column(EncryptedText)
 
 
 class PopulationFigure(Base):

@@ -8,10 +8,15 @@ from collections import Counter
 from collections.abc import Iterable
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from engage.core import audit, clock
-from engage.equality.models import EqualityAnswers, EqualitySnapshot, PopulationFigure
+from engage.equality.models import (
+    EqualityAnswers,
+    EqualitySnapshot,
+    EqualityTally,
+    PopulationFigure,
+)
 from engage.equality.questions import BY_KEY, NOT_ANSWERED, QUESTIONS
 from engage.errors import ValidationFailed
 from engage.extensions import db
@@ -77,24 +82,78 @@ def take_equality_snapshot(user, context_kind: str, context_id: int) -> Equality
     return snapshot
 
 
+def _count_into(counts: dict[str, Counter[str]], answers: dict[str, str]) -> None:
+    for question in QUESTIONS:
+        counts[question.key][answers.get(question.key, NOT_ANSWERED)] += 1
+
+
+def _month_filter(query, months: tuple[str, str] | None):
+    if months is None:
+        return query
+    return query.where(EqualitySnapshot.month >= months[0], EqualitySnapshot.month <= months[1])
+
+
 def snapshot_counts(context_kind: str, context_ids: Iterable[int] | None = None, *,
                     months: tuple[str, str] | None = None) -> dict[str, Counter[str]]:
-    """Counts per question and answer over snapshots: the only way snapshots are read."""
-    query = select(EqualitySnapshot.answers).where(EqualitySnapshot.context_kind == context_kind)
-    if context_ids is not None:
-        ids = list(context_ids)
-        if not ids:
-            return {q.key: Counter() for q in QUESTIONS}
-        query = query.where(EqualitySnapshot.context_id.in_(ids))
-    if months is not None:
-        query = query.where(EqualitySnapshot.month >= months[0],
-                            EqualitySnapshot.month <= months[1])
+    """Counts per question and answer over snapshots: the only way snapshots are read.
+
+    Tallied snapshots are counted from their month's tally; the few not tallied yet (since the
+    worker's last run) are decrypted and counted one by one.
+    """
     counts: dict[str, Counter[str]] = {q.key: Counter() for q in QUESTIONS}
+    ids = None if context_ids is None else {int(i) for i in context_ids}
+    if ids is not None and not ids:
+        return counts
+    tallies = select(EqualityTally.counts).where(EqualityTally.context_kind == context_kind)
+    if months is not None:
+        tallies = tallies.where(EqualityTally.month >= months[0],
+                                EqualityTally.month <= months[1])
+    for raw in db.session.scalars(tallies):
+        for context_id, by_question in json.loads(raw).items():
+            if ids is not None and int(context_id) not in ids:
+                continue
+            for question_key, by_answer in by_question.items():
+                counts[question_key].update(by_answer)
+    query = _month_filter(select(EqualitySnapshot.answers).where(
+        EqualitySnapshot.context_kind == context_kind,
+        EqualitySnapshot.tallied.is_(False)), months)
+    if ids is not None:
+        query = query.where(EqualitySnapshot.context_id.in_(ids))
     for raw in db.session.scalars(query):
-        answers = json.loads(raw)
-        for question in QUESTIONS:
-            counts[question.key][answers.get(question.key, NOT_ANSWERED)] += 1
+        _count_into(counts, json.loads(raw))
     return counts
+
+
+def build_tallies(batch: int = 5000) -> int:
+    """Add snapshots not yet tallied to their month's tally and mark them. Returns how many."""
+    rows = db.session.execute(
+        select(EqualitySnapshot.id, EqualitySnapshot.context_kind, EqualitySnapshot.month,
+               EqualitySnapshot.context_id, EqualitySnapshot.answers)
+        .where(EqualitySnapshot.tallied.is_(False)).limit(batch)).all()
+    grouped: dict[tuple[str, str], list] = {}
+    for row in rows:
+        grouped.setdefault((row.context_kind, row.month), []).append(row)
+    for (kind, month), members in grouped.items():
+        tally = db.session.get(EqualityTally, (kind, month))
+        if tally is None:
+            tally = EqualityTally(context_kind=kind, month=month, snapshot_count=0, counts="{}")
+            db.session.add(tally)
+        stored = json.loads(tally.counts)
+        for row in members:
+            by_question = stored.setdefault(str(row.context_id), {})
+            answers = json.loads(row.answers)
+            for question in QUESTIONS:
+                answer = answers.get(question.key, NOT_ANSWERED)
+                by_answer = by_question.setdefault(question.key, {})
+                by_answer[answer] = by_answer.get(answer, 0) + 1
+        tally.counts = json.dumps(stored, sort_keys=True)
+        tally.snapshot_count += len(members)
+    if rows:
+        db.session.execute(update(EqualitySnapshot)
+                           .where(EqualitySnapshot.id.in_([r.id for r in rows]))
+                           .values(tallied=True).execution_options(synchronize_session=False))
+    db.session.flush()
+    return len(rows)
 
 
 def population_figures() -> dict[tuple[str, str], int]:

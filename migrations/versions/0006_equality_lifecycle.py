@@ -2,7 +2,7 @@
 
 Revision ID: 0006_equality_lifecycle
 Revises: 0002_panels_consultations
-Create Date: 2026-11-25 21:18:39.087315
+Create Date: 2026-11-25 21:36:55.590711
 
 """
 from alembic import op
@@ -32,12 +32,21 @@ def upgrade():
     sa.Column('context_id', sa.Integer(), nullable=False),
     sa.Column('month', sa.String(length=7), nullable=False),
     sa.Column('answers', engage.db.EncryptedText(), nullable=False),
+    sa.Column('tallied', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_equality_snapshots'))
     )
     with op.batch_alter_table('equality_snapshots', schema=None) as batch_op:
         batch_op.create_index('ix_equality_snapshots_context', ['context_kind', 'context_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_equality_snapshots_month'), ['month'], unique=False)
+        batch_op.create_index(batch_op.f('ix_equality_snapshots_tallied'), ['tallied'], unique=False)
 
+    op.create_table('equality_tallies',
+    sa.Column('context_kind', sa.String(length=20), nullable=False),
+    sa.Column('month', sa.String(length=7), nullable=False),
+    sa.Column('snapshot_count', sa.Integer(), nullable=False),
+    sa.Column('counts', engage.db.EncryptedText(), nullable=False),
+    sa.PrimaryKeyConstraint('context_kind', 'month', name=op.f('pk_equality_tallies'))
+    )
     op.create_table('lifecycle_runs',
     sa.Column('name', sa.String(length=40), nullable=False),
     sa.Column('last_run_on', sa.Date(), nullable=True),
@@ -65,7 +74,9 @@ def downgrade():
     op.drop_table('equality_answers')
     op.drop_table('retention_settings')
     op.drop_table('lifecycle_runs')
+    op.drop_table('equality_tallies')
     with op.batch_alter_table('equality_snapshots', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_equality_snapshots_tallied'))
         batch_op.drop_index(batch_op.f('ix_equality_snapshots_month'))
         batch_op.drop_index('ix_equality_snapshots_context')
 

@@ -69,7 +69,7 @@ def test_joining_a_panel_takes_a_snapshot_unaffected_by_later_changes(db, reques
 
 def test_snapshot_table_has_no_way_back_to_a_person(db):
     columns = set(EqualitySnapshot.__table__.columns.keys())
-    assert columns == {"id", "context_kind", "context_id", "month", "answers"}
+    assert columns == {"id", "context_kind", "context_id", "month", "answers", "tallied"}
     assert not EqualitySnapshot.__table__.foreign_keys
 
 
@@ -169,3 +169,25 @@ def test_admin_enters_population_figures(db, browser_like):
     assert 'value="81.5"' in page and 'value="51"' in page
     bad = browser_like.post("/admin/equality/population", {"sex__female": "lots"})
     assert "Enter a percentage between 0 and 100" in bad.get_data(as_text=True)
+
+
+def test_tallies_count_each_snapshot_exactly_once(db):
+    from engage.equality.tasks import tally_snapshots
+
+    for value, context_id in [("white", 1), ("white", 1), ("black", 2)]:
+        person = make_member()
+        services.save_answers(person, {"ethnicity": value})
+        services.take_equality_snapshot(person, "panel", context_id)
+    db.session.commit()
+    before = services.snapshot_counts("panel")
+    assert tally_snapshots("worker") == 3
+    assert services.snapshot_counts("panel") == before
+    assert tally_snapshots("worker") == 0  # nothing counted twice
+    later = make_member()
+    services.take_equality_snapshot(later, "panel", 2)  # not tallied yet: counted from itself
+    counts = services.snapshot_counts("panel", [2])
+    assert counts["ethnicity"]["black"] == 1 and counts["ethnicity"]["not_answered"] == 1
+    assert services.snapshot_counts("panel", [1])["ethnicity"]["white"] == 2
+    assert services.snapshot_counts("panel", months=("2000-01", "2000-12"))["ethnicity"] == {}
+    raw = db.session.execute(text("SELECT counts FROM equality_tallies")).scalar_one()
+    assert "white" not in raw  # encrypted like the snapshots
