@@ -11,6 +11,7 @@ from engage.accounts.services import find_by_username, normalise_username
 from engage.consultations import demo as consultations_demo
 from engage.core import clock
 from engage.core.permissions import Role
+from engage.equality import demo as equality_demo
 from engage.extensions import db
 from engage.panels import demo as panels_demo
 
@@ -51,7 +52,8 @@ def seed_demo() -> list[str]:
     people = [_ensure_person(*person) for person in DEMO_PEOPLE]
     db.session.commit()
     by_username = {user.username: user for user in people}
-    domain_lines = [*panels_demo.seed(by_username), *consultations_demo.seed(by_username)]
+    domain_lines = [*panels_demo.seed(by_username), *consultations_demo.seed(by_username),
+                    *equality_demo.seed(by_username)]
     db.session.commit()
     lines = [
         "Demo accounts (all use the password: " + DEMO_PASSWORD + ")",
