@@ -102,11 +102,14 @@ def _init_extensions(app: Flask) -> None:
     from engage.accounts import personal_data  # noqa: F401 - registers personal data kinds
     from engage.changes import personal_data as _changes_data  # noqa: F401
     from engage.consultations import personal_data as _consultations_data  # noqa: F401
+    from engage.consultations import retention as _consultations_retention  # noqa: F401
     from engage.core.crypto import build_fernet
+    from engage.equality import personal_data as _equality_data  # noqa: F401
     from engage.events import personal_data as _events_data  # noqa: F401
     from engage.extensions import babel, csrf, db, limiter, login_manager, migrate
     from engage.feedback import personal_data as _feedback_data  # noqa: F401
     from engage.panels import personal_data as _panels_data  # noqa: F401
+    from engage.panels import retention as _panels_retention  # noqa: F401 - retention rules
     from engage.payments import personal_data as _payments_data  # noqa: F401
     from engage.payments.events_link import connect_to_events
 
@@ -130,8 +133,11 @@ def _register_blueprints(app: Flask) -> None:
     from engage.changes.views import bp as changes_bp
     from engage.consultations.views import bp as consultations_bp
     from engage.core.views import bp as core_bp
+    from engage.dashboard.views import bp as dashboard_bp
+    from engage.equality.views import bp as equality_bp
     from engage.events.views import bp as events_bp
     from engage.feedback.views import bp as feedback_bp
+    from engage.lifecycle.views import bp as lifecycle_bp
     from engage.panels.views import bp as panels_bp
     from engage.payments.views import bp as payments_bp
 
@@ -144,3 +150,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(feedback_bp)
     app.register_blueprint(changes_bp)
     app.register_blueprint(payments_bp)
+    app.register_blueprint(equality_bp)
+    app.register_blueprint(lifecycle_bp)
+    app.register_blueprint(dashboard_bp)

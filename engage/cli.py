@@ -10,6 +10,8 @@ engage_cli = AppGroup("engage", help="Engage project commands.")
 
 
 def register(app: Flask) -> None:
+    from engage.lifecycle import cli as _lifecycle_cli  # noqa: F401 - backup, restore, retention
+
     app.cli.add_command(engage_cli)
 
 

@@ -12,6 +12,7 @@ from engage.changes import demo as changes_demo
 from engage.consultations import demo as consultations_demo
 from engage.core import clock
 from engage.core.permissions import Role
+from engage.equality import demo as equality_demo
 from engage.events import demo as events_demo
 from engage.extensions import db
 from engage.panels import demo as panels_demo
@@ -54,7 +55,7 @@ def seed_demo() -> list[str]:
     db.session.commit()
     by_username = {user.username: user for user in people}
     domain_lines = [*panels_demo.seed(by_username), *consultations_demo.seed(by_username),
-                    *events_demo.seed(by_username)]
+                    *events_demo.seed(by_username), *equality_demo.seed(by_username)]
     db.session.commit()
     change_lines = changes_demo.seed(by_username)
     lines = [

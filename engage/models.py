@@ -7,8 +7,10 @@ from engage.accounts import models as accounts_models
 from engage.changes import models as changes_models
 from engage.consultations import models as consultations_models
 from engage.core import models as core_models
+from engage.equality import models as equality_models
 from engage.events import models as events_models
 from engage.feedback import models as feedback_models
+from engage.lifecycle import models as lifecycle_models
 from engage.panels import models as panels_models
 from engage.payments import models as payments_models
 
@@ -21,4 +23,6 @@ DOMAIN_MODELS = [
     events_models,
     changes_models,
     payments_models,
+    equality_models,
+    lifecycle_models,
 ]

@@ -90,6 +90,17 @@ class ConfirmPasswordForm(FlaskForm):
     password = PasswordField(_l("Your password"), validators=[_required(_l("your password"))])
 
 
+class CloseAccountForm(ConfirmPasswordForm):
+    contributions = RadioField(
+        _l("What should happen to what you contributed?"),
+        choices=[("remove", _l("Delete my contributions")),
+                 ("keep", _l("Keep my contributions without my name"))],
+        default="remove",
+        validators=[DataRequired(message=_l("Choose what should happen to what you "
+                                            "contributed"))],
+    )
+
+
 class JoinStaffForm(FlaskForm):
     username = StringField(_l("Username"), validators=[_required(_l("a username")),
                                                         USERNAME_RULE])

@@ -131,7 +131,9 @@ KINDS = [
                      _erase_invitations),
     PersonalDataKind("audit_events", "Security record", "To keep accounts and decisions safe "
                      "and accountable.", "Admins.", "Kept as a record of actions (no personal "
-                     "details, only account numbers).", _audit, _keep_audit),
+                     "details, only account numbers).", _audit, _keep_audit,
+                     on_close="Kept, with only an account number that no longer leads to "
+                     "anyone."),
 ]
 
 for _kind in KINDS:

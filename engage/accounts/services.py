@@ -426,10 +426,11 @@ def export_own_data(user: User) -> dict:
     }
 
 
-def close_account(user: User, password: str) -> None:
-    from engage.core.personal_data import erase_all
+def close_account(user: User, password: str, *, keep_contributions: bool = False) -> None:
+    from engage.core.personal_data import close_all
 
     if not verify_password(user.password_hash, password):
         raise ValidationFailed("Your password was not right, so your account is still open.")
-    audit.record("account.closed", actor_id=user.id, subject_type="user", subject_id=user.id)
-    erase_all(user)
+    audit.record("account.closed", actor_id=user.id, subject_type="user", subject_id=user.id,
+                 contributions="kept_anonymously" if keep_contributions else "deleted")
+    close_all(user, keep_contributions=keep_contributions)

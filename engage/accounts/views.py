@@ -24,8 +24,8 @@ from sqlalchemy import select, update
 from engage.accounts import services
 from engage.accounts.forms import (
     ChangePasswordForm,
+    CloseAccountForm,
     CodeForm,
-    ConfirmPasswordForm,
     ContactForm,
     EmptyForm,
     ForgotForm,
@@ -407,10 +407,11 @@ def close():
         flash("Staff accounts are closed by an admin, so nothing is lost from the records "
               "you look after. Please ask an admin.", "info")
         return redirect(url_for("accounts.account"))
-    form = ConfirmPasswordForm()
+    form = CloseAccountForm()
     if form.validate_on_submit():
         try:
-            services.close_account(current_user, form.password.data)
+            services.close_account(current_user, form.password.data,
+                                   keep_contributions=form.contributions.data == "keep")
         except DomainError as error:
             db.session.rollback()
             form.password.errors.append(error.message)
@@ -419,7 +420,10 @@ def close():
             logout_user()
             session.clear()
             return render_template("accounts/closed.html")
-    return render_template("accounts/close.html", form=form)
+    from engage.core.personal_data import closure_preview
+
+    return render_template("accounts/close.html", form=form,
+                           preview=closure_preview(current_user))
 
 
 # --- notifications -----------------------------------------------------------------------------

@@ -11,7 +11,17 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from engage.consultations.models import Consultation, ParticipationReceipt, Question, Response
+from engage.consultations.models import (
+    AnonymousAnswer,
+    AnonymousResponse,
+    Consultation,
+    ParticipationReceipt,
+    Question,
+    QuoteConsent,
+    Response,
+    ResponseStatus,
+)
+from engage.core.clock import to_london
 from engage.core.personal_data import PersonalDataKind, register
 from engage.extensions import db
 
@@ -47,6 +57,28 @@ def _erase_responses(user) -> None:
     delete_responses(Response.user_id == user.id)
 
 
+def _anonymise_responses(user) -> None:
+    """Keep sent answers in the results with no link to the person: each becomes an anonymous
+    response (the day it was sent, a random id), and no answer can be quoted any more, because
+    the person can no longer be asked or credited. Unsent drafts are deleted."""
+    withdrawn = {QuoteConsent.PUBLIC, QuoteConsent.COMMISSIONER}
+    for response in db.session.scalars(select(Response).where(
+            Response.user_id == user.id, Response.status == ResponseStatus.SUBMITTED)):
+        sent = response.submitted_at or response.updated_at
+        kept = AnonymousResponse(consultation_id=response.consultation_id,
+                                 submitted_on=to_london(sent).date())
+        for answer in response.answers:
+            consent = answer.quote_consent
+            kept.answers.append(AnonymousAnswer(
+                question_id=answer.question_id, choices=list(answer.choices or []),
+                text=answer.text, prefer_not_to_say=answer.prefer_not_to_say,
+                quote_consent=QuoteConsent.INTERNAL if consent in withdrawn else consent,
+                tags=list(answer.tags or [])))
+        db.session.add(kept)
+    db.session.flush()
+    _erase_responses(user)
+
+
 def _receipts(user) -> list[dict[str, Any]]:
     rows = db.session.scalars(
         select(ParticipationReceipt).where(ParticipationReceipt.user_id == user.id))
@@ -73,14 +105,20 @@ KINDS = [
                      "So you can come back to your answers and change them until the "
                      "consultation closes.",
                      "You, and the staff running that consultation.",
-                     "Until you close your account.", _responses, _erase_responses),
+                     "Until you close your account. Drafts you never sent are deleted "
+                     "sooner.", _responses, _erase_responses,
+                     anonymise=_anonymise_responses,
+                     anonymise_note="Answers you sent stay in the results without your name "
+                     "and can no longer be quoted. Drafts you never sent are deleted.",
+                     retention_key="consultation_unsent_drafts"),
     PersonalDataKind("participation_receipts", "Anonymous consultations you took part in",
                      "Only so we can tell you that you have already answered. It does not say "
                      "which answers were yours: nobody can find that out.",
                      "You.", "Until you close your account.", _receipts, _erase_receipts),
     PersonalDataKind("consultations", "Consultations you set up",
                      "To keep a record of who set up a consultation.", "Staff.",
-                     "Until you close your account.", _created, _erase_created),
+                     "Until you close your account.", _created, _erase_created,
+                     on_close="The consultation stays, without your name."),
 ]
 
 for _kind in KINDS:

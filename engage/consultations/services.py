@@ -35,6 +35,7 @@ from engage.core import audit, clock
 from engage.core.charts import Bar, bar_chart
 from engage.core.notify import Message, notify
 from engage.core.permissions import Permission, Role, can
+from engage.equality.services import take_equality_snapshot
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
 from engage.panels import services as panels
@@ -585,6 +586,7 @@ def submit_answers(user, consultation: Consultation, answers: dict[int, AnswerIn
     response.updated_at = now
     if first_time:
         response.submitted_at = now
+        take_equality_snapshot(user, "consultation", consultation.id)
     db.session.flush()
     audit.record("consultation.answered" if first_time else "consultation.answer_updated",
                  actor_id=user.id, subject_type="consultation", subject_id=consultation.id)
@@ -616,6 +618,7 @@ def _submit_anonymous(user, consultation: Consultation, answers: dict[int, Answe
         # The same page sent twice (a double click or the back button): we already have it.
         return SubmitResult(already_had_it=True, anonymous=True)
     if _signed_in(user):
+        take_equality_snapshot(user, "consultation", consultation.id)
         delete_responses(Response.consultation_id == consultation.id,
                          Response.user_id == user.id)
     # Deliberately no actor and no response id in the audit record.

@@ -25,6 +25,14 @@ class PersonalDataKind:
     kept_for: str
     export: Exporter
     erase: Eraser
+    # Optional: keep the person's contributions of this kind without any link to them (the
+    # member's choice when closing their account); `anonymise_note` says what that means.
+    anonymise: Eraser | None = None
+    anonymise_note: str = ""
+    # Optional: the engage.lifecycle retention rule that removes this kind of data over time.
+    retention_key: str | None = None
+    # What closing the account does to it, when that is not simply deleting it.
+    on_close: str = "Deleted."
 
 
 REGISTRY: dict[str, PersonalDataKind] = {}
@@ -39,6 +47,25 @@ def export_all(user: Any) -> dict[str, list[dict[str, Any]]]:
 
 
 def erase_all(user: Any) -> None:
+    close_all(user, keep_contributions=False)
+
+
+def close_all(user: Any, *, keep_contributions: bool) -> None:
+    """Account closure: everything erased, except that contributions of kinds that can be kept
+    without a link to the person are anonymised instead when the person chose to keep them."""
     # Erase dependants before the person's own row.
     for _table, kind in sorted(REGISTRY.items(), key=lambda item: item[0] == "users"):
-        kind.erase(user)
+        if keep_contributions and kind.anonymise is not None:
+            kind.anonymise(user)
+        else:
+            kind.erase(user)
+
+
+def closure_preview(user: Any) -> list[tuple[PersonalDataKind, int]]:
+    """Each kind of data the person has, with how many records: what closing would touch."""
+    preview = []
+    for _table, kind in sorted(REGISTRY.items(), key=lambda item: item[1].label):
+        count = len(kind.export(user))
+        if count:
+            preview.append((kind, count))
+    return preview

@@ -13,6 +13,7 @@ from engage.accounts.models import User
 from engage.core import audit, clock
 from engage.core.notify import Message, notify
 from engage.core.permissions import Permission, Role, can
+from engage.equality.services import take_equality_snapshot
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
 from engage.panels.agreement import INVOLVEMENT_AGREEMENT_VERSION
@@ -349,6 +350,7 @@ def accept_application(actor, membership: PanelMembership, message: str = "") ->
           state=MembershipState.ACTIVE, decided_at=clock.now(), decided_by_id=actor.id,
           decision_message=(message or "").strip() or None, joined_at=clock.now())
     db.session.refresh(panel)
+    take_equality_snapshot(membership.user, "panel", panel.id)
     audit.record("panel.application_accepted", actor_id=actor.id, subject_type="panel",
                  subject_id=panel.id, membership_id=membership.id)
     notify(membership.user, Message(

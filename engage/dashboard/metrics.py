@@ -1,0 +1,234 @@
+"""The dashboard's first sections: participation, voice and equality.
+
+Every figure says in plain English how it is counted. Counts come from the database in a few
+grouped queries, so the page stays fast on a large programme (see bench/dashboard.py).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime, time, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import and_, case, func, or_, select
+
+from engage.consultations.models import (
+    AnonymousResponse,
+    Consultation,
+    Response,
+    ResponseStatus,
+)
+from engage.core.charts import Bar, bar_chart
+from engage.core.clock import from_london
+from engage.core.models import AuditEvent
+from engage.core.suppression import suppress_table
+from engage.dashboard.sections import Figure, Filters, Section, register_section
+from engage.equality.questions import BY_KEY
+from engage.equality.services import population_figures, snapshot_counts
+from engage.extensions import db
+from engage.panels.models import Panel, PanelMembership
+
+
+def month_label(month: str) -> str:
+    year, number = month.split("-")
+    return date(int(year), int(number), 1).strftime("%b %Y")
+
+
+def _panels(filters: Filters) -> list[Panel]:
+    query = select(Panel).order_by(Panel.name)
+    if filters.panel_id:
+        query = query.where(Panel.id == filters.panel_id)
+    return list(db.session.scalars(query))
+
+
+def month_ranges(filters: Filters) -> list[tuple[str, datetime, datetime]]:
+    """Each month in the range with its first and after-last moment in UTC (London months,
+    cut to the chosen dates), so counting is a few indexed range queries, not a Python loop."""
+    out = []
+    for month in filters.months():
+        year, number = (int(x) for x in month.split("-"))
+        first = max(date(year, number, 1), filters.start)
+        following = date(year + (number == 12), 1 if number == 12 else number + 1, 1)
+        last = min(following - timedelta(days=1), filters.end)
+        out.append((month, from_london(datetime.combine(first, time.min)),
+                    from_london(datetime.combine(last + timedelta(days=1), time.min))))
+    return out
+
+
+def _per_month(column, ranges):
+    """One SUM per month, so a single scan counts every month at once."""
+    return [func.sum(case((and_(column >= start, column < end), 1), else_=0))
+            for _month, start, end in ranges]
+
+
+# --- participation --------------------------------------------------------------------------
+
+
+def members_per_panel(filters: Filters) -> Figure:
+    panels = _panels(filters)
+    ranges = month_ranges(filters)
+    counts: Counter[tuple[int, str]] = Counter()
+    holding = db.session.execute(
+        select(PanelMembership.panel_id, *[
+            func.sum(case((and_(PanelMembership.joined_at < end,
+                                or_(PanelMembership.left_at.is_(None),
+                                    PanelMembership.left_at >= end)), 1), else_=0))
+            for _month, _start, end in ranges])
+        .where(PanelMembership.joined_at < ranges[-1][2],
+               PanelMembership.panel_id.in_([p.id for p in panels]))
+        .group_by(PanelMembership.panel_id))
+    for panel_id, *numbers in holding:
+        for (month, _start, _end), number in zip(ranges, numbers, strict=True):
+            counts[(panel_id, month)] = number or 0
+    months = [m for m, _s, _e in ranges]
+    header = [_("Panel"), *[month_label(m) for m in months]]
+    rows = [[p.name, *[counts[(p.id, m)] for m in months]] for p in panels]
+    last = months[-1]
+    chart = bar_chart(
+        _("Members of each panel at the end of %(month)s", month=month_label(last)),
+        [Bar(p.name, counts[(p.id, last)], str(counts[(p.id, last)])) for p in panels],
+        chart_id="chart-members-per-panel") if panels else None
+    return Figure(
+        "members-per-panel", _("Members of each panel, month by month"),
+        _("People holding a place on the panel on the last day of each month: members who "
+          "had joined and not yet left, including members taking a break. Applications that "
+          "were not accepted are not counted."),
+        header, rows, chart)
+
+
+JOIN_LEAVE_ACTIONS = {
+    "panel.application_accepted": "joined",
+    "panel.left": "left",
+    "panel.break_started": "breaks",
+    "panel.break_ended": "back",
+}
+
+
+def joiners_and_leavers(filters: Filters) -> Figure:
+    panel_ids = [p.id for p in _panels(filters)]
+    counts: Counter[tuple[str, str]] = Counter()
+    ranges = month_ranges(filters)
+    events = db.session.execute(
+        select(AuditEvent.action, *_per_month(AuditEvent.occurred_at, ranges))
+        .where(AuditEvent.action.in_(JOIN_LEAVE_ACTIONS),
+               AuditEvent.occurred_at >= filters.start_utc,
+               AuditEvent.occurred_at < filters.end_utc,
+               AuditEvent.subject_type == "panel", AuditEvent.subject_id.in_(panel_ids))
+        .group_by(AuditEvent.action))
+    for action, *numbers in events:
+        for (month, _start, _end), number in zip(ranges, numbers, strict=True):
+            counts[(month, JOIN_LEAVE_ACTIONS[action])] = number or 0
+    kinds = ["joined", "left", "breaks", "back"]
+    header = [_("Month"), _("Joined"), _("Left"), _("Started a break"),
+              _("Came back from a break")]
+    rows = [[month_label(m), *[counts[(m, k)] for k in kinds]] for m in filters.months()]
+    chart = bar_chart(_("People who joined a panel, by month"),
+                      [Bar(month_label(m), counts[(m, "joined")], str(counts[(m, "joined")]))
+                       for m in filters.months()], chart_id="chart-joiners")
+    return Figure(
+        "joiners-and-leavers", _("Joining, leaving and breaks"),
+        _("Each time a facilitator accepted an application (joined), a member left a panel, "
+          "started a break or came back from one, in the month it happened. One person can "
+          "be counted more than once, for example if they took two breaks."),
+        header, rows, chart)
+
+
+@register_section
+def participation_section(filters: Filters) -> Section:
+    return Section("participation", _("Participation"),
+                   [members_per_panel(filters), joiners_and_leavers(filters)])
+
+
+# --- voice ----------------------------------------------------------------------------------
+
+
+def _consultation_ids(filters: Filters):
+    query = select(Consultation.id)
+    if filters.panel_id:
+        query = query.where(Consultation.panel_id == filters.panel_id)
+    return query
+
+
+def responses_by_month(filters: Filters) -> Figure:
+    ranges = month_ranges(filters)
+    named = db.session.execute(
+        select(*_per_month(Response.submitted_at, ranges))
+        .where(Response.status == ResponseStatus.SUBMITTED,
+               Response.submitted_at >= filters.start_utc,
+               Response.submitted_at < filters.end_utc,
+               Response.consultation_id.in_(_consultation_ids(filters)))).one()
+    named_counts = {month: number or 0
+                    for (month, _start, _end), number in zip(ranges, named, strict=True)}
+    anonymous = db.session.execute(
+        select(AnonymousResponse.submitted_on, func.count())
+        .where(AnonymousResponse.submitted_on >= filters.start,
+               AnonymousResponse.submitted_on <= filters.end,
+               AnonymousResponse.consultation_id.in_(_consultation_ids(filters)))
+        .group_by(AnonymousResponse.submitted_on)
+    ).all()
+    anonymous_counts: Counter[str] = Counter()
+    for day, number in anonymous:
+        anonymous_counts[day.strftime("%Y-%m")] += number
+    rows = []
+    for month in filters.months():
+        n, a = named_counts[month], anonymous_counts[month]
+        rows.append([month_label(month), n, a, n + a])
+    chart = bar_chart(_("Consultation responses by month"),
+                      [Bar(r[0], r[3], str(r[3])) for r in rows], chart_id="chart-responses")
+    return Figure(
+        "responses-by-month", _("Consultation responses by month"),
+        _("Responses sent to consultations, in the month they were first sent. Named "
+          "responses count once even if the person changed them later; anonymous responses "
+          "count once each. Drafts that were never sent are not counted."),
+        [_("Month"), _("Named"), _("Anonymous"), _("All responses")], rows, chart)
+
+
+@register_section
+def voice_section(filters: Filters) -> Section:
+    return Section("voice", _("Voice"), [responses_by_month(filters)])
+
+
+# --- equality -------------------------------------------------------------------------------
+
+
+def equality_make_up(filters: Filters) -> Figure:
+    question = BY_KEY.get(filters.question) or BY_KEY["ethnicity"]
+    months = (filters.start.strftime("%Y-%m"), filters.end.strftime("%Y-%m"))
+    panel_ids = [filters.panel_id] if filters.panel_id else None
+    consultation_ids = (list(db.session.scalars(_consultation_ids(filters)))
+                        if filters.panel_id else None)
+    joined = snapshot_counts("panel", panel_ids, months=months)[question.key]
+    answered = snapshot_counts("consultation", consultation_ids, months=months)[question.key]
+    keys = question.report_keys()
+    table = suppress_table([[joined[k], answered[k]] for k in keys])
+    population = population_figures()
+    rows: list[list[str | int]] = []
+    for index, key in enumerate(keys):
+        cells = table.cells[index]
+        share = population.get((question.key, key))
+        rows.append([question.label_for(key), cells[0].text, cells[1].text,
+                     table.row_totals[index].text,
+                     f"{share // 10}.{share % 10}%" if share is not None else "-"])
+    rows.append([_("Total"), table.column_totals[0].text, table.column_totals[1].text,
+                 table.grand_total.text, "-"])
+    chart = bar_chart(
+        _("Everyone taking part: %(q)s", q=question.text),
+        [Bar(question.label_for(k), table.row_totals[i].shown, table.row_totals[i].text)
+         for i, k in enumerate(keys)], chart_id="chart-equality")
+    return Figure(
+        f"equality-{question.key}", _("Who took part: %(q)s", q=question.text),
+        _("Each time someone joined a panel or sent answers to a consultation, an unnamed copy "
+          "of their equality answers at that time was kept. This counts those copies in the "
+          "months chosen, so one person who took part three times counts three times. People "
+          "who had not answered the question are counted as \"Not answered\". The local "
+          "population column is what an admin entered, for comparison."),
+        [_("Answer"), _("Joined a panel"), _("Answered a consultation"), _("All taking part"),
+         _("Local population")], rows, chart,
+        note=_("To protect people in small groups, any number under 5 is not shown, and "
+               "neither are some other numbers that would let you work it out from the "
+               "totals.") if table.any_suppressed else "")
+
+
+@register_section
+def equality_section(filters: Filters) -> Section:
+    return Section("equality", _("Equality"), [equality_make_up(filters)])

@@ -1,0 +1,51 @@
+"""`flask --app wsgi engage backup PATH`, `restore PATH` and `apply-retention`."""
+
+from __future__ import annotations
+
+import click
+
+from engage.cli import engage_cli
+
+
+@engage_cli.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False))
+def backup_command(path: str) -> None:
+    """Back up the whole database to PATH (SQLite online backup, or pg_dump custom format)."""
+    from engage.lifecycle.backup import BackupError, backup
+
+    try:
+        written = backup(path)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Backup written to {written}. Keep FIELD_ENCRYPTION_KEY safe separately: "
+               "encrypted fields cannot be read without it.")
+
+
+@engage_cli.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore_command(path: str, yes: bool) -> None:
+    """Replace the database's contents with the backup at PATH."""
+    from engage.lifecycle.backup import BackupError, restore
+
+    if not yes:
+        click.confirm("This replaces everything in the configured database with the backup. "
+                      "Continue?", abort=True)
+    try:
+        restore(path)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo("Restored. Run `flask --app wsgi db upgrade` if the backup is from an older "
+               "version.")
+
+
+@engage_cli.command("apply-retention")
+def apply_retention_command() -> None:
+    """Apply the retention periods now (the worker does this once a day)."""
+    from engage.extensions import db
+    from engage.lifecycle.retention import apply_all
+
+    counts = apply_all()
+    db.session.commit()
+    for key, count in counts.items():
+        click.echo(f"{key}: {count} removed")

@@ -1,0 +1,35 @@
+"""Retention for panels: applications that were never taken up."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func
+
+from engage.extensions import db
+from engage.lifecycle.retention import RetentionRule, months_before, register
+from engage.panels.models import MembershipState, PanelMembership
+
+UNFINISHED_APPLICATIONS = "panel_applications_unfinished"
+
+
+def remove_unfinished_applications(now: datetime, months: int) -> int:
+    """Applications that were declined or withdrawn, or left waiting, `months` ago or more.
+    Memberships that were ever active stay: they are the panel's history."""
+    cutoff = months_before(now, months)
+    last_activity = func.coalesce(PanelMembership.decided_at, PanelMembership.left_at,
+                                  PanelMembership.applied_at)
+    result = db.session.execute(
+        delete(PanelMembership)
+        .where(PanelMembership.joined_at.is_(None),
+               PanelMembership.state.in_([MembershipState.APPLIED, MembershipState.DECLINED,
+                                          MembershipState.LEFT]),
+               last_activity < cutoff)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+register(RetentionRule(
+    UNFINISHED_APPLICATIONS, "Panel applications that did not lead to membership", 6,
+    "after the application was last answered, withdrawn or sent", remove_unfinished_applications))
