@@ -104,6 +104,7 @@ def _init_extensions(app: Flask) -> None:
     from engage.consultations import personal_data as _consultations_data  # noqa: F401
     from engage.consultations import retention as _consultations_retention  # noqa: F401
     from engage.core.crypto import build_fernet
+    from engage.db import configure_sqlite
     from engage.equality import personal_data as _equality_data  # noqa: F401
     from engage.events import personal_data as _events_data  # noqa: F401
     from engage.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -116,6 +117,9 @@ def _init_extensions(app: Flask) -> None:
     app.extensions["engage_fernet"] = build_fernet(app.config["FIELD_ENCRYPTION_KEY"])
     connect_to_events()  # registers → draft claims; a no-op until engage.events exists
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            configure_sqlite(engine)
     migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)

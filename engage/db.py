@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData, Text
+from sqlalchemy import DateTime, Engine, MetaData, Text, event
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -64,3 +64,38 @@ class EncryptedText(TypeDecorator[str]):
         from engage.core.crypto import decrypt
 
         return decrypt(value)
+
+
+def configure_sqlite(engine: Engine) -> None:
+    """Make SQLite behave like the PostgreSQL Engage runs on at scale.
+
+    - Foreign keys are enforced (SQLite leaves them off unless asked), so ON DELETE CASCADE and
+      SET NULL work on the default database too.
+    - A SAVEPOINT is always inside a transaction. Python's sqlite3 driver opens a transaction
+      only before a write, so a SAVEPOINT issued first would itself open one and its RELEASE
+      would commit everything early; here a BEGIN is issued first when none is open.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    event.listen(engine, "connect", _enforce_foreign_keys)
+    event.listen(engine, "savepoint", _begin_before_savepoint)
+
+
+def _enforce_foreign_keys(dbapi_connection, connection_record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _begin_before_savepoint(connection, name) -> None:
+    driver = connection.connection.driver_connection
+    if not driver.in_transaction:
+        driver.execute("BEGIN")
+
+
+def set_sqlite_foreign_keys(connection, *, on: bool) -> None:
+    """Switch enforcement on or off for one connection (only takes effect outside a
+    transaction, so it goes straight to the driver)."""
+    connection.connection.driver_connection.execute(
+        f"PRAGMA foreign_keys={'ON' if on else 'OFF'}"
+    )

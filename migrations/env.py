@@ -1,8 +1,11 @@
 import logging
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from alembic import context
 from flask import current_app
+
+from engage.db import set_sqlite_foreign_keys
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -65,6 +68,18 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+@contextmanager
+def sqlite_foreign_keys_off(connection):
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    set_sqlite_foreign_keys(connection, on=False)
+    try:
+        yield
+    finally:
+        set_sqlite_foreign_keys(connection, on=True)
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -96,7 +111,9 @@ def run_migrations_online():
             **conf_args
         )
 
-        with context.begin_transaction():
+        # SQLite rebuilds tables for ALTERs (batch mode): with foreign keys enforced, dropping
+        # the old table would cascade into its children. Off while migrating, on again after.
+        with sqlite_foreign_keys_off(connection), context.begin_transaction():
             context.run_migrations()
 
 
