@@ -356,3 +356,19 @@ def test_every_consultation_route_for_every_role(app, db, people, panel):
         for url, expected in posts.items():
             assert client.post(url, {}, form_url=token_page).status_code == expected[role], (
                 role, url)
+
+
+def test_visitors_answering_are_rate_limited_members_are_not(app, db, people, panel):
+    app.config["CONSULTATION_ANSWER_LIMIT"] = "2 per hour"
+    public = make_consultation(anonymous=True)
+    own = make_consultation(panel=panel)
+    db.session.commit()
+    visitor = PersonClient(app)
+    url = f"/consultations/{public.id}/answer"
+    statuses = [visitor.post(url, {"form_token": f"t{n}", _name(public, "scale"): "3"}).status_code
+                for n in range(3)]
+    assert statuses == [302, 302, 429]
+    member = PersonClient(app, people["member"])
+    own_url = f"/consultations/{own.id}/answer"
+    for _ in range(3):
+        assert member.post(own_url, {_name(own, "scale"): "3"}).status_code == 302
