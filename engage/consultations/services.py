@@ -566,6 +566,20 @@ def save_draft(user, consultation: Consultation, answers: dict[int, AnswerInput]
     return response
 
 
+def withdraw_response(user, consultation: Consultation) -> None:
+    """Take back named answers (or an unsent draft) while the consultation is still open."""
+    response = own_response(user, consultation)
+    if response is None:
+        raise NotFound()
+    if not consultation.is_accepting_answers():
+        raise InvalidState(_("This consultation has closed, so answers can no longer be "
+                             "withdrawn here. Please contact the panel's facilitator: they will "
+                             "help."))
+    delete_responses(Response.id == response.id)
+    audit.record("consultation.answers_withdrawn", actor_id=user.id,
+                 subject_type="consultation", subject_id=consultation.id)
+
+
 @dataclass
 class SubmitResult:
     already_had_it: bool = False

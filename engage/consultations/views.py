@@ -16,7 +16,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_required
 
 from engage.accounts.admin_views import require
 from engage.consultations import services
@@ -167,6 +167,22 @@ def answer(consultation_id: int):
     if result.already_had_it:
         flash(_("We already had your answers, so nothing was sent twice. Thank you."), "info")
     return redirect(url_for("consultations.thanks", consultation_id=consultation.id))
+
+
+@bp.route("/<int:consultation_id>/withdraw", methods=["GET", "POST"])
+@login_required
+def withdraw(consultation_id: int):
+    consultation = services.get_consultation(consultation_id, current_user)
+    response = services.own_response(current_user, consultation)
+    if response is None:
+        raise NotFound()
+    if request.method == "POST":
+        services.withdraw_response(current_user, consultation)
+        db.session.commit()
+        flash(_("Your answers have been withdrawn and deleted."), "success")
+        return redirect(url_for("consultations.detail", consultation_id=consultation.id))
+    return render_template("consultations/withdraw.html", c=consultation, response=response,
+                           form=EmptyForm())
 
 
 @bp.get("/<int:consultation_id>/thanks")

@@ -539,3 +539,19 @@ def test_closing_an_account_erases_named_answers_and_receipts(db, panel, member)
     assert _db.session.scalar(select(func.count()).select_from(AnonymousAnswer)) == 1, \
         "anonymous answers stay: nothing links them to the person"
     assert panel.member_count == 0
+
+
+def test_withdrawing_named_answers_only_while_open(db, panel, member):
+    from engage.consultations.models import Answer
+
+    consultation = make_consultation(panel=panel)
+    answer(member, consultation, text="words")
+    services.withdraw_response(member, consultation)
+    assert _db.session.scalar(select(func.count()).select_from(Answer)) == 0
+    assert services.own_response(member, consultation) is None
+    with pytest.raises(NotFound):
+        services.withdraw_response(member, consultation)
+    answer(member, consultation, text="words again")
+    consultation.state = ConsultationState.CLOSED
+    with pytest.raises(InvalidState, match="contact the panel"):
+        services.withdraw_response(member, consultation)
