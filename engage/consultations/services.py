@@ -692,10 +692,28 @@ class OptionCount:
     key: str
     label: str
     count: int
+    hidden: bool = False  # hidden so that a small count cannot be worked out from the others
+
+    @property
+    def suppressed(self) -> bool:
+        return self.hidden or self.count < SMALL_NUMBER
 
     @property
     def published(self) -> str:
-        return fewer_than_five(self.count)
+        return _("not shown") if self.hidden else fewer_than_five(self.count)
+
+
+def _protect_small_numbers(question: Question, options: list[OptionCount]) -> None:
+    """Each person gives one answer to a single-choice or scale question, so if only one count
+    were hidden it could be worked out from the number of responses and the other counts. In
+    that case the next smallest count is hidden too."""
+    if question.kind == QuestionKind.MULTIPLE_CHOICE:
+        return
+    small = [o for o in options if o.count < SMALL_NUMBER]
+    if len(small) == 1:
+        others = sorted((o for o in options if o.count >= SMALL_NUMBER), key=lambda o: o.count)
+        if others:
+            others[0].hidden = True
 
 
 @dataclass
@@ -743,7 +761,9 @@ def results(consultation: Consultation, *, published: bool, tag: str | None = No
                               for k, label in _options_for(question)]
             result.options.append(OptionCount(PREFER_NOT_TO_SAY, _("Prefer not to say"),
                                               counts[PREFER_NOT_TO_SAY]))
-            bars = [Bar(o.label, None if published and o.count < SMALL_NUMBER else o.count,
+            if published:
+                _protect_small_numbers(question, result.options)
+            bars = [Bar(o.label, None if published and o.suppressed else o.count,
                         o.published if published else str(o.count))
                     for o in result.options]
             result.chart = bar_chart(question.text, bars, chart_id=f"chart-q{question.id}")
