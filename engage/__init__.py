@@ -100,9 +100,12 @@ def _configure_proxies(app: Flask) -> None:
 def _init_extensions(app: Flask) -> None:
     from engage import models  # noqa: F401 - every table registered before use
     from engage.accounts import personal_data  # noqa: F401 - registers personal data kinds
+    from engage.changes import personal_data as _changes_data  # noqa: F401
     from engage.consultations import personal_data as _consultations_data  # noqa: F401
     from engage.core.crypto import build_fernet
+    from engage.events import personal_data as _events_data  # noqa: F401
     from engage.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from engage.feedback import personal_data as _feedback_data  # noqa: F401
     from engage.panels import personal_data as _panels_data  # noqa: F401
 
     app.extensions["engage_fernet"] = build_fernet(app.config["FIELD_ENCRYPTION_KEY"])
@@ -121,12 +124,18 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from engage.accounts.admin_views import bp as admin_bp
     from engage.accounts.views import bp as accounts_bp
+    from engage.changes.views import bp as changes_bp
     from engage.consultations.views import bp as consultations_bp
     from engage.core.views import bp as core_bp
+    from engage.events.views import bp as events_bp
+    from engage.feedback.views import bp as feedback_bp
     from engage.panels.views import bp as panels_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(events_bp)
     app.register_blueprint(panels_bp)
     app.register_blueprint(consultations_bp)
+    app.register_blueprint(feedback_bp)
+    app.register_blueprint(changes_bp)

@@ -8,9 +8,11 @@ from sqlalchemy import select
 from engage.accounts.models import User, UserRole
 from engage.accounts.passwords import hash_password
 from engage.accounts.services import find_by_username, normalise_username
+from engage.changes import demo as changes_demo
 from engage.consultations import demo as consultations_demo
 from engage.core import clock
 from engage.core.permissions import Role
+from engage.events import demo as events_demo
 from engage.extensions import db
 from engage.panels import demo as panels_demo
 
@@ -51,8 +53,10 @@ def seed_demo() -> list[str]:
     people = [_ensure_person(*person) for person in DEMO_PEOPLE]
     db.session.commit()
     by_username = {user.username: user for user in people}
-    domain_lines = [*panels_demo.seed(by_username), *consultations_demo.seed(by_username)]
+    domain_lines = [*panels_demo.seed(by_username), *consultations_demo.seed(by_username),
+                    *events_demo.seed(by_username)]
     db.session.commit()
+    change_lines = changes_demo.seed(by_username)
     lines = [
         "Demo accounts (all use the password: " + DEMO_PASSWORD + ")",
     ]
@@ -63,13 +67,13 @@ def seed_demo() -> list[str]:
             extra = f"  two-factor secret {user.totp_secret}"
         lines.append(f"  {user.username:<18} {role:<20}{extra}")
     if domain_lines:
-        lines.append("Demo panels and consultations")
+        lines.append("Demo panels, consultations and events")
         lines.extend(domain_lines)
     lines.append(
         "Staff sign in with a two-factor code: add the secret to an authenticator app, or run "
         "`flask --app wsgi engage demo-code USERNAME`."
     )
-    return lines
+    return lines + change_lines
 
 
 def current_code(username: str) -> str | None:

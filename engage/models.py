@@ -1,45 +1,22 @@
-"""Imports every domain's models so Alembic and create_all see them. Defines nothing."""
+"""Imports every domain's models so Alembic and create_all see them. Defines nothing.
 
-from engage.accounts.models import RecoveryCode, StaffInvitation, User, UserRole
-from engage.consultations.models import (
-    AnonymousAnswer,
-    AnonymousResponse,
-    Answer,
-    Consultation,
-    ConsultationPart,
-    ParticipationReceipt,
-    Question,
-    Response,
-)
-from engage.core.models import AuditEvent, Notification, OutboxMessage, WorkerLease
-from engage.panels.models import (
-    AttributionPreference,
-    Panel,
-    PanelMembership,
-    PanelMessage,
-    PanelStaff,
-)
+One line per domain: import the module, not its names, so adding a domain touches one line.
+"""
 
-__all__ = [
-    "AnonymousAnswer",
-    "AnonymousResponse",
-    "Answer",
-    "AttributionPreference",
-    "AuditEvent",
-    "Consultation",
-    "ConsultationPart",
-    "Notification",
-    "OutboxMessage",
-    "Panel",
-    "PanelMembership",
-    "PanelMessage",
-    "PanelStaff",
-    "ParticipationReceipt",
-    "Question",
-    "RecoveryCode",
-    "Response",
-    "StaffInvitation",
-    "User",
-    "UserRole",
-    "WorkerLease",
+from engage.accounts import models as accounts_models
+from engage.changes import models as changes_models
+from engage.consultations import models as consultations_models
+from engage.core import models as core_models
+from engage.events import models as events_models
+from engage.feedback import models as feedback_models
+from engage.panels import models as panels_models
+
+DOMAIN_MODELS = [
+    core_models,
+    accounts_models,
+    panels_models,
+    consultations_models,
+    feedback_models,
+    events_models,
+    changes_models,
 ]

@@ -1,0 +1,110 @@
+"""Open data for the public log: JSON, Atom and CSV. Only published entries, no personal data.
+
+The JSON fields are documented in docs/issue-4.md; tests check every entry has exactly
+JSON_ENTRY_FIELDS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+from xml.etree import ElementTree as ET  # nosec B405 (we only build XML, never parse it)
+
+from flask import current_app, url_for
+
+from engage.changes.links import public_count
+from engage.changes.models import ChangeEntry
+
+JSON_FIELD_DOCS = (
+    ("id", "The entry's number."),
+    ("url", "Its public page."),
+    ("you_said", "A summary of what people said."),
+    ("we_did", "What was done, or will be done."),
+    ("organisation", "The organisation or service that made the change."),
+    ("theme", "The theme, or null."),
+    ("status", "considering, planned, in_progress, done or not_possible."),
+    ("status_label", "The status in words."),
+    ("not_possible_reason", "Why not, when the status is not_possible; otherwise null."),
+    ("target_date", "ISO date, or null."),
+    ("completed_date", "ISO date, or null."),
+    ("published", "When it was published (ISO date-time, UTC)."),
+    ("updated", "When it last changed (ISO date-time, UTC)."),
+    ("feedback_count", "Pieces of feedback linked: 0, or 5 or more; null when 1 to 4, so "
+                       "that no one can be singled out."),
+    ("history", "A list of {date, kind (published, status or edited), status}."),
+)
+JSON_ENTRY_FIELDS = tuple(name for name, _ in JSON_FIELD_DOCS)
+CSV_COLUMNS = ("id", "url", "you_said", "we_did", "organisation", "theme", "status",
+               "not_possible_reason", "target_date", "completed_date", "published", "updated",
+               "feedback_count")
+ATOM_NS = "http://www.w3.org/2005/Atom"
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def entry_record(entry: ChangeEntry, counts: dict[str, int]) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "url": url_for("changes.public_entry", entry_id=entry.id, _external=True),
+        "you_said": entry.said,
+        "we_did": entry.done,
+        "organisation": entry.organisation,
+        "theme": entry.theme.name if entry.theme else None,
+        "status": str(entry.status),
+        "status_label": entry.status_label,
+        "not_possible_reason": entry.not_possible_reason,
+        "target_date": _iso(entry.target_on),
+        "completed_date": _iso(entry.completed_on),
+        "published": _iso(entry.published_at),
+        "updated": _iso(entry.updated_at or entry.published_at),
+        "feedback_count": public_count(counts.get("feedback", 0)),
+        "history": [{"date": _iso(e.occurred_at), "kind": e.kind, "status": e.status}
+                    for e in entry.events],
+    }
+
+
+def atom_feed(entries: list[ChangeEntry], counts: dict[int, dict[str, int]]) -> bytes:
+    ET.register_namespace("", ATOM_NS)
+
+    def el(parent, tag: str, text: str | None = None, **attrs: str):
+        node = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
+        if text is not None:
+            node.text = text
+        return node
+
+    feed = ET.Element(f"{{{ATOM_NS}}}feed")
+    site = current_app.config["SITE_NAME"]
+    self_url = url_for("changes.atom", _external=True)
+    el(feed, "title", f"You said, we did - {site}")
+    el(feed, "subtitle", "Changes made because of what people with lived experience told us.")
+    el(feed, "id", url_for("changes.public_log", _external=True))
+    el(feed, "link", rel="self", href=self_url, type="application/atom+xml")
+    el(feed, "link", rel="alternate", href=url_for("changes.public_log", _external=True),
+       type="text/html")
+    author = el(feed, "author")
+    el(author, "name", current_app.config["ORGANISATION_NAME"])
+    newest = max((e.updated_at or e.published_at for e in entries), default=None)
+    el(feed, "updated", _iso(newest) or "1970-01-01T00:00:00+00:00")
+    for entry in entries:
+        node = el(feed, "entry")
+        link = url_for("changes.public_entry", entry_id=entry.id, _external=True)
+        el(node, "title", entry.title)
+        el(node, "id", link)
+        el(node, "link", rel="alternate", href=link, type="text/html")
+        el(node, "published", _iso(entry.published_at))
+        el(node, "updated", _iso(entry.updated_at or entry.published_at))
+        el(node, "category", term=str(entry.status), label=entry.status_label)
+        summary = (f"You said: {entry.said}\n\nWe did: {entry.done}\n\n"
+                   f"By: {entry.organisation}. Status: {entry.status_label}.")
+        if entry.not_possible_reason:
+            summary += f" Why not: {entry.not_possible_reason}"
+        el(node, "summary", summary, type="text")
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+
+
+def csv_rows(records: Iterable[dict[str, Any]]) -> Iterator[list[Any]]:
+    """Rows for engage.core.csv (which makes formula-like cells safe for spreadsheets)."""
+    for record in records:
+        yield [record[column] for column in CSV_COLUMNS]

@@ -1,0 +1,43 @@
+"""Forms for writing 'you said, we did' entries and linking feedback."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, RadioField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from engage.changes.models import CHANGE_STATUS_LABELS, ChangeStatus
+from engage.changes.services import MAX_TEXT
+
+
+class EntryForm(FlaskForm):
+    said = TextAreaField(_l("You said: a summary of what people told us"), validators=[
+        DataRequired(message=_l("Summarise what people said.")),
+        Length(max=MAX_TEXT, message=_l("Please keep this to %(max)d characters.", max=MAX_TEXT))])
+    done = TextAreaField(_l("We did: what was done, or what will be done"), validators=[
+        DataRequired(message=_l("Say what was done, or what will be done.")),
+        Length(max=MAX_TEXT, message=_l("Please keep this to %(max)d characters.", max=MAX_TEXT))])
+    organisation = StringField(_l("Which organisation or service did it?"), validators=[
+        DataRequired(message=_l("Say which organisation or service made the change.")),
+        Length(max=120, message=_l("Use 120 characters or fewer."))])
+    theme = StringField(_l("Theme (optional)"), validators=[Optional(), Length(max=60)])
+    status = RadioField(_l("Status"), choices=[(str(s), CHANGE_STATUS_LABELS[s])
+                                               for s in ChangeStatus],
+                        default=str(ChangeStatus.CONSIDERING))
+    not_possible_reason = TextAreaField(
+        _l("If it is not possible, why not?"),
+        validators=[Optional(), Length(max=MAX_TEXT)])
+    target_on = DateField(_l("Target date (optional)"), validators=[Optional()],
+                          format="%Y-%m-%d")
+    completed_on = DateField(_l("Date completed (optional, set when done)"),
+                             validators=[Optional()], format="%Y-%m-%d")
+
+
+class LinkFeedbackForm(FlaskForm):
+    reference = StringField(_l("Feedback reference"), validators=[
+        DataRequired(message=_l("Enter the feedback reference from the triage queue."))])
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""

@@ -1,0 +1,411 @@
+"""'You said, we did' use cases: write, link, approve (second person), publish, update, and the
+public log's queries (keyset paging, one query per page for the counts)."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, literal, or_, select, tuple_, update
+from sqlalchemy.orm import selectinload
+
+from engage.changes.links import LINK_KINDS
+from engage.changes.models import (
+    ChangeEntry,
+    ChangeEntryEvent,
+    ChangeLink,
+    ChangeStatus,
+    LinkKind,
+    Publication,
+)
+from engage.core import audit, clock
+from engage.core.notify import Message, notify
+from engage.core.permissions import Permission, can
+from engage.db import UTCDateTime
+from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
+from engage.extensions import db
+from engage.feedback import services as feedback_services
+from engage.feedback.models import FeedbackGiver, FeedbackItem, FeedbackStatus, FeedbackTheme
+
+MAX_TEXT = 4000
+EDITABLE_FIELDS = ("said", "done", "organisation", "theme_id", "status", "not_possible_reason",
+                   "target_on", "completed_on")
+
+
+def _require(actor: Any, permission: Permission) -> None:
+    if not can(actor, permission):
+        raise NotAllowed()
+
+
+def _clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    cleaned = dict(fields)
+    for name in ("said", "done", "organisation", "not_possible_reason"):
+        if name in cleaned and cleaned[name] is not None:
+            cleaned[name] = cleaned[name].replace("\r\n", "\n").strip() or None
+    if not cleaned.get("said"):
+        raise ValidationFailed("Summarise what people said.")
+    if not cleaned.get("done"):
+        raise ValidationFailed("Say what was done, or what will be done.")
+    if not cleaned.get("organisation"):
+        raise ValidationFailed("Say which organisation or service made the change.")
+    for name in ("said", "done", "not_possible_reason"):
+        if cleaned.get(name) and len(cleaned[name]) > MAX_TEXT:
+            raise ValidationFailed(f"Please keep each answer to {MAX_TEXT} characters or fewer.")
+    status = ChangeStatus(cleaned.get("status") or ChangeStatus.CONSIDERING)
+    cleaned["status"] = status
+    if status == ChangeStatus.NOT_POSSIBLE and not cleaned.get("not_possible_reason"):
+        raise ValidationFailed("Explain why the change is not possible: people deserve to know.")
+    if status != ChangeStatus.NOT_POSSIBLE:
+        cleaned["not_possible_reason"] = None
+    if status == ChangeStatus.DONE and not cleaned.get("completed_on"):
+        cleaned["completed_on"] = clock.today_london()
+    if status != ChangeStatus.DONE:
+        cleaned["completed_on"] = None
+    return {name: cleaned.get(name) for name in EDITABLE_FIELDS}
+
+
+def create_entry(actor: Any, **fields: Any) -> ChangeEntry:
+    _require(actor, Permission.WRITE_CHANGES)
+    entry = ChangeEntry(created_by_id=actor.id, publication=Publication.DRAFT,
+                        **_clean_fields(fields))
+    db.session.add(entry)
+    db.session.flush()
+    audit.record("change.created", actor_id=actor.id, subject_type="change_entry",
+                 subject_id=entry.id)
+    return entry
+
+
+def update_entry(actor: Any, entry: ChangeEntry, **fields: Any) -> ChangeEntry:
+    """Drafts change quietly. An entry waiting for approval goes back to draft, so the approver
+    always approves what they read. A published entry changes in public, with an 'updated on'
+    line in its history, and people whose feedback is linked hear about a new status."""
+    _require(actor, Permission.WRITE_CHANGES)
+    values = _clean_fields(fields)
+    old_status = entry.status
+    changed = [name for name, value in values.items() if getattr(entry, name) != value]
+    if not changed:
+        return entry
+    for name, value in values.items():
+        setattr(entry, name, value)
+    if entry.publication == Publication.AWAITING_APPROVAL:
+        entry.publication = Publication.DRAFT
+        entry.submitted_by_id = None
+    if entry.is_published:
+        now = clock.now()
+        entry.updated_at = now
+        if entry.status != old_status:
+            event = ChangeEntryEvent(entry_id=entry.id, occurred_at=now, kind="status",
+                                     status=entry.status)
+        else:
+            event = ChangeEntryEvent(entry_id=entry.id, occurred_at=now, kind="edited",
+                                     note="Details updated")
+        db.session.add(event)
+        db.session.flush()
+        if entry.status != old_status:
+            _tell_people(entry, event, "A change linked to your feedback has moved on",
+                         f"It is now '{entry.status_label}'.")
+    db.session.flush()
+    audit.record("change.updated", actor_id=actor.id, subject_type="change_entry",
+                 subject_id=entry.id, fields=changed)
+    return entry
+
+
+def _publication_move(entry: ChangeEntry, from_: Publication, to: Publication,
+                      **values: Any) -> None:
+    result = db.session.execute(
+        update(ChangeEntry)
+        .where(ChangeEntry.id == entry.id, ChangeEntry.publication == from_)
+        .values(publication=to, **values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(entry)
+    if result.rowcount != 1:
+        raise InvalidState(
+            f"This entry is now '{entry.publication_label}', so that could not be done.")
+
+
+def submit_for_approval(actor: Any, entry: ChangeEntry) -> None:
+    _require(actor, Permission.WRITE_CHANGES)
+    _publication_move(entry, Publication.DRAFT, Publication.AWAITING_APPROVAL,
+                      submitted_by_id=actor.id)
+    audit.record("change.submitted", actor_id=actor.id, subject_type="change_entry",
+                 subject_id=entry.id)
+
+
+def can_approve(actor: Any, entry: ChangeEntry) -> bool:
+    return (can(actor, Permission.APPROVE_CHANGES)
+            and entry.publication == Publication.AWAITING_APPROVAL
+            and actor.id not in {entry.submitted_by_id, entry.created_by_id})
+
+
+def approve_entry(actor: Any, entry: ChangeEntry) -> None:
+    """Publishing needs a second person: another programme lead or an admin, who neither wrote
+    nor submitted the entry. The database refuses approver = submitter as well."""
+    _require(actor, Permission.APPROVE_CHANGES)
+    if actor.id in {entry.submitted_by_id, entry.created_by_id}:
+        raise NotAllowed("A second person must approve this: ask another programme lead or an "
+                         "admin.")
+    now = clock.now()
+    _publication_move(entry, Publication.AWAITING_APPROVAL, Publication.PUBLISHED,
+                      approved_by_id=actor.id, published_at=now)
+    event = ChangeEntryEvent(entry_id=entry.id, occurred_at=now, kind="published",
+                             status=entry.status)
+    db.session.add(event)
+    db.session.flush()
+    audit.record("change.published", actor_id=actor.id, subject_type="change_entry",
+                 subject_id=entry.id)
+    _tell_people(entry, event, "Your feedback has led to a change",
+                 "We have published what we did about feedback you gave.")
+
+
+def named_givers_for_entry(entry: ChangeEntry) -> list[Any]:
+    from engage.accounts.models import User
+
+    return list(db.session.scalars(
+        select(User).distinct()
+        .join(FeedbackGiver, FeedbackGiver.user_id == User.id)
+        .join(ChangeLink, ChangeLink.feedback_id == FeedbackGiver.feedback_id)
+        .where(ChangeLink.entry_id == entry.id, User.is_disabled.is_(False))
+    ))
+
+
+def _tell_people(entry: ChangeEntry, event: ChangeEntryEvent, title: str, body: str) -> None:
+    """Named givers hear by their own preferences (discreet by default); anonymous givers see
+    the change on their code page."""
+    for person in named_givers_for_entry(entry):
+        notify(person, Message(title, body, f"/you-said-we-did/{entry.id}"),
+               dedupe_key=f"change-{entry.id}-event-{event.id}-{person.id}")
+
+
+# --- links --------------------------------------------------------------------------------
+
+
+def parse_feedback_reference(typed: str) -> int | None:
+    digits = "".join(ch for ch in typed if ch.isdigit())
+    return int(digits) if digits and len(digits) <= 19 else None
+
+
+def link_feedback(actor: Any, entry: ChangeEntry, feedback_id: int) -> ChangeLink:
+    _require(actor, Permission.WRITE_CHANGES)
+    item = db.session.get(FeedbackItem, feedback_id)
+    if item is None:
+        raise ValidationFailed("No feedback has that reference. Copy it from the feedback's "
+                               "page in the triage queue.")
+    existing = db.session.scalar(select(ChangeLink).where(
+        ChangeLink.entry_id == entry.id, ChangeLink.feedback_id == feedback_id))
+    if existing is not None:
+        return existing
+    link = ChangeLink(entry_id=entry.id, kind=LinkKind.FEEDBACK, feedback_id=feedback_id)
+    db.session.add(link)
+    db.session.execute(
+        update(FeedbackItem).where(FeedbackItem.id == feedback_id)
+        .values(status=FeedbackStatus.LINKED, status_changed_on=clock.today_london(),
+                closed_reason=None)
+        .execution_options(synchronize_session=False))
+    db.session.flush()
+    db.session.refresh(item)
+    audit.record("change.feedback_linked", actor_id=actor.id, subject_type="change_entry",
+                 subject_id=entry.id, feedback_id=feedback_id)
+    if entry.is_published:
+        giver = feedback_services.named_giver(item)
+        if giver is not None and giver.receives_notifications:
+            notify(giver, Message("Your feedback has led to a change",
+                                  "We have linked your feedback to a published change.",
+                                  f"/you-said-we-did/{entry.id}"),
+                   dedupe_key=f"change-{entry.id}-link-{feedback_id}-{giver.id}")
+    return link
+
+
+def unlink_feedback(actor: Any, entry: ChangeEntry, feedback_id: int) -> None:
+    _require(actor, Permission.WRITE_CHANGES)
+    result = db.session.execute(delete(ChangeLink).where(
+        ChangeLink.entry_id == entry.id, ChangeLink.feedback_id == feedback_id))
+    if result.rowcount != 1:
+        raise NotFound()
+    still_linked = db.session.scalar(select(func.count()).select_from(ChangeLink).where(
+        ChangeLink.feedback_id == feedback_id))
+    if not still_linked:
+        db.session.execute(
+            update(FeedbackItem)
+            .where(FeedbackItem.id == feedback_id, FeedbackItem.status == FeedbackStatus.LINKED)
+            .values(status=FeedbackStatus.ACKNOWLEDGED, status_changed_on=clock.today_london())
+            .execution_options(synchronize_session=False))
+    db.session.expire(entry, ["links"])
+    audit.record("change.feedback_unlinked", actor_id=actor.id, subject_type="change_entry",
+                 subject_id=entry.id, feedback_id=feedback_id)
+
+
+# --- public reading -----------------------------------------------------------------------
+
+
+PAGE_SIZE = 20
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _cursor(entry: ChangeEntry) -> str:
+    micros = (entry.published_at - _EPOCH) // timedelta(microseconds=1)
+    return f"{micros}-{entry.id}"
+
+
+def parse_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    if not cursor:
+        return None
+    try:
+        micros, raw_id = cursor.split("-", 1)
+        return _EPOCH + timedelta(microseconds=int(micros)), int(raw_id)
+    except (ValueError, OverflowError):
+        return None
+
+
+@dataclass
+class LogPage:
+    entries: list[ChangeEntry]
+    counts: dict[int, dict[str, int]] = field(default_factory=dict)
+    next_cursor: str | None = None
+
+
+def public_entry(entry_id: int) -> ChangeEntry:
+    entry = db.session.get(ChangeEntry, entry_id)
+    if entry is None or not entry.is_published:
+        raise NotFound()
+    return entry
+
+
+def public_log(*, status: str | None = None, theme_id: int | None = None,
+               organisation: str | None = None, search: str | None = None,
+               after: str | None = None, page_size: int = PAGE_SIZE) -> LogPage:
+    """Newest first, keyset paged on (published_at, id): a deep page costs what the first does.
+    Three queries whatever the page size: the entries (theme joined), their histories and
+    their link counts."""
+    query = (select(ChangeEntry).options(selectinload(ChangeEntry.events))
+             .where(ChangeEntry.publication == Publication.PUBLISHED))
+    if status in set(ChangeStatus):
+        query = query.where(ChangeEntry.status == status)
+    if theme_id:
+        query = query.where(ChangeEntry.theme_id == theme_id)
+    if organisation:
+        query = query.where(ChangeEntry.organisation == organisation)
+    if search and search.strip():
+        pattern = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%") \
+            .replace("_", "\\_") + "%"
+        query = query.where(or_(ChangeEntry.said.ilike(pattern, escape="\\"),
+                                ChangeEntry.done.ilike(pattern, escape="\\"),
+                                ChangeEntry.organisation.ilike(pattern, escape="\\")))
+    position = parse_cursor(after)
+    if position:
+        # A row-value comparison, so PostgreSQL and SQLite seek in ix_change_entries_public
+        # instead of filtering every newer row.
+        query = query.where(tuple_(ChangeEntry.published_at, ChangeEntry.id)
+                            < tuple_(literal(position[0], UTCDateTime()), position[1]))
+    query = query.order_by(ChangeEntry.published_at.desc(), ChangeEntry.id.desc())
+    rows = list(db.session.scalars(query.limit(page_size + 1)).unique())
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    return LogPage(entries=rows, counts=link_counts([e.id for e in rows]),
+                   next_cursor=_cursor(rows[-1]) if more and rows else None)
+
+
+def link_counts(entry_ids: list[int]) -> dict[int, dict[str, int]]:
+    counts: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(LINK_KINDS, 0))
+    for entry_id in entry_ids:
+        counts[entry_id] = dict.fromkeys(LINK_KINDS, 0)
+    if entry_ids:
+        rows = db.session.execute(
+            select(ChangeLink.entry_id, ChangeLink.kind, func.count())
+            .where(ChangeLink.entry_id.in_(entry_ids))
+            .group_by(ChangeLink.entry_id, ChangeLink.kind))
+        for entry_id, kind, count in rows:
+            counts[entry_id][kind] = count
+    return dict(counts)
+
+
+def public_quotes(entry: ChangeEntry) -> list[str]:
+    """Only words the giver allowed us to quote, and only as staff redacted them."""
+    return list(db.session.scalars(
+        select(FeedbackItem.quote)
+        .join(ChangeLink, ChangeLink.feedback_id == FeedbackItem.id)
+        .where(ChangeLink.entry_id == entry.id, FeedbackItem.may_quote.is_(True),
+               FeedbackItem.quote.is_not(None))
+        .order_by(FeedbackItem.received_on, FeedbackItem.id)))
+
+
+def filter_options() -> dict[str, list[Any]]:
+    organisations = list(db.session.scalars(
+        select(ChangeEntry.organisation).where(ChangeEntry.publication == Publication.PUBLISHED)
+        .distinct().order_by(ChangeEntry.organisation)))
+    themes = list(db.session.execute(
+        select(FeedbackTheme.id, FeedbackTheme.name)
+        .where(FeedbackTheme.id.in_(select(ChangeEntry.theme_id).where(
+            ChangeEntry.publication == Publication.PUBLISHED)))
+        .order_by(FeedbackTheme.name)))
+    return {"organisations": organisations, "themes": themes}
+
+
+def published_changes_for_feedback(item: FeedbackItem) -> list[ChangeEntry]:
+    """For the code page and a member's own feedback: published entries only."""
+    return list(db.session.scalars(
+        select(ChangeEntry).join(ChangeLink, ChangeLink.entry_id == ChangeEntry.id)
+        .where(ChangeLink.feedback_id == item.id,
+               ChangeEntry.publication == Publication.PUBLISHED)
+        .order_by(ChangeEntry.published_at.desc())).unique())
+
+
+# --- staff --------------------------------------------------------------------------------
+
+
+def staff_entries() -> list[ChangeEntry]:
+    return list(db.session.scalars(
+        select(ChangeEntry).order_by(
+            (ChangeEntry.publication == Publication.PUBLISHED).asc(),
+            ChangeEntry.created_at.desc()).limit(200)).unique())
+
+
+def linked_feedback(entry: ChangeEntry) -> list[FeedbackItem]:
+    return list(db.session.scalars(
+        select(FeedbackItem).join(ChangeLink, ChangeLink.feedback_id == FeedbackItem.id)
+        .where(ChangeLink.entry_id == entry.id)
+        .order_by(FeedbackItem.received_on.desc())))
+
+
+@dataclass(frozen=True)
+class Measures:
+    total_feedback: int
+    linked_feedback: int
+    median_days_to_done: float | None
+    done_pairs: int
+    waiting_over_30_days: int
+
+    @property
+    def linked_share(self) -> float | None:
+        if not self.total_feedback:
+            return None
+        return self.linked_feedback / self.total_feedback
+
+
+def measures(today: date | None = None) -> Measures:
+    """The three measures staff watch. Days are whole days (feedback keeps only its day)."""
+    today = today or clock.today_london()
+    total = db.session.scalar(select(func.count()).select_from(FeedbackItem)) or 0
+    linked = db.session.scalar(
+        select(func.count(func.distinct(ChangeLink.feedback_id)))
+        .where(ChangeLink.kind == LinkKind.FEEDBACK)) or 0
+    done_rows = db.session.execute(
+        select(FeedbackItem.received_on, func.min(ChangeEntry.completed_on))
+        .join(ChangeLink, ChangeLink.feedback_id == FeedbackItem.id)
+        .join(ChangeEntry, ChangeEntry.id == ChangeLink.entry_id)
+        .where(ChangeEntry.status == ChangeStatus.DONE,
+               ChangeEntry.publication == Publication.PUBLISHED,
+               ChangeEntry.completed_on.is_not(None))
+        .group_by(FeedbackItem.id, FeedbackItem.received_on)).all()
+    days = [max((done - received).days, 0) for received, done in done_rows]
+    waiting = db.session.scalar(
+        select(func.count()).select_from(FeedbackItem).where(
+            FeedbackItem.first_reply_on.is_(None),
+            FeedbackItem.status.in_([FeedbackStatus.NEW, FeedbackStatus.ACKNOWLEDGED]),
+            FeedbackItem.received_on < today - timedelta(days=30))) or 0
+    return Measures(total_feedback=total, linked_feedback=linked,
+                    median_days_to_done=statistics.median(days) if days else None,
+                    done_pairs=len(days), waiting_over_30_days=waiting)

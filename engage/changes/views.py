@@ -1,0 +1,258 @@
+"""'You said, we did': the public log, open data, and the staff pages to write, link and
+approve entries."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from engage.changes import feeds, services
+from engage.changes.forms import ActionForm, EntryForm, LinkFeedbackForm
+from engage.changes.links import LINK_KINDS, count_text
+from engage.changes.models import ChangeEntry, ChangeStatus
+from engage.core.csv import csv_response
+from engage.core.permissions import Permission, can
+from engage.errors import DomainError, NotFound
+from engage.extensions import db
+from engage.feedback import services as feedback_services
+
+bp = Blueprint("changes", __name__)
+
+feedback_services.register_linked_change_finder(services.published_changes_for_feedback)
+
+
+def require_any(*permissions: Permission):
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not any(can(current_user, p) for p in permissions):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _counts_text(counts: dict[str, int]) -> list[str]:
+    return [count_text(counts.get(kind, 0), spec) for kind, spec in LINK_KINDS.items()]
+
+
+# --- public log and open data ---------------------------------------------------------------
+
+
+def _filters() -> dict:
+    return {
+        "status": request.args.get("status") or None,
+        "theme_id": request.args.get("theme", type=int),
+        "organisation": request.args.get("organisation") or None,
+        "search": (request.args.get("q") or "").strip()[:100] or None,
+        "after": request.args.get("after") or None,
+    }
+
+
+@bp.get("/you-said-we-did")
+def public_log():
+    filters = _filters()
+    page = services.public_log(**filters)
+    next_args = {k: v for k, v in request.args.items() if k != "after"}
+    return render_template(
+        "changes/log.html", page=page, filters=filters, options=services.filter_options(),
+        statuses=list(ChangeStatus), counts_text=_counts_text, field_docs=feeds.JSON_FIELD_DOCS,
+        next_url=url_for("changes.public_log", after=page.next_cursor, **next_args)
+        if page.next_cursor else None)
+
+
+@bp.get("/you-said-we-did/<int:entry_id>")
+def public_entry(entry_id: int):
+    entry = services.public_entry(entry_id)
+    counts = services.link_counts([entry.id])[entry.id]
+    return render_template("changes/entry.html", entry=entry, counts=_counts_text(counts),
+                           quotes=services.public_quotes(entry))
+
+
+@bp.get("/you-said-we-did.json")
+def json_feed():
+    filters = _filters()
+    page = services.public_log(**filters)
+    next_args = {k: v for k, v in request.args.items() if k != "after"}
+    return jsonify(
+        entries=[feeds.entry_record(e, page.counts[e.id]) for e in page.entries],
+        next=url_for("changes.json_feed", after=page.next_cursor, _external=True, **next_args)
+        if page.next_cursor else None,
+        fields_documentation=url_for("changes.public_log", _external=True) + "#open-data",
+    )
+
+
+@bp.get("/you-said-we-did.atom")
+def atom():
+    page = services.public_log(page_size=50)
+    return Response(feeds.atom_feed(page.entries, page.counts),
+                    mimetype="application/atom+xml")
+
+
+@bp.get("/you-said-we-did.csv")
+def csv_download():
+    def records():
+        after = None
+        while True:
+            page = services.public_log(after=after, page_size=500)
+            for entry in page.entries:
+                yield feeds.entry_record(entry, page.counts[entry.id])
+            if not page.next_cursor:
+                return
+            after = page.next_cursor
+
+    return csv_response("you-said-we-did.csv", feeds.CSV_COLUMNS, feeds.csv_rows(records()))
+
+
+# --- staff ----------------------------------------------------------------------------------
+
+
+def _load(entry_id: int) -> ChangeEntry:
+    entry = db.session.get(ChangeEntry, entry_id)
+    if entry is None:
+        raise NotFound()
+    return entry
+
+
+def _entry_fields(form: EntryForm) -> dict:
+    theme = (form.theme.data or "").strip()
+    return {
+        "said": form.said.data, "done": form.done.data, "organisation": form.organisation.data,
+        "theme_id": feedback_services.ensure_theme(" ".join(theme.split())).id
+        if theme else None,
+        "status": form.status.data, "not_possible_reason": form.not_possible_reason.data,
+        "target_on": form.target_on.data, "completed_on": form.completed_on.data,
+    }
+
+
+@bp.get("/staff/changes")
+@require_any(Permission.WRITE_CHANGES, Permission.APPROVE_CHANGES)
+def staff_list():
+    return render_template("changes/staff_list.html", entries=services.staff_entries())
+
+
+@bp.route("/staff/changes/new", methods=["GET", "POST"])
+@require_any(Permission.WRITE_CHANGES)
+def new():
+    form = EntryForm()
+    if form.validate_on_submit():
+        try:
+            entry = services.create_entry(current_user, **_entry_fields(form))
+        except DomainError as error:
+            db.session.rollback()
+            form.form_errors.append(error.message)
+        else:
+            db.session.commit()
+            return redirect(url_for("changes.staff_entry", entry_id=entry.id))
+    return render_template("changes/edit.html", form=form, entry=None)
+
+
+@bp.route("/staff/changes/<int:entry_id>/edit", methods=["GET", "POST"])
+@require_any(Permission.WRITE_CHANGES)
+def edit(entry_id: int):
+    entry = _load(entry_id)
+    form = EntryForm(data=None if request.method == "POST" else {
+        "said": entry.said, "done": entry.done, "organisation": entry.organisation,
+        "theme": entry.theme.name if entry.theme else "", "status": str(entry.status),
+        "not_possible_reason": entry.not_possible_reason, "target_on": entry.target_on,
+        "completed_on": entry.completed_on})
+    if form.validate_on_submit():
+        try:
+            services.update_entry(current_user, entry, **_entry_fields(form))
+        except DomainError as error:
+            db.session.rollback()
+            form.form_errors.append(error.message)
+        else:
+            db.session.commit()
+            return redirect(url_for("changes.staff_entry", entry_id=entry.id))
+    return render_template("changes/edit.html", form=form, entry=entry)
+
+
+def _staff_page(entry: ChangeEntry, link_form: LinkFeedbackForm | None = None):
+    counts = services.link_counts([entry.id])[entry.id]
+    return render_template(
+        "changes/staff_entry.html", entry=entry, counts=_counts_text(counts),
+        linked=services.linked_feedback(entry), action_form=ActionForm(),
+        link_form=link_form or LinkFeedbackForm(),
+        can_write=can(current_user, Permission.WRITE_CHANGES),
+        can_approve=services.can_approve(current_user, entry),
+        needs_second_person=can(current_user, Permission.APPROVE_CHANGES)
+        and not services.can_approve(current_user, entry))
+
+
+@bp.get("/staff/changes/<int:entry_id>")
+@require_any(Permission.WRITE_CHANGES, Permission.APPROVE_CHANGES)
+def staff_entry(entry_id: int):
+    return _staff_page(_load(entry_id))
+
+
+@bp.post("/staff/changes/<int:entry_id>/submit")
+@require_any(Permission.WRITE_CHANGES)
+def submit(entry_id: int):
+    entry = _load(entry_id)
+    if ActionForm().validate_on_submit():
+        services.submit_for_approval(current_user, entry)
+        db.session.commit()
+    return redirect(url_for("changes.staff_entry", entry_id=entry.id))
+
+
+@bp.post("/staff/changes/<int:entry_id>/approve")
+@require_any(Permission.APPROVE_CHANGES)
+def approve(entry_id: int):
+    entry = _load(entry_id)
+    if ActionForm().validate_on_submit():
+        services.approve_entry(current_user, entry)
+        db.session.commit()
+    return redirect(url_for("changes.staff_entry", entry_id=entry.id))
+
+
+@bp.post("/staff/changes/<int:entry_id>/links")
+@require_any(Permission.WRITE_CHANGES)
+def link(entry_id: int):
+    entry = _load(entry_id)
+    form = LinkFeedbackForm()
+    if form.validate_on_submit():
+        feedback_id = services.parse_feedback_reference(form.reference.data)
+        try:
+            if feedback_id is None:
+                raise DomainError("Enter the feedback reference: the number shown on the "
+                                  "feedback's page.")
+            services.link_feedback(current_user, entry, feedback_id)
+        except DomainError as error:
+            db.session.rollback()
+            form.reference.errors = [error.message]
+        else:
+            db.session.commit()
+            return redirect(url_for("changes.staff_entry", entry_id=entry.id))
+    return _staff_page(entry, form), 400
+
+
+@bp.post("/staff/changes/<int:entry_id>/links/<int:feedback_id>/remove")
+@require_any(Permission.WRITE_CHANGES)
+def unlink(entry_id: int, feedback_id: int):
+    entry = _load(entry_id)
+    if ActionForm().validate_on_submit():
+        services.unlink_feedback(current_user, entry, feedback_id)
+        db.session.commit()
+    return redirect(url_for("changes.staff_entry", entry_id=entry.id))
+
+
+@bp.get("/staff/changes/measures")
+@require_any(Permission.TRIAGE_FEEDBACK, Permission.WRITE_CHANGES, Permission.VIEW_DASHBOARD)
+def measures():
+    return render_template("changes/measures.html", measures=services.measures())
+

@@ -1,0 +1,16 @@
+"""Signals other domains listen to (payments creates draft claims from a finalised register).
+
+`register_finalised.send(event, records=[AttendanceRecord, ...], actor=user)` is sent inside the
+finalising transaction: a receiver adds its rows to the same session, and if anything fails the
+whole finalisation rolls back. `attendance_corrected.send(event, record=..., correction=...,
+actor=user)` follows a correction to a finalised register in the same way.
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+register_finalised = _signals.signal("register-finalised")
+attendance_corrected = _signals.signal("attendance-corrected")

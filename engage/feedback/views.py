@@ -1,0 +1,342 @@
+"""Feedback pages: give feedback, check it by code, a member's named feedback, staff triage and
+the safeguarding queue.
+
+The anonymous routes keep nothing about the visitor: no flash messages and no session CSRF (both
+would set a session cookie), results are rendered straight from the POST (the code is never put
+in a URL), and rate limits count in memory under a daily-rotating hash.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from engage.accounts.admin_views import require
+from engage.core.permissions import Permission
+from engage.errors import DomainError, NotFound
+from engage.extensions import csrf, db, limiter
+from engage.feedback import services
+from engage.feedback.anonymous import check_anonymous_post, form_token
+from engage.feedback.forms import (
+    ActionForm,
+    CheckCodeForm,
+    CloseForm,
+    CodeActionForm,
+    GiveFeedbackForm,
+    QuoteForm,
+    ReplyForm,
+    ThemesForm,
+)
+from engage.feedback.models import MAX_FEEDBACK_LENGTH, FeedbackItem, FeedbackStatus
+
+bp = Blueprint("feedback", __name__)
+
+GIVE_FORM = "give-feedback"
+CHECK_FORM = "check-feedback"
+
+
+def _give_limit() -> str:
+    return current_app.config.get("FEEDBACK_GIVE_LIMIT", "10 per hour")
+
+
+def _check_limit() -> str:
+    return current_app.config.get("FEEDBACK_CHECK_LIMIT", "10 per 10 minutes")
+
+
+def _wrong_code(response) -> bool:
+    return bool(g.get("wrong_feedback_code"))
+
+
+def _protect_post(form_name: str) -> None:
+    if current_user.is_authenticated:
+        csrf.protect()
+    check_anonymous_post(form_name)
+
+
+# --- giving feedback --------------------------------------------------------------------------
+
+
+@bp.route("/feedback", methods=["GET", "POST"])
+@csrf.exempt
+@limiter.limit(_give_limit, methods=["POST"])
+def give():
+    form = GiveFeedbackForm()
+    form.topic.choices = [("", "Choose a topic (optional)")] + [(t, t) for t in services.topics()]
+    if request.method == "POST":
+        _protect_post(GIVE_FORM)
+        if form.website.data:
+            form.website.errors = ["Please leave this field empty. It is there to catch "
+                                   "automated spam."]
+        elif form.validate():
+            try:
+                given = services.give_feedback(
+                    current_user, body=form.body.data, topic=form.topic.data or None,
+                    may_quote=form.may_quote.data == "yes",
+                    attach_name=form.attach_name.data == "named")
+            except DomainError as error:
+                db.session.rollback()
+                form.body.errors = [*form.body.errors, error.message]
+            else:
+                db.session.commit()
+                return render_template("feedback/given.html", code=given.code,
+                                       named=form.attach_name.data == "named"
+                                       and current_user.is_authenticated)
+    form.form_token.data = form_token(GIVE_FORM)
+    return render_template("feedback/give.html", form=form, max_length=MAX_FEEDBACK_LENGTH)
+
+
+# --- checking feedback with its code ----------------------------------------------------------
+
+
+def _status_page(item: FeedbackItem, code: str, notice: str | None = None):
+    changes = services.linked_changes(item)
+    return render_template(
+        "feedback/status.html", item=item, replies=item.replies, changes=changes,
+        status_label=services.giver_status_label(item, changes),
+        change_in_preparation=item.status == FeedbackStatus.LINKED and not changes,
+        code=code, notice=notice, token=form_token(CHECK_FORM))
+
+
+def _item_for_code(code: str | None) -> FeedbackItem | None:
+    item = services.find_by_code(code or "")
+    if item is None:
+        g.wrong_feedback_code = True
+    return item
+
+
+@bp.route("/feedback/check", methods=["GET", "POST"])
+@csrf.exempt
+@limiter.shared_limit(_check_limit, scope="feedback-code", methods=["POST"],
+                      deduct_when=_wrong_code)
+def check():
+    form = CheckCodeForm()
+    if request.method == "POST":
+        check_anonymous_post(CHECK_FORM)
+        if form.validate():
+            item = _item_for_code(form.code.data)
+            if item is not None:
+                return _status_page(item, form.code.data)
+            form.code.errors = [
+                "We could not find feedback with that code. Check each word and try again. "
+                "Codes cannot be recovered, so if it is lost you are welcome to give your "
+                "feedback again."]
+        else:
+            g.wrong_feedback_code = True
+    form.form_token.data = form_token(CHECK_FORM)
+    return render_template("feedback/check.html", form=form)
+
+
+@bp.post("/feedback/check/delete-replies")
+@csrf.exempt
+@limiter.shared_limit(_check_limit, scope="feedback-code", methods=["POST"],
+                      deduct_when=_wrong_code)
+def delete_replies():
+    check_anonymous_post(CHECK_FORM)
+    form = CodeActionForm()
+    item = _item_for_code(form.code.data)
+    if item is None:
+        raise NotFound("We could not find feedback with that code.")
+    count = services.delete_replies_by_giver(item)
+    db.session.commit()
+    notice = "The replies have been deleted." if count else "There were no replies to delete."
+    return _status_page(item, form.code.data, notice)
+
+
+@bp.post("/feedback/check/withdraw")
+@csrf.exempt
+@limiter.shared_limit(_check_limit, scope="feedback-code", methods=["POST"],
+                      deduct_when=_wrong_code)
+def withdraw():
+    check_anonymous_post(CHECK_FORM)
+    form = CodeActionForm()
+    item = _item_for_code(form.code.data)
+    if item is None:
+        raise NotFound("We could not find feedback with that code.")
+    if form.confirmed.data != "yes":
+        return render_template("feedback/withdraw.html", item=item, code=form.code.data,
+                               token=form_token(CHECK_FORM))
+    services.withdraw_feedback(item)
+    db.session.commit()
+    return render_template("feedback/withdrawn.html")
+
+
+# --- a member's named feedback ----------------------------------------------------------------
+
+
+@bp.get("/feedback/yours")
+@login_required
+def yours():
+    items = services.feedback_of_member(current_user)
+    labels = {item.id: services.giver_status_label(item, services.linked_changes(item))
+              for item in items}
+    return render_template("feedback/yours.html", items=items, labels=labels)
+
+
+@bp.get("/feedback/yours/<int:feedback_id>")
+@login_required
+def your_item(feedback_id: int):
+    item = services.member_feedback(current_user, feedback_id)
+    changes = services.linked_changes(item)
+    return render_template("feedback/your_item.html", item=item, replies=item.replies,
+                           changes=changes,
+                           status_label=services.giver_status_label(item, changes),
+                           change_in_preparation=item.status == FeedbackStatus.LINKED
+                           and not changes)
+
+
+# --- staff triage -----------------------------------------------------------------------------
+
+
+def _load(feedback_id: int) -> FeedbackItem:
+    item = db.session.get(FeedbackItem, feedback_id)
+    if item is None:
+        raise NotFound()
+    return item
+
+
+@bp.get("/staff/feedback")
+@require(Permission.TRIAGE_FEEDBACK)
+def queue():
+    status = request.args.get("status") or None
+    topic = request.args.get("topic") or None
+    theme_id = request.args.get("theme", type=int)
+    oldest = request.args.get("order") == "oldest"
+    page = services.triage_queue(status=status, topic=topic, theme_id=theme_id,
+                                 oldest_first=oldest, after=request.args.get("after"))
+    return render_template(
+        "feedback/queue.html", page=page, statuses=list(FeedbackStatus),
+        topics=services.topics(), themes=services.all_themes(),
+        chosen={"status": status or "", "topic": topic or "", "theme": theme_id or 0,
+                "order": "oldest" if oldest else "newest"})
+
+
+def _item_page(item: FeedbackItem, **forms):
+    forms.setdefault("reply_form", ReplyForm(prefix="reply"))
+    forms.setdefault("close_form", CloseForm(prefix="close"))
+    forms.setdefault("themes_form", ThemesForm(
+        prefix="themes", data={"themes": ", ".join(t.name for t in item.themes)}))
+    forms.setdefault("quote_form", QuoteForm(prefix="quote", data={"quote": item.quote or ""}))
+    return render_template("feedback/item.html", item=item, giver=services.named_giver(item),
+                           action_form=ActionForm(), changes=services.linked_changes(item),
+                           **forms)
+
+
+@bp.get("/staff/feedback/<int:feedback_id>")
+@require(Permission.TRIAGE_FEEDBACK)
+def item(feedback_id: int):
+    return _item_page(_load(feedback_id))
+
+
+def _after_action(item: FeedbackItem):
+    return redirect(url_for("feedback.item", feedback_id=item.id))
+
+
+@bp.post("/staff/feedback/<int:feedback_id>/acknowledge")
+@require(Permission.TRIAGE_FEEDBACK)
+def acknowledge(feedback_id: int):
+    item = _load(feedback_id)
+    if ActionForm().validate_on_submit():
+        services.acknowledge_feedback(current_user, item)
+        db.session.commit()
+    return _after_action(item)
+
+
+@bp.post("/staff/feedback/<int:feedback_id>/reopen")
+@require(Permission.TRIAGE_FEEDBACK)
+def reopen(feedback_id: int):
+    item = _load(feedback_id)
+    if ActionForm().validate_on_submit():
+        services.reopen_feedback(current_user, item)
+        db.session.commit()
+    return _after_action(item)
+
+
+@bp.post("/staff/feedback/<int:feedback_id>/close")
+@require(Permission.TRIAGE_FEEDBACK)
+def close(feedback_id: int):
+    item = _load(feedback_id)
+    form = CloseForm(prefix="close")
+    if form.validate_on_submit():
+        services.close_feedback(current_user, item, form.reason.data)
+        db.session.commit()
+        return _after_action(item)
+    return _item_page(item, close_form=form), 400
+
+
+@bp.post("/staff/feedback/<int:feedback_id>/reply")
+@require(Permission.TRIAGE_FEEDBACK)
+def reply(feedback_id: int):
+    item = _load(feedback_id)
+    form = ReplyForm(prefix="reply")
+    if form.validate_on_submit():
+        services.reply_to_feedback(current_user, item, form.body.data)
+        db.session.commit()
+        return _after_action(item)
+    return _item_page(item, reply_form=form), 400
+
+
+@bp.post("/staff/feedback/<int:feedback_id>/themes")
+@require(Permission.TRIAGE_FEEDBACK)
+def themes(feedback_id: int):
+    item = _load(feedback_id)
+    form = ThemesForm(prefix="themes")
+    if form.validate_on_submit():
+        services.set_themes(current_user, item, (form.themes.data or "").split(","))
+        db.session.commit()
+        return _after_action(item)
+    return _item_page(item, themes_form=form), 400
+
+
+@bp.post("/staff/feedback/<int:feedback_id>/quote")
+@require(Permission.TRIAGE_FEEDBACK)
+def quote(feedback_id: int):
+    item = _load(feedback_id)
+    form = QuoteForm(prefix="quote")
+    if form.validate_on_submit():
+        try:
+            services.set_quote(current_user, item, form.quote.data)
+        except DomainError as error:
+            db.session.rollback()
+            form.quote.errors = [error.message]
+        else:
+            db.session.commit()
+            return _after_action(item)
+    return _item_page(item, quote_form=form), 400
+
+
+@bp.post("/staff/feedback/<int:feedback_id>/safeguarding")
+@require(Permission.TRIAGE_FEEDBACK)
+def flag(feedback_id: int):
+    item = _load(feedback_id)
+    if ActionForm().validate_on_submit():
+        services.flag_safeguarding(current_user, item)
+        db.session.commit()
+    return _after_action(item)
+
+
+# --- safeguarding lead ------------------------------------------------------------------------
+
+
+@bp.get("/staff/safeguarding/feedback")
+@require(Permission.VIEW_SAFEGUARDING)
+def safeguarding_queue():
+    page = services.triage_queue(safeguarding_only=True, after=request.args.get("after"))
+    return render_template("feedback/safeguarding_queue.html", page=page,
+                           procedure=_procedure())
+
+
+@bp.get("/staff/safeguarding/feedback/<int:feedback_id>")
+@require(Permission.VIEW_SAFEGUARDING)
+def safeguarding_item(feedback_id: int):
+    item = _load(feedback_id)
+    services.record_safeguarding_view(current_user, item)
+    db.session.commit()
+    return render_template("feedback/safeguarding_item.html", item=item,
+                           giver=services.named_giver(item), procedure=_procedure())
+
+
+def _procedure() -> str:
+    return current_app.config.get("SAFEGUARDING_PROCEDURE") or (
+        "Read the feedback carefully. If anyone may be at immediate risk, call 999. Otherwise "
+        "follow your organisation's safeguarding procedure: record your decision, consult the "
+        "designated safeguarding lead, and never try to identify an anonymous giver.")

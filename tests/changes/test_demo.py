@@ -1,0 +1,26 @@
+"""The demo data shows the whole loop, and seeding twice changes nothing."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from engage.changes.models import ChangeEntry, ChangeLink
+from engage.demo import seed_demo
+from engage.feedback import services as feedback_services
+from engage.feedback.models import FeedbackItem
+
+
+def test_demo_has_a_published_entry_linked_to_demo_feedback_and_is_repeatable(db, client):
+    lines = seed_demo()
+    code = next(line.rsplit(" ", 1)[1] for line in lines if "feedback code" in line)
+    entry = db.session.scalars(select(ChangeEntry)).one()
+    assert entry.is_published and entry.created_by_id != entry.approved_by_id
+    item = feedback_services.find_by_code(code)
+    assert item is not None and item.replies
+    assert db.session.scalar(select(ChangeLink.feedback_id)) == item.id
+    assert "stays open until 8pm" in client.get(f"/you-said-we-did/{entry.id}").get_data(
+        as_text=True)
+    again = seed_demo()
+    assert "already exist" in again[-1]
+    assert db.session.scalar(select(func.count()).select_from(FeedbackItem)) == 2
+    assert db.session.scalar(select(func.count()).select_from(ChangeEntry)) == 1
