@@ -567,6 +567,20 @@ def save_draft(user, consultation: Consultation, answers: dict[int, AnswerInput]
     return response
 
 
+def withdraw_response(user, consultation: Consultation) -> None:
+    """Take back named answers (or an unsent draft) while the consultation is still open."""
+    response = own_response(user, consultation)
+    if response is None:
+        raise NotFound()
+    if not consultation.is_accepting_answers():
+        raise InvalidState(_("This consultation has closed, so answers can no longer be "
+                             "withdrawn here. Please contact the panel's facilitator: they will "
+                             "help."))
+    delete_responses(Response.id == response.id)
+    audit.record("consultation.answers_withdrawn", actor_id=user.id,
+                 subject_type="consultation", subject_id=consultation.id)
+
+
 @dataclass
 class SubmitResult:
     already_had_it: bool = False
@@ -681,10 +695,28 @@ class OptionCount:
     key: str
     label: str
     count: int
+    hidden: bool = False  # hidden so that a small count cannot be worked out from the others
+
+    @property
+    def suppressed(self) -> bool:
+        return self.hidden or self.count < SMALL_NUMBER
 
     @property
     def published(self) -> str:
-        return fewer_than_five(self.count)
+        return _("not shown") if self.hidden else fewer_than_five(self.count)
+
+
+def _protect_small_numbers(question: Question, options: list[OptionCount]) -> None:
+    """Each person gives one answer to a single-choice or scale question, so if only one count
+    were hidden it could be worked out from the number of responses and the other counts. In
+    that case the next smallest count is hidden too."""
+    if question.kind == QuestionKind.MULTIPLE_CHOICE:
+        return
+    small = [o for o in options if o.count < SMALL_NUMBER]
+    if len(small) == 1:
+        others = sorted((o for o in options if o.count >= SMALL_NUMBER), key=lambda o: o.count)
+        if others:
+            others[0].hidden = True
 
 
 @dataclass
@@ -732,7 +764,9 @@ def results(consultation: Consultation, *, published: bool, tag: str | None = No
                               for k, label in _options_for(question)]
             result.options.append(OptionCount(PREFER_NOT_TO_SAY, _("Prefer not to say"),
                                               counts[PREFER_NOT_TO_SAY]))
-            bars = [Bar(o.label, None if published and o.count < SMALL_NUMBER else o.count,
+            if published:
+                _protect_small_numbers(question, result.options)
+            bars = [Bar(o.label, None if published and o.suppressed else o.count,
                         o.published if published else str(o.count))
                     for o in result.options]
             result.chart = bar_chart(question.text, bars, chart_id=f"chart-q{question.id}")

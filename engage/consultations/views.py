@@ -5,9 +5,18 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_required
 
 from engage.accounts.admin_views import require
 from engage.consultations import services
@@ -29,8 +38,9 @@ from engage.consultations.models import (
 from engage.core import clock
 from engage.core.csv import csv_response
 from engage.core.permissions import Permission
+from engage.core.ratelimit import client_key
 from engage.errors import DomainError, NotFound
-from engage.extensions import db
+from engage.extensions import db, limiter
 from engage.panels import services as panels
 
 bp = Blueprint("consultations", __name__, url_prefix="/consultations")
@@ -96,7 +106,15 @@ def _answer_page(consultation: Consultation, *, values, errors, problem=None, st
     ), status
 
 
+def _answer_limit() -> str:
+    return current_app.config.get("CONSULTATION_ANSWER_LIMIT", "20 per hour")
+
+
 @bp.route("/<int:consultation_id>/answer", methods=["GET", "POST"])
+# Visitors without an account answer public anonymous consultations; a limit per client (a
+# daily-rotating hash, never the address) stops one machine from flooding the results.
+@limiter.limit(_answer_limit, key_func=client_key, methods=["POST"],
+               exempt_when=lambda: current_user.is_authenticated)
 def answer(consultation_id: int):
     user = _user()
     consultation = services.get_consultation(consultation_id, user)
@@ -149,6 +167,22 @@ def answer(consultation_id: int):
     if result.already_had_it:
         flash(_("We already had your answers, so nothing was sent twice. Thank you."), "info")
     return redirect(url_for("consultations.thanks", consultation_id=consultation.id))
+
+
+@bp.route("/<int:consultation_id>/withdraw", methods=["GET", "POST"])
+@login_required
+def withdraw(consultation_id: int):
+    consultation = services.get_consultation(consultation_id, current_user)
+    response = services.own_response(current_user, consultation)
+    if response is None:
+        raise NotFound()
+    if request.method == "POST":
+        services.withdraw_response(current_user, consultation)
+        db.session.commit()
+        flash(_("Your answers have been withdrawn and deleted."), "success")
+        return redirect(url_for("consultations.detail", consultation_id=consultation.id))
+    return render_template("consultations/withdraw.html", c=consultation, response=response,
+                           form=EmptyForm())
 
 
 @bp.get("/<int:consultation_id>/thanks")

@@ -158,6 +158,15 @@ def edit(panel_id: int):
 @login_required
 def apply(panel_id: int):
     panel = services.get_panel(panel_id, current_user)
+    membership = panel.membership_of(current_user)
+    if request.method == "GET":
+        if membership is not None and membership.state not in (MembershipState.LEFT,
+                                                                MembershipState.DECLINED):
+            flash(_("You have already applied to this panel, or you are a member."), "info")
+            return redirect(url_for("panels.detail", panel_id=panel.id))
+        if not panel.open_for_applications:
+            flash(_("This panel is not taking applications at the moment."), "info")
+            return redirect(url_for("panels.detail", panel_id=panel.id))
     form = ApplyForm()
     if form.validate_on_submit():
         try:

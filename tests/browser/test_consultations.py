@@ -217,3 +217,24 @@ def test_visitor_answers_a_public_consultation_without_javascript(live_server,
     page.get_by_role("button", name="Send my answers").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Thank you: your answers have been sent")
+
+
+def test_saving_and_withdrawing_answers_is_accessible(live_server, page):
+    with live_server.app.app_context():
+        member = make_member()
+        panel = make_panel()
+        make_membership(panel, member)
+        consultation = make_consultation(panel=panel)
+        db.session.commit()
+        consultation_id = consultation.id
+    sign_in_as(page, live_server, member)
+    page.goto(f"{live_server.url}/consultations/{consultation_id}/answer")
+    page.get_by_label("What should change?").fill("more time")
+    page.get_by_role("button", name="Save and come back later").click()
+    expect(page.get_by_text("Your answers are saved.")).to_be_visible()
+    assert_accessible(page, "consultation page with saved answers")
+    page.get_by_role("link", name="Delete them").click()
+    assert_accessible(page, "withdraw answers")
+    page.get_by_role("button", name="Withdraw and delete my answers").click()
+    expect(page.get_by_text("Your answers have been withdrawn and deleted.")).to_be_visible()
+    expect(page.get_by_role("link", name="Start")).to_be_visible()

@@ -539,3 +539,35 @@ def test_closing_an_account_erases_named_answers_and_receipts(db, panel, member)
     assert _db.session.scalar(select(func.count()).select_from(AnonymousAnswer)) == 1, \
         "anonymous answers stay: nothing links them to the person"
     assert panel.member_count == 0
+
+
+def test_withdrawing_named_answers_only_while_open(db, panel, member):
+    from engage.consultations.models import Answer
+
+    consultation = make_consultation(panel=panel)
+    answer(member, consultation, text="words")
+    services.withdraw_response(member, consultation)
+    assert _db.session.scalar(select(func.count()).select_from(Answer)) == 0
+    assert services.own_response(member, consultation) is None
+    with pytest.raises(NotFound):
+        services.withdraw_response(member, consultation)
+    answer(member, consultation, text="words again")
+    consultation.state = ConsultationState.CLOSED
+    with pytest.raises(InvalidState, match="contact the panel"):
+        services.withdraw_response(member, consultation)
+
+
+def test_a_lone_small_count_is_protected_by_hiding_the_next_smallest(db):
+    consultation = make_consultation(anonymous=True)
+    _many_answers(consultation, 9, single="1")
+    _many_answers(consultation, 6, single="2", scale="3")
+    _many_answers(consultation, 1, single="prefer_not_to_say", scale="4")
+    single, _multiple, scale, _text = services.results(consultation, published=True)
+    assert [(o.label, o.published) for o in single.options] == [
+        ("Yes", "9"), ("No", "not shown"), ("Prefer not to say", "fewer than 5")]
+    assert str(single.chart).count("<rect") == 1
+    assert [o.published for o in scale.options] == [
+        "fewer than 5", "fewer than 5", "6", "fewer than 5", "fewer than 5", "fewer than 5"], \
+        "several small counts already protect each other"
+    staff = services.results(consultation, published=False)[0]
+    assert [o.count for o in staff.options] == [9, 6, 1]

@@ -323,6 +323,7 @@ def test_every_consultation_route_for_every_role(app, db, people, panel):
         f"/consultations/{c}/responses": STAFF_ONLY,
         f"/consultations/{c}/export.csv": STAFF_ONLY,
         f"/consultations/{public.id}/manage": {**STAFF_ONLY, "other_facilitator": 404},
+        f"/consultations/{c}/withdraw": {**dict.fromkeys(ROLES, 404), "anonymous": 302},
     }
     posts = {
         f"/consultations/{draft.id}/open": {**STAFF_ONLY, "facilitator": 302,
@@ -339,6 +340,7 @@ def test_every_consultation_route_for_every_role(app, db, people, panel):
             **STAFF_ONLY, "facilitator": 409, "programme_lead": 409},
         f"/consultations/{c}/answers/{'0' * 32}/tags": {**STAFF_ONLY, "facilitator": 302,
                                                         "programme_lead": 302},
+        f"/consultations/{c}/withdraw": {**dict.fromkeys(ROLES, 404), "anonymous": 302},
         f"/consultations/{c}/answers/{'0' * 32}/tags/remove": {
             **STAFF_ONLY, "facilitator": 404, "programme_lead": 404},
     }
@@ -356,3 +358,34 @@ def test_every_consultation_route_for_every_role(app, db, people, panel):
         for url, expected in posts.items():
             assert client.post(url, {}, form_url=token_page).status_code == expected[role], (
                 role, url)
+
+
+def test_visitors_answering_are_rate_limited_members_are_not(app, db, people, panel):
+    app.config["CONSULTATION_ANSWER_LIMIT"] = "2 per hour"
+    public = make_consultation(anonymous=True)
+    own = make_consultation(panel=panel)
+    db.session.commit()
+    visitor = PersonClient(app)
+    url = f"/consultations/{public.id}/answer"
+    statuses = [visitor.post(url, {"form_token": f"t{n}", _name(public, "scale"): "3"}).status_code
+                for n in range(3)]
+    assert statuses == [302, 302, 429]
+    member = PersonClient(app, people["member"])
+    own_url = f"/consultations/{own.id}/answer"
+    for _ in range(3):
+        assert member.post(own_url, {_name(own, "scale"): "3"}).status_code == 302
+
+
+def test_member_withdraws_named_answers_while_open(app, db, people, panel):
+    consultation = make_consultation(panel=panel)
+    db.session.commit()
+    member = PersonClient(app, people["member"])
+    url = f"/consultations/{consultation.id}"
+    member.post(f"{url}/answer", {_name(consultation, "free_text"): "Changed my mind later"})
+    assert "Withdraw your answers" in _html(member.get(url))
+    assert "Nobody will see them" in _html(member.get(f"{url}/withdraw"))
+    response = member.post(f"{url}/withdraw", {}, follow_redirects=True)
+    assert "Your answers have been withdrawn and deleted." in _html(response)
+    assert db.session.scalar(select(func.count()).select_from(Response)) == 0
+    other = PersonClient(app, people["other_member"])
+    assert other.get(f"{url}/withdraw").status_code == 404

@@ -205,7 +205,8 @@ def test_every_panel_route_for_every_role(app, db, people, panel):
         f"/panels/{panel.id}/applications": STAFF_ONLY,
         f"/panels/{panel.id}/applications/{membership.id}": STAFF_ONLY,
         f"/panels/{panel.id}/message": STAFF_ONLY,
-        f"/panels/{panel.id}/apply": {**dict.fromkeys(ROLES, 200), "anonymous": 302},
+        f"/panels/{panel.id}/apply": {**dict.fromkeys(ROLES, 200), "anonymous": 302,
+                                      "member": 302},  # already a member: back to the panel
         f"/panels/{panel.id}/leave": {**dict.fromkeys(ROLES, 404), "anonymous": 302,
                                       "member": 200},
         "/panels/attribution": {**dict.fromkeys(ROLES, 200), "anonymous": 302},
@@ -256,3 +257,14 @@ def test_panel_text_is_escaped(app, db, people):
     for url in (f"/panels/{panel.id}", f"/panels/{panel.id}/apply", "/panels/"):
         page = _html(member.get(url))
         assert "<b>Bold</b>" not in page and "&lt;b&gt;Bold&lt;/b&gt;" in page, url
+
+
+def test_apply_page_sends_members_and_closed_panels_back_with_a_reason(app, db, people, panel):
+    closed = make_panel(open_for_applications=False)
+    make_membership(panel, people["member"])
+    db.session.commit()
+    member = PersonClient(app, people["member"])
+    page = _html(member.get(f"/panels/{panel.id}/apply", follow_redirects=True))
+    assert "You have already applied to this panel, or you are a member." in page
+    page = _html(member.get(f"/panels/{closed.id}/apply", follow_redirects=True))
+    assert "not taking applications at the moment" in page
