@@ -933,3 +933,32 @@ def corrections_for(event: Event) -> list[AttendanceCorrection]:
     return list(db.session.scalars(
         select(AttendanceCorrection).join(AttendanceRecord)
         .where(AttendanceRecord.event_id == event.id).order_by(AttendanceCorrection.id)))
+
+
+# --- the events section of a panel page ----------------------------------------------------
+
+
+def _panel_events_section(panel: Panel, user) -> dict | None:
+    """Upcoming events of the panel, for the members' area of the panel page."""
+    from flask import url_for
+    from flask_babel import gettext as _
+
+    events = upcoming_events(user, EventFilters(panel_id=panel.id), limit=10)
+    items = [{
+        "label": event.title,
+        "detail": (_("cancelled") if event.is_cancelled else
+                   clock.to_london(event.starts_at).strftime("%-d %B %Y at %H:%M")),
+        "url": url_for("events.detail", event_id=event.id),
+    } for event in events]
+    return {"title": _("Upcoming events"), "items": items,
+            "empty": _("There are no upcoming events for this panel at the moment.")}
+
+
+def register_panel_page_section() -> None:
+    from engage.panels.services import PANEL_PAGE_SECTIONS, register_panel_section
+
+    if _panel_events_section not in PANEL_PAGE_SECTIONS:
+        register_panel_section(_panel_events_section)
+
+
+register_panel_page_section()
