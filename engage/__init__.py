@@ -105,6 +105,7 @@ def _init_extensions(app: Flask) -> None:
     from engage.consultations import retention as _consultations_retention  # noqa: F401
     from engage.core.crypto import build_fernet
     from engage.equality import personal_data as _equality_data  # noqa: F401
+    from engage.equality.events_link import connect_to_events as connect_equality_to_events
     from engage.events import personal_data as _events_data  # noqa: F401
     from engage.extensions import babel, csrf, db, limiter, login_manager, migrate
     from engage.feedback import personal_data as _feedback_data  # noqa: F401
@@ -115,6 +116,7 @@ def _init_extensions(app: Flask) -> None:
 
     app.extensions["engage_fernet"] = build_fernet(app.config["FIELD_ENCRYPTION_KEY"])
     connect_to_events()  # registers → draft claims; a no-op until engage.events exists
+    connect_equality_to_events()  # registers → equality snapshots of who attended
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"))
     csrf.init_app(app)
