@@ -22,6 +22,7 @@ from engage.core.charts import Bar, bar_chart
 from engage.core.clock import from_london
 from engage.core.models import AuditEvent
 from engage.core.suppression import suppress_table
+from engage.dashboard import programme
 from engage.dashboard.sections import Figure, Filters, Section, register_section
 from engage.equality.questions import BY_KEY
 from engage.equality.services import population_figures, snapshot_counts
@@ -136,7 +137,8 @@ def joiners_and_leavers(filters: Filters) -> Figure:
 @register_section
 def participation_section(filters: Filters) -> Section:
     return Section("participation", _("Participation"),
-                   [members_per_panel(filters), joiners_and_leavers(filters)])
+                   [members_per_panel(filters), joiners_and_leavers(filters),
+                    programme.attendance_rate(filters)])
 
 
 # --- voice ----------------------------------------------------------------------------------
@@ -185,7 +187,22 @@ def responses_by_month(filters: Filters) -> Figure:
 
 @register_section
 def voice_section(filters: Filters) -> Section:
-    return Section("voice", _("Voice"), [responses_by_month(filters)])
+    return Section("voice", _("Voice"), [responses_by_month(filters),
+                                         programme.feedback_by_month(filters, month_label),
+                                         programme.feedback_by_topic(filters)])
+
+
+@register_section
+def closing_the_loop_section(filters: Filters) -> Section:
+    return Section("closing-the-loop", _("Closing the loop"),
+                   [programme.loop_measures(), programme.commitments_past_target(filters)])
+
+
+@register_section
+def payments_section(filters: Filters) -> Section:
+    return Section("payments", _("Payments"),
+                   [programme.spend_by_panel_and_quarter(filters),
+                    programme.payment_times(filters)])
 
 
 # --- equality -------------------------------------------------------------------------------
