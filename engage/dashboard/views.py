@@ -14,6 +14,7 @@ from engage.core import audit
 from engage.core.csv import csv_response
 from engage.core.permissions import Permission
 from engage.dashboard import (
+    impact_domains,  # noqa: F401 - registers the merged impact sections
     metrics,  # noqa: F401 - registers the built-in sections
     programme,
 )
