@@ -109,9 +109,11 @@ def _init_extensions(app: Flask) -> None:
     from engage.events import personal_data as _events_data  # noqa: F401
     from engage.extensions import babel, csrf, db, limiter, login_manager, migrate
     from engage.feedback import personal_data as _feedback_data  # noqa: F401
+    from engage.feedback import retention as _feedback_retention  # noqa: F401 - after personal_data
     from engage.panels import personal_data as _panels_data  # noqa: F401
     from engage.panels import retention as _panels_retention  # noqa: F401 - retention rules
     from engage.payments import personal_data as _payments_data  # noqa: F401
+    from engage.payments import retention as _payments_retention  # noqa: F401 - after personal_data
     from engage.payments.events_link import connect_to_events
 
     app.extensions["engage_fernet"] = build_fernet(app.config["FIELD_ENCRYPTION_KEY"])
