@@ -174,3 +174,33 @@ def test_median_days_to_paid_and_claims_past_target(db):
     assert value(times, "Claims paid in the dates chosen") == 3
     assert value(times, "Median days from claim sent to paid") == "10 days"
     assert value(times, "Claims not paid yet and past the target time") == 1
+
+
+def test_people_marked_as_attending_are_in_the_equality_make_up(db):
+    from engage.equality.services import save_answers
+
+    seed_policies()
+    _panel, event = _finalised_event(came=6, missed=0)
+    for record in event_records(event):
+        save_answers(record.user, {"ethnicity": "white"})
+    # the snapshots were taken when the register was finalised, before these answers
+    day = event.starts_at.date()
+    filters = Filters(start=day - timedelta(days=400), end=day + timedelta(days=400))
+    result = figure(filters, "equality-ethnicity")
+    assert result.header[3] == "Attended an event"
+    rows = {row[0]: row for row in result.rows}
+    assert rows["Not answered"][3] == "6"
+    assert rows["White"][3] == "0"
+    only_other_panel = figure(Filters(filters.start, filters.end, panel_id=make_panel().id),
+                              "equality-ethnicity")
+    assert {row[0]: row for row in only_other_panel.rows}["Not answered"][3] == "0"
+
+
+def event_records(event):
+    from sqlalchemy import select
+
+    from engage.events.models import AttendanceRecord
+    from engage.extensions import db
+
+    return list(db.session.scalars(select(AttendanceRecord)
+                                   .where(AttendanceRecord.event_id == event.id)))
