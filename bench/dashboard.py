@@ -29,6 +29,7 @@ from sqlalchemy import insert
 
 from engage import create_app
 from engage.accounts.models import User, UserRole
+from engage.changes.models import ChangeEntry, ChangeLink
 from engage.consultations.models import (
     AnonymousResponse,
     Consultation,
@@ -38,6 +39,7 @@ from engage.core.models import AuditEvent
 from engage.equality.models import EqualitySnapshot
 from engage.equality.questions import QUESTIONS
 from engage.extensions import db
+from engage.feedback.models import FeedbackItem
 from engage.panels.models import Panel, PanelMembership
 
 NOW = datetime.now(UTC)
@@ -103,7 +105,29 @@ def build(members: int, rng: random.Random) -> User:
         {"occurred_at": NOW - timedelta(minutes=rng.randint(0, 525_600)),
          "action": rng.choice(actions), "subject_type": "panel",
          "subject_id": rng.randint(1, panels), "details": {}} for _ in range(members * 5)])
+    # Feedback and "you said, we did" (merge): one piece of feedback per member, a tenth
+    # replied to, and 500 published changes each linked to up to 20 pieces of feedback.
+    topics = ["Counselling", "Police", "Courts", "Health", "Housing", None]
+    feedback_ids = rng.sample(range(1, 2**31 - 1), members)
+    db.session.execute(insert(FeedbackItem), [
+        {"id": fid, "received_on": (NOW - timedelta(days=rng.randint(0, 700))).date(),
+         "body": "x", "topic": rng.choice(topics), "status": rng.choice(
+             ["new", "acknowledged", "linked", "closed"]),
+         "first_reply_on": NOW.date() if rng.random() < .1 else None}
+        for fid in feedback_ids])
+    db.session.execute(insert(ChangeEntry), [
+        {"said": f"Said {i}", "done": f"Done {i}", "organisation": rng.choice(
+            ["NHS", "Police", "Local authority", "Voluntary sector"]),
+         "status": rng.choice(["considering", "planned", "in_progress", "done"]),
+         "target_on": (NOW + timedelta(days=rng.randint(-200, 200))).date(),
+         "completed_on": NOW.date(), "publication": "published", "created_at": NOW,
+         "published_at": NOW} for i in range(500)])
+    links = {(rng.randint(1, 500), rng.choice(feedback_ids)) for _ in range(5000)}
+    db.session.execute(insert(ChangeLink), [
+        {"entry_id": entry_id, "kind": "feedback", "feedback_id": fid}
+        for entry_id, fid in links])
     db.session.commit()
+    print(f"data: {members} feedback items, 500 changes, {len(links)} links")
     print(f"data: {members} members, {len(memberships)} memberships, {len(responses)} named "
           f"and {len(anonymous)} anonymous responses, {len(snapshots)} equality snapshots, "
           f"{members * 5} audit events")

@@ -106,16 +106,20 @@ def _init_extensions(app: Flask) -> None:
     from engage.core.crypto import build_fernet
     from engage.db import configure_sqlite
     from engage.equality import personal_data as _equality_data  # noqa: F401
+    from engage.equality.events_link import connect_to_events as connect_equality_to_events
     from engage.events import personal_data as _events_data  # noqa: F401
     from engage.extensions import babel, csrf, db, limiter, login_manager, migrate
     from engage.feedback import personal_data as _feedback_data  # noqa: F401
+    from engage.feedback import retention as _feedback_retention  # noqa: F401 - after personal_data
     from engage.panels import personal_data as _panels_data  # noqa: F401
     from engage.panels import retention as _panels_retention  # noqa: F401 - retention rules
     from engage.payments import personal_data as _payments_data  # noqa: F401
+    from engage.payments import retention as _payments_retention  # noqa: F401 - after personal_data
     from engage.payments.events_link import connect_to_events
 
     app.extensions["engage_fernet"] = build_fernet(app.config["FIELD_ENCRYPTION_KEY"])
     connect_to_events()  # registers → draft claims; a no-op until engage.events exists
+    connect_equality_to_events()  # registers → equality snapshots of who attended
     db.init_app(app)
     with app.app_context():
         for engine in db.engines.values():

@@ -30,6 +30,8 @@ class DashboardFilterForm(FlaskForm):
                       description=_l("For example, 2026-01-01"))
     end = DateField(_l("To"), validators=[Optional()], description=_l("For example, 2026-12-31"))
     panel = SelectField(_l("Panel"), validators=[Optional()])
+    organisation = SelectField(_l("Organisation"), validators=[Optional()],
+                               description=_l("For commitments in \"you said, we did\""))
     question = SelectField(_l("Equality question"),
                            choices=[(q.key, q.text) for q in QUESTIONS], default="ethnicity")
 
@@ -51,4 +53,5 @@ class DashboardFilterForm(FlaskForm):
             end=self.end.data if valid and self.end.data else end,
             panel_id=int(panel) if panel.isdigit() else None,
             question=self.question.data if valid and self.question.data else "ethnicity",
+            organisation=(self.organisation.data or None) if valid else None,
         )

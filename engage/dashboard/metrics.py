@@ -22,9 +22,11 @@ from engage.core.charts import Bar, bar_chart
 from engage.core.clock import from_london
 from engage.core.models import AuditEvent
 from engage.core.suppression import suppress_table
+from engage.dashboard import programme
 from engage.dashboard.sections import Figure, Filters, Section, register_section
 from engage.equality.questions import BY_KEY
 from engage.equality.services import population_figures, snapshot_counts
+from engage.events.models import Event
 from engage.extensions import db
 from engage.panels.models import Panel, PanelMembership
 
@@ -136,7 +138,8 @@ def joiners_and_leavers(filters: Filters) -> Figure:
 @register_section
 def participation_section(filters: Filters) -> Section:
     return Section("participation", _("Participation"),
-                   [members_per_panel(filters), joiners_and_leavers(filters)])
+                   [members_per_panel(filters), joiners_and_leavers(filters),
+                    programme.attendance_rate(filters)])
 
 
 # --- voice ----------------------------------------------------------------------------------
@@ -185,7 +188,22 @@ def responses_by_month(filters: Filters) -> Figure:
 
 @register_section
 def voice_section(filters: Filters) -> Section:
-    return Section("voice", _("Voice"), [responses_by_month(filters)])
+    return Section("voice", _("Voice"), [responses_by_month(filters),
+                                         programme.feedback_by_month(filters, month_label),
+                                         programme.feedback_by_topic(filters)])
+
+
+@register_section
+def closing_the_loop_section(filters: Filters) -> Section:
+    return Section("closing-the-loop", _("Closing the loop"),
+                   [programme.loop_measures(), programme.commitments_past_target(filters)])
+
+
+@register_section
+def payments_section(filters: Filters) -> Section:
+    return Section("payments", _("Payments"),
+                   [programme.spend_by_panel_and_quarter(filters),
+                    programme.payment_times(filters)])
 
 
 # --- equality -------------------------------------------------------------------------------
@@ -199,30 +217,35 @@ def equality_make_up(filters: Filters) -> Figure:
                         if filters.panel_id else None)
     joined = snapshot_counts("panel", panel_ids, months=months)[question.key]
     answered = snapshot_counts("consultation", consultation_ids, months=months)[question.key]
+    event_ids = (list(db.session.scalars(select(Event.id).where(
+        Event.panel_id == filters.panel_id))) if filters.panel_id else None)
+    attended = snapshot_counts("event", event_ids, months=months)[question.key]
     keys = question.report_keys()
-    table = suppress_table([[joined[k], answered[k]] for k in keys])
+    table = suppress_table([[joined[k], answered[k], attended[k]] for k in keys])
     population = population_figures()
     rows: list[list[str | int]] = []
     for index, key in enumerate(keys):
         cells = table.cells[index]
         share = population.get((question.key, key))
-        rows.append([question.label_for(key), cells[0].text, cells[1].text,
+        rows.append([question.label_for(key), cells[0].text, cells[1].text, cells[2].text,
                      table.row_totals[index].text,
                      f"{share // 10}.{share % 10}%" if share is not None else "-"])
     rows.append([_("Total"), table.column_totals[0].text, table.column_totals[1].text,
-                 table.grand_total.text, "-"])
+                 table.column_totals[2].text, table.grand_total.text, "-"])
     chart = bar_chart(
         _("Everyone taking part: %(q)s", q=question.text),
         [Bar(question.label_for(k), table.row_totals[i].shown, table.row_totals[i].text)
          for i, k in enumerate(keys)], chart_id="chart-equality")
     return Figure(
         f"equality-{question.key}", _("Who took part: %(q)s", q=question.text),
-        _("Each time someone joined a panel or sent answers to a consultation, an unnamed copy "
+        _("Each time someone joined a panel, sent answers to a consultation or was marked as "
+          "attending an event on a finalised register, an unnamed copy "
           "of their equality answers at that time was kept. This counts those copies in the "
           "months chosen, so one person who took part three times counts three times. People "
           "who had not answered the question are counted as \"Not answered\". The local "
           "population column is what an admin entered, for comparison."),
-        [_("Answer"), _("Joined a panel"), _("Answered a consultation"), _("All taking part"),
+        [_("Answer"), _("Joined a panel"), _("Answered a consultation"),
+         _("Attended an event"), _("All taking part"),
          _("Local population")], rows, chart,
         note=_("To protect people in small groups, any number under 5 is not shown, and "
                "neither are some other numbers that would let you work it out from the "

@@ -23,6 +23,7 @@ class Filters:
     end: date
     panel_id: int | None = None
     question: str = "ethnicity"
+    organisation: str | None = None  # "you said, we did" commitments of one organisation
 
     @property
     def start_utc(self) -> datetime:

@@ -13,7 +13,11 @@ from engage.accounts.admin_views import require
 from engage.core import audit
 from engage.core.csv import csv_response
 from engage.core.permissions import Permission
-from engage.dashboard import metrics  # noqa: F401 - registers the built-in sections
+from engage.dashboard import (
+    impact_domains,  # noqa: F401 - registers the merged impact sections
+    metrics,  # noqa: F401 - registers the built-in sections
+    programme,
+)
 from engage.dashboard.forms import DashboardFilterForm
 from engage.dashboard.impact import impact_for
 from engage.dashboard.sections import build_sections, find_figure
@@ -28,6 +32,8 @@ def _filter_form() -> DashboardFilterForm:
     form = DashboardFilterForm(request.args)
     panels = db.session.execute(select(Panel.id, Panel.name).order_by(Panel.name)).all()
     form.panel.choices = [("", _("All panels")), *[(str(i), name) for i, name in panels]]
+    form.organisation.choices = [("", _("All organisations")),
+                                 *[(o, o) for o in programme.organisations()]]
     if request.args:
         form.validate()
     return form

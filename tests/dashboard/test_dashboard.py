@@ -105,18 +105,18 @@ def test_equality_make_up_hides_small_numbers_and_what_would_reveal_them(db):
     # Asian (9) is the next smallest in the consultation column: hidden so 3 cannot be
     # worked out from the total of 32.
     assert rows["Asian or Asian British"][1] == "not shown"
-    assert rows["White"][:3] == ["6", "20", "26"]
+    assert rows["White"][:4] == ["6", "20", "0", "26"]
     assert rows["Total"][1] == "32"
     assert "not shown" in result.note or "under 5" in result.note
-    assert "3" not in [cell for row in result.rows for cell in row[1:4]]
+    assert "3" not in [cell for row in result.rows for cell in row[1:5]]
 
 
 def test_equality_compares_with_population_figures(db):
     equality.set_population_figures(make_staff(Role.ADMIN), {("ethnicity", "white"): 815})
     _snapshots({"white": 6})
     rows = {row[0]: row for row in figure(RANGE, "equality-ethnicity").rows}
-    assert rows["White"][4] == "81.5%"
-    assert rows["Mixed or multiple ethnic groups"][4] == "-"
+    assert rows["White"][5] == "81.5%"
+    assert rows["Mixed or multiple ethnic groups"][5] == "-"
 
 
 def test_a_new_section_provider_appears_on_the_page(db):

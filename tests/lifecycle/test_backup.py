@@ -9,9 +9,12 @@ from engage.equality import services as equality
 from engage.extensions import db
 from engage.lifecycle.backup import BackupError, backup, restore
 from engage.panels.models import PanelMembership
+from engage.payments.models import LedgerEntry
+from engage.payments.reports import ledger_payable_total
 from tests.conftest import POSTGRES_URL, _truncate_all, make_app
 from tests.factories import make_member
 from tests.factories_panels import make_membership, make_panel
+from tests.factories_payments import approved_claim
 
 
 def _seed() -> int:
@@ -20,8 +23,19 @@ def _seed() -> int:
     make_membership(panel, person, access_needs="A quiet room, please")
     equality.save_answers(person, {"ethnicity": "mixed"})
     equality.take_equality_snapshot(person, "panel", panel.id)
+    approved_claim(person)  # ledger entries for the payable amounts
     db.session.commit()
     return person.id
+
+
+def _ledger_totals() -> dict[str, int]:
+    """The ledger's totals by entry type and category, and its approved spend."""
+    rows = db.session.execute(
+        select(LedgerEntry.entry_type, LedgerEntry.category, func.sum(LedgerEntry.amount_pence))
+        .group_by(LedgerEntry.entry_type, LedgerEntry.category)).all()
+    totals = {f"{kind}/{category}": int(amount) for kind, category, amount in rows}
+    totals["payable"] = ledger_payable_total()
+    return totals
 
 
 def _row_counts() -> dict[str, int]:
@@ -45,12 +59,15 @@ def test_sqlite_backup_restores_into_a_fresh_database(tmp_path):
         person_id = _seed()
         before = _row_counts()
         assert before["panel_memberships"] == 1 and before["equality_snapshots"] == 1
+        ledger = _ledger_totals()
+        assert ledger["payable"] > 0
         backup(tmp_path / "backups" / "engage.backup")
         db.engine.dispose()
     fresh = make_app(f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
     with fresh.app_context():
         restore(tmp_path / "backups" / "engage.backup")
         assert _row_counts() == before
+        assert _ledger_totals() == ledger
         _assert_readable(person_id)
         raw = db.session.execute(text("SELECT access_needs FROM panel_memberships")).scalar()
         assert "quiet" not in raw  # still encrypted at rest after the round trip
@@ -93,9 +110,11 @@ def test_restoring_something_that_is_not_a_backup_says_so(tmp_path):
 def test_postgres_backup_restores_with_pg_restore(app, tmp_path):
     person_id = _seed()
     before = _row_counts()
+    ledger = _ledger_totals()
     backup(tmp_path / "engage.dump")
     _truncate_all()
     assert _row_counts()["panel_memberships"] == 0
     restore(tmp_path / "engage.dump")
     assert _row_counts() == before
+    assert _ledger_totals() == ledger
     _assert_readable(person_id)

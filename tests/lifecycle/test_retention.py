@@ -96,7 +96,9 @@ def test_the_audit_log_gets_counts_only(db):
         retention.apply_all()
     entry = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "retention.applied"))
     assert entry.details == {"removed": {"consultation_unsent_drafts": 0,
-                                         "panel_applications_unfinished": 1}}
+                                         "feedback_anonymous_replies": 0,
+                                         "panel_applications_unfinished": 1,
+                                         "payment_records": 0}}
     assert entry.actor_id is None
 
 
@@ -148,11 +150,12 @@ def test_admin_changes_a_period_and_the_page_follows(db, browser_like):
     admin = make_staff(Role.ADMIN)
     db.session.commit()
     sign_in(browser_like, admin)
+    others = {"feedback_anonymous_replies": "24", "payment_records": "72"}
     bad = browser_like.post("/admin/retention", {"panel_applications_unfinished": "0",
-                                                 "consultation_unsent_drafts": "3"})
+                                                 "consultation_unsent_drafts": "3", **others})
     assert "Enter a whole number of months from 1 to 240" in bad.get_data(as_text=True)
     done = browser_like.post("/admin/retention", {"panel_applications_unfinished": "12",
-                                                  "consultation_unsent_drafts": "3"},
+                                                  "consultation_unsent_drafts": "3", **others},
                              follow_redirects=True)
     assert "retention periods are saved" in done.get_data(as_text=True)
     assert retention.periods()["panel_applications_unfinished"] == 12

@@ -1,0 +1,65 @@
+"""Retention for payment records (registered at merge by issue 7).
+
+Payment records are the financial record the law asks us to keep for 6 years after the end of
+the financial year. After that they are pseudonymised: the claim and its ledger entries lose
+their link to the person (user id), and uploaded receipts are deleted. Amounts stay, so the
+ledger still balances and its totals do not change. Closing an account already pseudonymises
+at once (engage/payments/personal_data.py); this module says so on the "data we hold" and
+account-closure pages.
+
+The financial year here is the one the payments domain reports in (from 6 April, as in
+engage.payments.calculation.tax_year_start).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime
+
+from sqlalchemy import delete, select, update
+
+from engage.core import personal_data
+from engage.core.clock import to_london
+from engage.extensions import db
+from engage.lifecycle.retention import RetentionRule, months_before, register
+from engage.payments import receipts
+from engage.payments.calculation import tax_year_start
+from engage.payments.models import Claim, LedgerEntry, Receipt
+
+PAYMENT_RECORDS = "payment_records"
+ON_CLOSE = ("Claims not sent yet are deleted; the rest are kept without your name for 6 years "
+            "after the financial year, as the law requires.")
+
+
+def first_day_of_financial_year(day: date) -> date:
+    return date(tax_year_start(day), 4, 6)
+
+
+def pseudonymise_old_payment_records(now: datetime, months: int) -> int:
+    """Claims whose financial year ended `months` or more ago lose the link to the person."""
+    cutoff = to_london(months_before(now, months)).date()
+    old = select(Claim.id).where(Claim.activity_date < first_day_of_financial_year(cutoff))
+    named = list(db.session.scalars(old.where(Claim.user_id.is_not(None))))
+    for receipt in db.session.scalars(select(Receipt).where(Receipt.claim_id.in_(old))):
+        receipts.path_of(receipt.stored_name).unlink(missing_ok=True)
+    db.session.execute(delete(Receipt).where(Receipt.claim_id.in_(old))
+                       .execution_options(synchronize_session=False))
+    db.session.execute(update(LedgerEntry).where(LedgerEntry.claim_id.in_(old),
+                                                 LedgerEntry.user_id.is_not(None))
+                       .values(user_id=None).execution_options(synchronize_session=False))
+    if named:
+        db.session.execute(update(Claim).where(Claim.id.in_(named)).values(user_id=None)
+                           .execution_options(synchronize_session=False))
+    db.session.expire_all()
+    return len(named)
+
+
+register(RetentionRule(
+    PAYMENT_RECORDS, "Payment records (kept without the person's name afterwards)", 72,
+    "after the end of the financial year of the activity", pseudonymise_old_payment_records))
+
+for _table in ("payment_claims", "payment_receipts", "payment_ledger", "payment_claim_events"):
+    _kind = personal_data.REGISTRY.get(_table)
+    if _kind is not None and _kind.retention_key is None:
+        personal_data.register(dataclasses.replace(_kind, retention_key=PAYMENT_RECORDS,
+                                                   on_close=ON_CLOSE))
