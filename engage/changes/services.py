@@ -344,6 +344,21 @@ def link_consultation_answer(actor: Any, entry: ChangeEntry, answer_id: str) -> 
     return link
 
 
+def answers_with_text(consultation: Consultation) -> list[Answer | AnonymousAnswer]:
+    """Sent written answers of a consultation (for the demo and for staff helpers)."""
+    free_text = select(Question.id).where(Question.consultation_id == consultation.id,
+                                          Question.kind == QuestionKind.FREE_TEXT)
+    named = db.session.scalars(
+        select(Answer).join(ConsultationResponse, ConsultationResponse.id == Answer.response_id)
+        .where(Answer.question_id.in_(free_text), Answer.text.is_not(None),
+               ConsultationResponse.status == ResponseStatus.SUBMITTED).order_by(Answer.id))
+    anonymous = db.session.scalars(
+        select(AnonymousAnswer).where(AnonymousAnswer.question_id.in_(free_text),
+                                      AnonymousAnswer.text.is_not(None))
+        .order_by(AnonymousAnswer.id))
+    return [*named, *anonymous]
+
+
 def _named_respondents(*, consultation_id: int | None = None,
                        answer_id: str | None = None) -> list[Any]:
     from engage.accounts.models import User
