@@ -83,10 +83,11 @@ def seed(people: dict) -> list[str]:
     services.approve_entry(second_lead, entry)
     lines = _helpline_entry(lead, second_lead)
     db.session.commit()
-    return [*lines, 
+    return [
         "Demo feedback: an anonymous piece of feedback, acknowledged, replied to and linked to "
         "a published 'you said, we did' entry (written by demo-lead, approved by demo-lead2).",
         f"  Its feedback code (try it at /feedback/check): {given.code}",
         "  Another anonymous piece of feedback has waited 35 days without a reply (see "
         "/staff/changes/measures).",
+        *lines,
     ]
