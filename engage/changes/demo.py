@@ -16,6 +16,32 @@ DEMO_SAID = ("The evening drop-in closes at 6pm, too early for anyone who works 
              "children.")
 
 
+HELPLINE_SAID = ("People who answered the helpline consultation said evenings and nights are "
+                 "when they most need to talk.")
+
+
+def _helpline_entry(lead, second_lead) -> list[str]:
+    """An entry linked to the demo consultation with published results, and to its written
+    answers: only those marked "may be quoted publicly" appear on the public page."""
+    from engage.consultations.models import Consultation, ConsultationState
+
+    consultation = db.session.scalar(select(Consultation).where(
+        Consultation.state == ConsultationState.PUBLISHED).order_by(Consultation.id).limit(1))
+    if consultation is None:
+        return []
+    entry = services.create_entry(
+        lead, said=HELPLINE_SAID,
+        done="The helpline now stays open until midnight, seven days a week.",
+        organisation="Regional Rape Crisis Helpline", status=ChangeStatus.DONE)
+    services.link_consultation(lead, entry, consultation.id)
+    for answer in services.answers_with_text(consultation):
+        services.link_consultation_answer(lead, entry, answer.id)
+    services.submit_for_approval(lead, entry)
+    services.approve_entry(second_lead, entry)
+    return [f"  A second entry is linked to the consultation '{consultation.title}' and its "
+            "written answers; only answers people allowed to be quoted publicly are shown."]
+
+
 class _Visitor:
     is_authenticated = False
 
@@ -55,6 +81,7 @@ def seed(people: dict) -> list[str]:
     services.link_feedback(lead, entry, given.item.id)
     services.submit_for_approval(lead, entry)
     services.approve_entry(second_lead, entry)
+    lines = _helpline_entry(lead, second_lead)
     db.session.commit()
     return [
         "Demo feedback: an anonymous piece of feedback, acknowledged, replied to and linked to "
@@ -62,4 +89,5 @@ def seed(people: dict) -> list[str]:
         f"  Its feedback code (try it at /feedback/check): {given.code}",
         "  Another anonymous piece of feedback has waited 35 days without a reply (see "
         "/staff/changes/measures).",
+        *lines,
     ]

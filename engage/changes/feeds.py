@@ -31,12 +31,15 @@ JSON_FIELD_DOCS = (
     ("updated", "When it last changed (ISO date-time, UTC)."),
     ("feedback_count", "Pieces of feedback linked: 0, or 5 or more; null when 1 to 4, so "
                        "that no one can be singled out."),
+    ("response_count", "Consultation responses (written answers) linked: 0, or 5 or more; "
+                       "null when 1 to 4."),
+    ("consultation_count", "Consultations linked (whole consultations), exactly."),
     ("history", "A list of {date, kind (published, status or edited), status}."),
 )
 JSON_ENTRY_FIELDS = tuple(name for name, _ in JSON_FIELD_DOCS)
 CSV_COLUMNS = ("id", "url", "you_said", "we_did", "organisation", "theme", "status",
                "not_possible_reason", "target_date", "completed_date", "published", "updated",
-               "feedback_count")
+               "feedback_count", "response_count", "consultation_count")
 ATOM_NS = "http://www.w3.org/2005/Atom"
 
 
@@ -60,6 +63,8 @@ def entry_record(entry: ChangeEntry, counts: dict[str, int]) -> dict[str, Any]:
         "published": _iso(entry.published_at),
         "updated": _iso(entry.updated_at or entry.published_at),
         "feedback_count": public_count(counts.get("feedback", 0)),
+        "response_count": public_count(counts.get("consultation_answer", 0)),
+        "consultation_count": counts.get("consultation", 0),
         "history": [{"date": _iso(e.occurred_at), "kind": e.kind, "status": e.status}
                     for e in entry.events],
     }

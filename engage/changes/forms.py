@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from engage.changes.models import CHANGE_STATUS_LABELS, ChangeStatus
@@ -37,6 +37,21 @@ class EntryForm(FlaskForm):
 class LinkFeedbackForm(FlaskForm):
     reference = StringField(_l("Feedback reference"), validators=[
         DataRequired(message=_l("Enter the feedback reference from the triage queue."))])
+
+
+class LinkConsultationForm(FlaskForm):
+    consultation = SelectField(_l("Consultation"), coerce=int, validate_choice=False,
+                               validators=[DataRequired(
+                                   message=_l("Choose a consultation from the list."))])
+
+
+class LinkAnswerForm(FlaskForm):
+    """From a consultation's answers page: link one written answer to an entry."""
+
+    answer_id = HiddenField(validators=[DataRequired(), Length(max=32)])
+    entry = SelectField(_l("Change"), coerce=int, validate_choice=False,
+                        validators=[DataRequired(message=_l("Choose a change from the list."))])
+    back = HiddenField()
 
 
 class ActionForm(FlaskForm):

@@ -1,31 +1,29 @@
-"""What a 'you said, we did' entry links to, and the extension point for consultations.
+"""What a 'you said, we did' entry links to.
 
-Today: `LinkKind.FEEDBACK` rows in `change_entry_links` carry `feedback_id` (a real foreign key,
-ON DELETE CASCADE, so withdrawn feedback disappears from every count).
+`change_entry_links` has one row per link, with a `kind` and exactly that kind's target column
+set (the check constraint `ck_change_entry_links_one_target`):
 
-EXTENSION POINT: consultation links (the consultations domain is now on main)
-------------------------------------------------------------------------------
-In one migration after 0003_feedback_changes:
+- `feedback` -> `feedback_id` (feedback_items);
+- `consultation` -> `consultation_id` (a whole consultation, once its results are published);
+- `consultation_answer` -> `answer_id` (response_answers, a named answer) or
+  `anonymous_answer_id` (anonymous_answers; no database FK, see models.py), a free-text
+  answer of a consultation whose results are published.
 
-1. add `LinkKind.CONSULTATION = "consultation"` and
-   `LinkKind.CONSULTATION_ANSWER = "consultation_answer"` in models.py;
-2. add nullable, indexed columns to `change_entry_links`:
-   `consultation_id` INTEGER FK consultations.id ON DELETE CASCADE,
-   `answer_id` VARCHAR(32) FK response_answers.id ON DELETE CASCADE (named answers) and
-   `anonymous_answer_id` VARCHAR(32) FK anonymous_answers.id ON DELETE CASCADE, with unique
-   constraints (entry_id, <column>) for each, and ORM backrefs with delete-orphan cascades like
-   `ChangeLink.feedback` (SQLite does not enforce foreign keys);
-3. replace the check constraints `ck_change_entry_links_kind_known` and
-   `ck_change_entry_links_one_target` so that exactly the target column of each kind is set;
-4. add a `LinkKindSpec` below for each kind (how to label and count it: "responses" for
-   answers) and `link_consultation` / `link_consultation_answer` services like
-   `link_feedback`, allowing only consultations whose results are published
-   (ConsultationState.PUBLISHED) and answers whose quote consent allows quoting;
-5. closing the loop: named responders of linked answers (consultation_responses.user_id) are
-   found like `named_givers_for_entry`; anonymous answers are counted, never shown one by one.
+Every foreign key is ON DELETE CASCADE and the ORM relationships delete orphans too, so a
+withdrawn piece of feedback or an erased answer disappears from every count. Counts go
+through LINK_KINDS (public pages, feeds, staff pages). Counts of things people said (feedback,
+answers) under 5 are shown as "fewer than 5"; a count of consultations is not about a person
+and is shown exactly.
 
-Everything that counts or lists links (public pages, feeds, the measures) goes through
-LINK_KINDS, so the new kinds appear there without further changes.
+Quotes: feedback is quoted only where the giver allowed it and staff wrote a redacted quote.
+Consultation answers are quoted only where the respondent chose "may be quoted publicly" for
+that answer (the consultation's own published results show the same answers the same way),
+credited as the respondent chose in their attribution preference (pseudonym, display name or
+not credited; anonymous answers are never credited).
+
+Closing the loop: named givers of linked feedback, named respondents of linked answers and
+named respondents of linked consultations are told (once each) when the entry is published or
+its status changes. Anonymous respondents cannot be told: nothing links them to an answer.
 """
 
 from __future__ import annotations
@@ -42,10 +40,16 @@ class LinkKindSpec:
     kind: LinkKind
     noun_one: str
     noun_many: str
+    # Counts of what people said are hidden under 5; a count of consultations is not.
+    hide_small: bool = True
 
 
 LINK_KINDS: dict[str, LinkKindSpec] = {
     LinkKind.FEEDBACK: LinkKindSpec(LinkKind.FEEDBACK, "piece of feedback", "pieces of feedback"),
+    LinkKind.CONSULTATION_ANSWER: LinkKindSpec(
+        LinkKind.CONSULTATION_ANSWER, "consultation response", "consultation responses"),
+    LinkKind.CONSULTATION: LinkKindSpec(LinkKind.CONSULTATION, "consultation", "consultations",
+                                        hide_small=False),
 }
 
 
@@ -53,6 +57,8 @@ def count_text(count: int, spec: LinkKindSpec) -> str:
     """Counts under 5 are never shown exactly: a '1' could point at one person."""
     if count == 0:
         return f"No {spec.noun_many} linked yet"
+    if not spec.hide_small:
+        return f"{count} {spec.noun_one if count == 1 else spec.noun_many}"
     if count < SMALL_NUMBER:
         return f"Fewer than {SMALL_NUMBER} {spec.noun_many}"
     return f"{count} {spec.noun_many}"

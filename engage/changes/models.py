@@ -1,9 +1,7 @@
 """'You said, we did' entries, their public history, and their links to what people said.
 
-Links are one table with a `kind`. Today the only kind is feedback (LinkKind.FEEDBACK, with a
-real foreign key to feedback_items). Consultations are being built separately; see links.py
-for the documented extension point (LinkKind, the one-target check constraint and the columns
-to add when consultations and consultation answers exist).
+Links are one table with a `kind`: feedback, a whole consultation, or one consultation answer
+(named or anonymous). See links.py.
 """
 
 from __future__ import annotations
@@ -23,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
+from engage.consultations.models import AnonymousAnswer, Answer, Consultation
 from engage.core import clock
 from engage.db import Base, UTCDateTime
 from engage.feedback.models import FeedbackItem, FeedbackTheme
@@ -64,6 +63,19 @@ class LinkKind(enum.StrEnum):
     """What a 'you said, we did' entry can point at. Extension point: see links.py."""
 
     FEEDBACK = "feedback"
+    CONSULTATION = "consultation"
+    CONSULTATION_ANSWER = "consultation_answer"
+
+
+ONE_TARGET = (
+    "(kind = 'feedback' AND feedback_id IS NOT NULL AND consultation_id IS NULL"
+    " AND answer_id IS NULL AND anonymous_answer_id IS NULL)"
+    " OR (kind = 'consultation' AND consultation_id IS NOT NULL AND feedback_id IS NULL"
+    " AND answer_id IS NULL AND anonymous_answer_id IS NULL)"
+    " OR (kind = 'consultation_answer' AND feedback_id IS NULL AND consultation_id IS NULL"
+    " AND ((answer_id IS NOT NULL AND anonymous_answer_id IS NULL)"
+    " OR (answer_id IS NULL AND anonymous_answer_id IS NOT NULL)))"
+)
 
 
 class ChangeEntry(Base):
@@ -153,12 +165,21 @@ class ChangeEntryEvent(Base):
 
 
 class ChangeLink(Base):
+    """One link from an entry to what people said. Exactly the target column of its kind is
+    set: feedback_id (feedback), consultation_id (a whole consultation), or answer_id (a named
+    consultation answer) or anonymous_answer_id (an anonymous one) for consultation_answer."""
+
     __tablename__ = "change_entry_links"
     __table_args__ = (
         UniqueConstraint("entry_id", "feedback_id", name="uq_change_entry_links_feedback"),
-        CheckConstraint("kind IN ('feedback')", name="kind_known"),
-        CheckConstraint("(kind = 'feedback') = (feedback_id IS NOT NULL)",
-                        name="one_target"),
+        UniqueConstraint("entry_id", "consultation_id",
+                         name="uq_change_entry_links_consultation"),
+        UniqueConstraint("entry_id", "answer_id", name="uq_change_entry_links_answer"),
+        UniqueConstraint("entry_id", "anonymous_answer_id",
+                         name="uq_change_entry_links_anonymous_answer"),
+        CheckConstraint("kind IN ('feedback', 'consultation', 'consultation_answer')",
+                        name="kind_known"),
+        CheckConstraint(ONE_TARGET, name="one_target"),
         Index("ix_change_entry_links_entry_kind", "entry_id", "kind"),
     )
 
@@ -167,9 +188,26 @@ class ChangeLink(Base):
     kind: Mapped[LinkKind] = mapped_column(String(30), default=LinkKind.FEEDBACK)
     feedback_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("feedback_items.id", ondelete="CASCADE"), index=True)
+    consultation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
+    answer_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("response_answers.id", ondelete="CASCADE"), index=True)
+    # Deliberately NOT a database foreign key: the consultations domain keeps the rule that
+    # no table points at anonymous answers (tests/consultations, the anonymity schema test).
+    # The ORM relationship below still deletes the link with the answer, and every count and
+    # list joins to anonymous_answers, so a link to a vanished answer is never counted.
+    anonymous_answer_id: Mapped[str | None] = mapped_column(String(32), index=True)
 
     entry: Mapped[ChangeEntry] = relationship(back_populates="links")
-    # Declared here, not in feedback (which must not know about changes): deleting a feedback
-    # item through the ORM deletes its links too, whether or not the database enforces the FK.
+    # Declared here, not in feedback or consultations (which must not know about changes):
+    # deleting the target through the ORM deletes its links too, whether or not the database
+    # enforces the FK.
     feedback: Mapped[FeedbackItem | None] = relationship(
+        backref=backref("change_links", cascade="all, delete-orphan"))
+    consultation: Mapped[Consultation | None] = relationship(
+        backref=backref("change_links", cascade="all, delete-orphan"))
+    answer: Mapped[Answer | None] = relationship(
+        backref=backref("change_links", cascade="all, delete-orphan"))
+    anonymous_answer: Mapped[AnonymousAnswer | None] = relationship(
+        primaryjoin="foreign(ChangeLink.anonymous_answer_id) == AnonymousAnswer.id",
         backref=backref("change_links", cascade="all, delete-orphan"))

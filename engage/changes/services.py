@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, literal, or_, select, tuple_, update
+from sqlalchemy import and_, delete, func, literal, or_, select, tuple_, update
 from sqlalchemy.orm import selectinload
 
 from engage.changes.links import LINK_KINDS
@@ -21,6 +21,17 @@ from engage.changes.models import (
     LinkKind,
     Publication,
 )
+from engage.consultations.models import (
+    AnonymousAnswer,
+    Answer,
+    Consultation,
+    ConsultationState,
+    Question,
+    QuestionKind,
+    QuoteConsent,
+    ResponseStatus,
+)
+from engage.consultations.models import Response as ConsultationResponse
 from engage.core import audit, clock
 from engage.core.notify import Message, notify
 from engage.core.permissions import Permission, can
@@ -105,7 +116,7 @@ def update_entry(actor: Any, entry: ChangeEntry, **fields: Any) -> ChangeEntry:
         db.session.add(event)
         db.session.flush()
         if entry.status != old_status:
-            _tell_people(entry, event, "A change linked to your feedback has moved on",
+            _tell_people(entry, event, "A change linked to what you told us has moved on",
                          f"It is now '{entry.status_label}'.")
     db.session.flush()
     audit.record("change.updated", actor_id=actor.id, subject_type="change_entry",
@@ -157,24 +168,42 @@ def approve_entry(actor: Any, entry: ChangeEntry) -> None:
     db.session.flush()
     audit.record("change.published", actor_id=actor.id, subject_type="change_entry",
                  subject_id=entry.id)
-    _tell_people(entry, event, "Your feedback has led to a change",
-                 "We have published what we did about feedback you gave.")
+    _tell_people(entry, event, "What you told us has led to a change",
+                 "We have published what we did about something you told us.")
 
 
 def named_givers_for_entry(entry: ChangeEntry) -> list[Any]:
+    """Everyone to tell about this entry, once each: named givers of linked feedback, and
+    named respondents of linked consultation answers and of linked consultations (sent
+    responses only). Anonymous feedback and anonymous answers lead to no one."""
     from engage.accounts.models import User
 
-    return list(db.session.scalars(
-        select(User).distinct()
-        .join(FeedbackGiver, FeedbackGiver.user_id == User.id)
+    feedback_givers = (
+        select(FeedbackGiver.user_id)
         .join(ChangeLink, ChangeLink.feedback_id == FeedbackGiver.feedback_id)
-        .where(ChangeLink.entry_id == entry.id, User.is_disabled.is_(False))
-    ))
+        .where(ChangeLink.entry_id == entry.id))
+    answer_respondents = (
+        select(ConsultationResponse.user_id)
+        .join(Answer, Answer.response_id == ConsultationResponse.id)
+        .join(ChangeLink, ChangeLink.answer_id == Answer.id)
+        .where(ChangeLink.entry_id == entry.id,
+               ConsultationResponse.status == ResponseStatus.SUBMITTED))
+    consultation_respondents = (
+        select(ConsultationResponse.user_id)
+        .join(ChangeLink, ChangeLink.consultation_id == ConsultationResponse.consultation_id)
+        .where(ChangeLink.entry_id == entry.id,
+               ConsultationResponse.status == ResponseStatus.SUBMITTED))
+    return list(db.session.scalars(
+        select(User).where(
+            or_(User.id.in_(feedback_givers), User.id.in_(answer_respondents),
+                User.id.in_(consultation_respondents)),
+            User.is_disabled.is_(False))
+        .order_by(User.id)).unique())
 
 
 def _tell_people(entry: ChangeEntry, event: ChangeEntryEvent, title: str, body: str) -> None:
-    """Named givers hear by their own preferences (discreet by default); anonymous givers see
-    the change on their code page."""
+    """Named givers and respondents hear by their own preferences (discreet by default), once
+    each per event; anonymous givers see the change on their code page."""
     for person in named_givers_for_entry(entry):
         notify(person, Message(title, body, f"/you-said-we-did/{entry.id}"),
                dedupe_key=f"change-{entry.id}-event-{event.id}-{person.id}")
@@ -236,6 +265,149 @@ def unlink_feedback(actor: Any, entry: ChangeEntry, feedback_id: int) -> None:
     db.session.expire(entry, ["links"])
     audit.record("change.feedback_unlinked", actor_id=actor.id, subject_type="change_entry",
                  subject_id=entry.id, feedback_id=feedback_id)
+
+
+def linkable_consultations() -> list[Consultation]:
+    """Consultations whose results are published, newest first: the ones an entry may link."""
+    return list(db.session.scalars(
+        select(Consultation).where(Consultation.state == ConsultationState.PUBLISHED)
+        .order_by(Consultation.published_at.desc(), Consultation.id.desc()).limit(200))
+        .unique())
+
+
+def _published_consultation(consultation_id: int) -> Consultation:
+    consultation = db.session.get(Consultation, consultation_id)
+    if consultation is None:
+        raise ValidationFailed("Choose a consultation from the list.")
+    if consultation.state != ConsultationState.PUBLISHED:
+        raise ValidationFailed("Only consultations whose results are published can be linked. "
+                               "Publish the results first.")
+    return consultation
+
+
+def link_consultation(actor: Any, entry: ChangeEntry, consultation_id: int) -> ChangeLink:
+    _require(actor, Permission.WRITE_CHANGES)
+    consultation = _published_consultation(consultation_id)
+    existing = db.session.scalar(select(ChangeLink).where(
+        ChangeLink.entry_id == entry.id, ChangeLink.consultation_id == consultation.id))
+    if existing is not None:
+        return existing
+    link = ChangeLink(entry_id=entry.id, kind=LinkKind.CONSULTATION,
+                      consultation_id=consultation.id)
+    db.session.add(link)
+    db.session.flush()
+    db.session.expire(entry, ["links"])
+    audit.record("change.consultation_linked", actor_id=actor.id, subject_type="change_entry",
+                 subject_id=entry.id, consultation_id=consultation.id)
+    if entry.is_published:
+        for person in _named_respondents(consultation_id=consultation.id):
+            _tell_linked(entry, person, f"consultation-{consultation.id}")
+    return link
+
+
+def find_answer(answer_id: str) -> Answer | AnonymousAnswer | None:
+    """A sent free-text answer, named or anonymous (drafts cannot be linked)."""
+    answer = db.session.get(Answer, answer_id)
+    if answer is not None:
+        return answer if answer.response.status == ResponseStatus.SUBMITTED else None
+    return db.session.get(AnonymousAnswer, answer_id)
+
+
+def link_consultation_answer(actor: Any, entry: ChangeEntry, answer_id: str) -> ChangeLink:
+    """Link one free-text answer. Any sent answer may be linked and counted; whether its words
+    are ever shown publicly depends only on the respondent's own choice for it."""
+    _require(actor, Permission.WRITE_CHANGES)
+    answer = find_answer(answer_id)
+    question = db.session.get(Question, answer.question_id) if answer is not None else None
+    if answer is None or question is None or question.kind != QuestionKind.FREE_TEXT \
+            or not answer.text:
+        raise ValidationFailed("That answer cannot be linked: choose a written answer from "
+                               "the consultation's answers page.")
+    _published_consultation(question.consultation_id)
+    named = isinstance(answer, Answer)
+    column = ChangeLink.answer_id if named else ChangeLink.anonymous_answer_id
+    existing = db.session.scalar(select(ChangeLink).where(ChangeLink.entry_id == entry.id,
+                                                          column == answer.id))
+    if existing is not None:
+        return existing
+    link = ChangeLink(entry_id=entry.id, kind=LinkKind.CONSULTATION_ANSWER,
+                      answer_id=answer.id if named else None,
+                      anonymous_answer_id=None if named else answer.id)
+    db.session.add(link)
+    db.session.flush()
+    db.session.expire(entry, ["links"])
+    audit.record("change.answer_linked", actor_id=actor.id, subject_type="change_entry",
+                 subject_id=entry.id, consultation_id=question.consultation_id)
+    if entry.is_published and named:
+        for person in _named_respondents(answer_id=answer.id):
+            _tell_linked(entry, person, f"answer-{answer.id}")
+    return link
+
+
+def answers_with_text(consultation: Consultation) -> list[Answer | AnonymousAnswer]:
+    """Sent written answers of a consultation (for the demo and for staff helpers)."""
+    free_text = select(Question.id).where(Question.consultation_id == consultation.id,
+                                          Question.kind == QuestionKind.FREE_TEXT)
+    named = db.session.scalars(
+        select(Answer).join(ConsultationResponse, ConsultationResponse.id == Answer.response_id)
+        .where(Answer.question_id.in_(free_text), Answer.text.is_not(None),
+               ConsultationResponse.status == ResponseStatus.SUBMITTED).order_by(Answer.id))
+    anonymous = db.session.scalars(
+        select(AnonymousAnswer).where(AnonymousAnswer.question_id.in_(free_text),
+                                      AnonymousAnswer.text.is_not(None))
+        .order_by(AnonymousAnswer.id))
+    return [*named, *anonymous]
+
+
+def _named_respondents(*, consultation_id: int | None = None,
+                       answer_id: str | None = None) -> list[Any]:
+    from engage.accounts.models import User
+
+    query = (select(User).join(ConsultationResponse, ConsultationResponse.user_id == User.id)
+             .where(ConsultationResponse.status == ResponseStatus.SUBMITTED,
+                    User.is_disabled.is_(False)))
+    if consultation_id is not None:
+        query = query.where(ConsultationResponse.consultation_id == consultation_id)
+    if answer_id is not None:
+        query = query.join(Answer, Answer.response_id == ConsultationResponse.id).where(
+            Answer.id == answer_id)
+    return list(db.session.scalars(query).unique())
+
+
+def _tell_linked(entry: ChangeEntry, person: Any, target: str) -> None:
+    """Linking more of someone's answers to a published entry tells them once: not again if
+    they have already heard about this entry."""
+    from engage.core.models import Notification
+
+    link = f"/you-said-we-did/{entry.id}"
+    if db.session.scalar(select(Notification.id).where(Notification.user_id == person.id,
+                                                       Notification.link == link).limit(1)):
+        return
+    notify(person, Message("What you told us has led to a change",
+                           "We have linked your consultation answers to a published change.",
+                           f"/you-said-we-did/{entry.id}"),
+           dedupe_key=f"change-{entry.id}-link-{target}-{person.id}")
+
+
+def unlink_consultation(actor: Any, entry: ChangeEntry, consultation_id: int) -> None:
+    _unlink(actor, entry, ChangeLink.consultation_id == consultation_id,
+            "change.consultation_unlinked")
+
+
+def unlink_consultation_answer(actor: Any, entry: ChangeEntry, answer_id: str) -> None:
+    _unlink(actor, entry, or_(ChangeLink.answer_id == answer_id,
+                              ChangeLink.anonymous_answer_id == answer_id),
+            "change.answer_unlinked")
+
+
+def _unlink(actor: Any, entry: ChangeEntry, condition: Any, action: str) -> None:
+    _require(actor, Permission.WRITE_CHANGES)
+    result = db.session.execute(delete(ChangeLink).where(ChangeLink.entry_id == entry.id,
+                                                         condition))
+    if result.rowcount != 1:
+        raise NotFound()
+    db.session.expire(entry, ["links"])
+    audit.record(action, actor_id=actor.id, subject_type="change_entry", subject_id=entry.id)
 
 
 # --- public reading -----------------------------------------------------------------------
@@ -315,21 +487,64 @@ def link_counts(entry_ids: list[int]) -> dict[int, dict[str, int]]:
     if entry_ids:
         rows = db.session.execute(
             select(ChangeLink.entry_id, ChangeLink.kind, func.count())
-            .where(ChangeLink.entry_id.in_(entry_ids))
+            .where(ChangeLink.entry_id.in_(entry_ids), _target_exists())
             .group_by(ChangeLink.entry_id, ChangeLink.kind))
         for entry_id, kind, count in rows:
             counts[entry_id][kind] = count
     return dict(counts)
 
 
-def public_quotes(entry: ChangeEntry) -> list[str]:
-    """Only words the giver allowed us to quote, and only as staff redacted them."""
-    return list(db.session.scalars(
+def _target_exists() -> Any:
+    """Consultations delete named answers in bulk (erasure), SQLite does not apply ON DELETE
+    CASCADE, and anonymous answers have no foreign key pointing at them, so a link to an
+    answer counts only while the answer exists."""
+    return and_(
+        or_(ChangeLink.answer_id.is_(None), ChangeLink.answer_id.in_(select(Answer.id))),
+        or_(ChangeLink.anonymous_answer_id.is_(None),
+            ChangeLink.anonymous_answer_id.in_(select(AnonymousAnswer.id))))
+
+
+@dataclass(frozen=True)
+class Quote:
+    text: str
+    credit: str | None = None
+
+
+def public_quotes(entry: ChangeEntry) -> list[Quote]:
+    """Only words people allowed us to quote publicly. Feedback: only as staff redacted it.
+    Consultation answers: only answers the respondent marked "may be quoted publicly", from
+    consultations whose results are published, credited as the respondent chose (anonymous
+    answers never are)."""
+    from engage.panels.services import credit_for
+
+    quotes = [Quote(text) for text in db.session.scalars(
         select(FeedbackItem.quote)
         .join(ChangeLink, ChangeLink.feedback_id == FeedbackItem.id)
         .where(ChangeLink.entry_id == entry.id, FeedbackItem.may_quote.is_(True),
                FeedbackItem.quote.is_not(None))
-        .order_by(FeedbackItem.received_on, FeedbackItem.id)))
+        .order_by(FeedbackItem.received_on, FeedbackItem.id))]
+    published = select(Question.id).join(
+        Consultation, Consultation.id == Question.consultation_id).where(
+        Consultation.state == ConsultationState.PUBLISHED)
+    named = db.session.execute(
+        select(Answer, ConsultationResponse)
+        .join(ConsultationResponse, ConsultationResponse.id == Answer.response_id)
+        .join(ChangeLink, ChangeLink.answer_id == Answer.id)
+        .where(ChangeLink.entry_id == entry.id, Answer.quote_consent == QuoteConsent.PUBLIC,
+               ConsultationResponse.status == ResponseStatus.SUBMITTED,
+               Answer.question_id.in_(published))
+        .order_by(ChangeLink.id)).all()
+    quotes += [Quote(answer.text, credit_for(response.user))
+               for answer, response in named if answer.text]
+    anonymous = db.session.scalars(
+        select(AnonymousAnswer)
+        .join(ChangeLink, ChangeLink.anonymous_answer_id == AnonymousAnswer.id)
+        .where(ChangeLink.entry_id == entry.id,
+               AnonymousAnswer.quote_consent == QuoteConsent.PUBLIC,
+               AnonymousAnswer.question_id.in_(published))
+        .order_by(AnonymousAnswer.id))
+    quotes += [Quote(answer.text) for answer in anonymous if answer.text]
+    return quotes
 
 
 def filter_options() -> dict[str, list[Any]]:
@@ -368,6 +583,59 @@ def linked_feedback(entry: ChangeEntry) -> list[FeedbackItem]:
         select(FeedbackItem).join(ChangeLink, ChangeLink.feedback_id == FeedbackItem.id)
         .where(ChangeLink.entry_id == entry.id)
         .order_by(FeedbackItem.received_on.desc())))
+
+
+def linked_consultations(entry: ChangeEntry) -> list[Consultation]:
+    return list(db.session.scalars(
+        select(Consultation).join(ChangeLink, ChangeLink.consultation_id == Consultation.id)
+        .where(ChangeLink.entry_id == entry.id).order_by(Consultation.title)).unique())
+
+
+@dataclass(frozen=True)
+class LinkedAnswer:
+    id: str
+    consultation: Consultation
+    question: Question
+    text: str
+    quote_consent: str | None
+    anonymous: bool
+
+    @property
+    def quotable(self) -> bool:
+        return self.quote_consent == QuoteConsent.PUBLIC
+
+
+def linked_answers(entry: ChangeEntry) -> list[LinkedAnswer]:
+    """For staff: the linked answers, named and anonymous, without who gave them."""
+    out: list[LinkedAnswer] = []
+    for model, column in ((Answer, ChangeLink.answer_id),
+                          (AnonymousAnswer, ChangeLink.anonymous_answer_id)):
+        rows = db.session.execute(
+            select(model, Question, Consultation)
+            .join(ChangeLink, column == model.id)
+            .join(Question, Question.id == model.question_id)
+            .join(Consultation, Consultation.id == Question.consultation_id)
+            .where(ChangeLink.entry_id == entry.id).order_by(ChangeLink.id)).unique().all()
+        out += [LinkedAnswer(answer.id, consultation, question, answer.text or "",
+                             answer.quote_consent, model is AnonymousAnswer)
+                for answer, question, consultation in rows]
+    return out
+
+
+def entries_linked_to_answers(answer_ids: list[str]) -> dict[str, list[ChangeEntry]]:
+    """For the consultation's answers page: which entries each answer is linked to."""
+    out: dict[str, list[ChangeEntry]] = defaultdict(list)
+    if answer_ids:
+        rows = db.session.execute(
+            select(func.coalesce(ChangeLink.answer_id, ChangeLink.anonymous_answer_id),
+                   ChangeEntry)
+            .join(ChangeEntry, ChangeEntry.id == ChangeLink.entry_id)
+            .where(or_(ChangeLink.answer_id.in_(answer_ids),
+                       ChangeLink.anonymous_answer_id.in_(answer_ids)))
+            .order_by(ChangeEntry.id)).unique().all()
+        for answer_id, entry in rows:
+            out[answer_id].append(entry)
+    return dict(out)
 
 
 @dataclass(frozen=True)

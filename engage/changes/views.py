@@ -9,16 +9,24 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    flash,
     jsonify,
     redirect,
     render_template,
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from engage.changes import feeds, services
-from engage.changes.forms import ActionForm, EntryForm, LinkFeedbackForm
+from engage.changes.forms import (
+    ActionForm,
+    EntryForm,
+    LinkAnswerForm,
+    LinkConsultationForm,
+    LinkFeedbackForm,
+)
 from engage.changes.links import LINK_KINDS, count_text
 from engage.changes.models import ChangeEntry, ChangeStatus
 from engage.core.csv import csv_response
@@ -47,7 +55,9 @@ def require_any(*permissions: Permission):
 
 
 def _counts_text(counts: dict[str, int]) -> list[str]:
-    return [count_text(counts.get(kind, 0), spec) for kind, spec in LINK_KINDS.items()]
+    """Feedback always (even "no ... yet"); consultation kinds only when something is linked."""
+    return [count_text(counts.get(kind, 0), spec) for kind, spec in LINK_KINDS.items()
+            if kind == "feedback" or counts.get(kind, 0)]
 
 
 # --- public log and open data ---------------------------------------------------------------
@@ -182,12 +192,22 @@ def edit(entry_id: int):
     return render_template("changes/edit.html", form=form, entry=entry)
 
 
-def _staff_page(entry: ChangeEntry, link_form: LinkFeedbackForm | None = None):
+def _consultation_form(form: LinkConsultationForm | None = None) -> LinkConsultationForm:
+    form = form or LinkConsultationForm(formdata=None)
+    form.consultation.choices = [(c.id, c.title) for c in services.linkable_consultations()]
+    return form
+
+
+def _staff_page(entry: ChangeEntry, link_form: LinkFeedbackForm | None = None,
+                consultation_form: LinkConsultationForm | None = None):
     counts = services.link_counts([entry.id])[entry.id]
     return render_template(
         "changes/staff_entry.html", entry=entry, counts=_counts_text(counts),
         linked=services.linked_feedback(entry), action_form=ActionForm(),
         link_form=link_form or LinkFeedbackForm(),
+        consultation_form=_consultation_form(consultation_form),
+        linked_consultations=services.linked_consultations(entry),
+        linked_answers=services.linked_answers(entry),
         can_write=can(current_user, Permission.WRITE_CHANGES),
         can_approve=services.can_approve(current_user, entry),
         needs_second_person=can(current_user, Permission.APPROVE_CHANGES)
@@ -249,6 +269,71 @@ def unlink(entry_id: int, feedback_id: int):
         services.unlink_feedback(current_user, entry, feedback_id)
         db.session.commit()
     return redirect(url_for("changes.staff_entry", entry_id=entry.id))
+
+
+@bp.post("/staff/changes/<int:entry_id>/consultations")
+@require_any(Permission.WRITE_CHANGES)
+def link_consultation(entry_id: int):
+    entry = _load(entry_id)
+    form = _consultation_form(LinkConsultationForm())
+    if form.validate_on_submit():
+        try:
+            services.link_consultation(current_user, entry, form.consultation.data)
+        except DomainError as error:
+            db.session.rollback()
+            form.consultation.errors = [error.message]
+        else:
+            db.session.commit()
+            return redirect(url_for("changes.staff_entry", entry_id=entry.id))
+    return _staff_page(entry, consultation_form=form), 400
+
+
+@bp.post("/staff/changes/<int:entry_id>/consultations/<int:consultation_id>/remove")
+@require_any(Permission.WRITE_CHANGES)
+def unlink_consultation(entry_id: int, consultation_id: int):
+    entry = _load(entry_id)
+    if ActionForm().validate_on_submit():
+        services.unlink_consultation(current_user, entry, consultation_id)
+        db.session.commit()
+    return redirect(url_for("changes.staff_entry", entry_id=entry.id))
+
+
+@bp.post("/staff/changes/<int:entry_id>/answers/<answer_id>/remove")
+@require_any(Permission.WRITE_CHANGES)
+def unlink_answer(entry_id: int, answer_id: str):
+    entry = _load(entry_id)
+    if ActionForm().validate_on_submit():
+        services.unlink_consultation_answer(current_user, entry, answer_id)
+        db.session.commit()
+    return redirect(url_for("changes.staff_entry", entry_id=entry.id))
+
+
+def _safe_back(back: str | None, fallback: str) -> str:
+    """Only back to a consultation's answers page on this site."""
+    if back and back.startswith("/consultations/") and "//" not in back and "\\" not in back:
+        return back
+    return fallback
+
+
+@bp.post("/staff/changes/answer-links")
+@require_any(Permission.WRITE_CHANGES)
+def link_answer():
+    """From a consultation's answers page: "link this answer to a change"."""
+    form = LinkAnswerForm()
+    if not form.validate_on_submit():
+        flash(_("Choose a change from the list, then link the answer."), "error")
+        return redirect(_safe_back(form.back.data, url_for("changes.staff_list")))
+    entry = _load(form.entry.data)
+    try:
+        services.link_consultation_answer(current_user, entry, form.answer_id.data)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(_safe_back(form.back.data, url_for("changes.staff_list")))
+    db.session.commit()
+    flash(_("Answer linked to the change \u201c%(title)s\u201d.", title=entry.title), "success")
+    return redirect(_safe_back(form.back.data,
+                               url_for("changes.staff_entry", entry_id=entry.id)))
 
 
 @bp.get("/staff/changes/measures")

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from engage.accounts.models import User
+from engage.changes.demo import DEMO_SAID
 from engage.changes.models import ChangeEntry
 from engage.demo import DEMO_PASSWORD, seed_demo
 from engage.extensions import db
@@ -49,7 +50,8 @@ def demo(live_server: LiveServer) -> dict:
     with live_server.app.app_context():
         lines = seed_demo()
         code = next(line.rsplit(" ", 1)[1] for line in lines if "feedback code" in line)
-        entry = db.session.scalars(db.select(ChangeEntry)).one()
+        entry = db.session.scalars(db.select(ChangeEntry).where(
+            ChangeEntry.said == DEMO_SAID)).one()
         item = feedback_services.find_by_code(code)
         item.safeguarding_flagged = True
         member = make_member()
@@ -194,3 +196,26 @@ def test_a_lead_writes_and_a_second_lead_approves_in_the_browser(live_server, pa
     expect(page.get_by_text("Published", exact=True)).to_be_visible()
     page.get_by_role("link", name="See the public page").click()
     expect(heading(page)).to_have_text("Signs are confusing.")
+
+
+def test_a_lead_links_a_consultation_answer_to_a_change_in_the_browser(live_server, page):
+    data = demo(live_server)
+    with live_server.app.app_context():
+        from engage.consultations.models import Consultation, ConsultationState
+
+        consultation_id = db.session.scalar(db.select(Consultation.id).where(
+            Consultation.state == ConsultationState.PUBLISHED).order_by(Consultation.id))
+    sign_in_as(page, live_server, data["people"]["demo-lead"], DEMO_PASSWORD)
+    page.goto(f"{live_server.url}/consultations/{consultation_id}/responses")
+    expect(page.get_by_text("Link this answer to a change").first).to_be_visible()
+    assert_accessible(page, "consultation answers with 'link this answer to a change'")
+    card = page.locator(".nhsuk-card", has_text="Daytime works for me")
+    card.get_by_label("Link this answer to a change").select_option(str(data["entry"]))
+    card.get_by_role("button", name="Link to this change").click()
+    expect(page.get_by_text("Answer linked to the change")).to_be_visible()
+    page.goto(f"{live_server.url}/staff/changes/{data['entry']}")
+    expect(page.get_by_text("Daytime works for me, but I know I am lucky.")).to_be_visible()
+    assert_accessible(page, "entry with linked consultation answers")
+    page.goto(f"{live_server.url}/you-said-we-did/{data['entry']}")
+    expect(page.get_by_text("Fewer than 5 consultation responses")).to_be_visible()
+    expect(page.get_by_text("Daytime works for me, but I know I am lucky.")).to_be_visible()

@@ -112,11 +112,11 @@ def test_named_givers_hear_when_published_and_when_status_changes(db, lead):
     publish(entry)
     notes = db.session.scalars(select(Notification)).all()
     assert [(n.user_id, n.title) for n in notes] == [(member.id,
-                                                     "Your feedback has led to a change")]
+                                                     "What you told us has led to a change")]
     services.update_entry(lead, entry, said=entry.said, done=entry.done,
                           organisation=entry.organisation, status=ChangeStatus.IN_PROGRESS)
     notes = db.session.scalars(select(Notification).order_by(Notification.id)).all()
-    assert notes[-1].title == "A change linked to your feedback has moved on"
+    assert notes[-1].title == "A change linked to what you told us has moved on"
     assert "In progress" in notes[-1].body
     emails = db.session.scalars(select(OutboxMessage)).all()
     assert len(emails) == 2 and all(e.subject == "You have a new message" for e in emails)

@@ -59,6 +59,10 @@ POST_ROUTES = {
     "/staff/changes/{draft}/submit": {Role.PROGRAMME_LEAD},
     "/staff/changes/{draft}/links": {Role.PROGRAMME_LEAD},
     "/staff/changes/{draft}/links/1/remove": {Role.PROGRAMME_LEAD},
+    "/staff/changes/{draft}/consultations": {Role.PROGRAMME_LEAD},
+    "/staff/changes/{draft}/consultations/1/remove": {Role.PROGRAMME_LEAD},
+    "/staff/changes/{draft}/answers/abc/remove": {Role.PROGRAMME_LEAD},
+    "/staff/changes/answer-links": {Role.PROGRAMME_LEAD},
 }
 
 
@@ -114,7 +118,9 @@ def test_every_feedback_and_changes_route_is_walked(app):
     normalised = {r.replace("{entry}", "<int:entry_id>").replace("{draft}", "<int:entry_id>")
                   .replace("{named}", "<int:feedback_id>").replace("{anon}", "<int:feedback_id>")
                   .replace("{flagged}", "<int:feedback_id>").replace("/999", "/<int:feedback_id>")
-                  .replace("/links/1/", "/links/<int:feedback_id>/") for r in walked}
+                  .replace("/links/1/", "/links/<int:feedback_id>/")
+                  .replace("/consultations/1/", "/consultations/<int:consultation_id>/")
+                  .replace("/answers/abc/", "/answers/<answer_id>/") for r in walked}
     for rule in app.url_map.iter_rules():
         if rule.endpoint.split(".")[0] in {"feedback", "changes"}:
             assert rule.rule in normalised | ANONYMOUS_POSTS, rule.rule
