@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import BooleanField, EmailField, SelectField, SelectMultipleField, StringField
@@ -13,10 +11,11 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from engage.accounts import services
+from engage.accounts.decorators import require
 from engage.accounts.forms import EmptyForm
 from engage.accounts.models import User
 from engage.core.models import AuditEvent
-from engage.core.permissions import ROLE_LABELS, STAFF_ROLES, Permission, Role, can
+from engage.core.permissions import ROLE_LABELS, STAFF_ROLES, Permission, Role
 from engage.errors import DomainError, NotFound
 from engage.extensions import db
 
@@ -25,20 +24,6 @@ PAGE_SIZE = 50
 
 STAFF_ROLE_CHOICES = [(str(r), ROLE_LABELS[r]) for r in Role if r in STAFF_ROLES]
 ALL_ROLE_CHOICES = [(str(r), ROLE_LABELS[r]) for r in Role]
-
-
-def require(permission: Permission):
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def wrapped(*args, **kwargs):
-            if not can(current_user, permission):
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 class InviteForm(FlaskForm):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from functools import wraps
 
 from flask import (
     Blueprint,
@@ -19,9 +18,10 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from engage.accounts.decorators import require
 from engage.accounts.forms import EmptyForm
 from engage.core import clock
-from engage.core.permissions import Permission, can
+from engage.core.permissions import Permission
 from engage.errors import DomainError, NotFound
 from engage.events import ical, services
 from engage.events.forms import (
@@ -38,20 +38,6 @@ from engage.extensions import db
 
 bp = Blueprint("events", __name__, url_prefix="/events")
 NEW_FEED_TOKEN = "new_calendar_feed_token"  # noqa: S105 - a session key name
-
-
-def require(permission: Permission):
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def wrapped(*args, **kwargs):
-            if not can(current_user, permission):
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def _user():
