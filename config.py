@@ -113,6 +113,13 @@ class Config:
     # take (several MAIL_TIMEOUTs), or a slow send could be repeated at a worker hand-over.
     OUTBOX_STALE_CLAIM_SECONDS = float(os.environ.get("OUTBOX_STALE_CLAIM_SECONDS", "600"))
 
+    # Stripe Connect payouts (engage/payments/gateway.py). Test-mode keys, or a local
+    # Stripe-compatible server through STRIPE_API_BASE.
+    STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+    STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+    STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
+    STRIPE_TIMEOUT_SECONDS = float(os.environ.get("STRIPE_TIMEOUT_SECONDS", "20"))
+
     # Worker (APScheduler) settings.
     WORKER_POLL_SECONDS = float(os.environ.get("WORKER_POLL_SECONDS", "10"))
     WORKER_LEASE_SECONDS = float(os.environ.get("WORKER_LEASE_SECONDS", "60"))

@@ -10,7 +10,6 @@ idempotency key, saved in the database before the first call.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import stripe
@@ -35,8 +34,9 @@ class NotConfigured(Exception):
     pass
 
 
-def _setting(name: str, default: str = "") -> str:
-    return str(current_app.config.get(name) or os.environ.get(name) or default)
+def _setting(name: str) -> str:
+    """Stripe settings come from the app config (config.py reads them from the environment)."""
+    return str(current_app.config.get(name) or "")
 
 
 def is_configured() -> bool:
@@ -51,9 +51,9 @@ def _client() -> stripe.StripeClient:
     key = _setting("STRIPE_SECRET_KEY")
     if not key:
         raise NotConfigured("Stripe is not set up: set STRIPE_SECRET_KEY (see the README).")
-    base = _setting("STRIPE_API_BASE", "https://api.stripe.com")
+    base = _setting("STRIPE_API_BASE") or "https://api.stripe.com"
     stripe.api_base = base  # also used by anything else reading the module setting
-    timeout = float(_setting("STRIPE_TIMEOUT_SECONDS", "20"))
+    timeout = current_app.config["STRIPE_TIMEOUT_SECONDS"]
     found = _clients.get((key, base, timeout))
     if found is None:
         found = _clients[(key, base, timeout)] = stripe.StripeClient(
