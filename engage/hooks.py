@@ -33,6 +33,17 @@ def register(app: Flask) -> None:
     app.context_processor(template_helpers)
     app.add_template_filter(format_london, "london")
     app.add_template_filter(role_label, "role_label")
+    app.add_template_filter(formatted_html, "formatted_html")
+
+
+def formatted_html(value: str | None):
+    """Staff-formatted text, cleaned again as it is shown (it was cleaned when saved too), so a
+    template never marks raw text as safe."""
+    from markupsafe import Markup
+
+    from engage.panels.richtext import sanitise
+
+    return Markup(sanitise(value))  # noqa: S704 - nh3 has just cleaned it
 
 
 def format_london(moment) -> str:

@@ -101,3 +101,10 @@ def test_csrf_missing_token_is_refused_with_kind_message(client):
     response = client.post("/sign-in", data={"username": "a", "password": "b"})
     assert response.status_code == 400
     assert "nothing was saved" in response.get_data(as_text=True)
+
+
+def test_formatted_text_is_cleaned_again_when_shown(app):
+    render = app.jinja_env.filters["formatted_html"]
+    shown = str(render('<p>Hello</p><script>alert(1)</script><img src=x onerror="alert(2)">'))
+    assert "<p>Hello</p>" in shown
+    assert "<script" not in shown and "onerror" not in shown
