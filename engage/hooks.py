@@ -43,7 +43,7 @@ def formatted_html(value: str | None):
 
     from engage.panels.richtext import sanitise
 
-    return Markup(sanitise(value))  # noqa: S704 - nh3 has just cleaned it
+    return Markup(sanitise(value))  # noqa: S704  # nosec B704 - nh3 has just cleaned it
 
 
 def format_london(moment) -> str:
