@@ -51,6 +51,16 @@ def _check(actor) -> None:
 class PersonRow:
     booking: Booking
     records: list[ActivitySupport] = field(default_factory=list)
+    claim: Claim | None = None
+
+    @property
+    def advance_not_covered_pence(self) -> int:
+        """Advances beyond what their claim for the event is worth (never clawed back
+        automatically; finance decides what to do). Zero until they have a claim."""
+        if self.claim is None:
+            return 0
+        paid = sum(r.amount_pence for r in self.advances)
+        return max(paid - self.claim.advance_pence, 0)
 
     @property
     def advances(self) -> list[ActivitySupport]:
@@ -90,7 +100,7 @@ def people_for_event(event: Event) -> list[PersonRow]:
         mine = [r for r in records if r.user_id == booking.user_id]
         if booking.status == BookingStatus.CANCELLED and not mine:
             continue
-        rows.append(PersonRow(booking, mine))
+        rows.append(PersonRow(booking, mine, _claim_of(booking.user_id, event.id)))
     return sorted(rows, key=lambda r: (not (r.booking.needs_advance or
                                             r.booking.needs_travel_booked),
                                        r.booking.user.display_name.lower()))

@@ -482,7 +482,7 @@ def submit_claim(user, claim: Claim, *, declined_for_activity: bool = False) -> 
     result = recalculate(claim)
     if result.problems:
         raise ValidationFailed(" ".join(result.problems))
-    if claim.total_pence == 0 and claim.declined_pence == 0 and not support_for(claim):
+    if claim.total_pence == 0 and claim.declined_pence == 0:
         raise ValidationFailed("There is nothing to claim yet: add an expense, or leave the "
                                "claim as it is.")
     late = is_past_deadline(claim)

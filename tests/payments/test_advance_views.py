@@ -122,6 +122,10 @@ def test_the_member_sees_a_booked_ticket_and_an_advance_bigger_than_the_claim(ap
     assert "Train ticket booked for you: £34.50. You do not need to claim it." in page
     assert "nothing more to pay" in page and "not taken back automatically" in page
     assert "Still to pay £0.00" in page
+    officer = make_staff(Role.FINANCE)
+    db.session.commit()
+    page = _html(PersonClient(app, officer).get(f"/payments/finance/advances/events/{event.id}"))
+    assert "£5.00 of the advance is more than the claim" in page
 
 
 def test_declining_when_booking_and_seeing_it_on_the_claim(app, db):

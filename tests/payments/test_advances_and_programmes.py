@@ -104,7 +104,12 @@ def test_an_advance_bigger_than_the_claim_leaves_zero_to_pay_and_no_clawback(db)
     assert claim.payment_reference == "Covered by advance"
     assert db.session.scalar(select(func.count()).select_from(LedgerEntry).where(
         LedgerEntry.entry_type == "payment")) == 0
-    # finance sees the 5.00 still out as a negative balance; nothing is taken back
+    # finance sees the 5.00 still out, on the event and as a negative balance; nothing is
+    # taken back
+    from engage.payments import advances
+
+    [row] = advances.people_for_event(event)
+    assert row.claim.id == claim.id and row.advance_not_covered_pence == 500
     assert ledger.balance() == -500
     assert payouts.reconcile() == 0
 
