@@ -14,10 +14,11 @@ is stored with a unique constraint, so a double click records one row.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from engage.accounts.models import User
@@ -64,11 +65,15 @@ class PersonRow:
 
     @property
     def advances(self) -> list[ActivitySupport]:
-        return [r for r in self.records if r.kind == SupportKind.ADVANCE]
+        return [r for r in self.records if r.kind == SupportKind.ADVANCE and not r.is_withdrawn]
 
     @property
     def tickets(self) -> list[ActivitySupport]:
-        return [r for r in self.records if r.kind == SupportKind.TICKET]
+        return [r for r in self.records if r.kind == SupportKind.TICKET and not r.is_withdrawn]
+
+    @property
+    def can_withdraw_advance(self) -> bool:
+        return self.claim is None or self.claim.state in EDITABLE_STATES
 
     @property
     def waiting(self) -> bool:
@@ -119,7 +124,8 @@ def overview(now=None) -> list[EventRow]:
         row = rows.setdefault(booking.event_id, EventRow(booking.event))
         if booking.event_id not in recorded:
             recorded[booking.event_id] = {(r.user_id, r.kind)
-                                          for r in records_for_event(booking.event_id)}
+                                          for r in records_for_event(booking.event_id)
+                                          if not r.is_withdrawn}
         done = recorded[booking.event_id]
         row.asked_advance += booking.needs_advance
         row.asked_ticket += booking.needs_travel_booked
@@ -220,6 +226,53 @@ def record_support(actor, event: Event, *, user_id: int, kind: str, amount_pence
             "claim: you do not need to claim it again.",
             link("events.detail", event_id=event.id)),
             dedupe_key=f"payments-support-{support.id}")
+    return support
+
+
+def withdraw_support(actor, event: Event, support_id: int, reason: str) -> ActivitySupport:
+    """An advance or ticket recorded by mistake is withdrawn, never deleted: an advance's
+    ledger entry is reversed, and the person's claim is worked out again. Like recording, an
+    advance can be withdrawn only until the person sends their claim."""
+    _check(actor)
+    support = db.session.get(ActivitySupport, support_id)
+    if support is None or support.activity_kind != "event" or (
+            support.activity_ref_id != event.id):
+        raise NotFound("That record does not exist.")
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ValidationFailed("Say why it is being withdrawn, like 'Recorded twice'.")
+    claim = _claim_of(support.user_id, event.id) if support.user_id else None
+    if (support.kind == SupportKind.ADVANCE and claim is not None
+            and claim.state not in EDITABLE_STATES):
+        raise InvalidState("This person has already sent their claim for this event, so the "
+                           "advance cannot be withdrawn now. Ask the lead to return the claim "
+                           "to them first.")
+    result = db.session.execute(
+        update(ActivitySupport).where(ActivitySupport.id == support.id,
+                                      ActivitySupport.withdrawn_at.is_(None))
+        .values(withdrawn_at=clock.now(), withdrawn_by_id=actor.id,
+                withdrawn_reason=reason[:120])
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise InvalidState("This has already been withdrawn.")
+    db.session.refresh(support)
+    if support.ledger_entry_id is not None:
+        with contextlib.suppress(InvalidState):  # finance already reversed it by hand
+            ledger.reverse(actor, support.ledger_entry_id, reason)
+    if claim is not None and claim.state in EDITABLE_STATES:
+        recalculate(claim)
+    db.session.flush()
+    audit.record(f"payments.{support.kind}_withdrawn", actor_id=actor.id, subject_type="event",
+                 subject_id=event.id, record_id=support.id)
+    person = db.session.get(User, support.user_id) if support.user_id else None
+    if person is not None:
+        notify(person, Message(
+            "Help with your costs for an event",
+            f"Finance corrected a record of help with your costs for '{event.title}': it had "
+            "been recorded by mistake. Your claim for the event shows what is still to pay. "
+            "If something does not look right, please contact finance.",
+            link("events.detail", event_id=event.id)),
+            dedupe_key=f"payments-support-withdrawn-{support.id}")
     return support
 
 

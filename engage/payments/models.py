@@ -444,10 +444,19 @@ class ActivitySupport(Base):
     recorded_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # Recorded by mistake: withdrawn (never deleted); an advance's ledger entry is reversed.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    withdrawn_reason: Mapped[str | None] = mapped_column(String(120))
 
     @property
     def kind_label(self) -> str:
         return SupportKind(self.kind).label
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
 
 
 # ---------------------------------------------------------------------------------------------

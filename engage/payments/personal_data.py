@@ -129,7 +129,8 @@ def _support(user) -> list[dict[str, Any]]:
     return [{"kind": r.kind, "activity": r.activity_title,
              "activity_date": r.activity_date.isoformat(), "amount_pence": r.amount_pence,
              "route": r.route, "reference": r.reference, "description": r.description,
-             "paid_on": r.paid_on.isoformat(), "recorded_at": _iso(r.recorded_at)}
+             "paid_on": r.paid_on.isoformat(), "recorded_at": _iso(r.recorded_at),
+             "withdrawn_at": _iso(r.withdrawn_at)}
             for r in rows]
 
 
@@ -139,6 +140,8 @@ def _erase_support(user) -> None:
                        .values(user_id=None))
     db.session.execute(update(ActivitySupport).where(ActivitySupport.recorded_by_id == user.id)
                        .values(recorded_by_id=None))
+    db.session.execute(update(ActivitySupport).where(ActivitySupport.withdrawn_by_id == user.id)
+                       .values(withdrawn_by_id=None))
 
 
 def _staff_records(user) -> list[dict[str, Any]]:

@@ -284,13 +284,15 @@ def person_facts(claim: Claim) -> PersonFacts:
 
 
 def support_for(claim: Claim) -> list[ActivitySupport]:
-    """Advances and booked tickets recorded for this person and this claim's activity."""
+    """Advances and booked tickets recorded for this person and this claim's activity (not
+    those withdrawn as recorded by mistake)."""
     if claim.user_id is None or claim.activity_ref_id is None:
         return []
     return list(db.session.scalars(select(ActivitySupport).where(
         ActivitySupport.user_id == claim.user_id,
         ActivitySupport.activity_kind == claim.activity_kind,
-        ActivitySupport.activity_ref_id == claim.activity_ref_id)
+        ActivitySupport.activity_ref_id == claim.activity_ref_id,
+        ActivitySupport.withdrawn_at.is_(None))
         .order_by(ActivitySupport.paid_on, ActivitySupport.id)))
 
 

@@ -839,6 +839,27 @@ def event_support(event_id: int):
                            people=advances.people_for_event(event)), status
 
 
+@bp.post("/finance/advances/events/<int:event_id>/records/<int:record_id>/withdraw")
+@require(Permission.APPROVE_CLAIMS_AS_FINANCE)
+def withdraw_support(event_id: int, record_id: int):
+    event = advances.get_event(event_id)
+    back = url_for("payments.event_support", event_id=event.id)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        flash(_("Say why it is being withdrawn, like 'Recorded twice'."), "error")
+        return redirect(back)
+    try:
+        advances.withdraw_support(current_user, event, record_id, form.reason.data)
+    except DomainError as error:
+        db.session.rollback()
+        _fail(error)
+        return redirect(back)
+    db.session.commit()
+    flash(_("Withdrawn. The person has been told, and their claim is worked out again."),
+          "success")
+    return redirect(back)
+
+
 @bp.post("/stripe/webhook")
 @csrf.exempt
 def stripe_webhook():

@@ -48,11 +48,15 @@ def upgrade():
     sa.Column('idempotency_key', sa.String(length=64), nullable=False),
     sa.Column('recorded_by_id', sa.Integer(), nullable=True),
     sa.Column('recorded_at', engage.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('withdrawn_at', engage.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('withdrawn_by_id', sa.Integer(), nullable=True),
+    sa.Column('withdrawn_reason', sa.String(length=120), nullable=True),
     sa.CheckConstraint("kind IN ('advance', 'ticket')", name=op.f('ck_payment_activity_support_kind_known')),
     sa.CheckConstraint('amount_pence > 0', name=op.f('ck_payment_activity_support_amount_positive')),
     sa.ForeignKeyConstraint(['ledger_entry_id'], ['payment_ledger.id'], name=op.f('fk_payment_activity_support_ledger_entry_id_payment_ledger')),
     sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], name=op.f('fk_payment_activity_support_recorded_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_payment_activity_support_user_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['withdrawn_by_id'], ['users.id'], name=op.f('fk_payment_activity_support_withdrawn_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_activity_support')),
     sa.UniqueConstraint('idempotency_key', name=op.f('uq_payment_activity_support_idempotency_key'))
     )

@@ -76,6 +76,7 @@ def test_finance_records_an_advance_once_even_when_the_form_is_sent_twice(app, d
     assert db.session.scalar(select(func.count()).select_from(LedgerEntry)) == 1
     page = _html(browser.get(url))
     assert "Advance: £20.00 (ADV-42)" in page
+    assert "Withdraw (recorded by mistake)" in page
 
     # the member sees it on their claim, with what is still to pay
     db.session.expire_all()
@@ -207,3 +208,25 @@ def test_the_report_has_spend_by_programme_with_a_csv(app, db):
     assert lines[0] == "programme,quarter,involvement,total"
     assert sorted(line.split(",")[0] for line in lines[1:]) == ["No programme", "Survivor voice"]
     assert all(line.endswith(",75.00,75.00") for line in lines[1:])
+
+
+def test_finance_withdraws_a_ticket_recorded_by_mistake(app, db):
+    member = make_member()
+    event = booked_event(member, needs_travel_booked=True)
+    support = record_ticket(member, event, 3450, description="Train ticket")
+    finance, facilitator = make_staff(Role.FINANCE), make_staff(Role.FACILITATOR)
+    db.session.commit()
+    url = f"/payments/finance/advances/events/{event.id}"
+    withdraw = f"{url}/records/{support.id}/withdraw"
+    assert PersonClient(app, facilitator).post(
+        withdraw, {"reason": "x"}, form_url="/payments/").status_code == 403
+    browser = PersonClient(app, finance)
+    response = browser.post(withdraw, {"reason": ""}, form_url=url, follow_redirects=True)
+    assert "Say why it is being withdrawn" in _html(response)
+    response = browser.post(withdraw, {"reason": "Booked for the wrong day"}, form_url=url,
+                            follow_redirects=True)
+    page = _html(response)
+    assert "Withdrawn. The person has been told" in page
+    assert "Withdrawn: Booked for the wrong day" in page and "Not recorded yet" in page
+    db.session.expire_all()
+    assert db.session.get(ActivitySupport, support.id).is_withdrawn

@@ -224,6 +224,56 @@ def test_finance_sees_who_asked_and_what_is_recorded(db):
     assert advances.waiting_count() == 1
 
 
+def test_an_advance_recorded_by_mistake_is_withdrawn_and_reversed_in_the_ledger(db):
+    from engage.core.models import Notification
+    from engage.payments import advances
+
+    member, lead = make_member(), make_staff(Role.FACILITATOR)
+    finance = make_staff(Role.FINANCE)
+    event = booked_event(member, needs_advance=True)
+    claim = make_claim(member, lead, level=2, ref_id=event.id)
+    _parking(member, claim, 3000)
+    support = record_advance(member, event, 2000, finance=finance)
+    assert claim.to_pay_pence == 1000
+
+    advances.withdraw_support(finance, event, support.id, "Recorded twice")
+    assert support.is_withdrawn and support.withdrawn_reason == "Recorded twice"
+    assert ledger.balance() == 0  # the advance entry and its reversal
+    assert [e.entry_type for e in db.session.scalars(select(LedgerEntry)
+                                                     .order_by(LedgerEntry.id))] == [
+        "advance", "correction"]
+    assert (claim.advance_pence, claim.to_pay_pence) == (0, 3000)
+    assert not any("Advance paid" in line for line in claim.explanation)
+    [row] = advances.people_for_event(event)
+    assert row.waiting  # they asked, and nothing valid is recorded now
+    note = db.session.scalar(select(Notification).where(Notification.user_id == member.id)
+                             .order_by(Notification.id.desc()))
+    assert "recorded by mistake" in note.body and "Recorded twice" not in note.body
+    with pytest.raises(InvalidState, match="already been withdrawn"):
+        advances.withdraw_support(finance, event, support.id, "Again")
+    with pytest.raises(ValidationFailed, match="Say why"):
+        advances.withdraw_support(finance, event, record_ticket(member, event).id, " ")
+
+
+def test_an_advance_cannot_be_withdrawn_once_the_claim_is_sent(db):
+    from engage.payments import advances
+
+    member, lead = make_member(), make_staff(Role.FACILITATOR)
+    event = booked_event(member)
+    claim = make_claim(member, lead, level=4, ref_id=event.id)
+    support = record_advance(member, event, 2000)
+    services.submit_claim(member, claim)
+    with pytest.raises(InvalidState, match="already sent their claim"):
+        advances.withdraw_support(make_staff(Role.FINANCE), event, support.id, "Mistake")
+    with pytest.raises(NotAllowed):
+        advances.withdraw_support(make_staff(Role.FACILITATOR), event, support.id, "Mistake")
+    other_event = make_event()
+    from engage.errors import NotFound
+
+    with pytest.raises(NotFound):
+        advances.withdraw_support(make_staff(Role.FINANCE), other_event, support.id, "Mistake")
+
+
 # --- declining before the activity -----------------------------------------------------------
 
 

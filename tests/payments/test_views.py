@@ -232,6 +232,7 @@ POST_ONLY = {
     "payments.bulk_approve", "payments.pay_claims", "payments.record_manual",
     "payments.create_payroll_export", "payments.confirm_payroll_export",
     "payments.resolve_flag", "payments.stripe_webhook", "payments.reverse_entry",
+    "payments.withdraw_support",
 }
 
 
