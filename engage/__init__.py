@@ -146,6 +146,7 @@ def _register_blueprints(app: Flask) -> None:
     from engage.events.views import bp as events_bp
     from engage.feedback.views import bp as feedback_bp
     from engage.lifecycle.views import bp as lifecycle_bp
+    from engage.panels.programme_views import bp as programmes_bp
     from engage.panels.views import bp as panels_bp
     from engage.payments.views import bp as payments_bp
 
@@ -154,6 +155,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(events_bp)
     app.register_blueprint(panels_bp)
+    app.register_blueprint(programmes_bp)
     app.register_blueprint(consultations_bp)
     app.register_blueprint(feedback_bp)
     app.register_blueprint(changes_bp)

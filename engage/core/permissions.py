@@ -43,6 +43,7 @@ class Permission(enum.StrEnum):
     MANAGE_STAFF = "manage_staff"
     VIEW_AUDIT_LOG = "view_audit_log"
     MANAGE_PANELS = "manage_panels"
+    MANAGE_PROGRAMMES = "manage_programmes"
     MANAGE_CONSULTATIONS = "manage_consultations"
     MANAGE_EVENTS = "manage_events"
     TRIAGE_FEEDBACK = "triage_feedback"
@@ -83,6 +84,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.APPROVE_CHANGES,
             Permission.APPROVE_CLAIMS_AS_LEAD,
             Permission.VIEW_DASHBOARD,
+            Permission.MANAGE_PROGRAMMES,
         }
     ),
     Role.FINANCE: frozenset(
@@ -101,6 +103,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_PAYMENT_POLICY,
             Permission.VIEW_DASHBOARD,
             Permission.MANAGE_SETTINGS,
+            Permission.MANAGE_PROGRAMMES,
         }
     ),
 }

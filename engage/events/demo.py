@@ -84,7 +84,8 @@ def seed(people: dict) -> list[str]:
             mode="in_person", venue=VENUE, capacity=15,
             involvement_level=network.involvement_level)
         if created:
-            _confirmed(past, member)
+            # demo-member asked for help with costs: finance records it (payments)
+            _confirmed(past, member, needs_advance=True, needs_travel_booked=True)
             _confirmed(past, member2)
             lines.append(f"  Event: {past.title} (3 days ago; demo-facilitator can finalise "
                          "the register)")

@@ -94,6 +94,8 @@ class BookingForm(FlaskForm):
         Length(max=2000, message=_l("Use 2,000 characters or fewer."))])
     needs_travel_booked = BooleanField(_l("I would like the organisers to book my travel"))
     needs_advance = BooleanField(_l("I would like an advance for my costs"))
+    declines_payment = BooleanField(_l("I do not want to be paid for taking part in this "
+                                       "event"))
 
 
 class CancelEventForm(FlaskForm):

@@ -257,6 +257,9 @@ class Booking(Base):
     support_needs: Mapped[str | None] = mapped_column(EncryptedText)
     needs_travel_booked: Mapped[bool] = mapped_column(Boolean, default=False)
     needs_advance: Mapped[bool] = mapped_column(Boolean, default=False)
+    # "I do not want to be paid for taking part in this event" (expenses are still paid): the
+    # payments domain starts the person's claim for this event as declined.
+    declines_payment: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     # The waiting-list queue is ordered by when a person (last) asked for a place.
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

@@ -32,7 +32,8 @@ def _bookings(user) -> list[dict[str, Any]]:
         "event": b.event.title, "event_starts_at": _iso(b.event.starts_at), "status": b.status,
         "join_mode": b.join_mode, "access_needs": b.access_needs,
         "support_needs": b.support_needs, "needs_travel_booked": b.needs_travel_booked,
-        "needs_advance": b.needs_advance, "requested_at": _iso(b.requested_at),
+        "needs_advance": b.needs_advance, "declines_payment": b.declines_payment,
+        "requested_at": _iso(b.requested_at),
         "confirmed_at": _iso(b.confirmed_at), "cancelled_at": _iso(b.cancelled_at),
     } for b in rows]
 

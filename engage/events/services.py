@@ -473,6 +473,7 @@ class BookingDetails:
     support_needs: str = ""
     needs_travel_booked: bool = False
     needs_advance: bool = False
+    declines_payment: bool = False
 
 
 def _take_place(event_id: int, booking_id: int) -> bool:
@@ -528,7 +529,8 @@ def book_event(user, event: Event, details: BookingDetails) -> Booking:
         created = insert_if_absent(Booking, event_id=event.id, user_id=user.id,
                                    status=BookingStatus.WAITING, requested_at=now,
                                    created_at=now, join_mode=join_mode, sequence=0,
-                                   needs_travel_booked=False, needs_advance=False)
+                                   needs_travel_booked=False, needs_advance=False,
+                                   declines_payment=False)
         booking = booking_of(user, event)
         if not created and booking.is_active:
             return booking  # a double click or a second tab got there first
@@ -551,6 +553,7 @@ def book_event(user, event: Event, details: BookingDetails) -> Booking:
     booking.support_needs = details.support_needs.strip() or None
     booking.needs_travel_booked = details.needs_travel_booked
     booking.needs_advance = details.needs_advance
+    booking.declines_payment = details.declines_payment
     booking.sequence += 1
     db.session.flush()
     db.session.refresh(event, ["confirmed_count"])
@@ -567,6 +570,7 @@ def update_booking_needs(user, booking: Booking, details: BookingDetails) -> Non
     booking.support_needs = details.support_needs.strip() or None
     booking.needs_travel_booked = details.needs_travel_booked
     booking.needs_advance = details.needs_advance
+    booking.declines_payment = details.declines_payment
     db.session.flush()
     audit.record("booking.needs_updated", actor_id=user.id, subject_type="event",
                  subject_id=booking.event_id)

@@ -159,7 +159,8 @@ def _booking_details(form: BookingForm) -> services.BookingDetails:
     return services.BookingDetails(
         join_mode=form.join_mode.data or "", access_needs=form.access_needs.data or "",
         support_needs=form.support_needs.data or "",
-        needs_travel_booked=form.needs_travel_booked.data, needs_advance=form.needs_advance.data)
+        needs_travel_booked=form.needs_travel_booked.data, needs_advance=form.needs_advance.data,
+        declines_payment=form.declines_payment.data)
 
 
 @bp.route("/<int:event_id>/book", methods=["GET", "POST"])

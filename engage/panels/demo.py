@@ -16,10 +16,12 @@ from engage.panels.models import (
     PanelMembership,
     PanelStaff,
     PanelStaffRole,
+    Programme,
     Visibility,
 )
 from engage.panels.richtext import sanitise
 
+DEMO_PROGRAMME = "Regional survivor voice programme"
 SURVIVOR_PANEL = "Survivors' Voice Panel"
 OPEN_NETWORK = "Open Voices Network"
 
@@ -96,6 +98,18 @@ def seed(people: dict) -> list[str]:
         _member(network, lead)
         lines.append(f"  Panel: {OPEN_NETWORK} (open network; demo-member and demo-member2 "
                      "are members)")
+
+    programme = db.session.scalar(select(Programme).where(Programme.name == DEMO_PROGRAMME))
+    if programme is None:
+        programme = Programme(name=DEMO_PROGRAMME, is_active=True,
+                              description="The demo panels' programme: finance filters claims "
+                                          "and reports spend by it.")
+        db.session.add(programme)
+        db.session.flush()
+        lines.append(f"  Programme: {DEMO_PROGRAMME} (both demo panels)")
+    for panel in (survivor, network):
+        if panel.programme_id is None:
+            panel.programme_id = programme.id
 
     if db.session.get(AttributionPreference, lead.id) is None:
         db.session.add(AttributionPreference(user_id=lead.id, choice=Attribution.PSEUDONYM,

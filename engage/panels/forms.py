@@ -62,6 +62,9 @@ class PanelForm(FlaskForm):
             "Enter a whole number of 1 or more, or leave it empty for no limit."))])
     facilitators = MultiCheckboxField(_l("Facilitators"), coerce=int)
     leads = MultiCheckboxField(_l("Lived-experience leads"), coerce=int)
+    # Only for people who manage programmes (the view removes it for everyone else).
+    programme = RadioField(_l("Programme"), choices=[], default="",
+                           validators=[Optional()])
 
     def validate_leads(self, field):
         overlap = set(field.data or []) & set(self.facilitators.data or [])
@@ -136,3 +139,15 @@ class AttributionForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     pass
+
+
+class ProgrammeForm(FlaskForm):
+    name = StringField(_l("Programme name"), validators=[
+        DataRequired(message=_l("Enter a name for the programme")),
+        Length(max=120, message=_l("Use 120 characters or fewer."))])
+    description = TextAreaField(_l("Short description (optional)"), validators=[
+        Length(max=500, message=_l("Use 500 characters or fewer."))])
+
+
+class EditProgrammeForm(ProgrammeForm):
+    is_active = BooleanField(_l("Active: panels can be added to this programme"))

@@ -72,6 +72,19 @@ class Attribution(enum.StrEnum):
     NOT_CREDITED = "not_credited"
 
 
+class Programme(Base):
+    """A programme of work that panels belong to (for example a funder's programme). Finance
+    reports and filters spend by it. Never deleted while in use: it is deactivated instead."""
+
+    __tablename__ = "programmes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    description: Mapped[str] = mapped_column(String(500), default="")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
 class Panel(Base):
     __tablename__ = "panels"
     __table_args__ = (
@@ -97,6 +110,8 @@ class Panel(Base):
     open_for_applications: Mapped[bool] = mapped_column(Boolean, default=True)
     size_limit: Mapped[int | None]
     member_count: Mapped[int] = mapped_column(default=0)
+    programme_id: Mapped[int | None] = mapped_column(
+        ForeignKey("programmes.id", ondelete="SET NULL"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now,
@@ -106,6 +121,7 @@ class Panel(Base):
         back_populates="panel", cascade="all, delete-orphan", lazy="selectin",
         order_by="PanelStaff.id",
     )
+    programme: Mapped[Programme | None] = relationship(lazy="joined")
 
     @property
     def is_public(self) -> bool:

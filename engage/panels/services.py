@@ -16,6 +16,7 @@ from engage.core.permissions import Permission, Role, can
 from engage.equality.services import take_equality_snapshot
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
+from engage.panels import programmes
 from engage.panels.agreement import INVOLVEMENT_AGREEMENT_VERSION
 from engage.panels.models import (
     PLACE_HOLDING_STATES,
@@ -158,6 +159,9 @@ class PanelDetails:
     size_limit: int | None = None
     facilitator_ids: tuple[int, ...] = ()
     lead_ids: tuple[int, ...] = ()
+    # Set only by people who manage programmes; otherwise the panel keeps its programme.
+    set_programme: bool = False
+    programme_id: int | None = None
 
 
 def _apply_details(panel: Panel, details: PanelDetails) -> None:
@@ -205,11 +209,23 @@ def _set_staff(panel: Panel, facilitator_ids: Iterable[int], lead_ids: Iterable[
         panel.staff.append(PanelStaff(user_id=user_id, role=role))
 
 
+def _apply_programme(actor, panel: Panel, details: PanelDetails, *, new: bool = False) -> None:
+    if not details.set_programme:
+        return
+    programmes.check_panel_programme(actor, None if new else panel, details.programme_id)
+    if panel.programme_id != details.programme_id:
+        panel.programme_id = details.programme_id
+        if not new:
+            audit.record("panel.programme_changed", actor_id=actor.id, subject_type="panel",
+                         subject_id=panel.id, programme_id=details.programme_id)
+
+
 def create_panel(actor, details: PanelDetails) -> Panel:
     if not can_create_panels(actor):
         raise NotAllowed("Only facilitators and programme leads can set up panels.")
     panel = Panel(created_by_id=actor.id, member_count=0)
     _apply_details(panel, details)
+    _apply_programme(actor, panel, details, new=True)
     facilitators = set(details.facilitator_ids)
     if not actor.has_role(Role.PROGRAMME_LEAD):
         facilitators.add(actor.id)  # a facilitator always runs the panels they set up
@@ -225,6 +241,7 @@ def update_panel(actor, panel: Panel, details: PanelDetails) -> Panel:
         raise NotFound()
     db.session.refresh(panel)  # the current member count, not one read earlier
     _apply_details(panel, details)
+    _apply_programme(actor, panel, details)
     facilitators = set(details.facilitator_ids)
     if not actor.has_role(Role.PROGRAMME_LEAD):
         facilitators.add(actor.id)  # nobody can remove themselves and lose the panel by mistake

@@ -10,7 +10,7 @@ from engage.accounts.admin_views import require
 from engage.core.permissions import Permission
 from engage.errors import DomainError, NotFound
 from engage.extensions import db
-from engage.panels import services
+from engage.panels import programmes, services
 from engage.panels.agreement import INVOLVEMENT_AGREEMENT_POINTS, INVOLVEMENT_AGREEMENT_VERSION
 from engage.panels.forms import (
     ApplyForm,
@@ -39,9 +39,25 @@ def _managed_panel(panel_id: int) -> Panel:
     return panel
 
 
-def _fill_staff_choices(form: PanelForm) -> None:
+def _fill_staff_choices(form: PanelForm, panel: Panel | None = None) -> None:
     form.facilitators.choices = [(u.id, u.display_name) for u in services.staff_choices()]
     form.leads.choices = [(u.id, u.display_name) for u in services.lead_choices()]
+    if not programmes.can_manage_programmes(current_user):
+        del form.programme  # the panel keeps its programme
+        return
+    choices = [("", _("No programme"))]
+    choices += [(str(p.id), p.name) for p in programmes.active_programmes()]
+    if panel is not None and panel.programme is not None and not panel.programme.is_active:
+        choices.append((str(panel.programme.id), _("%(name)s (no longer active)",
+                                                   name=panel.programme.name)))
+    form.programme.choices = choices
+
+
+def _programme_details(form: PanelForm) -> dict:
+    if "programme" not in form:
+        return {}
+    value = form.programme.data or ""
+    return {"set_programme": True, "programme_id": int(value) if value.isdigit() else None}
 
 
 def _details(form: PanelForm) -> services.PanelDetails:
@@ -57,6 +73,7 @@ def _details(form: PanelForm) -> services.PanelDetails:
         size_limit=form.size_limit.data,
         facilitator_ids=tuple(form.facilitators.data or ()),
         lead_ids=tuple(form.leads.data or ()),
+        **_programme_details(form),
     )
 
 
@@ -71,6 +88,7 @@ def index():
     return render_template(
         "panels/index.html", panels=panels, memberships=memberships,
         can_create=services.can_create_panels(user),
+        can_manage_programmes=programmes.can_manage_programmes(user),
         managed_ids={p.id for p in services.managed_panels(user)},
     )
 
@@ -131,9 +149,11 @@ def create():
 def edit(panel_id: int):
     panel = _managed_panel(panel_id)
     form = PanelForm(obj=panel if request.method == "GET" else None)
-    _fill_staff_choices(form)
+    _fill_staff_choices(form, panel)
     if request.method == "GET":
         form.involvement_level.data = str(panel.involvement_level)
+        if "programme" in form:
+            form.programme.data = str(panel.programme_id or "")
         form.facilitators.data = [s.user_id for s in panel.staff
                                   if s.role == PanelStaffRole.FACILITATOR]
         form.leads.data = [s.user_id for s in panel.staff

@@ -31,3 +31,6 @@ class Activity:
 class Attendee:
     user_id: int
     minutes_taken_part: int
+    # They said beforehand (when booking) that they do not want to be paid for this activity:
+    # the draft claim starts declined, and they can still change it before sending.
+    declined: bool = False

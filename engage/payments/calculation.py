@@ -85,6 +85,22 @@ class ExpenseFacts:
     preapproved: bool = False
 
 
+@dataclass(frozen=True)
+class AdvanceFacts:
+    """Money already paid to the person for this activity, before it took place."""
+
+    pence: int
+    paid_on: date | None = None
+
+
+@dataclass(frozen=True)
+class TicketFacts:
+    """A ticket the organisation booked and paid for: shown, never claimed again."""
+
+    description: str
+    pence: int
+
+
 # ---------------------------------------------------------------------------------------------
 # Output
 # ---------------------------------------------------------------------------------------------
@@ -104,6 +120,8 @@ class Result:
     expenses: tuple[ExpenseResult, ...]
     lines: tuple[str, ...]
     problems: tuple[str, ...]  # what must be fixed before the claim can be sent
+    advance_pence: int = 0  # advances taken off this claim (never more than its total)
+    advance_not_covered_pence: int = 0  # advances beyond the claim's total: not clawed back
 
     @property
     def expenses_pence(self) -> int:
@@ -112,6 +130,10 @@ class Result:
     @property
     def total_pence(self) -> int:
         return self.involvement_pence + self.expenses_pence
+
+    @property
+    def to_pay_pence(self) -> int:
+        return self.total_pence - self.advance_pence
 
 
 # ---------------------------------------------------------------------------------------------
@@ -284,9 +306,34 @@ def _expense(policy: PolicyFacts, person: PersonFacts, item: ExpenseFacts,
 # ---------------------------------------------------------------------------------------------
 
 
+def _day(day: date) -> str:
+    return f"{day.day} {day:%B}"
+
+
+def _advances(advances, total: int) -> tuple[int, int, list[str]]:
+    """Take advances off the total, never below zero. Returns (taken off, not covered, lines)."""
+    lines = []
+    paid = 0
+    for advance in advances:
+        pence = max(advance.pence, 0)
+        paid += pence
+        when = f" on {_day(advance.paid_on)}" if advance.paid_on else ""
+        lines.append(f"Advance paid{when} → −{format_pence(pence)}")  # noqa: RUF001 - a minus sign
+    taken = min(paid, total)
+    not_covered = paid - taken
+    if not_covered:
+        lines.append(f"Your advance ({format_pence(paid)}) was more than this claim "
+                     f"({format_pence(total)}), so there is nothing more to pay. The "
+                     f"{format_pence(not_covered)} left over is not taken back automatically: "
+                     "finance can see it and will talk to you only if it needs sorting out.")
+    return taken, not_covered, lines
+
+
 def calculate(policy: PolicyFacts, activity: ActivityFacts, person: PersonFacts,
               expenses: tuple[ExpenseFacts, ...] | list[ExpenseFacts] = (),
-              *, include_involvement: bool = True) -> Result:
+              *, include_involvement: bool = True,
+              advances: tuple[AdvanceFacts, ...] | list[AdvanceFacts] = (),
+              tickets: tuple[TicketFacts, ...] | list[TicketFacts] = ()) -> Result:
     if include_involvement:
         paid, declined, lines = _involvement(policy, activity, person)
     else:
@@ -299,6 +346,15 @@ def calculate(policy: PolicyFacts, activity: ActivityFacts, person: PersonFacts,
         results.append(result)
         problems.extend(item_problems)
         lines.append(result.line[0].upper() + result.line[1:])
+    for ticket in tickets:
+        lines.append(f"{ticket.description or 'Ticket'} booked for you: "
+                     f"{format_pence(max(ticket.pence, 0))}, nothing to claim")
     total = paid + sum(r.pence for r in results)
     lines.append(f"Total {format_pence(total)} (policy: {policy.label})")
-    return Result(paid, declined, tuple(results), tuple(lines), tuple(problems))
+    taken, not_covered = 0, 0
+    if advances:
+        taken, not_covered, advance_lines = _advances(advances, total)
+        lines.extend(advance_lines)
+        lines.append(f"Still to pay {format_pence(total - taken)}")
+    return Result(paid, declined, tuple(results), tuple(lines), tuple(problems), taken,
+                  not_covered)

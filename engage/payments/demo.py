@@ -11,6 +11,8 @@ from sqlalchemy import select
 from engage.core import clock
 from engage.core.money import format_pence
 from engage.extensions import db
+from engage.panels.demo import SURVIVOR_PANEL
+from engage.panels.models import Panel
 from engage.payments import receipts, services
 from engage.payments.activities import Activity, Attendee
 from engage.payments.models import Claim, ClaimState, Expense, Receipt
@@ -48,9 +50,10 @@ def seed(people: dict) -> list[str]:
                                     capacity="self", payroll_number="PR-0042",
                                     access_needs_taxi=False)
     day = clock.today_london() - timedelta(days=6)
+    panel_id = db.session.scalar(select(Panel.id).where(Panel.name == SURVIVOR_PANEL))
     meeting = Activity(kind="event", ref_id=900001, title="Survivors' voice panel: quarterly "
                        "meeting", activity_date=day, involvement_level=4, kind_label="meeting",
-                       lead_ids=(lead.id,))
+                       lead_ids=(lead.id,), panel_id=panel_id)
     created = services.create_draft_involvement_claims(
         meeting, [Attendee(member.id, 210), Attendee(member2.id, 300)])
     for claim in created:

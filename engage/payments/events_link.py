@@ -43,12 +43,27 @@ def activity_from_event(event, lead_ids: list[int], *, cancellation_payable: boo
     )
 
 
-def attendees_from_records(records, *, cancelled: bool = False) -> list[Attendee]:
-    """Who can claim: those who took part; for a cancelled event, everyone still booked."""
+def attendees_from_records(records, *, cancelled: bool = False,
+                           declined_ids: frozenset[int] | set[int] = frozenset()
+                           ) -> list[Attendee]:
+    """Who can claim: those who took part; for a cancelled event, everyone still booked.
+    People in `declined_ids` said when booking that they do not want to be paid."""
     if cancelled:
-        return [Attendee(r.user_id, 0) for r in records if r.status != "cancelled_in_advance"]
-    return [Attendee(r.user_id, int(r.minutes_attended or 0)) for r in records
-            if r.status in TOOK_PART]
+        return [Attendee(r.user_id, 0, r.user_id in declined_ids) for r in records
+                if r.status != "cancelled_in_advance"]
+    return [Attendee(r.user_id, int(r.minutes_attended or 0), r.user_id in declined_ids)
+            for r in records if r.status in TOOK_PART]
+
+
+def declined_at_booking(event) -> set[int]:
+    """Who ticked "I do not want to be paid for taking part in this event" on their booking."""
+    from sqlalchemy import select
+
+    from engage.events.models import Booking
+    from engage.extensions import db
+
+    return set(db.session.scalars(select(Booking.user_id).where(
+        Booking.event_id == event.id, Booking.declines_payment.is_(True))))
 
 
 def on_register_finalised(event, records=(), actor=None, **extra) -> None:
@@ -64,7 +79,9 @@ def on_register_finalised(event, records=(), actor=None, **extra) -> None:
     activity = activity_from_event(
         event, lead_ids, cancellation_payable=bool(extra.get("cancellation_payable")))
     create_draft_involvement_claims(
-        activity, attendees_from_records(records, cancelled=activity.cancelled), actor=actor)
+        activity, attendees_from_records(records, cancelled=activity.cancelled,
+                                         declined_ids=declined_at_booking(event)),
+        actor=actor)
 
 
 def connect_to_events() -> bool:

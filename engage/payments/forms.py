@@ -11,6 +11,7 @@ from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
+    HiddenField,
     IntegerField,
     RadioField,
     SelectField,
@@ -184,3 +185,28 @@ class PayoutBatchForm(FlaskForm):
     claim_ids = SelectMultipleField(_l("Claims to pay"), coerce=int,
                                     option_widget=CheckboxInput(),
                                     widget=ListWidget(prefix_label=False))
+
+
+class SupportForm(FlaskForm):
+    """An advance paid or a ticket booked for someone booked on an event."""
+
+    person = SelectField(_l("Who is it for?"), coerce=int, validators=[
+        InputRequired(message=_l("Choose the person it is for."))])
+    kind = RadioField(_l("What was done?"), choices=[
+        ("advance", _l("An advance was paid to them")),
+        ("ticket", _l("A ticket was booked and paid for them by the organisation")),
+    ], validators=[InputRequired(message=_l("Choose whether it was an advance or a ticket."))])
+    amount = MoneyField(_l("Amount in pounds"), validators=[
+        DataRequired(message=_l("Enter the amount in pounds and pence, like 20.00."))])
+    paid_on = DateField(_l("Date it was paid or booked"), validators=[
+        InputRequired(message=_l("Enter the date it was paid or booked."))])
+    route = RadioField(_l("How the advance was paid (advances only)"), choices=[
+        ("stripe", _l("Bank transfer")), ("payroll", _l("Organisation's payroll")),
+        ("voucher", _l("Voucher, cash or another way")),
+    ], validators=[Optional()])
+    reference = StringField(_l("Payment reference or voucher number (advances only)"),
+                            validators=[Optional(), Length(max=120)])
+    description = StringField(_l("What was booked (tickets only)"),
+                              validators=[Optional(), Length(max=200)])
+    # A fresh random token per form: the same form sent twice records one row.
+    token = HiddenField()

@@ -51,6 +51,22 @@ def record_payable(claim: Claim, actor) -> None:
                  dedupe_key=f"payable:{claim.id}:{category}", actor_id=actor.id if actor else None)
 
 
+def record_advance(support, actor_id: int | None) -> LedgerEntry | None:
+    """An advance is money sent before the activity (negative, like a payment). It belongs to
+    the person, not yet to a claim: their claim for the activity takes it off what is paid."""
+    entry = LedgerEntry(
+        claim_id=None, user_id=support.user_id, entry_type=LedgerEntryType.ADVANCE,
+        category="advance", amount_pence=-support.amount_pence, route=support.route,
+        reference=(support.reference or "")[:120] or None, dedupe_key=f"advance:{support.id}",
+        created_by_id=actor_id)
+    try:
+        with db.session.begin_nested():
+            db.session.add(entry)
+    except IntegrityError:
+        return None
+    return entry
+
+
 def record_payment(claim: Claim, pence: int, *, key: str, route: str, reference: str | None,
                    actor_id: int | None = None) -> LedgerEntry | None:
     return _add(claim, LedgerEntryType.PAYMENT, "payment", -pence, dedupe_key=f"payment:{key}",

@@ -17,6 +17,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     LargeBinary,
     String,
     Text,
@@ -238,6 +239,8 @@ class Claim(Base):
         CheckConstraint("involvement_pence >= 0 AND expenses_pence >= 0 AND declined_pence >= 0",
                         name="amounts_not_negative"),
         CheckConstraint("involvement_level BETWEEN 1 AND 4", name="level_range"),
+        CheckConstraint("advance_pence >= 0 AND advance_pence <= involvement_pence + "
+                        "expenses_pence", name="advance_within_total"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -273,6 +276,9 @@ class Claim(Base):
     involvement_pence: Mapped[int] = mapped_column(default=0)
     declined_pence: Mapped[int] = mapped_column(default=0)
     expenses_pence: Mapped[int] = mapped_column(default=0)
+    # Advances already paid for this activity, taken off what is still to pay (never more
+    # than the claim's total).
+    advance_pence: Mapped[int] = mapped_column(default=0)
     explanation: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -309,7 +315,13 @@ class Claim(Base):
 
     @property
     def total_pence(self) -> int:
+        """What the claim is worth: involvement payment and expenses."""
         return self.involvement_pence + self.expenses_pence
+
+    @property
+    def to_pay_pence(self) -> int:
+        """What is still to pay: the total less any advance already paid."""
+        return max(self.total_pence - (self.advance_pence or 0), 0)
 
     @property
     def state_label(self) -> str:
@@ -382,6 +394,69 @@ class Expense(Base):
 
     claim: Mapped[Claim] = relationship(back_populates="expenses")
     receipt: Mapped[Receipt | None] = relationship()
+
+
+# ---------------------------------------------------------------------------------------------
+# Advances and tickets booked for people who cannot pay first (PPV-POLICY section 3)
+# ---------------------------------------------------------------------------------------------
+
+
+class SupportKind(enum.StrEnum):
+    ADVANCE = "advance"  # money paid to the person before the activity
+    TICKET = "ticket"  # a ticket the organisation booked and paid for
+
+    @property
+    def label(self) -> str:
+        return {"advance": "Advance", "ticket": "Ticket booked for them"}[self.value]
+
+
+class ActivitySupport(Base):
+    """An advance paid to a person, or a ticket booked for them, recorded against an activity.
+
+    An advance is money paid out: it has a ledger entry, and it is taken off the person's claim
+    for the same activity. A ticket was paid by the organisation, so it is shown on the claim
+    and is not claimed again. `idempotency_key` comes from the form, so a double click records
+    one row."""
+
+    __tablename__ = "payment_activity_support"
+    __table_args__ = (
+        CheckConstraint("amount_pence > 0", name="amount_positive"),
+        CheckConstraint("kind IN ('advance', 'ticket')", name="kind_known"),
+        Index("ix_payment_activity_support_activity", "activity_kind", "activity_ref_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Nullable: payment records outlive an erased account (kept 6 years, pseudonymised).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    activity_kind: Mapped[str] = mapped_column(String(20))
+    activity_ref_id: Mapped[int]
+    activity_title: Mapped[str] = mapped_column(String(200))
+    activity_date: Mapped[date] = mapped_column(Date)
+    amount_pence: Mapped[int]
+    route: Mapped[str | None] = mapped_column(String(10))  # advances: how it was paid
+    reference: Mapped[str | None] = mapped_column(String(120))  # advances: payment reference
+    description: Mapped[str] = mapped_column(String(200), default="")  # tickets: what
+    paid_on: Mapped[date] = mapped_column(Date)
+    ledger_entry_id: Mapped[int | None] = mapped_column(ForeignKey("payment_ledger.id"))
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    recorded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # Recorded by mistake: withdrawn (never deleted); an advance's ledger entry is reversed.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    withdrawn_reason: Mapped[str | None] = mapped_column(String(120))
+
+    @property
+    def kind_label(self) -> str:
+        return SupportKind(self.kind).label
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -472,6 +547,7 @@ class LedgerEntryType(enum.StrEnum):
     PAYMENT = "payment"  # money sent (negative: reduces what is owed)
     FAILURE = "failure"  # a payment that failed or was reversed (positive: owed again)
     CORRECTION = "correction"  # reverses another entry
+    ADVANCE = "advance"  # money paid before the activity (negative), taken off the claim
 
 
 class LedgerEntry(Base):

@@ -60,7 +60,7 @@ def start_payout(actor, claim: Claim, batch: PayoutBatch | None) -> Payout:
     if claim.route != PaymentRoute.STRIPE:
         raise InvalidState("This claim is paid through payroll or a voucher, not by bank "
                            "transfer.")
-    if claim.total_pence <= 0:
+    if claim.to_pay_pence <= 0:
         raise InvalidState("There is nothing to pay on this claim.")
     owner = db.session.get(User, claim.user_id) if claim.user_id else None
     pref = preferences_of(owner) if owner else None
@@ -72,7 +72,7 @@ def start_payout(actor, claim: Claim, batch: PayoutBatch | None) -> Payout:
     payout = db.session.scalar(select(Payout).where(Payout.claim_id == claim.id))
     if payout is None:
         payout = Payout(claim_id=claim.id, batch_id=batch.id if batch else None,
-                        route=PaymentRoute.STRIPE, amount_pence=claim.total_pence,
+                        route=PaymentRoute.STRIPE, amount_pence=claim.to_pay_pence,
                         state=PayoutState.PENDING, attempt=1,
                         idempotency_key=_new_key(claim.id, 1),
                         destination=pref.stripe_account_id)
@@ -348,10 +348,10 @@ def create_payroll_export(actor) -> PayrollExport:
         pref = preferences_of(owner) if owner else None
         version = claim.policy_version
         rows.append([pref.payroll_number if pref else "", owner.display_name if owner else "",
-                     f"{claim.total_pence // 100}.{claim.total_pence % 100:02d}",
+                     f"{claim.to_pay_pence // 100}.{claim.to_pay_pence % 100:02d}",
                      claim.activity_date.isoformat(), version.cost_code if version else "",
                      claim.id])
-        total += claim.total_pence
+        total += claim.to_pay_pence
     if not rows:
         raise InvalidState("Those claims were exported by someone else a moment ago.")
     export.content = write_csv(PAYROLL_HEADER, rows)
@@ -377,7 +377,7 @@ def confirm_payroll_paid(actor, export: PayrollExport) -> int:
     for claim in db.session.scalars(select(Claim).where(Claim.payroll_export_id == export.id)):
         move(claim, actor, [ClaimState.EXPORTED], ClaimState.PAID, action="payments.claim_paid",
              paid_at=clock.now(), payment_reference=f"payroll export {export.id}")
-        ledger.record_payment(claim, claim.total_pence, key=f"payroll:{export.id}:{claim.id}",
+        ledger.record_payment(claim, claim.to_pay_pence, key=f"payroll:{export.id}:{claim.id}",
                               route=PaymentRoute.PAYROLL, reference=f"payroll export {export.id}",
                               actor_id=actor.id)
         count += 1
@@ -392,7 +392,7 @@ def record_manual_payment(actor, claim: Claim, reference: str) -> None:
     reference = (reference or "").strip()
     if not reference:
         raise ValidationFailed("Enter the voucher number or payment reference.")
-    if claim.total_pence <= 0:
+    if claim.to_pay_pence <= 0:
         raise InvalidState("There is nothing to pay on this claim.")
     move(claim, actor, PAYABLE_STATES, ClaimState.PAID, reason=f"Paid: {reference}",
          action="payments.claim_paid_manually", paid_at=clock.now(),
@@ -400,11 +400,11 @@ def record_manual_payment(actor, claim: Claim, reference: str) -> None:
     payout = db.session.scalar(select(Payout).where(Payout.claim_id == claim.id))
     if payout is None:
         payout = Payout(claim_id=claim.id, route=PaymentRoute.VOUCHER,
-                        amount_pence=claim.total_pence, state=PayoutState.PAID, attempt=1,
+                        amount_pence=claim.to_pay_pence, state=PayoutState.PAID, attempt=1,
                         idempotency_key=_new_key(claim.id, 1), reference=reference[:120])
         db.session.add(payout)
         db.session.flush()
-    ledger.record_payment(claim, claim.total_pence, key=f"manual:{claim.id}",
+    ledger.record_payment(claim, claim.to_pay_pence, key=f"manual:{claim.id}",
                           route=PaymentRoute.VOUCHER, reference=reference[:120],
                           actor_id=actor.id)
 
@@ -436,9 +436,9 @@ def reconcile(worker_id: str = "") -> int:
     found = 0
     for claim in db.session.scalars(select(Claim).where(Claim.state == ClaimState.PAID)):
         paid = ledger.paid_total(claim.id)
-        if paid != claim.total_pence:
+        if paid != claim.to_pay_pence:
             _flag(f"paid-{claim.id}-{paid}", claim.id,
-                  f"Claim {claim.id} is marked paid ({claim.total_pence}p) but the ledger shows "
+                  f"Claim {claim.id} is marked paid ({claim.to_pay_pence}p) but the ledger shows "
                   f"{paid}p paid.")
             found += 1
     if gateway.is_configured():

@@ -16,6 +16,7 @@ from engage.core.personal_data import PersonalDataKind, register
 from engage.extensions import db
 from engage.payments import receipts
 from engage.payments.models import (
+    ActivitySupport,
     BenefitsNoticeView,
     Claim,
     ClaimEvent,
@@ -122,6 +123,27 @@ def _erase_ledger(user) -> None:
                        .values(created_by_id=None))
 
 
+def _support(user) -> list[dict[str, Any]]:
+    rows = db.session.scalars(select(ActivitySupport).where(ActivitySupport.user_id == user.id)
+                              .order_by(ActivitySupport.id))
+    return [{"kind": r.kind, "activity": r.activity_title,
+             "activity_date": r.activity_date.isoformat(), "amount_pence": r.amount_pence,
+             "route": r.route, "reference": r.reference, "description": r.description,
+             "paid_on": r.paid_on.isoformat(), "recorded_at": _iso(r.recorded_at),
+             "withdrawn_at": _iso(r.withdrawn_at)}
+            for r in rows]
+
+
+def _erase_support(user) -> None:
+    # Payment records: kept without the link to the person, like claims.
+    db.session.execute(update(ActivitySupport).where(ActivitySupport.user_id == user.id)
+                       .values(user_id=None))
+    db.session.execute(update(ActivitySupport).where(ActivitySupport.recorded_by_id == user.id)
+                       .values(recorded_by_id=None))
+    db.session.execute(update(ActivitySupport).where(ActivitySupport.withdrawn_by_id == user.id)
+                       .values(withdrawn_by_id=None))
+
+
 def _staff_records(user) -> list[dict[str, Any]]:
     return []
 
@@ -153,6 +175,10 @@ KINDS = [
                      _erase_claim_events),
     PersonalDataKind("payment_receipts", "Receipts you uploaded",
                      "To check expenses.", "You and finance.", KEPT, _receipts, _erase_receipts),
+    PersonalDataKind("payment_activity_support", "Advances paid to you and tickets booked for "
+                     "you", "So nobody is out of pocket before an activity, and to take an "
+                     "advance off your claim.", "You and finance.", KEPT, _support,
+                     _erase_support),
     PersonalDataKind("payment_ledger", "Payments made to you", "The financial record.",
                      "You and finance.", KEPT, _ledger, _erase_ledger),
     PersonalDataKind("payment_payout_batches", "Payment runs you started (staff)",

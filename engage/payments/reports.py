@@ -6,11 +6,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engage.core.clock import to_london
 from engage.extensions import db
-from engage.payments.calculation import tax_year_bounds, tax_year_label, tax_year_start
+from engage.payments.calculation import tax_year_bounds
 from engage.payments.models import Claim, ClaimState, LedgerEntry, LedgerEntryType, PaymentRoute
 from engage.payments.models import ReconciliationFlag as Flag
 
@@ -73,22 +73,68 @@ def open_flags() -> list[Flag]:
 
 
 def financial_quarter(moment: datetime | date) -> str:
-    """UK financial-year quarter: April-June is Q1 of the year starting that April."""
+    """UK financial-year quarter (the year runs from 1 April): April to June is Q1."""
     day = to_london(moment).date() if isinstance(moment, datetime) else moment
-    start = tax_year_start(day)
-    months = (day.year - start) * 12 + day.month - 4
-    return f"{tax_year_label(day)} Q{months // 3 + 1}"
+    return quarter_of_month(day.year, day.month)
+
+
+def quarter_of_month(year: int, month: int) -> str:
+    start = year if month >= 4 else year - 1
+    return f"{start}–{(start + 1) % 100:02d} Q{(month - 4) % 12 // 3 + 1}"  # noqa: RUF001
+
+
+# Approved spend: payable entries and their corrections, not payments or advances (money
+# sent, which the claims' payable entries already count).
+SPEND_TYPES = (LedgerEntryType.PAYABLE, LedgerEntryType.CORRECTION)
+NOT_SPEND_CATEGORIES = ("payment", "advance")
+NO_PANEL = "No panel"
+NO_PROGRAMME = "No programme"
 
 
 @dataclass
 class SpendRow:
-    panel: str
+    panel: str  # the group's name: a panel, or a programme in the programme report
     quarter: str
     by_category: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     @property
     def total_pence(self) -> int:
         return sum(self.by_category.values())
+
+    @property
+    def programme(self) -> str:
+        return self.panel
+
+
+def _spend_by(group_column, names: dict, missing: str, *, join_panel: bool
+              ) -> tuple[list[SpendRow], list[str], int]:
+    """Sum spend in the database, grouped by `group_column`, the activity's year and month and
+    the category; months are folded into financial quarters here (the same SQL on SQLite and
+    PostgreSQL)."""
+    year = func.extract("year", Claim.activity_date)
+    month = func.extract("month", Claim.activity_date)
+    query = (select(group_column, year, month, LedgerEntry.category,
+                    func.sum(LedgerEntry.amount_pence))
+             .join(Claim, Claim.id == LedgerEntry.claim_id)
+             .where(LedgerEntry.entry_type.in_(SPEND_TYPES),
+                    LedgerEntry.category.not_in(NOT_SPEND_CATEGORIES)))
+    if join_panel:
+        from engage.panels.models import Panel
+
+        query = query.outerjoin(Panel, Panel.id == Claim.panel_id)
+    query = query.group_by(group_column, year, month, LedgerEntry.category)
+    rows: dict[tuple[str, str], SpendRow] = {}
+    categories: set[str] = set()
+    grand = 0
+    for group_id, year_value, month_value, category, pence in db.session.execute(query):
+        name = names.get(group_id, missing) if group_id is not None else missing
+        quarter = quarter_of_month(int(year_value), int(month_value))
+        row = rows.setdefault((name, quarter), SpendRow(name, quarter))
+        row.by_category[category] += int(pence or 0)
+        categories.add(category)
+        grand += int(pence or 0)
+    ordered = sorted(rows.values(), key=lambda r: (r.quarter, r.panel == missing, r.panel))
+    return ordered, sorted(categories), grand
 
 
 def spend_by_panel_and_quarter() -> tuple[list[SpendRow], list[str], int]:
@@ -97,22 +143,17 @@ def spend_by_panel_and_quarter() -> tuple[list[SpendRow], list[str], int]:
     from engage.panels.models import Panel
 
     names = dict(db.session.execute(select(Panel.id, Panel.name)).all())
-    rows: dict[tuple[str, str], SpendRow] = {}
-    categories: set[str] = set()
-    grand = 0
-    query = (select(LedgerEntry, Claim).join(Claim, Claim.id == LedgerEntry.claim_id)
-             .where(LedgerEntry.category != "payment"))
-    for entry, claim in db.session.execute(query).all():
-        if entry.entry_type not in (LedgerEntryType.PAYABLE, LedgerEntryType.CORRECTION):
-            continue
-        panel = names.get(claim.panel_id, "No panel") if claim.panel_id else "No panel"
-        quarter = financial_quarter(claim.activity_date)
-        row = rows.setdefault((panel, quarter), SpendRow(panel, quarter))
-        row.by_category[entry.category] += entry.amount_pence
-        categories.add(entry.category)
-        grand += entry.amount_pence
-    ordered = sorted(rows.values(), key=lambda r: (r.quarter, r.panel))
-    return ordered, sorted(categories), grand
+    return _spend_by(Claim.panel_id, names, NO_PANEL, join_panel=False)
+
+
+def spend_by_programme_and_quarter() -> tuple[list[SpendRow], list[str], int]:
+    """The same spend per programme (through the claim's panel). Claims with no panel, or
+    whose panel has no programme, are under "No programme". The grand total equals the
+    ledger's."""
+    from engage.panels.models import Panel, Programme
+
+    names = dict(db.session.execute(select(Programme.id, Programme.name)).all())
+    return _spend_by(Panel.programme_id, names, NO_PROGRAMME, join_panel=True)
 
 
 def per_person_totals(start_year: int) -> list[dict]:
@@ -138,14 +179,11 @@ def per_person_totals(start_year: int) -> list[dict]:
     return sorted(result, key=lambda r: r["name"])
 
 
-
-
 def ledger_payable_total() -> int:
-    """The ledger's approved spend: payable entries and corrections (not payments)."""
-    from sqlalchemy import func
-
+    """The ledger's approved spend: payable entries and corrections (not payments or
+    advances), read straight from the ledger to check the reports against."""
     return int(db.session.scalar(
         select(func.coalesce(func.sum(LedgerEntry.amount_pence), 0)).where(
-            LedgerEntry.category != "payment",
-            LedgerEntry.entry_type.in_([LedgerEntryType.PAYABLE, LedgerEntryType.CORRECTION])))
+            LedgerEntry.category.not_in(NOT_SPEND_CATEGORIES),
+            LedgerEntry.entry_type.in_(SPEND_TYPES)))
         or 0)

@@ -24,7 +24,7 @@ from engage.extensions import db
 from engage.lifecycle.retention import RetentionRule, months_before, register
 from engage.payments import receipts
 from engage.payments.calculation import tax_year_start
-from engage.payments.models import Claim, LedgerEntry, Receipt
+from engage.payments.models import ActivitySupport, Claim, LedgerEntry, Receipt
 
 PAYMENT_RECORDS = "payment_records"
 ON_CLOSE = ("Claims not sent yet are deleted; the rest are kept without your name for 6 years "
@@ -50,6 +50,17 @@ def pseudonymise_old_payment_records(now: datetime, months: int) -> int:
     if named:
         db.session.execute(update(Claim).where(Claim.id.in_(named)).values(user_id=None)
                            .execution_options(synchronize_session=False))
+    # Advances and booked tickets for activities in the same years, and the advances' ledger
+    # entries (which belong to no claim).
+    old_support = select(ActivitySupport.id).where(
+        ActivitySupport.activity_date < first_day_of_financial_year(cutoff),
+        ActivitySupport.user_id.is_not(None))
+    db.session.execute(update(LedgerEntry).where(
+        LedgerEntry.id.in_(select(ActivitySupport.ledger_entry_id).where(
+            ActivitySupport.id.in_(old_support))), LedgerEntry.user_id.is_not(None))
+        .values(user_id=None).execution_options(synchronize_session=False))
+    db.session.execute(update(ActivitySupport).where(ActivitySupport.id.in_(old_support))
+                       .values(user_id=None).execution_options(synchronize_session=False))
     db.session.expire_all()
     return len(named)
 
@@ -58,7 +69,8 @@ register(RetentionRule(
     PAYMENT_RECORDS, "Payment records (kept without the person's name afterwards)", 72,
     "after the end of the financial year of the activity", pseudonymise_old_payment_records))
 
-for _table in ("payment_claims", "payment_receipts", "payment_ledger", "payment_claim_events"):
+for _table in ("payment_claims", "payment_receipts", "payment_ledger", "payment_claim_events",
+               "payment_activity_support"):
     _kind = personal_data.REGISTRY.get(_table)
     if _kind is not None and _kind.retention_key is None:
         personal_data.register(dataclasses.replace(_kind, retention_key=PAYMENT_RECORDS,

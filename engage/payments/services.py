@@ -22,9 +22,11 @@ from engage.payments import ledger, receipts
 from engage.payments.activities import Activity, Attendee
 from engage.payments.calculation import (
     ActivityFacts,
+    AdvanceFacts,
     ExpenseFacts,
     PersonFacts,
     Result,
+    TicketFacts,
     calculate,
     tax_year_bounds,
     tax_year_label,
@@ -34,6 +36,7 @@ from engage.payments.links import link
 from engage.payments.models import (
     BENEFITS_NOTICE_VERSION,
     EDITABLE_STATES,
+    ActivitySupport,
     BenefitsNoticeView,
     Capacity,
     Claim,
@@ -46,6 +49,7 @@ from engage.payments.models import (
     PaymentPreference,
     PaymentRoute,
     Receipt,
+    SupportKind,
 )
 from engage.payments.policy import facts_of, version_in_force
 
@@ -137,6 +141,7 @@ def create_draft_involvement_claims(activity: Activity, attendees: Iterable[Atte
             prep_minutes=activity.prep_minutes, prep_paid=activity.prep_paid,
             activity_cancelled=activity.cancelled,
             cancellation_payable=activity.cancellation_payable,
+            declined_for_activity=attendee.declined,
             policy_version_id=version.id, explanation=[],
         )
         db.session.add(claim)
@@ -278,6 +283,19 @@ def person_facts(claim: Claim) -> PersonFacts:
     )
 
 
+def support_for(claim: Claim) -> list[ActivitySupport]:
+    """Advances and booked tickets recorded for this person and this claim's activity (not
+    those withdrawn as recorded by mistake)."""
+    if claim.user_id is None or claim.activity_ref_id is None:
+        return []
+    return list(db.session.scalars(select(ActivitySupport).where(
+        ActivitySupport.user_id == claim.user_id,
+        ActivitySupport.activity_kind == claim.activity_kind,
+        ActivitySupport.activity_ref_id == claim.activity_ref_id,
+        ActivitySupport.withdrawn_at.is_(None))
+        .order_by(ActivitySupport.paid_on, ActivitySupport.id)))
+
+
 def work_out(claim: Claim) -> Result:
     version = claim.policy_version or version_in_force(claim.activity_date)
     activity = ActivityFacts(
@@ -290,8 +308,14 @@ def work_out(claim: Claim) -> Result:
     items = [ExpenseFacts(category=e.category, amount_pence=e.amount_pence, miles=e.miles,
                           has_receipt=e.receipt_id is not None, preapproved=e.preapproved)
              for e in claim.expenses]
+    support = support_for(claim)
+    advances = [AdvanceFacts(s.amount_pence, s.paid_on) for s in support
+                if s.kind == SupportKind.ADVANCE]
+    tickets = [TicketFacts(s.description, s.amount_pence) for s in support
+               if s.kind == SupportKind.TICKET]
     return calculate(facts_of(version), activity, person_facts(claim), items,
-                     include_involvement=claim.kind == ClaimKind.INVOLVEMENT)
+                     include_involvement=claim.kind == ClaimKind.INVOLVEMENT,
+                     advances=advances, tickets=tickets)
 
 
 def _kind_label(claim: Claim) -> str:
@@ -307,6 +331,7 @@ def recalculate(claim: Claim) -> Result:
     claim.involvement_pence = result.involvement_pence
     claim.declined_pence = result.declined_pence
     claim.expenses_pence = result.expenses_pence
+    claim.advance_pence = result.advance_pence
     claim.explanation = list(result.lines)
     for expense, allowed in zip(claim.expenses, result.expenses, strict=True):
         expense.allowed_pence = allowed.pence
@@ -509,15 +534,29 @@ def _check_finance(actor, claim: Claim) -> None:
                          "officer must approve it.")
 
 
+def advances_taken_off(claim: Claim) -> int:
+    """What the advances recorded now take off this claim (never more than its total)."""
+    paid = sum(s.amount_pence for s in support_for(claim) if s.kind == SupportKind.ADVANCE)
+    return min(paid, claim.total_pence)
+
+
 def finance_approve(actor, claim: Claim) -> None:
     _check_finance(actor, claim)
     if claim.is_late and not claim.late_override_reason:
         raise InvalidState("This claim was sent after the deadline. Record a late-claim "
                            "override with a reason first.")
+    if advances_taken_off(claim) != claim.advance_pence:
+        raise InvalidState("An advance was recorded for this activity after the claim was "
+                           "sent. Return the claim to the member so it is worked out again.")
     move(claim, actor, [ClaimState.LEAD_APPROVED], ClaimState.APPROVED,
          action="payments.claim_finance_approved", finance_approved_by_id=actor.id,
          finance_approved_at=clock.now())
     ledger.record_payable(claim, actor)
+    if claim.advance_pence and claim.to_pay_pence == 0:
+        # The advance already paid all of it: nothing more to send.
+        move(claim, actor, [ClaimState.APPROVED], ClaimState.PAID,
+             reason="Covered by the advance already paid", action="payments.claim_paid",
+             paid_at=clock.now(), payment_reference="Covered by advance")
 
 
 def finance_reject(actor, claim: Claim, reason: str) -> None:
@@ -566,9 +605,23 @@ def override_late(actor, claim: Claim, reason: str) -> None:
                  subject_id=claim.id)
 
 
+NO_PROGRAMME = "none"
+
+
 def finance_queue(*, state: str | None = None, panel_id: int | None = None,
-                  route: str | None = None, older_than_days: int | None = None) -> list[Claim]:
+                  route: str | None = None, older_than_days: int | None = None,
+                  programme: int | str | None = None) -> list[Claim]:
+    """Claims for finance. `programme` is a programme id, or NO_PROGRAMME for claims with no
+    panel or whose panel has no programme."""
+    from engage.panels.models import Panel
+
     query = select(Claim).where(Claim.state.not_in([ClaimState.DRAFT]))
+    if programme == NO_PROGRAMME:
+        query = query.outerjoin(Panel, Panel.id == Claim.panel_id).where(
+            Panel.programme_id.is_(None))
+    elif programme:
+        query = query.join(Panel, Panel.id == Claim.panel_id).where(
+            Panel.programme_id == int(programme))
     if state:
         query = query.where(Claim.state == state)
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date
 
 from flask import (
@@ -26,7 +27,7 @@ from engage.core.csv import write_csv
 from engage.core.permissions import Permission
 from engage.errors import DomainError, NotFound
 from engage.extensions import csrf, db
-from engage.payments import ledger, policy, receipts, reports, services
+from engage.payments import advances, ledger, policy, receipts, reports, services
 from engage.payments.calculation import tax_year_label, tax_year_start
 from engage.payments.forms import (
     BulkApproveForm,
@@ -38,6 +39,7 @@ from engage.payments.forms import (
     ReasonForm,
     SchemeForm,
     SubmitClaimForm,
+    SupportForm,
     pounds,
 )
 from engage.payments.models import (
@@ -164,7 +166,9 @@ def _render_claim(claim: Claim, expense_form=None, submit_form=None, reason_form
     return render_template(
         "payments/claim.html", claim=claim, result=result, own=own,
         expense_form=expense_form or _expense_form(claim),
-        submit_form=submit_form or SubmitClaimForm(), reason_form=reason_form or ReasonForm(),
+        submit_form=submit_form or SubmitClaimForm(
+            formdata=None, data={"decline_this_time": claim.declined_for_activity}),
+        reason_form=reason_form or ReasonForm(), support=services.support_for(claim),
         note_form=NoteForm(), deadline=services.deadline_of(claim),
         past_deadline=services.is_past_deadline(claim),
         is_lead=services.is_lead_for(current_user, claim) and not own,
@@ -359,23 +363,33 @@ def late_override(claim_id: int):
 @bp.get("/finance")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def finance_queue():
+    from engage.panels.models import Panel
+    from engage.panels.programmes import all_programmes
+
     state = request.args.get("state") or None
     if state and state not in set(ClaimState):
         state = None
     route = request.args.get("route") or None
     panel_id = request.args.get("panel", type=int)
     age = request.args.get("age", type=int)
+    programmes = all_programmes()
+    programme = request.args.get("programme") or None
+    if programme != services.NO_PROGRAMME and not (
+            programme and programme.isdigit() and int(programme) in {p.id for p in programmes}):
+        programme = None
     claims = services.finance_queue(state=state, route=route, panel_id=panel_id,
-                                    older_than_days=age)
-    from engage.panels.models import Panel
-
+                                    older_than_days=age, programme=programme)
     panels = db.session.scalars(select(Panel).order_by(Panel.name)).all()
     return render_template(
         "payments/finance_queue.html", claims=claims, form=BulkApproveForm(),
-        total=sum(c.total_pence for c in claims), states=list(ClaimState), panels=panels,
-        filters={"state": state, "route": route, "panel": panel_id, "age": age},
+        total=sum(c.total_pence for c in claims),
+        to_pay=sum(c.to_pay_pence for c in claims), states=list(ClaimState), panels=panels,
+        programmes=programmes, no_programme=services.NO_PROGRAMME,
+        filters={"state": state, "route": route, "panel": panel_id, "age": age,
+                 "programme": programme},
         overdue={c.id for c in claims if services.is_overdue(c)},
-        flags=reports.open_flags(), balance=ledger.balance())
+        flags=reports.open_flags(), balance=ledger.balance(),
+        support_waiting=advances.waiting_count())
 
 
 @bp.post("/finance/bulk-approve")
@@ -732,19 +746,28 @@ def reverse_entry(entry_id: int):
     return redirect(back)
 
 
+def _spend_csv(rows, categories, group: str, filename: str) -> Response:
+    body = write_csv([group, "quarter", *categories, "total"],
+                     [[r.panel, r.quarter, *[reports.pounds_text(r.by_category.get(c, 0))
+                                             for c in categories],
+                       reports.pounds_text(r.total_pence)] for r in rows])
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"'})
+
+
 @bp.get("/finance/report")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def report():
     year = request.args.get("year", type=int) or tax_year_start(clock.today_london())
     rows, categories, grand = reports.spend_by_panel_and_quarter()
-    people = reports.per_person_totals(year)
     if request.args.get("format") == "csv":
-        body = write_csv(["panel", "quarter", *categories, "total"],
-                         [[r.panel, r.quarter, *[reports.pounds_text(r.by_category.get(c, 0))
-                                                 for c in categories],
-                           reports.pounds_text(r.total_pence)] for r in rows])
-        return Response(body, mimetype="text/csv", headers={
-            "Content-Disposition": 'attachment; filename="spend-by-panel-and-quarter.csv"'})
+        return _spend_csv(rows, categories, "panel", "spend-by-panel-and-quarter.csv")
+    by_programme, programme_categories, programme_grand = (
+        reports.spend_by_programme_and_quarter())
+    if request.args.get("format") == "programme-csv":
+        return _spend_csv(by_programme, programme_categories, "programme",
+                          "spend-by-programme-and-quarter.csv")
+    people = reports.per_person_totals(year)
     if request.args.get("format") == "people-csv":
         body = write_csv(["name", "tax_year", "involvement", "expenses", "declined"],
                          [[p["name"], tax_year_label(date(year, 4, 6)),
@@ -755,8 +778,86 @@ def report():
             "Content-Disposition": f'attachment; filename="payments-per-person-{year}.csv"'})
     return render_template("payments/report.html", rows=rows, categories=categories,
                            grand=grand, people=people, year=year,
+                           by_programme=by_programme,
+                           programme_categories=programme_categories,
+                           programme_grand=programme_grand,
                            label=tax_year_label(date(year, 4, 6)),
                            ledger_payable=reports.ledger_payable_total())
+
+
+# ---------------------------------------------------------------------------------------------
+# Advances and tickets booked for people (finance)
+# ---------------------------------------------------------------------------------------------
+
+
+@bp.get("/finance/advances")
+@require(Permission.APPROVE_CLAIMS_AS_FINANCE)
+def advances_overview():
+    return render_template("payments/advances.html", rows=advances.overview())
+
+
+def _support_form(event) -> SupportForm:
+    form = SupportForm()
+    form.person.choices = [(row.booking.user_id, row.booking.user.display_name)
+                           for row in advances.people_for_event(event)]
+    if request.method == "GET":
+        form.token.data = secrets.token_urlsafe(24)
+        form.paid_on.data = clock.today_london()
+        chosen = request.args.get("person", type=int)
+        if chosen in {value for value, _label in form.person.choices}:
+            form.person.data = chosen
+    return form
+
+
+@bp.route("/finance/advances/events/<int:event_id>", methods=["GET", "POST"])
+@require(Permission.APPROVE_CLAIMS_AS_FINANCE)
+def event_support(event_id: int):
+    event = advances.get_event(event_id)
+    form = _support_form(event)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            advances.record_support(
+                current_user, event, user_id=form.person.data, kind=form.kind.data,
+                amount_pence=form.amount.pence, paid_on=form.paid_on.data,
+                token=form.token.data or "", route=form.route.data or None,
+                reference=form.reference.data or "", description=form.description.data or "")
+        except DomainError as error:
+            db.session.rollback()
+            if isinstance(error, NotFound):
+                abort(404)
+            form.form_errors.append(error.message)
+            status = 400
+        else:
+            db.session.commit()
+            flash(_("Recorded. The person has been told, and it will show on their claim for "
+                    "this event."), "success")
+            return redirect(url_for("payments.event_support", event_id=event.id))
+    elif request.method == "POST":
+        status = 400
+    return render_template("payments/event_support.html", event=event, form=form,
+                           people=advances.people_for_event(event)), status
+
+
+@bp.post("/finance/advances/events/<int:event_id>/records/<int:record_id>/withdraw")
+@require(Permission.APPROVE_CLAIMS_AS_FINANCE)
+def withdraw_support(event_id: int, record_id: int):
+    event = advances.get_event(event_id)
+    back = url_for("payments.event_support", event_id=event.id)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        flash(_("Say why it is being withdrawn, like 'Recorded twice'."), "error")
+        return redirect(back)
+    try:
+        advances.withdraw_support(current_user, event, record_id, form.reason.data)
+    except DomainError as error:
+        db.session.rollback()
+        _fail(error)
+        return redirect(back)
+    db.session.commit()
+    flash(_("Withdrawn. The person has been told, and their claim is worked out again."),
+          "success")
+    return redirect(back)
 
 
 @bp.post("/stripe/webhook")

@@ -10,10 +10,12 @@ from hypothesis import strategies as st
 
 from engage.payments.calculation import (
     ActivityFacts,
+    AdvanceFacts,
     ExpenseFacts,
     PersonFacts,
     PolicyFacts,
     RuleFacts,
+    TicketFacts,
     calculate,
     tax_year_label,
     tax_year_start,
@@ -171,12 +173,36 @@ expense_items = st.lists(st.builds(
 ), max_size=5)
 
 
-@given(policies, activities, people, expense_items)
-def test_amounts_are_never_negative(policy, activity, person, items):
-    result = calculate(policy, activity, person, items)
+advance_items = st.lists(st.builds(AdvanceFacts, pence=st.integers(1, 10**5),
+                                   paid_on=st.one_of(st.none(), st.just(date(2026, 3, 3)))),
+                         max_size=3)
+ticket_items = st.lists(st.builds(TicketFacts, description=st.just("Train ticket"),
+                                  pence=st.integers(1, 10**5)), max_size=2)
+
+
+@given(policies, activities, people, expense_items, advance_items, ticket_items)
+def test_amounts_are_never_negative(policy, activity, person, items, advances, tickets):
+    result = calculate(policy, activity, person, items, advances=advances, tickets=tickets)
     assert result.involvement_pence >= 0
     assert result.declined_pence >= 0
     assert all(e.pence >= 0 for e in result.expenses)
+    assert result.advance_pence >= 0
+    assert result.advance_not_covered_pence >= 0
+    assert result.to_pay_pence >= 0
+
+
+@given(policies, activities, people, expense_items, advance_items, ticket_items)
+def test_advances_are_taken_off_and_never_make_a_claim_negative(policy, activity, person, items,
+                                                                advances, tickets):
+    without = calculate(policy, activity, person, items)
+    result = calculate(policy, activity, person, items, advances=advances, tickets=tickets)
+    paid = sum(a.pence for a in advances)
+    # Advances and tickets never change what the claim is worth, only what is still to pay.
+    assert result.total_pence == without.total_pence
+    assert result.advance_pence == min(paid, result.total_pence)
+    assert result.to_pay_pence == max(result.total_pence - paid, 0)
+    assert result.advance_pence + result.advance_not_covered_pence == paid
+    assert result.to_pay_pence + result.advance_pence == result.total_pence
 
 
 @given(policies, activities, people, expense_items)
@@ -209,3 +235,58 @@ def test_the_cap_is_never_exceeded(policy, activity, person, items):
     if person.choice == "cap" and person.cap_pence is not None:
         assert result.involvement_pence <= max(person.cap_pence - person.involvement_so_far_pence,
                                                0)
+
+
+# --- advances and booked tickets (PPV-POLICY section 3) --------------------------------------
+
+ADVANCE_CASES = [
+    # (expenses, advances, taken off, still to pay, not covered, why)
+    ([ExpenseFacts("parking", 3000, has_receipt=True)], [AdvanceFacts(2000, date(2026, 3, 3))],
+     2000, 1000, 0, "an advance smaller than the claim is taken off"),
+    ([ExpenseFacts("parking", 1500, has_receipt=True)], [AdvanceFacts(2000, date(2026, 3, 3))],
+     1500, 0, 500, "an advance larger than the claim leaves nothing to pay, never negative"),
+    ([ExpenseFacts("parking", 2000, has_receipt=True)], [AdvanceFacts(2000)], 2000, 0, 0,
+     "an advance equal to the claim"),
+    ([ExpenseFacts("parking", 3000, has_receipt=True)], [AdvanceFacts(1000), AdvanceFacts(500)],
+     1500, 1500, 0, "two advances add up"),
+    ([], [AdvanceFacts(2000)], 0, 0, 2000, "no expenses at all: nothing to pay, nothing taken"),
+]
+
+
+@pytest.mark.parametrize(("items", "advances", "taken", "to_pay", "not_covered", "why"),
+                         ADVANCE_CASES)
+def test_advances(items, advances, taken, to_pay, not_covered, why):
+    result = calculate(NHSE, meeting(level=2), PersonFacts(), items, advances=advances)
+    assert (result.advance_pence, result.to_pay_pence, result.advance_not_covered_pence) == (
+        taken, to_pay, not_covered), why
+
+
+def test_an_advance_is_explained_with_its_date_and_the_balance():
+    result = calculate(NHSE, meeting(level=2), PersonFacts(),
+                       [ExpenseFacts("parking", 3000, has_receipt=True)],
+                       advances=[AdvanceFacts(2000, date(2026, 3, 3))])
+    assert "Advance paid on 3 March → −£20.00" in result.lines  # noqa: RUF001
+    assert result.lines[-1] == "Still to pay £10.00"
+
+
+def test_an_advance_larger_than_the_claim_is_explained_kindly_and_not_clawed_back():
+    result = calculate(NHSE, meeting(level=2), PersonFacts(),
+                       [ExpenseFacts("parking", 1500, has_receipt=True)],
+                       advances=[AdvanceFacts(2000, date(2026, 3, 3))])
+    text = " ".join(result.lines)
+    assert "nothing more to pay" in text and "£5.00 left over is not taken back" in text
+    assert result.lines[-1] == "Still to pay £0.00"
+
+
+def test_a_booked_ticket_is_shown_and_not_added_to_the_claim():
+    result = calculate(NHSE, meeting(level=2), PersonFacts(),
+                       [ExpenseFacts("parking", 650, has_receipt=True)],
+                       tickets=[TicketFacts("Train ticket", 3450)])
+    assert "Train ticket booked for you: £34.50, nothing to claim" in result.lines
+    assert result.total_pence == 650 and result.to_pay_pence == 650
+
+
+def test_without_advances_the_explanation_is_unchanged():
+    result = calculate(NHSE, meeting(), PersonFacts(), [])
+    assert result.lines[-1] == "Total £75.00 (policy: NHS England PPV v3)"
+    assert result.to_pay_pence == result.total_pence == 7500

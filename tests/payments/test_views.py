@@ -13,6 +13,7 @@ from engage.payments import services
 from engage.payments.models import BenefitsNoticeView, Claim, ClaimState, Receipt
 from tests.conftest import FormClient, csrf_from
 from tests.factories import make_member, make_staff, sign_in
+from tests.factories_events import make_event
 from tests.factories_payments import approved_claim, make_claim, seed
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -218,6 +219,8 @@ GET_ROUTES = {
     "payments.download_payroll_export": ("/payments/finance/payroll-exports/{export}.csv",
                                          FINANCE_ONLY),
     "payments.report": ("/payments/finance/report", FINANCE_ONLY),
+    "payments.advances_overview": ("/payments/finance/advances", FINANCE_ONLY),
+    "payments.event_support": ("/payments/finance/advances/events/{event}", FINANCE_ONLY),
     "payments.policy_index": ("/payments/policy", ADMIN_ONLY),
     "payments.policy_version": ("/payments/policy/versions/{version}", ADMIN_ONLY),
     "payments.new_version": ("/payments/policy/schemes/{scheme}/versions/new", ADMIN_ONLY),
@@ -229,6 +232,7 @@ POST_ONLY = {
     "payments.bulk_approve", "payments.pay_claims", "payments.record_manual",
     "payments.create_payroll_export", "payments.confirm_payroll_export",
     "payments.resolve_flag", "payments.stripe_webhook", "payments.reverse_entry",
+    "payments.withdraw_support",
 }
 
 
@@ -260,7 +264,7 @@ def test_role_gets_expected_status_on_every_payments_route(app, db, role):
     ids = {"claim": claim.id, "receipt": db.session.scalar(select(Receipt.id)),
            "batch": batch.id, "export": export.id,
            "scheme": db.session.scalar(select(PaymentScheme.id)),
-           "version": claim.policy_version_id}
+           "version": claim.policy_version_id, "event": make_event().id}
     if role == "anonymous":
         visitor = FormClient(app.test_client())
     elif role == "member":
