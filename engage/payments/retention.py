@@ -7,8 +7,9 @@ ledger still balances and its totals do not change. Closing an account already p
 at once (engage/payments/personal_data.py); this module says so on the "data we hold" and
 account-closure pages.
 
-The financial year here is the one the payments domain reports in (from 6 April, as in
-engage.payments.calculation.tax_year_start).
+The year here is the tax year (from 6 April, as in
+engage.payments.calculation.tax_year_start), which ends five days after the 1 April financial
+year, so records are never released early.
 """
 
 from __future__ import annotations
