@@ -98,8 +98,8 @@ def add_feedback_code():
                 flash(_("This feedback is already on your impact page, so nothing has "
                         "changed."), "info")
             else:
-                flash(_("The feedback is now on your impact page. Only you can see that it "
-                        "is linked to you."), "success")
+                flash(_("The feedback is now on your impact page. Nothing our staff see "
+                        "shows that it is linked to you."), "success")
             return redirect(url_for("dashboard.impact", _anchor=IMPACT_FEEDBACK_CODES))
     elif form.is_submitted():
         throttle.count_wrong_code()
