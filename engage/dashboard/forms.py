@@ -1,4 +1,5 @@
-"""The dashboard's filters: a GET form (bookmarkable, no CSRF token needed to read)."""
+"""The dashboard's filters (a GET form: bookmarkable, no CSRF token needed to read), and the
+form a member uses to add anonymous feedback to their impact page by its code."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField
-from wtforms.validators import Optional, ValidationError
+from wtforms import DateField, SelectField, StringField
+from wtforms.validators import DataRequired, Optional, ValidationError
 
 from engage.core import clock
 from engage.dashboard.sections import Filters
@@ -55,3 +56,10 @@ class DashboardFilterForm(FlaskForm):
             question=self.question.data if valid and self.question.data else "ethnicity",
             organisation=(self.organisation.data or None) if valid else None,
         )
+
+
+class AddFeedbackCodeForm(FlaskForm):
+    """Signed in, so the ordinary session CSRF token protects it."""
+
+    code = StringField(_l("Your feedback code"),
+                       validators=[DataRequired(message=_l("Enter your feedback code."))])

@@ -6,7 +6,7 @@ consultations are here now. At merge, each later domain adds its own with
 
 - events: the events the person attended (from AttendanceRecord);
 - feedback: the feedback they gave with their name, and anonymous feedback only when they add
-  its code themselves (and can remove it again);
+  its code themselves (and can remove it again: an item with `remove_url` gets a button);
 - changes: the "you said, we did" entries their contributions are linked to ("your voice is
   part of 3 changes"), with each entry's status;
 - payments: a summary of involvement payments and expenses.
@@ -37,6 +37,8 @@ class ImpactItem:
     title: str
     status: str
     link: str | None = None
+    # A POST address that takes the item off the page again (a button with a CSRF token).
+    remove_url: str | None = None
 
 
 @dataclass
@@ -46,6 +48,8 @@ class ImpactSection:
     summary: str
     items: list[ImpactItem] = field(default_factory=list)
     empty: str = ""
+    # A template shown at the end of the section (for example, a way to add items).
+    extra_template: str | None = None
 
 
 ImpactProvider = Callable[[object], ImpactSection | None]

@@ -1,14 +1,15 @@
 """"Your impact" sections from events, feedback, "you said, we did" and payments.
 
 Each is a provider registered with `register_impact_section`. Named feedback is found through
-`feedback_givers` only (the member chose to attach their name); anonymous feedback is never
-looked up or linked here.
+`feedback_givers` (the member chose to attach their name); anonymous feedback appears only
+through `impact_feedback_links`, which only the member writes, by typing its code.
 """
 
 from __future__ import annotations
 
 from flask import url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from engage.changes.models import ChangeEntry, ChangeLink, Publication
@@ -17,11 +18,14 @@ from engage.dashboard.impact import ImpactItem, ImpactSection, register_impact_s
 from engage.events.models import AttendanceRecord, Event, Register
 from engage.extensions import db
 from engage.feedback import services as feedback
-from engage.feedback.models import FeedbackGiver
 from engage.payments.models import Claim, ClaimState
 from engage.payments.reports import pounds_text
 
 TOOK_PART = ("attended", "attended_part")
+
+
+def _sent_on(item) -> str:
+    return item.received_on.strftime("%-d %B %Y")
 
 
 @register_impact_section
@@ -51,7 +55,7 @@ def feedback_given(user) -> ImpactSection:
     items = []
     for item in feedback.feedback_of_member(user):
         label = feedback.giver_status_label(item, feedback.linked_changes(item))
-        title = _("Feedback you gave on %(day)s", day=item.received_on.strftime("%-d %B %Y"))
+        title = _("Feedback you gave on %(day)s", day=_sent_on(item))
         if item.topic:
             title += " " + _("about %(topic)s", topic=item.topic)
         items.append(ImpactItem(title, label,
@@ -64,11 +68,35 @@ def feedback_given(user) -> ImpactSection:
 
 
 @register_impact_section
+def feedback_added_by_code(user) -> ImpactSection:
+    """Anonymous feedback the member added with its code. There is no link to the check page
+    (it needs the code, which we never keep), so the status and replies are shown here."""
+    items = []
+    for link, item in feedback.impact_feedback_of(user):
+        label = feedback.giver_status_label(item, feedback.linked_changes(item))
+        replies = len(item.replies)
+        title = _("Anonymous feedback sent on %(day)s", day=_sent_on(item))
+        if item.topic:
+            title += " " + _("about %(topic)s", topic=item.topic)
+        status = label + ". " + (ngettext("%(num)s reply from our team.",
+                                          "%(num)s replies from our team.", replies)
+                                 if replies else _("No replies yet."))
+        items.append(ImpactItem(title, status, remove_url=url_for(
+            "dashboard.remove_feedback_code", link_id=link.id)))
+    summary = (ngettext("You added %(num)s piece of anonymous feedback with its code.",
+                        "You added %(num)s pieces of anonymous feedback with their codes.",
+                        len(items)) if items else
+               _("Anonymous feedback is not linked to you, so it is not listed unless you "
+                 "add it here yourself with its code."))
+    return ImpactSection("feedback-codes", _("Anonymous feedback you added"), summary, items,
+                         extra_template="dashboard/_feedback_codes.html")
+
+
+@register_impact_section
 def changes_linked(user) -> ImpactSection:
     entries = db.session.scalars(
         select(ChangeEntry).join(ChangeLink, ChangeLink.entry_id == ChangeEntry.id)
-        .join(FeedbackGiver, FeedbackGiver.feedback_id == ChangeLink.feedback_id)
-        .where(FeedbackGiver.user_id == user.id,
+        .where(ChangeLink.feedback_id.in_(feedback.feedback_ids_of_member(user)),
                ChangeEntry.publication == Publication.PUBLISHED)
         .order_by(ChangeEntry.published_at.desc())).unique().all()
     entries = list(dict.fromkeys(entries))  # one feedback item or several: listed once

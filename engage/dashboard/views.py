@@ -1,10 +1,11 @@
-"""The programme dashboard (programme leads and admins) and a member's "your impact" page."""
+"""The programme dashboard (programme leads and admins) and a member's "your impact" page,
+where they may add anonymous feedback by its code and remove it again."""
 
 from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -18,10 +19,13 @@ from engage.dashboard import (
     metrics,  # noqa: F401 - registers the built-in sections
     programme,
 )
-from engage.dashboard.forms import DashboardFilterForm
+from engage.dashboard.forms import AddFeedbackCodeForm, DashboardFilterForm
 from engage.dashboard.impact import impact_for
 from engage.dashboard.sections import build_sections, find_figure
+from engage.errors import NotFound
 from engage.extensions import db
+from engage.feedback import services as feedback
+from engage.feedback import throttle
 from engage.panels.models import Panel
 
 bp = Blueprint("dashboard", __name__)
@@ -67,3 +71,47 @@ def download(key: str):
 @login_required
 def impact():
     return render_template("dashboard/impact.html", sections=impact_for(current_user))
+
+
+IMPACT_FEEDBACK_CODES = "impact-feedback-codes"
+
+
+@bp.route("/impact/feedback-codes", methods=["GET", "POST"])
+@login_required
+@throttle.limit_wrong_codes()
+def add_feedback_code():
+    """Wrong codes count against the same allowance as the public check page."""
+    form = AddFeedbackCodeForm()
+    if form.validate_on_submit():
+        try:
+            addition = feedback.add_feedback_to_impact(current_user, form.code.data)
+        except NotFound as error:
+            db.session.rollback()
+            throttle.count_wrong_code()
+            form.code.errors = [error.message]
+        else:
+            db.session.commit()
+            if addition.named_by_you:
+                flash(_("You gave this feedback with your name, so it is already on your "
+                        "impact page, under Feedback."), "info")
+            elif not addition.added:
+                flash(_("This feedback is already on your impact page, so nothing has "
+                        "changed."), "info")
+            else:
+                flash(_("The feedback is now on your impact page. Nothing our staff see "
+                        "shows that it is linked to you."), "success")
+            return redirect(url_for("dashboard.impact", _anchor=IMPACT_FEEDBACK_CODES))
+    elif form.is_submitted():
+        throttle.count_wrong_code()
+    return render_template("dashboard/add_feedback_code.html", form=form)
+
+
+@bp.post("/impact/feedback-codes/<int:link_id>/remove")
+@login_required
+def remove_feedback_code(link_id: int):
+    # CSRF is checked for every POST before the view runs (Flask-WTF's CSRFProtect).
+    feedback.remove_feedback_from_impact(current_user, link_id)
+    db.session.commit()
+    flash(_("The feedback has been removed from your impact page. It is no longer linked to "
+            "your account."), "success")
+    return redirect(url_for("dashboard.impact", _anchor=IMPACT_FEEDBACK_CODES))

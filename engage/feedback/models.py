@@ -4,7 +4,9 @@ Anonymous means anonymous: `feedback_items`, `feedback_replies`, `feedback_theme
 `feedback_item_themes` have no user id, address, user agent, referrer or time finer than the
 day (tests/feedback/test_anonymity.py checks the schema). Staff actions on an item are written
 to the audit log, not onto the item. A member who chooses to attach their name is recorded
-in `feedback_givers`, the one table here that points at a person.
+in `feedback_givers`. A member who adds anonymous feedback to their "your impact" page by
+typing its code is recorded in `impact_feedback_links`. Those two are the only tables here that
+point at a person, and each is written only by that person's own choice.
 
 Feedback ids are random numbers below 2**31, not a counter: a counter would let anyone who can
 see ids put same-day submissions in order, which is a clock finer than the day. They stay below
@@ -157,6 +159,27 @@ class FeedbackGiver(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
 
     item: Mapped[FeedbackItem] = relationship(back_populates="giver")
+
+
+class ImpactFeedbackLink(Base):
+    """A member typed the code of anonymous feedback to see it on their "your impact" page.
+
+    Written only by the member's own action and deleted when they remove it, close their
+    account, withdraw the feedback or its code stops working. It keeps no time: the time a code
+    was added could be matched against the day the feedback arrived or a reply was sent. Staff
+    pages never read this table, so adding a code never changes what staff see.
+    """
+
+    __tablename__ = "impact_feedback_links"
+    __table_args__ = (UniqueConstraint("user_id", "feedback_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    feedback_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("feedback_items.id", ondelete="CASCADE"), index=True
+    )
+
+    item: Mapped[FeedbackItem] = relationship()
 
 
 ANONYMOUS_TABLES = ("feedback_items", "feedback_replies", "feedback_themes",

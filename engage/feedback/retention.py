@@ -7,6 +7,8 @@
   (the member sees it under their name until they withdraw it or close their account).
 - Closing an account and choosing "keep my contributions without my name": the
   `feedback_givers` row is deleted (the only link to the person) and any quote is withdrawn.
+- Anonymous feedback a member added to their impact page by its code: when its code stops
+  working, the member's link goes too (the link stands in for the code).
 """
 
 from __future__ import annotations
@@ -19,7 +21,12 @@ from sqlalchemy import delete, func, select, update
 
 from engage.core import personal_data
 from engage.extensions import db
-from engage.feedback.models import FeedbackGiver, FeedbackItem, FeedbackReply
+from engage.feedback.models import (
+    FeedbackGiver,
+    FeedbackItem,
+    FeedbackReply,
+    ImpactFeedbackLink,
+)
 from engage.lifecycle.retention import RetentionRule, months_before, register
 
 ANONYMOUS_REPLIES = "feedback_anonymous_replies"
@@ -43,6 +50,9 @@ def forget_old_anonymous_replies(now: datetime, months: int) -> int:
     if not stale:
         return 0
     db.session.execute(delete(FeedbackReply).where(FeedbackReply.feedback_id.in_(stale))
+                       .execution_options(synchronize_session=False))
+    db.session.execute(delete(ImpactFeedbackLink)
+                       .where(ImpactFeedbackLink.feedback_id.in_(stale))
                        .execution_options(synchronize_session=False))
     db.session.execute(update(FeedbackItem).where(FeedbackItem.id.in_(stale))
                        .values(code_lookup=None).execution_options(synchronize_session=False))
@@ -72,3 +82,7 @@ if _kind is not None and _kind.anonymise is None:
         _kind, anonymise=keep_named_feedback_without_name,
         anonymise_note="Your feedback is kept without your name: the link to you is deleted, "
                        "you can no longer see it in your account, and it will not be quoted."))
+
+_links = personal_data.REGISTRY.get("impact_feedback_links")
+if _links is not None and _links.retention_key is None:
+    personal_data.register(dataclasses.replace(_links, retention_key=ANONYMOUS_REPLIES))

@@ -8,7 +8,8 @@ from datetime import date
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, union, update
+from sqlalchemy.exc import IntegrityError
 
 from engage.core import audit, clock
 from engage.core.notify import Message, notify
@@ -24,6 +25,7 @@ from engage.feedback.models import (
     FeedbackReply,
     FeedbackStatus,
     FeedbackTheme,
+    ImpactFeedbackLink,
     random_feedback_id,
 )
 
@@ -44,6 +46,11 @@ CODE_ADVICE = (
     "Your feedback seems to include a feedback code (words joined by dashes). Please take the "
     "code out before sending: codes are private, and we never keep them where they can be "
     "read. To see earlier feedback, use its code on the 'Check your feedback' page."
+)
+
+WRONG_CODE = (
+    "We could not find feedback with that code. Check each word and try again. Codes cannot "
+    "be recovered, so if it is lost you are welcome to give your feedback again."
 )
 
 
@@ -319,6 +326,69 @@ def member_feedback(user: Any, feedback_id: int) -> FeedbackItem:
     if item is None:
         raise NotFound()
     return item
+
+
+# --- anonymous feedback a member adds to their "your impact" page -----------------------------
+#
+# Only the member's own action writes a link, and nothing else reads it but their own impact
+# page, their data download and account closure. Adding or removing a code changes nothing on
+# the feedback item and writes no audit entry: even an entry with no details would tell staff
+# that this person holds a feedback code, and its time could be matched against the day a
+# piece of feedback arrived or was answered. Nothing staff are accountable for changes, so
+# there is nothing to audit.
+
+
+@dataclass(frozen=True)
+class ImpactAddition:
+    item: FeedbackItem
+    added: bool  # False: it was already on the page
+    named_by_you: bool = False  # you gave it with your name, so it is listed already
+
+
+def add_feedback_to_impact(user: Any, code: str) -> ImpactAddition:
+    """Link the feedback a code unlocks to the member's impact page. A wrong code raises
+    NotFound (the view counts it against the wrong-code allowance). Adding it twice, even by
+    two clicks at once, keeps one link: the unique constraint decides."""
+    item = find_by_code(code)
+    if item is None:
+        raise NotFound(WRONG_CODE)
+    if item.giver is not None and item.giver.user_id == user.id:
+        return ImpactAddition(item, added=False, named_by_you=True)
+    try:
+        with db.session.begin_nested():
+            db.session.add(ImpactFeedbackLink(user_id=user.id, feedback_id=item.id))
+    except IntegrityError:
+        return ImpactAddition(item, added=False)
+    return ImpactAddition(item, added=True)
+
+
+def remove_feedback_from_impact(user: Any, link_id: int) -> None:
+    """Break the link again. Another person's link, or one already gone, is 'not found'."""
+    result = db.session.execute(
+        delete(ImpactFeedbackLink)
+        .where(ImpactFeedbackLink.id == link_id, ImpactFeedbackLink.user_id == user.id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise NotFound("That feedback is not on your impact page.")
+
+
+def impact_feedback_of(user: Any) -> list[tuple[ImpactFeedbackLink, FeedbackItem]]:
+    return [(link, item) for link, item in db.session.execute(
+        select(ImpactFeedbackLink, FeedbackItem)
+        .join(FeedbackItem, FeedbackItem.id == ImpactFeedbackLink.feedback_id)
+        .where(ImpactFeedbackLink.user_id == user.id)
+        .order_by(FeedbackItem.received_on.desc(), FeedbackItem.id.desc())
+    )]
+
+
+def feedback_ids_of_member(user: Any):
+    """A select of every feedback id on the member's impact page (given with their name, or
+    added by its code), for `column.in_(...)`."""
+    return union(
+        select(FeedbackGiver.feedback_id).where(FeedbackGiver.user_id == user.id),
+        select(ImpactFeedbackLink.feedback_id).where(ImpactFeedbackLink.user_id == user.id),
+    )
 
 
 # --- the triage queue -------------------------------------------------------------------------

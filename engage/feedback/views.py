@@ -8,14 +8,14 @@ in a URL), and rate limits count in memory under a daily-rotating hash.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from engage.accounts.admin_views import require
 from engage.core.permissions import Permission
 from engage.errors import DomainError, NotFound
 from engage.extensions import csrf, db, limiter
-from engage.feedback import services
+from engage.feedback import services, throttle
 from engage.feedback.anonymous import check_anonymous_post, form_token
 from engage.feedback.forms import (
     ActionForm,
@@ -37,14 +37,6 @@ CHECK_FORM = "check-feedback"
 
 def _give_limit() -> str:
     return current_app.config.get("FEEDBACK_GIVE_LIMIT", "10 per hour")
-
-
-def _check_limit() -> str:
-    return current_app.config.get("FEEDBACK_CHECK_LIMIT", "10 per 10 minutes")
-
-
-def _wrong_code(response) -> bool:
-    return bool(g.get("wrong_feedback_code"))
 
 
 def _protect_post(form_name: str) -> None:
@@ -100,14 +92,13 @@ def _status_page(item: FeedbackItem, code: str, notice: str | None = None):
 def _item_for_code(code: str | None) -> FeedbackItem | None:
     item = services.find_by_code(code or "")
     if item is None:
-        g.wrong_feedback_code = True
+        throttle.count_wrong_code()
     return item
 
 
 @bp.route("/feedback/check", methods=["GET", "POST"])
 @csrf.exempt
-@limiter.shared_limit(_check_limit, scope="feedback-code", methods=["POST"],
-                      deduct_when=_wrong_code)
+@throttle.limit_wrong_codes()
 def check():
     form = CheckCodeForm()
     if request.method == "POST":
@@ -116,20 +107,16 @@ def check():
             item = _item_for_code(form.code.data)
             if item is not None:
                 return _status_page(item, form.code.data)
-            form.code.errors = [
-                "We could not find feedback with that code. Check each word and try again. "
-                "Codes cannot be recovered, so if it is lost you are welcome to give your "
-                "feedback again."]
+            form.code.errors = [services.WRONG_CODE]
         else:
-            g.wrong_feedback_code = True
+            throttle.count_wrong_code()
     form.form_token.data = form_token(CHECK_FORM)
     return render_template("feedback/check.html", form=form)
 
 
 @bp.post("/feedback/check/delete-replies")
 @csrf.exempt
-@limiter.shared_limit(_check_limit, scope="feedback-code", methods=["POST"],
-                      deduct_when=_wrong_code)
+@throttle.limit_wrong_codes()
 def delete_replies():
     check_anonymous_post(CHECK_FORM)
     form = CodeActionForm()
@@ -144,8 +131,7 @@ def delete_replies():
 
 @bp.post("/feedback/check/withdraw")
 @csrf.exempt
-@limiter.shared_limit(_check_limit, scope="feedback-code", methods=["POST"],
-                      deduct_when=_wrong_code)
+@throttle.limit_wrong_codes()
 def withdraw():
     check_anonymous_post(CHECK_FORM)
     form = CodeActionForm()

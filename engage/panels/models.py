@@ -192,6 +192,12 @@ class PanelMembership(Base):
     """One person's relationship with one panel, from application onwards.
 
     Re-applying after leaving or being declined reuses the row, so there is never more than one.
+
+    `user_id` is empty only for the history of a closed account whose holder chose to keep
+    their contributions without their name: a membership that had begun, now left, with
+    nothing they told us. Such rows count in figures about the past and are never shown as a
+    person (the queries in services.py leave them out). Several can share a panel: both
+    SQLite and PostgreSQL treat NULLs as distinct in the unique constraint.
     """
 
     __tablename__ = "panel_memberships"
@@ -204,7 +210,10 @@ class PanelMembership(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     panel_id: Mapped[int] = mapped_column(ForeignKey("panels.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # Deleting a user still deletes their memberships (the default choice); keeping them
+    # unnamed is done by engage/panels/personal_data.py before the user row goes.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                                index=True)
     state: Mapped[str] = mapped_column(String(12), default=MembershipState.APPLIED)
     # What the person chose to tell us: encrypted, shown only to the panel's facilitators.
     why_joining: Mapped[str | None] = mapped_column(EncryptedText)

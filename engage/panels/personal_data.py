@@ -7,10 +7,12 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
+from engage.core import clock
 from engage.core.personal_data import PersonalDataKind, register
 from engage.extensions import db
 from engage.panels.models import (
     AttributionPreference,
+    MembershipState,
     Panel,
     PanelMembership,
     PanelMessage,
@@ -39,16 +41,40 @@ def _memberships(user) -> list[dict[str, Any]]:
     } for m in rows]
 
 
-def _erase_memberships(user) -> None:
+def _release_places_and_staff_decisions(user) -> None:
     from engage.panels.services import release_place_on_erasure
 
     for membership in db.session.scalars(
         select(PanelMembership).where(PanelMembership.user_id == user.id)
     ):
         release_place_on_erasure(membership)
-    db.session.execute(delete(PanelMembership).where(PanelMembership.user_id == user.id))
     db.session.execute(update(PanelMembership).where(PanelMembership.decided_by_id == user.id)
                        .values(decided_by_id=None))
+
+
+def _erase_memberships(user) -> None:
+    _release_places_and_staff_decisions(user)
+    db.session.execute(delete(PanelMembership).where(PanelMembership.user_id == user.id))
+
+
+def _keep_memberships_without_name(user) -> None:
+    """The member chose to keep their contributions: memberships that had begun stay as the
+    panel's history (so past membership figures do not change), with no link to them and
+    nothing they told us. A closed account has left every panel, so its place is given back
+    and the leaving time set. Applications that never led to membership are not history and
+    are deleted."""
+    _release_places_and_staff_decisions(user)
+    mine = PanelMembership.user_id == user.id
+    db.session.execute(delete(PanelMembership).where(mine, PanelMembership.joined_at.is_(None))
+                       .execution_options(synchronize_session=False))
+    db.session.execute(update(PanelMembership).where(mine, PanelMembership.left_at.is_(None))
+                       .values(left_at=clock.now())
+                       .execution_options(synchronize_session=False))
+    db.session.execute(update(PanelMembership).where(mine)
+                       .values(user_id=None, state=MembershipState.LEFT, break_started_at=None,
+                               why_joining=None, access_needs=None, decision_message=None)
+                       .execution_options(synchronize_session=False))
+    db.session.expire_all()
 
 
 def _staff(user) -> list[dict[str, Any]]:
@@ -100,7 +126,13 @@ KINDS = [
                      "You, and the facilitators of that panel. Access needs are encrypted.",
                      "Until you close your account. Applications that did not lead to "
                      "membership are deleted sooner.", _memberships, _erase_memberships,
-                     retention_key="panel_applications_unfinished"),
+                     retention_key="panel_applications_unfinished",
+                     anonymise=_keep_memberships_without_name,
+                     anonymise_note="Panels you were a member of keep a record that a member "
+                     "joined and left, without your name, so their history stays right. "
+                     "Nobody can see it was you. You leave any panel you are still in; what "
+                     "you told us when applying, and applications that did not lead to "
+                     "membership, are deleted."),
     PersonalDataKind("panel_staff", "Panels you help run", "To show who runs each panel.",
                      "Everyone who can see the panel.", "Until you close your account.",
                      _staff, _erase_staff),

@@ -118,7 +118,10 @@ def members_for_listing(panel: Panel) -> list[PanelMembership]:
 
 
 def applications(panel: Panel, states: Iterable[MembershipState] | None = None):
-    query = select(PanelMembership).where(PanelMembership.panel_id == panel.id)
+    """Applications and memberships of people with an account (never the unnamed history of
+    closed accounts)."""
+    query = select(PanelMembership).where(PanelMembership.panel_id == panel.id,
+                                          PanelMembership.user_id.is_not(None))
     if states:
         query = query.where(PanelMembership.state.in_(list(states)))
     return list(db.session.scalars(query.order_by(PanelMembership.applied_at)))
@@ -312,8 +315,8 @@ def apply_to_panel(user, panel: Panel, *, why_joining: str = "", access_needs: s
 
 def get_application(actor, panel: Panel, membership_id: int) -> PanelMembership:
     membership = db.session.get(PanelMembership, membership_id)
-    if membership is None or membership.panel_id != panel.id or not can_manage_panel(actor,
-                                                                                      panel):
+    if (membership is None or membership.user_id is None or membership.panel_id != panel.id
+            or not can_manage_panel(actor, panel)):
         raise NotFound()
     return membership
 

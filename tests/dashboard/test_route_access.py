@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from tests.test_route_access import ADMIN_ONLY, ROLES, SIGNED_IN, _visitor
@@ -18,8 +20,10 @@ EXPECTED = {
     "dashboard.index": ("/dashboard", LEADS_AND_ADMINS),
     "dashboard.download": ("/dashboard/download/responses-by-month.csv", LEADS_AND_ADMINS),
     "dashboard.impact": ("/impact", SIGNED_IN),
+    "dashboard.add_feedback_code": ("/impact/feedback-codes", SIGNED_IN),
 }
-POST_ONLY = {"equality.delete": "/account/equality/delete"}
+POST_ONLY = {"equality.delete": "/account/equality/delete",
+             "dashboard.remove_feedback_code": "/impact/feedback-codes/1/remove"}
 
 
 def test_every_endpoint_has_an_expectation(app):
@@ -59,3 +63,22 @@ def test_another_members_answers_cannot_be_deleted(app, db):
     visitor.post("/account/equality/delete", form_url="/account/equality")
     db.session.expire_all()
     assert services.answers_of(owner) == {"sex": "female"}
+
+
+@pytest.mark.parametrize("role", ROLES[1:])
+def test_nobody_can_remove_another_persons_feedback_link(app, db, role):
+    """Whatever their role, a link someone else added is 'not found', and stays."""
+    from engage.feedback.models import FeedbackItem, ImpactFeedbackLink
+    from tests.factories import make_member
+
+    owner = make_member()
+    item = FeedbackItem(received_on=date(2026, 5, 1), body="Words", status="new")
+    db.session.add(item)
+    db.session.flush()
+    link = ImpactFeedbackLink(user_id=owner.id, feedback_id=item.id)
+    db.session.add(link)
+    db.session.commit()
+    visitor = _visitor(app, role)
+    response = visitor.post(f"/impact/feedback-codes/{link.id}/remove", form_url="/impact")
+    assert response.status_code == 404
+    assert db.session.get(ImpactFeedbackLink, link.id) is not None
