@@ -258,9 +258,9 @@ def spend_and_people(panel_name: str | None = None
     if first is None:
         return [], {}
     quarter = quarter_of(Claim.activity_date, first, last).label("quarter")
-    name = func.coalesce(Panel.name, "No panel")
-    panel = name.label("panel")
-    only = [name == panel_name] if panel_name is not None else []
+    name_of_panel = func.coalesce(Panel.name, "No panel")
+    panel = name_of_panel.label("panel")
+    only = [name_of_panel == panel_name] if panel_name is not None else []
     entries = (select(panel, quarter, LedgerEntry.amount_pence)
                .join(Claim, Claim.id == LedgerEntry.claim_id)
                .outerjoin(Panel, Panel.id == Claim.panel_id)
@@ -321,7 +321,7 @@ OPEN_CLAIM_STATES_EXCLUDED = (ClaimState.PAID, ClaimState.REJECTED, ClaimState.D
 
 
 def claims_past_target(panel_id: int | None = None) -> int:
-    """How many claims sent and not yet paid, turned down (or back to draft) are overdue
+    """How many claims that were sent, and are not paid, turned down or a draft, are overdue
     today, exactly as `engage.payments.services.is_overdue` decides for each claim (more
     than its policy version's target days since it was sent), counted by the database:
     one condition per target in use, instead of loading every open claim."""
