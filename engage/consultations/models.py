@@ -21,6 +21,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     String,
     Text,
     UniqueConstraint,
@@ -231,6 +232,9 @@ class Response(Base):
     __table_args__ = (
         UniqueConstraint("consultation_id", "user_id"),
         CheckConstraint("status IN ('draft', 'submitted')", name="status_known"),
+        # The programme dashboard counts sent responses by month.
+        Index("ix_consultation_responses_submitted", "status", "submitted_at",
+              "consultation_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

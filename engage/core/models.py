@@ -17,6 +17,9 @@ class AuditEvent(Base):
     """Append-only: the database refuses updates and deletes (triggers below)."""
 
     __tablename__ = "audit_events"
+    # The programme dashboard counts some actions (joining and leaving panels) by month.
+    __table_args__ = (Index("ix_audit_events_action_time", "action", "occurred_at",
+                            "subject_type", "subject_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)

@@ -57,10 +57,12 @@ def month_ranges(filters: Filters) -> list[tuple[str, datetime, datetime]]:
     return out
 
 
-def _per_month(column, ranges):
-    """One SUM per month, so a single scan counts every month at once."""
-    return [func.sum(case((and_(column >= start, column < end), 1), else_=0))
-            for _month, start, end in ranges]
+def _month_index(column, ranges):
+    """Which month of `ranges` a time falls in (0 for the first), for rows already limited to
+    the range: the months follow each other, so it is the first month ending after it. One
+    CASE per row, grouped, counts every month in a single scan."""
+    return case(*[(column < end, index) for index, (_month, _start, end) in enumerate(ranges)],
+                else_=None)
 
 
 # --- participation --------------------------------------------------------------------------
@@ -110,16 +112,17 @@ def joiners_and_leavers(filters: Filters) -> Figure:
     panel_ids = [p.id for p in _panels(filters)]
     counts: Counter[tuple[str, str]] = Counter()
     ranges = month_ranges(filters)
-    events = db.session.execute(
-        select(AuditEvent.action, *_per_month(AuditEvent.occurred_at, ranges))
-        .where(AuditEvent.action.in_(JOIN_LEAVE_ACTIONS),
-               AuditEvent.occurred_at >= filters.start_utc,
-               AuditEvent.occurred_at < filters.end_utc,
-               AuditEvent.subject_type == "panel", AuditEvent.subject_id.in_(panel_ids))
-        .group_by(AuditEvent.action))
-    for action, *numbers in events:
-        for (month, _start, _end), number in zip(ranges, numbers, strict=True):
-            counts[(month, JOIN_LEAVE_ACTIONS[action])] = number or 0
+    rows = (select(AuditEvent.action,
+                   _month_index(AuditEvent.occurred_at, ranges).label("month"))
+            .where(AuditEvent.action.in_(JOIN_LEAVE_ACTIONS),
+                   AuditEvent.occurred_at >= filters.start_utc,
+                   AuditEvent.occurred_at < filters.end_utc,
+                   AuditEvent.subject_type == "panel", AuditEvent.subject_id.in_(panel_ids))
+            .subquery())
+    events = db.session.execute(select(rows.c.action, rows.c.month, func.count())
+                                .group_by(rows.c.action, rows.c.month))
+    for action, index, number in events:
+        counts[(ranges[index][0], JOIN_LEAVE_ACTIONS[action])] += number
     kinds = ["joined", "left", "breaks", "back"]
     header = [_("Month"), _("Joined"), _("Left"), _("Started a break"),
               _("Came back from a break")]
@@ -154,21 +157,27 @@ def _consultation_ids(filters: Filters):
 
 def responses_by_month(filters: Filters) -> Figure:
     ranges = month_ranges(filters)
-    named = db.session.execute(
-        select(*_per_month(Response.submitted_at, ranges))
-        .where(Response.status == ResponseStatus.SUBMITTED,
-               Response.submitted_at >= filters.start_utc,
-               Response.submitted_at < filters.end_utc,
-               Response.consultation_id.in_(_consultation_ids(filters)))).one()
-    named_counts = {month: number or 0
-                    for (month, _start, _end), number in zip(ranges, named, strict=True)}
-    anonymous = db.session.execute(
-        select(AnonymousResponse.submitted_on, func.count())
-        .where(AnonymousResponse.submitted_on >= filters.start,
-               AnonymousResponse.submitted_on <= filters.end,
-               AnonymousResponse.consultation_id.in_(_consultation_ids(filters)))
-        .group_by(AnonymousResponse.submitted_on)
-    ).all()
+    named_rows = (select(_month_index(Response.submitted_at, ranges).label("month"))
+                  .where(Response.status == ResponseStatus.SUBMITTED,
+                         Response.submitted_at >= filters.start_utc,
+                         Response.submitted_at < filters.end_utc))
+    anonymous_query = (select(AnonymousResponse.submitted_on, func.count())
+                       .where(AnonymousResponse.submitted_on >= filters.start,
+                              AnonymousResponse.submitted_on <= filters.end)
+                       .group_by(AnonymousResponse.submitted_on))
+    # Every response belongs to a consultation, so only a panel filter needs the join (which
+    # would otherwise make the database walk the responses consultation by consultation).
+    if filters.panel_id:
+        named_rows = named_rows.where(
+            Response.consultation_id.in_(_consultation_ids(filters)))
+        anonymous_query = anonymous_query.where(
+            AnonymousResponse.consultation_id.in_(_consultation_ids(filters)))
+    named_rows = named_rows.subquery()
+    named_counts: Counter[str] = Counter()
+    for index, number in db.session.execute(
+            select(named_rows.c.month, func.count()).group_by(named_rows.c.month)):
+        named_counts[ranges[index][0]] += number
+    anonymous = db.session.execute(anonymous_query).all()
     anonymous_counts: Counter[str] = Counter()
     for day, number in anonymous:
         anonymous_counts[day.strftime("%Y-%m")] += number
@@ -215,11 +224,14 @@ def equality_make_up(filters: Filters) -> Figure:
     panel_ids = [filters.panel_id] if filters.panel_id else None
     consultation_ids = (list(db.session.scalars(_consultation_ids(filters)))
                         if filters.panel_id else None)
-    joined = snapshot_counts("panel", panel_ids, months=months)[question.key]
-    answered = snapshot_counts("consultation", consultation_ids, months=months)[question.key]
+    only = [question.key]
+    joined = snapshot_counts("panel", panel_ids, months=months, questions=only)[question.key]
+    answered = snapshot_counts("consultation", consultation_ids, months=months,
+                               questions=only)[question.key]
     event_ids = (list(db.session.scalars(select(Event.id).where(
         Event.panel_id == filters.panel_id))) if filters.panel_id else None)
-    attended = snapshot_counts("event", event_ids, months=months)[question.key]
+    attended = snapshot_counts("event", event_ids, months=months,
+                               questions=only)[question.key]
     keys = question.report_keys()
     table = suppress_table([[joined[k], answered[k], attended[k]] for k in keys])
     population = population_figures()

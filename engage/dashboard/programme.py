@@ -2,18 +2,35 @@
 we did", events and payments.
 
 Measures that another domain already defines are reused, not written twice:
-`engage.changes.services.measures` (closing the loop), `engage.payments.reports`
-(spend by panel and quarter) and `engage.payments.services.is_overdue` (claims past the
-target time). Counts that describe people are suppressed with `engage.core.suppression`.
+`engage.changes.services.measures` (closing the loop). Two payments measures are counted here
+by the database, because reading every ledger entry or open claim made the page slow on a
+large programme: spend by panel and quarter (as `engage.payments.reports` counts it, with its
+`financial_quarter`) and claims past the target time (as `engage.payments.services.is_overdue`
+decides it); tests/dashboard/test_dashboard_speed.py checks both give the same answers as the
+payments code on varied data. Counts that describe people are suppressed with
+`engage.core.suppression`.
 """
 
 from __future__ import annotations
 
 import statistics
 from collections import Counter
+from datetime import date, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    extract,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+)
 
 from engage.changes.models import ChangeEntry, ChangeStatus, Publication
 from engage.changes.services import measures
@@ -26,8 +43,13 @@ from engage.extensions import db
 from engage.feedback.models import FeedbackItem
 from engage.panels.models import Panel
 from engage.payments import reports
-from engage.payments.models import Claim, ClaimState
-from engage.payments.services import is_overdue
+from engage.payments.models import (
+    Claim,
+    ClaimState,
+    LedgerEntry,
+    LedgerEntryType,
+    PolicyVersion,
+)
 
 SMALL_NUMBERS_NOTE = ("To protect people in small groups, any number under 5 is not shown, and "
                       "neither are some other numbers that would let you work it out.")
@@ -191,34 +213,95 @@ def pounds(pence: int) -> str:
     return reports.pounds_text(pence)
 
 
+def quarter_of(column, first: date, last: date):
+    """`reports.financial_quarter` of a date column, worked out by the database.
+
+    The quarter labels and the days they change are found by asking
+    `reports.financial_quarter` about every day from a year before `first` to a year after
+    `last` (the padding keeps a claim added while the page is drawn in its own quarter), so
+    the two can never disagree."""
+    starts: list[tuple[date, str]] = []
+    day, until = first - timedelta(days=366), last + timedelta(days=366)
+    while day <= until:
+        label = reports.financial_quarter(day)
+        if not starts or starts[-1][1] != label:
+            starts.append((day, label))
+        day += timedelta(days=1)
+    return _binary_search(column, starts)
+
+
+def _binary_search(column, starts: list[tuple[date, str]]):
+    """Nested CASEs halving the list each time: a few comparisons per row, however many
+    quarters there are."""
+    if len(starts) == 1:
+        return literal(starts[0][1])
+    middle = len(starts) // 2
+    return case((column < starts[middle][0], _binary_search(column, starts[:middle])),
+                else_=_binary_search(column, starts[middle:]))
+
+
+SPEND_TYPES = (LedgerEntryType.PAYABLE, LedgerEntryType.CORRECTION)
+NOT_SPEND_STATES = (ClaimState.DRAFT, ClaimState.REJECTED)
+
+
+def spend_and_people(panel_name: str | None = None
+                     ) -> tuple[list[tuple[str, str, int]], dict[tuple[str, str], int]]:
+    """Approved spend per panel and quarter, as `reports.spend_by_panel_and_quarter` counts it
+    (the ledger's payable entries and their corrections, by the name of the claim's panel and
+    the financial quarter of its activity, sorted by quarter then panel), and how many people
+    each is about: the people with a claim in that panel and quarter that was sent and not
+    turned down. Two grouped queries instead of reading every ledger entry and claim.
+    With `panel_name`, only that panel's rows (panels are told apart by name, as the payments
+    report does)."""
+    first, last = db.session.execute(
+        select(func.min(Claim.activity_date), func.max(Claim.activity_date))).one()
+    if first is None:
+        return [], {}
+    quarter = quarter_of(Claim.activity_date, first, last).label("quarter")
+    name_of_panel = func.coalesce(Panel.name, "No panel")
+    panel = name_of_panel.label("panel")
+    only = [name_of_panel == panel_name] if panel_name is not None else []
+    entries = (select(panel, quarter, LedgerEntry.amount_pence)
+               .join(Claim, Claim.id == LedgerEntry.claim_id)
+               .outerjoin(Panel, Panel.id == Claim.panel_id)
+               .where(LedgerEntry.category != "payment",
+                      LedgerEntry.entry_type.in_(SPEND_TYPES), *only)
+               .subquery())
+    spend = db.session.execute(
+        select(entries.c.panel, entries.c.quarter, func.sum(entries.c.amount_pence))
+        .group_by(entries.c.panel, entries.c.quarter)).all()
+    # A pseudonymised claim (closed account) still counts as one person: its own negative id.
+    claims = (select(panel, quarter, func.coalesce(Claim.user_id, -Claim.id).label("person"))
+              .outerjoin(Panel, Panel.id == Claim.panel_id)
+              .where(Claim.state.not_in(NOT_SPEND_STATES), *only)
+              .distinct().subquery())
+    people = {(name, label): number for name, label, number in db.session.execute(
+        select(claims.c.panel, claims.c.quarter, func.count())
+        .group_by(claims.c.panel, claims.c.quarter))}
+    rows = sorted(((name, label, int(pence)) for name, label, pence in spend),
+                  key=lambda r: (r[1], r[0]))
+    return rows, people
+
+
 def spend_by_panel_and_quarter(filters: Filters) -> Figure:
-    spend, _categories, _grand = reports.spend_by_panel_and_quarter()
-    panel_name = None
     if filters.panel_id:
         panel_name = db.session.scalar(select(Panel.name).where(Panel.id == filters.panel_id))
-        spend = [r for r in spend if r.panel == panel_name]
+        spend, people = spend_and_people(panel_name) if panel_name is not None else ([], {})
+    else:
+        spend, people = spend_and_people()
     # How many people each amount is about: a total for one to four people is not shown.
-    names = dict(db.session.execute(select(Panel.id, Panel.name)).all())
-    people: dict[tuple[str, str], set[int | None]] = {}
-    for panel_id, activity_date, user_id, claim_id in db.session.execute(
-            select(Claim.panel_id, Claim.activity_date, Claim.user_id, Claim.id)
-            .where(Claim.state.not_in([ClaimState.DRAFT, ClaimState.REJECTED]))):
-        key = (names.get(panel_id, "No panel") if panel_id else "No panel",
-               reports.financial_quarter(activity_date))
-        # a pseudonymised claim (closed account) still counts as one person
-        people.setdefault(key, set()).add(user_id if user_id is not None else -claim_id)
     rows: list[list[str | int]] = []
     bars = []
     hidden = False
-    for row in spend:
-        count = len(people.get((row.panel, row.quarter), ()))
+    for panel, quarter, total_pence in spend:
+        count = people.get((panel, quarter), 0)
         if 0 < count < 5:
             hidden = True
-            rows.append([row.quarter, row.panel, _("not shown"), _("not shown")])
+            rows.append([quarter, panel, _("not shown"), _("not shown")])
         else:
-            rows.append([row.quarter, row.panel, pounds(row.total_pence), count])
-            bars.append(Bar(f"{row.quarter} {row.panel}", row.total_pence // 100,
-                            "£" + pounds(row.total_pence)))
+            rows.append([quarter, panel, pounds(total_pence), count])
+            bars.append(Bar(f"{quarter} {panel}", total_pence // 100,
+                            "£" + pounds(total_pence)))
     chart = bar_chart(_("Spend by panel and quarter (£)"), bars,
                       chart_id="chart-spend") if bars else None
     return Figure(
@@ -232,18 +315,62 @@ def spend_by_panel_and_quarter(filters: Filters) -> Figure:
         note=_(SMALL_NUMBERS_NOTE) if hidden else "")
 
 
-def payment_times(filters: Filters) -> Figure:
-    paid = select(Claim.submitted_at, Claim.paid_at).where(
+# What `engage.payments.services.is_overdue` allows when a claim has no policy version.
+DEFAULT_TARGET_DAYS = 30
+OPEN_CLAIM_STATES_EXCLUDED = (ClaimState.PAID, ClaimState.REJECTED, ClaimState.DRAFT)
+
+
+def claims_past_target(panel_id: int | None = None) -> int:
+    """How many claims that were sent, and are not paid, turned down or a draft, are overdue
+    today, exactly as `engage.payments.services.is_overdue` decides for each claim (more
+    than its policy version's target days since it was sent), counted by the database:
+    one condition per target in use, instead of loading every open claim."""
+    now = clock.now()
+    target = func.coalesce(PolicyVersion.target_payment_days, DEFAULT_TARGET_DAYS)
+    targets = {DEFAULT_TARGET_DAYS, *db.session.scalars(
+        select(PolicyVersion.target_payment_days).distinct())}
+    query = (select(func.count()).select_from(Claim)
+             .outerjoin(PolicyVersion, PolicyVersion.id == Claim.policy_version_id)
+             .where(Claim.submitted_at.is_not(None),
+                    Claim.state.not_in(OPEN_CLAIM_STATES_EXCLUDED),
+                    or_(*[and_(target == days, Claim.submitted_at < now - timedelta(days=days))
+                          for days in sorted(targets)])))
+    if panel_id:
+        query = query.where(Claim.panel_id == panel_id)
+    return db.session.scalar(query) or 0
+
+
+def whole_days(start, end):
+    """`(end - start).days` worked out by the database, exactly (whole days, rounded down,
+    to the microsecond), for two time columns."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        # SQLite keeps UTC times as text, "YYYY-MM-DD HH:MM:SS.ffffff": the days between the
+        # two dates, one fewer when the end's time of day is earlier than the start's.
+        end_text, start_text = type_coerce(end, String), type_coerce(start, String)
+        dates = cast(func.julianday(func.substr(end_text, 1, 10))
+                     - func.julianday(func.substr(start_text, 1, 10)), Integer)
+        return dates - case((func.substr(end_text, 12) < func.substr(start_text, 12), 1),
+                            else_=0)
+    return func.floor(extract("epoch", end - start) / 86400)
+
+
+def days_to_paid(filters: Filters) -> list[int]:
+    """For each claim paid in the dates chosen, the whole days from sent to paid (sorted).
+    The database counts the claims per number of days, so only a few rows come back."""
+    paid = select(whole_days(Claim.submitted_at, Claim.paid_at).label("days")).where(
         Claim.state == ClaimState.PAID, Claim.submitted_at.is_not(None),
         Claim.paid_at >= filters.start_utc, Claim.paid_at < filters.end_utc)
-    open_claims = select(Claim).where(
-        Claim.submitted_at.is_not(None),
-        Claim.state.not_in([ClaimState.PAID, ClaimState.REJECTED, ClaimState.DRAFT]))
     if filters.panel_id:
         paid = paid.where(Claim.panel_id == filters.panel_id)
-        open_claims = open_claims.where(Claim.panel_id == filters.panel_id)
-    days = [(p - s).days for s, p in db.session.execute(paid)]
-    overdue = sum(1 for claim in db.session.scalars(open_claims) if is_overdue(claim))
+    paid = paid.subquery()
+    counted = db.session.execute(select(paid.c.days, func.count()).group_by(paid.c.days)
+                                 .order_by(paid.c.days))
+    return [int(days) for days, number in counted for _n in range(number)]
+
+
+def payment_times(filters: Filters) -> Figure:
+    days = days_to_paid(filters)
+    overdue = claims_past_target(filters.panel_id)
     median = (_("%(n)s days", n=f"{statistics.median(days):g}") if days else _("None yet"))
     rows: list[list[str | int]] = [
         [_("Claims paid in the dates chosen"), len(days)],

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ForeignKey,
+    Index,
     String,
     Text,
     UniqueConstraint,
@@ -206,6 +207,8 @@ class PanelMembership(Base):
         CheckConstraint(
             "state IN ('applied', 'active', 'on_break', 'left', 'declined')", name="state_known"
         ),
+        # The programme dashboard counts members of each panel at each month's end.
+        Index("ix_panel_memberships_panel_joined", "panel_id", "joined_at", "left_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -59,7 +59,7 @@ def test_publishing_needs_a_second_person(db, lead):
     with pytest.raises(InvalidState):
         services.approve_entry(other_submitter, entry)
     actions = db.session.scalars(select(AuditEvent.action).where(
-        AuditEvent.subject_type == "change_entry")).all()
+        AuditEvent.subject_type == "change_entry").order_by(AuditEvent.id)).all()
     assert actions == ["change.created", "change.submitted", "change.published"]
 
 
