@@ -47,7 +47,6 @@ from engage.payments.models import (
     Claim,
     ClaimState,
     LedgerEntry,
-    LedgerEntryType,
     PolicyVersion,
 )
 
@@ -240,7 +239,6 @@ def _binary_search(column, starts: list[tuple[date, str]]):
                 else_=_binary_search(column, starts[middle:]))
 
 
-SPEND_TYPES = (LedgerEntryType.PAYABLE, LedgerEntryType.CORRECTION)
 NOT_SPEND_STATES = (ClaimState.DRAFT, ClaimState.REJECTED)
 
 
@@ -264,8 +262,8 @@ def spend_and_people(panel_name: str | None = None
     entries = (select(panel, quarter, LedgerEntry.amount_pence)
                .join(Claim, Claim.id == LedgerEntry.claim_id)
                .outerjoin(Panel, Panel.id == Claim.panel_id)
-               .where(LedgerEntry.category != "payment",
-                      LedgerEntry.entry_type.in_(SPEND_TYPES), *only)
+               .where(LedgerEntry.category.not_in(reports.NOT_SPEND_CATEGORIES),
+                      LedgerEntry.entry_type.in_(reports.SPEND_TYPES), *only)
                .subquery())
     spend = db.session.execute(
         select(entries.c.panel, entries.c.quarter, func.sum(entries.c.amount_pence))

@@ -1,7 +1,7 @@
 """indexes for the programme dashboard's monthly counts
 
 Revision ID: 0010_dashboard_indexes
-Revises: 0007_change_links_consultations
+Revises: 0009_impact_feedback_links
 Create Date: 2026-11-25 23:48:42
 
 Each index lets the dashboard count a month range from the index alone (see
@@ -17,7 +17,7 @@ import engage.db  # noqa: F401
 
 # revision identifiers, used by Alembic.
 revision = '0010_dashboard_indexes'
-down_revision = '0007_change_links_consultations'
+down_revision = '0009_impact_feedback_links'
 branch_labels = None
 depends_on = None
 
