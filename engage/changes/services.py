@@ -653,27 +653,35 @@ class Measures:
         return self.linked_feedback / self.total_feedback
 
 
-def measures(today: date | None = None) -> Measures:
-    """The three measures staff watch. Days are whole days (feedback keeps only its day)."""
+def measures(today: date | None = None, *,
+             received_between: tuple[date, date] | None = None) -> Measures:
+    """The three measures staff watch. Days are whole days (feedback keeps only its day).
+    With `received_between` (first and last day, inclusive), only feedback received on those
+    days counts, in every measure."""
     today = today or clock.today_london()
-    total = db.session.scalar(select(func.count()).select_from(FeedbackItem)) or 0
+    received = ([FeedbackItem.received_on >= received_between[0],
+                 FeedbackItem.received_on <= received_between[1]]
+                if received_between is not None else [])
+    total = db.session.scalar(select(func.count()).select_from(FeedbackItem)
+                              .where(*received)) or 0
     linked = db.session.scalar(
         select(func.count(func.distinct(ChangeLink.feedback_id)))
-        .where(ChangeLink.kind == LinkKind.FEEDBACK)) or 0
+        .join(FeedbackItem, FeedbackItem.id == ChangeLink.feedback_id)
+        .where(ChangeLink.kind == LinkKind.FEEDBACK, *received)) or 0
     done_rows = db.session.execute(
         select(FeedbackItem.received_on, func.min(ChangeEntry.completed_on))
         .join(ChangeLink, ChangeLink.feedback_id == FeedbackItem.id)
         .join(ChangeEntry, ChangeEntry.id == ChangeLink.entry_id)
         .where(ChangeEntry.status == ChangeStatus.DONE,
                ChangeEntry.publication == Publication.PUBLISHED,
-               ChangeEntry.completed_on.is_not(None))
+               ChangeEntry.completed_on.is_not(None), *received)
         .group_by(FeedbackItem.id, FeedbackItem.received_on)).all()
-    days = [max((done - received).days, 0) for received, done in done_rows]
+    days = [max((done - received_on).days, 0) for received_on, done in done_rows]
     waiting = db.session.scalar(
         select(func.count()).select_from(FeedbackItem).where(
             FeedbackItem.first_reply_on.is_(None),
             FeedbackItem.status.in_([FeedbackStatus.NEW, FeedbackStatus.ACKNOWLEDGED]),
-            FeedbackItem.received_on < today - timedelta(days=30))) or 0
+            FeedbackItem.received_on < today - timedelta(days=30), *received)) or 0
     return Measures(total_feedback=total, linked_feedback=linked,
                     median_days_to_done=statistics.median(days) if days else None,
                     done_pairs=len(days), waiting_over_30_days=waiting)

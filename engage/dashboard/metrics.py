@@ -132,9 +132,10 @@ def joiners_and_leavers(filters: Filters) -> Figure:
                        for m in filters.months()], chart_id="chart-joiners")
     return Figure(
         "joiners-and-leavers", _("Joining, leaving and breaks"),
-        _("Each time a facilitator accepted an application (joined), a member left a panel, "
-          "started a break or came back from one, in the month it happened. One person can "
-          "be counted more than once, for example if they took two breaks."),
+        _("Each time a facilitator accepted an application (joined), a member left a panel "
+          "(closing an account counts as leaving each panel), started a break or came back "
+          "from one, in the month it happened. One person can be counted more than once, for "
+          "example if they took two breaks."),
         header, rows, chart)
 
 
@@ -205,7 +206,7 @@ def voice_section(filters: Filters) -> Section:
 @register_section
 def closing_the_loop_section(filters: Filters) -> Section:
     return Section("closing-the-loop", _("Closing the loop"),
-                   [programme.loop_measures(), programme.commitments_past_target(filters)])
+                   [programme.loop_measures(filters), programme.commitments_past_target(filters)])
 
 
 @register_section

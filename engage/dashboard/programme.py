@@ -106,8 +106,8 @@ def feedback_by_topic(filters: Filters) -> Figure:
 # --- closing the loop -----------------------------------------------------------------------
 
 
-def loop_measures() -> Figure:
-    m = measures()
+def loop_measures(filters: Filters) -> Figure:
+    m = measures(received_between=(filters.start, filters.end))
     share = (f"{round(m.linked_share * 100)}%" if m.linked_share is not None else _("None yet"))
     median = (_("%(n)s days", n=f"{m.median_days_to_done:g}")
               if m.median_days_to_done is not None else _("None yet"))
@@ -125,8 +125,8 @@ def loop_measures() -> Figure:
     ], chart_id="chart-closing-the-loop")
     return Figure(
         "closing-the-loop", _("Closing the loop"),
-        _("All feedback so far (these measures are the ones the \"you said, we did\" team "
-          "watches, so they cover the whole programme, not the dates chosen). Linked: feedback "
+        _("Feedback received in the dates chosen (the \"you said, we did\" measures page "
+          "counts the same way over all feedback so far). Linked: feedback "
           "linked to at least one \"you said, we did\" entry. Median days: for each piece of "
           "feedback linked to a published change marked done, the whole days from the day it "
           "arrived to the day the change was done (the earliest, if several); the middle "
@@ -242,7 +242,20 @@ def _binary_search(column, starts: list[tuple[date, str]]):
 NOT_SPEND_STATES = (ClaimState.DRAFT, ClaimState.REJECTED)
 
 
-def spend_and_people(panel_name: str | None = None
+def whole_quarters(start: date, end: date) -> tuple[date, date]:
+    """The first day of the financial quarter `start` is in and the last day of the one `end`
+    is in, as `reports.financial_quarter` draws them."""
+    first, last = start, end
+    while reports.financial_quarter(first - timedelta(days=1)) == reports.financial_quarter(
+            start):
+        first -= timedelta(days=1)
+    while reports.financial_quarter(last + timedelta(days=1)) == reports.financial_quarter(end):
+        last += timedelta(days=1)
+    return first, last
+
+
+def spend_and_people(panel_name: str | None = None, *,
+                     between: tuple[date, date] | None = None
                      ) -> tuple[list[tuple[str, str, int]], dict[tuple[str, str], int]]:
     """Approved spend per panel and quarter, as `reports.spend_by_panel_and_quarter` counts it
     (the ledger's payable entries and their corrections, by the name of the claim's panel and
@@ -250,7 +263,7 @@ def spend_and_people(panel_name: str | None = None
     each is about: the people with a claim in that panel and quarter that was sent and not
     turned down. Two grouped queries instead of reading every ledger entry and claim.
     With `panel_name`, only that panel's rows (panels are told apart by name, as the payments
-    report does)."""
+    report does); with `between`, only claims for activities on those days (inclusive)."""
     first, last = db.session.execute(
         select(func.min(Claim.activity_date), func.max(Claim.activity_date))).one()
     if first is None:
@@ -259,6 +272,8 @@ def spend_and_people(panel_name: str | None = None
     name_of_panel = func.coalesce(Panel.name, "No panel")
     panel = name_of_panel.label("panel")
     only = [name_of_panel == panel_name] if panel_name is not None else []
+    if between is not None:
+        only += [Claim.activity_date >= between[0], Claim.activity_date <= between[1]]
     entries = (select(panel, quarter, LedgerEntry.amount_pence)
                .join(Claim, Claim.id == LedgerEntry.claim_id)
                .outerjoin(Panel, Panel.id == Claim.panel_id)
@@ -282,11 +297,13 @@ def spend_and_people(panel_name: str | None = None
 
 
 def spend_by_panel_and_quarter(filters: Filters) -> Figure:
+    quarters = whole_quarters(filters.start, filters.end)
     if filters.panel_id:
         panel_name = db.session.scalar(select(Panel.name).where(Panel.id == filters.panel_id))
-        spend, people = spend_and_people(panel_name) if panel_name is not None else ([], {})
+        spend, people = (spend_and_people(panel_name, between=quarters)
+                         if panel_name is not None else ([], {}))
     else:
-        spend, people = spend_and_people()
+        spend, people = spend_and_people(between=quarters)
     # How many people each amount is about: a total for one to four people is not shown.
     rows: list[list[str | int]] = []
     bars = []
@@ -306,7 +323,8 @@ def spend_by_panel_and_quarter(filters: Filters) -> Figure:
         "spend-by-panel-and-quarter", _("Spend by panel and quarter"),
         _("Approved involvement payments and expenses, with any corrections, from the payments "
           "ledger, by the panel and the financial quarter (April to March) of the activity. "
-          "It covers every quarter, not only the dates chosen. Where fewer than 5 people were "
+          "It shows each quarter the dates chosen touch, whole, so a quarter's total is always "
+          "the same whichever dates inside it you choose. Where fewer than 5 people were "
           "paid in a panel and quarter, the amount is not shown, because it would describe "
           "what a few people were paid."),
         [_("Quarter"), _("Panel"), _("Spend"), _("People")], rows, chart,

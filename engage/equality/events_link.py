@@ -4,10 +4,17 @@ Connected to `engage.events.signals.register_finalised` at start-up (from `_init
 so the events code does not need to know about equality monitoring. The receiver runs inside
 the finalising transaction: if finalising fails, no snapshot is kept. A register is finalised
 only once (a conditional UPDATE in events), so each attendee is counted once per event.
-Later corrections to a finalised register do not add or remove snapshots.
+
+A correction that marks someone as having taken part after all adds their snapshot then, unless
+the record was counted before (it was finalised as taking part, or an earlier correction
+already added one), so toggling a record back and forth never counts a person twice. A
+correction the other way cannot take a snapshot back out: snapshots hold no link to the
+person, on purpose, so the make-up keeps counting them.
 """
 
 from __future__ import annotations
+
+from sqlalchemy import select
 
 from engage.events import signals
 
@@ -23,8 +30,34 @@ def on_register_finalised(event, records=(), actor=None, **extra) -> None:
             take_equality_snapshot(record.user, "event", event.id)
 
 
+def _was_counted_before(record, correction) -> bool:
+    """Whether this record already has a snapshot: it was finalised as taking part (the first
+    correction's old status is the status at finalising) or an earlier correction marked it."""
+    from engage.events.models import AttendanceCorrection
+    from engage.extensions import db
+
+    earlier = db.session.execute(
+        select(AttendanceCorrection.old_status, AttendanceCorrection.new_status)
+        .where(AttendanceCorrection.record_id == record.id,
+               AttendanceCorrection.id != correction.id)
+        .order_by(AttendanceCorrection.id)).all()
+    statuses = [earlier[0].old_status if earlier else correction.old_status,
+                *[row.new_status for row in earlier]]
+    return any(status in TOOK_PART for status in statuses)
+
+
+def on_attendance_corrected(event, record=None, correction=None, **extra) -> None:
+    from engage.equality.services import take_equality_snapshot
+
+    if record is None or correction is None or correction.new_status not in TOOK_PART:
+        return
+    if not _was_counted_before(record, correction):
+        take_equality_snapshot(record.user, "event", event.id)
+
+
 def connect_to_events() -> None:
     global _connected
     if not _connected:
         signals.register_finalised.connect(on_register_finalised, weak=False)
+        signals.attendance_corrected.connect(on_attendance_corrected, weak=False)
         _connected = True

@@ -436,8 +436,13 @@ def leave_panel(user, panel: Panel) -> None:
 
 
 def release_place_on_erasure(membership: PanelMembership) -> None:
+    """A closing account leaves every panel it holds a place on. The leaving is written to the
+    audit log like any other (ids and the action only), so the programme dashboard's "joining
+    and leaving" figure counts it whichever choice the member made about their contributions."""
     if membership.state in PLACE_HOLDING_STATES:
         _give_back_place(membership.panel_id)
+        audit.record("panel.left", actor_id=membership.user_id, subject_type="panel",
+                     subject_id=membership.panel_id, reason="account_closed")
 
 
 # --- messages to the panel --------

@@ -134,7 +134,8 @@ def test_spend_and_people_match_a_plain_count_and_the_payments_report(db):
     # The same amounts as the payments report (which lists "No panel" last in each quarter).
     assert sorted(rows) == sorted((r.panel, r.quarter, r.total_pence) for r in report)
 
-    figure = programme.spend_by_panel_and_quarter(Filters(date(2026, 4, 1), date(2026, 6, 30)))
+    every_day = Filters(date(2000, 1, 1), date(2040, 12, 31))
+    figure = programme.spend_by_panel_and_quarter(every_day)
     expected = []
     for panel, quarter, pence in rows:
         number = people.get((panel, quarter), 0)
@@ -146,9 +147,15 @@ def test_spend_and_people_match_a_plain_count_and_the_payments_report(db):
     assert figure.note  # some amounts describe fewer than 5 people
 
     one = programme.spend_by_panel_and_quarter(
-        Filters(date(2026, 4, 1), date(2026, 6, 30), panel_id=panels[2].id))
+        Filters(every_day.start, every_day.end, panel_id=panels[2].id))
     assert one.rows == [row for row in expected if row[1] == "Twin"]
     assert one.rows
+
+    # Dates inside one quarter show that whole quarter, and only it.
+    quarter = reports.financial_quarter(date(2026, 5, 6))
+    inside = programme.spend_by_panel_and_quarter(Filters(date(2026, 5, 6), date(2026, 5, 20)))
+    assert inside.rows == [row for row in expected if row[0] == quarter]
+    assert inside.rows
 
 
 def test_claims_past_target_match_is_overdue_for_every_claim(db):

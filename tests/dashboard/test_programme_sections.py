@@ -62,6 +62,31 @@ def test_closing_the_loop_uses_the_changes_measures(db):
     assert value(loop, "Feedback waiting over 30 days for a reply") == 1
 
 
+def test_closing_the_loop_counts_only_feedback_received_in_the_dates_chosen(db):
+    with clock.frozen(NOW):
+        lead = make_staff(Role.PROGRAMME_LEAD)
+        entry = publish(make_entry(lead, status=ChangeStatus.DONE,
+                                   completed_on=date(2026, 5, 21)))
+        for received in (date(2026, 3, 1), date(2026, 5, 1)):  # before, and inside, the range
+            changes.link_feedback(lead, entry, make_feedback(received_on=received).id)
+        make_feedback(received_on=date(2026, 2, 1))  # before the range, still waiting
+        make_feedback(received_on=date(2026, 4, 20))  # inside the range, still waiting
+        db.session.flush()
+        shown = figure(Filters(start=date(2026, 4, 1), end=date(2026, 6, 30)),
+                       "closing-the-loop")
+        earlier = figure(Filters(start=date(2026, 1, 1), end=date(2026, 3, 31)),
+                         "closing-the-loop")
+    assert [value(shown, m) for m in (
+        "Feedback received", "Feedback linked to a change",
+        "Median days from feedback to a change marked done",
+        "Feedback waiting over 30 days for a reply")] == [2, 1, "20 days", 1]
+    assert [value(earlier, m) for m in (
+        "Feedback received", "Feedback linked to a change",
+        "Median days from feedback to a change marked done",
+        "Feedback waiting over 30 days for a reply")] == [2, 1, "81 days", 1]
+    assert changes.measures().total_feedback == 4  # the measures page still counts it all
+
+
 def test_commitments_past_target_by_organisation_with_filter(db, client):
     with clock.frozen(NOW):
         lead = make_staff(Role.PROGRAMME_LEAD)
@@ -152,6 +177,25 @@ def test_spend_by_panel_and_quarter_hides_amounts_for_fewer_than_five_people(db)
     assert rows[big_panel.name][2] not in ("not shown", "0.00")
     assert rows[small_panel.name][2:] == ["not shown", "not shown"]
     assert spend.note
+
+
+def test_spend_shows_the_whole_quarters_the_dates_chosen_touch(db):
+    panel = make_panel()
+    lead = make_staff(Role.FACILITATOR)
+    finance = make_staff(Role.FINANCE)
+    with clock.frozen(NOW):
+        for day in (date(2026, 3, 31), date(2026, 4, 1), date(2026, 6, 30), date(2026, 7, 1)):
+            for _ in range(5):
+                approved_claim(lead=lead, finance=finance, day=day).panel_id = panel.id
+        db.session.flush()
+        one_day = figure(Filters(start=date(2026, 5, 6), end=date(2026, 5, 6)),
+                         "spend-by-panel-and-quarter")
+        two_quarters = figure(Filters(start=date(2026, 3, 31), end=date(2026, 4, 1)),
+                              "spend-by-panel-and-quarter")
+    assert [(row[0], row[3]) for row in one_day.rows] == [("2026\u201327 Q1", 10)]
+    assert [(row[0], row[3]) for row in two_quarters.rows] == [
+        ("2025\u201326 Q4", 5), ("2026\u201327 Q1", 10)]
+    assert "quarter the dates chosen touch" in one_day.how_counted
 
 
 def test_median_days_to_paid_and_claims_past_target(db):

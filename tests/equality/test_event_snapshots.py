@@ -73,3 +73,36 @@ def test_a_second_finalise_is_refused_and_adds_no_snapshot(db):
         events.finalise_register(facilitator, event)
     db.session.rollback()
     assert _event_snapshots() == 3
+
+
+def test_a_correction_to_taking_part_adds_one_snapshot_and_toggling_adds_no_more(db):
+    seed_policies()
+    facilitator, event, came, _came_part, missed = _held_meeting()
+    save_answers(missed, {"ethnicity": "mixed"})
+    db.session.flush()
+    events.register_rows(facilitator, event)
+    events.save_register(facilitator, event, {missed.id: events.Mark("did_not_attend")})
+    events.finalise_register(facilitator, event)
+    db.session.commit()
+    assert _event_snapshots() == 2
+    record_of = {r.user_id: r for r in events.register_rows(facilitator, event)}
+
+    # They did come after all: counted now, with their answers.
+    events.correct_attendance(facilitator, record_of[missed.id], events.Mark("attended"),
+                              "Signed in late at the door")
+    db.session.commit()
+    assert _event_snapshots() == 3
+    assert snapshot_counts("event", [event.id])["ethnicity"]["mixed"] == 1
+
+    # Back and forth again: still counted once.
+    events.correct_attendance(facilitator, record_of[missed.id],
+                              events.Mark("did_not_attend"), "Wrong row")
+    events.correct_attendance(facilitator, record_of[missed.id], events.Mark("attended"),
+                              "It was the right row")
+    # Someone finalised as taking part, corrected away and back, was counted at finalising.
+    events.correct_attendance(facilitator, record_of[came.id], events.Mark("did_not_attend"),
+                              "Mixed up two names")
+    events.correct_attendance(facilitator, record_of[came.id], events.Mark("attended"),
+                              "Checked the sign-in sheet")
+    db.session.commit()
+    assert _event_snapshots() == 3

@@ -199,3 +199,34 @@ def test_past_membership_figures_and_the_closing_choice(app, db, request_ctx, ke
     else:
         assert past_after != past_before
         assert "2" not in after[1][1:]
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_closing_an_account_counts_as_leaving_each_panel_held(db, request_ctx, keep):
+    """The dashboard's "joining and leaving" figure counts a closed account as leaving every
+    panel it held a place on (active or on a break), and not the panels it had already left
+    or only applied to."""
+    from datetime import date
+
+    from engage.dashboard.sections import Filters, build_sections
+
+    person = make_member()
+    _facilitator, p, _left = _history(db, person)
+    today = clock.now().date()
+    shown = Filters(start=date(today.year, today.month, 1), end=today)
+
+    def left_per_panel() -> dict[int, int]:
+        counts = {}
+        for name, panel in p.items():
+            one = Filters(shown.start, shown.end, panel_id=panel.id)
+            figure = next(f for s in build_sections(one) for f in s.figures
+                          if f.key == "joiners-and-leavers")
+            counts[name] = sum(row[2] for row in figure.rows)
+        return counts
+
+    before = left_per_panel()
+    close_all(person, keep_contributions=keep)
+    db.session.commit()
+    after = left_per_panel()
+    assert {name: after[name] - before[name] for name in p} == {
+        "active": 1, "on_break": 1, "left": 0, "waiting": 0, "declined": 0}
