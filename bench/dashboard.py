@@ -262,7 +262,7 @@ def figure_functions():
         ("consultation responses", metrics.responses_by_month),
         ("feedback by month", lambda f: programme.feedback_by_month(f, metrics.month_label)),
         ("feedback by topic", programme.feedback_by_topic),
-        ("closing the loop", lambda f: programme.loop_measures()),
+        ("closing the loop", programme.loop_measures),
         ("commitments past target", programme.commitments_past_target),
         ("spend by panel and quarter", programme.spend_by_panel_and_quarter),
         ("how quickly claims are paid", programme.payment_times),
