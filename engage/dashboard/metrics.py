@@ -10,7 +10,7 @@ from collections import Counter
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, union_all
 
 from engage.consultations.models import (
     AnonymousResponse,
@@ -28,7 +28,7 @@ from engage.equality.questions import BY_KEY
 from engage.equality.services import population_figures, snapshot_counts
 from engage.events.models import Event
 from engage.extensions import db
-from engage.panels.models import Panel, PanelMembership
+from engage.panels.models import MembershipPeriod, Panel, PanelMembership
 
 
 def month_label(month: str) -> str:
@@ -72,15 +72,20 @@ def members_per_panel(filters: Filters) -> Figure:
     panels = _panels(filters)
     ranges = month_ranges(filters)
     counts: Counter[tuple[int, str]] = Counter()
+    shown = [p.id for p in panels]
+    # Each time on a panel: the memberships' current dates, and earlier times kept when
+    # someone who left applied again.
+    times = union_all(*[
+        select(model.panel_id, model.joined_at, model.left_at)
+        .where(model.joined_at < ranges[-1][2], model.panel_id.in_(shown))
+        for model in (PanelMembership, MembershipPeriod)]).subquery()
     holding = db.session.execute(
-        select(PanelMembership.panel_id, *[
-            func.sum(case((and_(PanelMembership.joined_at < end,
-                                or_(PanelMembership.left_at.is_(None),
-                                    PanelMembership.left_at >= end)), 1), else_=0))
+        select(times.c.panel_id, *[
+            func.sum(case((and_(times.c.joined_at < end,
+                                or_(times.c.left_at.is_(None), times.c.left_at >= end)), 1),
+                          else_=0))
             for _month, _start, end in ranges])
-        .where(PanelMembership.joined_at < ranges[-1][2],
-               PanelMembership.panel_id.in_([p.id for p in panels]))
-        .group_by(PanelMembership.panel_id))
+        .group_by(times.c.panel_id))
     for panel_id, *numbers in holding:
         for (month, _start, _end), number in zip(ranges, numbers, strict=True):
             counts[(panel_id, month)] = number or 0
@@ -96,7 +101,8 @@ def members_per_panel(filters: Filters) -> Figure:
         "members-per-panel", _("Members of each panel, month by month"),
         _("People holding a place on the panel on the last day of each month: members who "
           "had joined and not yet left, including members taking a break. Applications that "
-          "were not accepted are not counted."),
+          "were not accepted are not counted. Someone who left and later joined again is "
+          "counted for both times."),
         header, rows, chart)
 
 

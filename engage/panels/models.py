@@ -192,7 +192,8 @@ class PanelStaff(Base):
 class PanelMembership(Base):
     """One person's relationship with one panel, from application onwards.
 
-    Re-applying after leaving or being declined reuses the row, so there is never more than one.
+    Re-applying after leaving or being declined reuses the row, so there is never more than one;
+    the dates of an earlier time as a member are kept in `MembershipPeriod`.
 
     `user_id` is empty only for the history of a closed account whose holder chose to keep
     their contributions without their name: a membership that had begun, now left, with
@@ -238,6 +239,26 @@ class PanelMembership(Base):
     @property
     def state_label(self) -> str:
         return MembershipState(self.state).label
+
+
+class MembershipPeriod(Base):
+    """An earlier time on a panel, kept when someone who left applies again (the membership row
+    is reused and its dates start afresh). The dashboard's "members of each panel" counts these
+    as well, so a past month still counts a member who later left and came back. Deleted with
+    the membership; nothing in it but the dates."""
+
+    __tablename__ = "panel_membership_periods"
+    __table_args__ = (
+        CheckConstraint("left_at >= joined_at", name="left_after_joining"),
+        Index("ix_panel_membership_periods_panel_joined", "panel_id", "joined_at", "left_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    membership_id: Mapped[int] = mapped_column(
+        ForeignKey("panel_memberships.id", ondelete="CASCADE"), index=True)
+    panel_id: Mapped[int] = mapped_column(ForeignKey("panels.id", ondelete="CASCADE"))
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    left_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class PanelMessage(Base):

@@ -12,6 +12,7 @@ from engage.core.personal_data import PersonalDataKind, register
 from engage.extensions import db
 from engage.panels.models import (
     AttributionPreference,
+    MembershipPeriod,
     MembershipState,
     Panel,
     PanelMembership,
@@ -38,6 +39,11 @@ def _memberships(user) -> list[dict[str, Any]]:
         "decision_message": m.decision_message,
         "joined_at": _iso(m.joined_at),
         "left_at": _iso(m.left_at),
+        "earlier_times_as_a_member": [
+            {"joined_at": _iso(p.joined_at), "left_at": _iso(p.left_at)}
+            for p in db.session.scalars(select(MembershipPeriod)
+                                        .where(MembershipPeriod.membership_id == m.id)
+                                        .order_by(MembershipPeriod.joined_at))],
     } for m in rows]
 
 
@@ -63,8 +69,11 @@ def _keep_memberships_without_name(user) -> None:
     nothing they told us. A closed account has left every panel, so its place is given back
     and the leaving time set. Applications that never led to membership are not history and
     are deleted."""
+    from engage.panels.services import restore_earlier_periods
+
     _release_places_and_staff_decisions(user)
     mine = PanelMembership.user_id == user.id
+    restore_earlier_periods(mine)
     db.session.execute(delete(PanelMembership).where(mine, PanelMembership.joined_at.is_(None))
                        .execution_options(synchronize_session=False))
     db.session.execute(update(PanelMembership).where(mine, PanelMembership.left_at.is_(None))
@@ -121,8 +130,8 @@ def _erase_attribution(user) -> None:
 
 KINDS = [
     PersonalDataKind("panel_memberships", "Your panels",
-                     "To know which panels you belong to, your agreement to the involvement "
-                     "agreement, and any support you asked for.",
+                     "To know which panels you belong to and when, your agreement to the "
+                     "involvement agreement, and any support you asked for.",
                      "You, and the facilitators of that panel. Access needs are encrypted.",
                      "Until you close your account. Applications that did not lead to "
                      "membership are deleted sooner.", _memberships, _erase_memberships,

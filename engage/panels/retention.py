@@ -16,15 +16,20 @@ UNFINISHED_APPLICATIONS = "panel_applications_unfinished"
 def remove_unfinished_applications(now: datetime, months: int) -> int:
     """Applications that were declined or withdrawn, or left waiting, `months` ago or more.
     Memberships that were ever active stay: they are the panel's history."""
+    from engage.panels.services import restore_earlier_periods
+
     cutoff = months_before(now, months)
     last_activity = func.coalesce(PanelMembership.decided_at, PanelMembership.left_at,
                                   PanelMembership.applied_at)
+    stale = [PanelMembership.state.in_([MembershipState.APPLIED, MembershipState.DECLINED,
+                                        MembershipState.LEFT]),
+             last_activity < cutoff]
+    # Someone who had been a member and applied again keeps their earlier time: the stale
+    # application is cleared and the row goes back to that membership, which has ended.
+    restore_earlier_periods(*stale)
     result = db.session.execute(
         delete(PanelMembership)
-        .where(PanelMembership.joined_at.is_(None),
-               PanelMembership.state.in_([MembershipState.APPLIED, MembershipState.DECLINED,
-                                          MembershipState.LEFT]),
-               last_activity < cutoff)
+        .where(PanelMembership.joined_at.is_(None), *stale)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0

@@ -22,6 +22,7 @@ from engage.panels.models import (
     PLACE_HOLDING_STATES,
     Attribution,
     AttributionPreference,
+    MembershipPeriod,
     MembershipState,
     Panel,
     PanelMembership,
@@ -290,6 +291,7 @@ def apply_to_panel(user, panel: Panel, *, why_joining: str = "", access_needs: s
             # Two submits at once: the other one already made the application.
             raise InvalidState("You have already applied to this panel.") from None
     else:
+        earlier = (membership.joined_at, membership.left_at)
         # Conditional update: a double submit after leaving re-applies only once.
         result = db.session.execute(
             update(PanelMembership)
@@ -300,6 +302,7 @@ def apply_to_panel(user, panel: Panel, *, why_joining: str = "", access_needs: s
         )
         if result.rowcount != 1:
             raise InvalidState("You have already applied to this panel.")
+        _keep_earlier_period(membership, *earlier)
         db.session.refresh(membership)
     audit.record("panel.applied", actor_id=user.id, subject_type="panel", subject_id=panel.id,
                  agreement_version=INVOLVEMENT_AGREEMENT_VERSION)
@@ -311,6 +314,36 @@ def apply_to_panel(user, panel: Panel, *, why_joining: str = "", access_needs: s
                 url_for("panels.application", panel_id=panel.id, membership_id=membership.id),
             ))
     return membership
+
+
+def _keep_earlier_period(membership: PanelMembership, joined_at, left_at) -> None:
+    """Re-applying starts the row's dates afresh; an earlier time as a member is kept."""
+    if joined_at is not None and left_at is not None:
+        db.session.add(MembershipPeriod(membership_id=membership.id,
+                                        panel_id=membership.panel_id,
+                                        joined_at=joined_at, left_at=left_at))
+
+
+def restore_earlier_periods(*where) -> None:
+    """Before applications that never led to membership are removed (retention, or an account
+    closing with its history kept): where such a row holds an earlier time as a member, that
+    time goes back on the row as a membership that has ended, instead of being lost with the
+    application. What the person wrote when applying again is cleared."""
+    rows = db.session.scalars(
+        select(PanelMembership).where(
+            *where, PanelMembership.joined_at.is_(None),
+            select(MembershipPeriod.id)
+            .where(MembershipPeriod.membership_id == PanelMembership.id).exists()))
+    for membership in rows:
+        latest = db.session.scalars(
+            select(MembershipPeriod).where(MembershipPeriod.membership_id == membership.id)
+            .order_by(MembershipPeriod.joined_at.desc(), MembershipPeriod.id.desc())).first()
+        membership.state = MembershipState.LEFT
+        membership.joined_at, membership.left_at = latest.joined_at, latest.left_at
+        membership.why_joining = membership.access_needs = membership.decision_message = None
+        membership.decided_at = membership.decided_by_id = membership.break_started_at = None
+        db.session.delete(latest)
+    db.session.flush()
 
 
 def get_application(actor, panel: Panel, membership_id: int) -> PanelMembership:

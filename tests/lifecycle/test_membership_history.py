@@ -230,3 +230,98 @@ def test_closing_an_account_counts_as_leaving_each_panel_held(db, request_ctx, k
     after = left_per_panel()
     assert {name: after[name] - before[name] for name in p} == {
         "active": 1, "on_break": 1, "left": 0, "waiting": 0, "declined": 0}
+
+
+def _rejoin_history(db, person):
+    """A member from January to March who applied again in May and was accepted in June."""
+    from datetime import UTC, datetime
+
+    facilitator = make_staff(Role.FACILITATOR)
+    panel = make_panel(name="Rejoin panel", facilitators=[facilitator])
+    with clock.frozen(datetime(2026, 1, 10, tzinfo=UTC)):
+        make_membership(panel, person)
+    with clock.frozen(datetime(2026, 3, 20, tzinfo=UTC)):
+        panels.leave_panel(person, panel)
+    with clock.frozen(datetime(2026, 5, 5, tzinfo=UTC)):
+        again = panels.apply_to_panel(person, panel, why_joining="Ready again",
+                                      accepted_agreement=True)
+    db.session.commit()
+    return facilitator, panel, again
+
+
+def _members_by_month(panel) -> list:
+    from datetime import date
+
+    from engage.dashboard.sections import Filters, build_sections
+
+    one = Filters(start=date(2026, 1, 1), end=date(2026, 7, 31), panel_id=panel.id)
+    figure = next(f for s in build_sections(one) for f in s.figures
+                  if f.key == "members-per-panel")
+    return figure.rows[0][1:]
+
+
+def test_someone_who_left_and_joined_again_is_counted_for_both_times(db, request_ctx):
+    from datetime import UTC, datetime
+
+    from engage.panels.models import MembershipPeriod
+
+    person = make_member()
+    facilitator, panel, again = _rejoin_history(db, person)
+    with clock.frozen(datetime(2026, 6, 2, tzinfo=UTC)):
+        panels.accept_application(facilitator, again)
+    db.session.commit()
+    with clock.frozen(datetime(2026, 7, 15, tzinfo=UTC)):
+        #                             Jan Feb Mar Apr May Jun Jul
+        assert _members_by_month(panel) == [1, 1, 0, 0, 0, 1, 1]
+    [earlier] = db.session.scalars(select(MembershipPeriod)).all()
+    assert (earlier.joined_at.month, earlier.left_at.month) == (1, 3)
+    # Still one row for the person on this panel.
+    assert len(memberships(panel)) == 1
+    # The person's data download shows both times.
+    from engage.core.personal_data import export_all
+    [mine] = export_all(person)["panel_memberships"]
+    assert mine["joined_at"].startswith("2026-06-02")
+    assert [t["joined_at"][:10] for t in mine["earlier_times_as_a_member"]] == ["2026-01-10"]
+
+
+def test_a_second_submit_of_the_same_application_keeps_one_earlier_time(db, request_ctx):
+    from engage.errors import InvalidState
+    from engage.panels.models import MembershipPeriod
+
+    person = make_member()
+    _facilitator, panel, _again = _rejoin_history(db, person)
+    with pytest.raises(InvalidState):
+        panels.apply_to_panel(person, panel, accepted_agreement=True)
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(MembershipPeriod)) == 1
+
+
+@pytest.mark.parametrize("how", ["retention", "close_keep", "close_delete"])
+def test_removing_a_waiting_application_keeps_or_removes_the_earlier_time(db, request_ctx, how):
+    """A re-application left waiting is an unfinished application: the retention rule and
+    closing an account with "keep" remove it but put the earlier membership back on the row;
+    closing with "delete" removes both."""
+    from engage.panels.models import MembershipPeriod
+
+    person = make_member()
+    _facilitator, panel, _again = _rejoin_history(db, person)
+    if how == "retention":
+        with clock.frozen(clock.now() + timedelta(days=400)):
+            retention.apply_all()
+    else:
+        close_all(person, keep_contributions=how == "close_keep")
+    db.session.commit()
+    db.session.expire_all()
+    rows = memberships(panel)
+    assert db.session.scalar(select(func.count()).select_from(MembershipPeriod)) == 0
+    if how == "close_delete":
+        assert rows == []
+        return
+    [row] = rows
+    assert row.state == MembershipState.LEFT
+    assert (row.joined_at.month, row.left_at.month) == (1, 3)
+    assert row.why_joining is None
+    assert row.user_id == (person.id if how == "retention" else None)
+    with clock.frozen(clock.now() + timedelta(days=400)):
+        retention.apply_all()  # history is never an unfinished application
+    assert len(memberships(panel)) == 1
