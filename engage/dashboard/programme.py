@@ -246,10 +246,10 @@ def whole_quarters(start: date, end: date) -> tuple[date, date]:
     """The first day of the financial quarter `start` is in and the last day of the one `end`
     is in, as `reports.financial_quarter` draws them."""
     first, last = start, end
-    while reports.financial_quarter(first - timedelta(days=1)) == reports.financial_quarter(
-            start):
+    first_quarter, last_quarter = reports.financial_quarter(start), reports.financial_quarter(end)
+    while reports.financial_quarter(first - timedelta(days=1)) == first_quarter:
         first -= timedelta(days=1)
-    while reports.financial_quarter(last + timedelta(days=1)) == reports.financial_quarter(end):
+    while reports.financial_quarter(last + timedelta(days=1)) == last_quarter:
         last += timedelta(days=1)
     return first, last
 

@@ -25,8 +25,22 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def _earlier_times(user) -> dict[int, list[dict[str, str | None]]]:
+    """Each membership's earlier times as a member, in one query."""
+    times: dict[int, list[dict[str, str | None]]] = {}
+    for period in db.session.scalars(
+            select(MembershipPeriod)
+            .join(PanelMembership, PanelMembership.id == MembershipPeriod.membership_id)
+            .where(PanelMembership.user_id == user.id)
+            .order_by(MembershipPeriod.joined_at)):
+        times.setdefault(period.membership_id, []).append(
+            {"joined_at": _iso(period.joined_at), "left_at": _iso(period.left_at)})
+    return times
+
+
 def _memberships(user) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(PanelMembership).where(PanelMembership.user_id == user.id))
+    earlier = _earlier_times(user)
     return [{
         "panel": m.panel.name,
         "state": m.state,
@@ -39,11 +53,7 @@ def _memberships(user) -> list[dict[str, Any]]:
         "decision_message": m.decision_message,
         "joined_at": _iso(m.joined_at),
         "left_at": _iso(m.left_at),
-        "earlier_times_as_a_member": [
-            {"joined_at": _iso(p.joined_at), "left_at": _iso(p.left_at)}
-            for p in db.session.scalars(select(MembershipPeriod)
-                                        .where(MembershipPeriod.membership_id == m.id)
-                                        .order_by(MembershipPeriod.joined_at))],
+        "earlier_times_as_a_member": earlier.get(m.id, []),
     } for m in rows]
 
 
