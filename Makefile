@@ -3,8 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
-FLASK := $(BIN)/flask --app wsgi
-VENDOR := static/vendor/nhsuk
+FLASK := $(BIN)/flask --app engage.wsgi
+VENDOR := engage/static/vendor/nhsuk
 NHSUK_DIST := node_modules/nhsuk-frontend/dist/nhsuk
 
 .PHONY: run test install install-test assets translations migrate seed chromium lint audit bench clean worker
@@ -49,11 +49,11 @@ $(VENDOR)/nhsuk-frontend.min.css: node_modules/.package-lock.json
 assets: $(VENDOR)/nhsuk-frontend.min.css
 
 translations: install
-	$(BIN)/pybabel compile --statistics -d translations 2>/dev/null || $(BIN)/pybabel compile -d translations
+	$(BIN)/pybabel compile --statistics -d engage/translations 2>/dev/null || $(BIN)/pybabel compile -d engage/translations
 
 translations-update: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o translations/messages.pot .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o engage/translations/messages.pot .
+	$(BIN)/pybabel update -i engage/translations/messages.pot -d engage/translations
 
 migrate: install
 	mkdir -p instance
@@ -72,7 +72,7 @@ chromium:
 
 lint: install-test
 	$(BIN)/ruff check .
-	$(BIN)/bandit -q -ll -c pyproject.toml -r engage config.py wsgi.py
+	$(BIN)/bandit -q -ll -c pyproject.toml -r engage
 
 audit: install-test
 	$(BIN)/pip-audit --skip-editable --progress-spinner off

@@ -9,7 +9,7 @@ from flask import Flask
 from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 class ConfigurationError(RuntimeError):
@@ -17,14 +17,14 @@ class ConfigurationError(RuntimeError):
 
 
 def create_app(config: str | type | None = "development", **overrides) -> Flask:
-    from config import CONFIGS, INSTANCE_DIR
+    from engage.config import CONFIGS, INSTANCE_DIR
 
     config_class = CONFIGS[config] if isinstance(config, str) else config
     app = Flask(
         __name__,
         instance_path=str(INSTANCE_DIR),
-        template_folder=str(PROJECT_DIR / "templates"),
-        static_folder=str(PROJECT_DIR / "static"),
+        template_folder=str(PACKAGE_DIR / "templates"),
+        static_folder=str(PACKAGE_DIR / "static"),
     )
     app.config.from_object(config_class)
     app.config.update(overrides)
@@ -78,7 +78,7 @@ def _configure_jinja(app: Flask) -> None:
         **app.jinja_options,
         "undefined": ChainableUndefined,
         "loader": ChoiceLoader([
-            FileSystemLoader(str(PROJECT_DIR / "templates")),
+            FileSystemLoader(str(PACKAGE_DIR / "templates")),
             PackageLoader("nhsuk_frontend_jinja"),
         ]),
         "trim_blocks": True,
@@ -124,7 +124,7 @@ def _init_extensions(app: Flask) -> None:
     with app.app_context():
         for engine in db.engines.values():
             configure_sqlite(engine)
-    migrate.init_app(app, db, directory=str(PROJECT_DIR / "migrations"))
+    migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app)

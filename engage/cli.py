@@ -1,4 +1,4 @@
-"""`flask --app wsgi engage ...` commands."""
+"""`flask --app engage.wsgi engage ...` commands."""
 
 from __future__ import annotations
 

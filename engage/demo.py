@@ -72,7 +72,7 @@ def seed_demo() -> list[str]:
         lines.extend(domain_lines)
     lines.append(
         "Staff sign in with a two-factor code: add the secret to an authenticator app, or run "
-        "`flask --app wsgi engage demo-code USERNAME`."
+        "`flask --app engage.wsgi engage demo-code USERNAME`."
     )
     from engage.payments.demo import seed as seed_payments
 

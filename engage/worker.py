@@ -1,4 +1,4 @@
-"""The scheduler process: `flask --app wsgi engage worker`.
+"""The scheduler process: `flask --app engage.wsgi engage worker`.
 
 APScheduler runs one polling tick every WORKER_POLL_SECONDS. A tick first takes (or renews)
 the leader lease in the database; a worker without the lease stands by. While it leads, a

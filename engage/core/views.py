@@ -19,7 +19,7 @@ from sqlalchemy import text
 from engage.extensions import csrf, db
 
 bp = Blueprint("core", __name__)
-VENDOR_DIR = Path(__file__).resolve().parents[2] / "static" / "vendor" / "nhsuk"
+VENDOR_DIR = Path(__file__).resolve().parents[1] / "static" / "vendor" / "nhsuk"
 
 
 @bp.get("/")

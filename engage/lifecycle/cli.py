@@ -1,4 +1,4 @@
-"""`flask --app wsgi engage backup PATH`, `restore PATH` and `apply-retention`."""
+"""`flask --app engage.wsgi engage backup PATH`, `restore PATH` and `apply-retention`."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def restore_command(path: str, yes: bool) -> None:
         restore(path)
     except BackupError as error:
         raise click.ClickException(str(error)) from error
-    click.echo("Restored. Run `flask --app wsgi db upgrade` if the backup is from an older "
+    click.echo("Restored. Run `flask --app engage.wsgi db upgrade` if the backup is from an older "
                "version.")
 
 

@@ -35,7 +35,7 @@ class NotConfigured(Exception):
 
 
 def _setting(name: str) -> str:
-    """Stripe settings come from the app config (config.py reads them from the environment)."""
+    """Stripe settings come from the app config (engage/config.py reads the environment)."""
     return str(current_app.config.get(name) or "")
 
 

@@ -24,7 +24,7 @@ from tests.factories import PASSWORD, totp_now
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
-NHSUK_CSS = REPO_ROOT / "static" / "vendor" / "nhsuk" / "nhsuk-frontend.min.css"
+NHSUK_CSS = REPO_ROOT / "engage" / "static" / "vendor" / "nhsuk" / "nhsuk-frontend.min.css"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from config import ProductionConfig
 from engage import ConfigurationError, create_app
 from engage.accounts.models import User
+from engage.config import ProductionConfig
 from engage.demo import DEMO_PASSWORD
 
 

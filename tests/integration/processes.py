@@ -15,13 +15,13 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class WorkerProcess:
-    """`flask --app wsgi engage worker` as a child process; its log goes to a file."""
+    """`flask --app engage.wsgi engage worker` as a child process; its log goes to a file."""
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.log_path = log_path
         self._log = log_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "engage", "worker"],
+            [sys.executable, "-m", "flask", "--app", "engage.wsgi", "engage", "worker"],
             cwd=REPO_ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
         )
 

@@ -1,4 +1,4 @@
-"""The real worker process (`flask --app wsgi engage worker`) against a real SMTP server.
+"""The real worker process (`flask --app engage.wsgi engage worker`) against a real SMTP server.
 
 What these tests hold the worker to:
 

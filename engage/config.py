@@ -1,6 +1,6 @@
 """Engage configurations, read from environment variables.
 
-Pick one with ENGAGE_CONFIG=development|testing|production (wsgi.py does this).
+Pick one with ENGAGE_CONFIG=development|testing|production (engage/wsgi.py does this).
 """
 
 from __future__ import annotations
@@ -9,8 +9,10 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent
-INSTANCE_DIR = Path(os.environ.get("ENGAGE_INSTANCE_PATH", BASE_DIR / "instance"))
+PACKAGE_DIR = Path(__file__).resolve().parent
+# Where the SQLite database and local files live when nothing else is configured: ./instance
+# beside wherever Engage is started (the checkout for `make run`).
+INSTANCE_DIR = Path(os.environ.get("ENGAGE_INSTANCE_PATH", Path.cwd() / "instance")).resolve()
 
 DEFAULT_HELPLINES = [
     {
@@ -126,7 +128,7 @@ class Config:
 
     BABEL_DEFAULT_LOCALE = "en_GB"
     BABEL_DEFAULT_TIMEZONE = "Europe/London"
-    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
+    BABEL_TRANSLATION_DIRECTORIES = str(PACKAGE_DIR / "translations")
     LANGUAGES = {"en_GB": "English"}
 
     HSTS = False

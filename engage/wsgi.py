@@ -1,4 +1,4 @@
-"""Entry point for `flask --app wsgi` and gunicorn (`gunicorn wsgi:app`)."""
+"""Entry point for `flask --app engage.wsgi` and gunicorn (`gunicorn engage.wsgi:app`)."""
 
 import os
 
