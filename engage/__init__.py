@@ -9,6 +9,8 @@ from flask import Flask
 from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from engage.core.unit_of_work import EngageFlask
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -20,7 +22,7 @@ def create_app(config: str | type | None = "development", **overrides) -> Flask:
     from engage.config import CONFIGS, INSTANCE_DIR
 
     config_class = CONFIGS[config] if isinstance(config, str) else config
-    app = Flask(
+    app = EngageFlask(
         __name__,
         instance_path=str(INSTANCE_DIR),
         template_folder=str(PACKAGE_DIR / "templates"),
