@@ -450,6 +450,7 @@ def mark_read(notification_id: int):
     if EmptyForm().validate_on_submit() and notification.read_at is None:
         notification.read_at = clock.now()
         db.session.commit()
+        flash("Message marked as read.", "success")
     return redirect(url_for("accounts.notifications"))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from flask import (
@@ -13,9 +14,12 @@ from flask import (
     send_from_directory,
     session,
 )
+from flask_babel import ngettext
 from flask_login import logout_user
 from sqlalchemy import text
 
+from engage.core.accessibility import KNOWN_PROBLEMS, statement_dates
+from engage.core.organisation import organisation
 from engage.extensions import csrf, db
 
 bp = Blueprint("core", __name__)
@@ -59,6 +63,29 @@ def leaving_quickly():
 @bp.get("/support")
 def support():
     return render_template("core/support.html")
+
+
+@bp.get("/accessibility")
+def accessibility():
+    return render_template("core/accessibility.html", organisation=organisation(),
+                           known_problems=KNOWN_PROBLEMS, dates=statement_dates(),
+                           tested_by=current_app.config["ACCESSIBILITY_TESTED_BY"])
+
+
+def _duration(lifetime: timedelta) -> str:
+    minutes = int(lifetime.total_seconds() // 60)
+    if minutes % 60:
+        return ngettext("%(num)d minute", "%(num)d minutes", minutes)
+    return ngettext("%(num)d hour", "%(num)d hours", minutes // 60)
+
+
+@bp.get("/cookies")
+def cookies():
+    config = current_app.config
+    return render_template("core/cookies.html", organisation=organisation(),
+                           cookie_name=config["SESSION_COOKIE_NAME"],
+                           member_idle=_duration(config["MEMBER_IDLE_TIMEOUT"]),
+                           staff_idle=_duration(config["STAFF_IDLE_TIMEOUT"]))
 
 
 @bp.get("/assets/<path:filename>")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from flask import url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from engage.consultations.models import (
@@ -77,8 +78,9 @@ def panels_joined(user) -> ImpactSection:
     current = sum(m.state in (MembershipState.ACTIVE, MembershipState.ON_BREAK)
                   for m in memberships)
     return ImpactSection("panels", _("Panels"),
-                         _("You have joined %(n)s panels; you are a member of %(c)s now.",
-                           n=len(memberships), c=current),
+                         ngettext("You have joined %(num)s panel; you are a member of %(c)s now.",
+                                  "You have joined %(num)s panels; you are a member of %(c)s "
+                                  "now.", len(memberships), c=current),
                          items, _("You have not joined a panel yet."))
 
 
@@ -98,10 +100,13 @@ def consultations_answered(user) -> ImpactSection:
             else url_for("consultations.detail", consultation_id=consultation.id)))
     anonymous = db.session.scalar(select(func.count()).select_from(ParticipationReceipt)
                                   .where(ParticipationReceipt.user_id == user.id)) or 0
-    summary = _("You answered %(n)s consultations with your name.", n=len(items))
+    summary = ngettext("You answered %(num)s consultation with your name.",
+                       "You answered %(num)s consultations with your name.", len(items))
     if anonymous:
-        summary += " " + _("You also took part in %(n)s anonymous consultations. Your "
-                           "answers there are not linked to you, so they are not listed.",
-                           n=anonymous)
+        summary += " " + ngettext(
+            "You also took part in %(num)s anonymous consultation. Your answers there are not "
+            "linked to you, so they are not listed.",
+            "You also took part in %(num)s anonymous consultations. Your answers there are not "
+            "linked to you, so they are not listed.", anonymous)
     return ImpactSection("consultations", _("Consultations"), summary, items,
                          _("You have not answered a consultation with your name yet."))

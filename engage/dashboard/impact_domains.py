@@ -45,7 +45,8 @@ def events_attended(user) -> ImpactSection:
           day=to_london(event.starts_at).strftime("%-d %B %Y")),
         url_for("events.detail", event_id=event.id)) for event, status in rows]
     return ImpactSection("events", _("Events"),
-                         _("You took part in %(n)s events.", n=len(items)), items,
+                         ngettext("You took part in %(num)s event.",
+                                  "You took part in %(num)s events.", len(items)), items,
                          _("No events yet. Events appear here once the register has been "
                            "completed."))
 
@@ -61,7 +62,9 @@ def feedback_given(user) -> ImpactSection:
         items.append(ImpactItem(title, label,
                                 url_for("feedback.your_item", feedback_id=item.id)))
     return ImpactSection("feedback", _("Feedback"),
-                         _("You gave %(n)s pieces of feedback with your name.", n=len(items)),
+                         ngettext("You gave %(num)s piece of feedback with your name.",
+                                  "You gave %(num)s pieces of feedback with your name.",
+                                  len(items)),
                          items, _("You have not given feedback with your name yet. Feedback "
                                   "you gave anonymously is not linked to you, so it is not "
                                   "listed."))
@@ -103,8 +106,13 @@ def changes_linked(user) -> ImpactSection:
     items = [ImpactItem(entry.title, entry.status_label,
                         url_for("changes.public_entry", entry_id=entry.id)) for entry in entries]
     return ImpactSection("changes", _("You said, we did"),
-                         _("Your voice is part of %(n)s changes.", n=len(items)), items,
+                         ngettext("Your voice is part of %(num)s change.",
+                                  "Your voice is part of %(num)s changes.", len(items)), items,
                          _("None of your feedback is linked to a published change yet."))
+
+
+def _claims(count: int) -> str:
+    return ngettext("%(num)s claim", "%(num)s claims", count)
 
 
 WAITING = (ClaimState.SUBMITTED, ClaimState.LEAD_APPROVED, ClaimState.APPROVED,
@@ -121,10 +129,11 @@ def payments_summary(user) -> ImpactSection | None:
     not_sent = [c for c in claims if c.state in (ClaimState.DRAFT, ClaimState.RETURNED)]
     total = sum(c.involvement_pence + c.expenses_pence for c in paid)
     items = [
-        ImpactItem(_("Paid"), _("%(n)s claims, £%(total)s in all", n=len(paid),
+        ImpactItem(_("Paid"), ngettext("%(num)s claim, £%(total)s in all",
+                                       "%(num)s claims, £%(total)s in all", len(paid),
                                 total=pounds_text(total))),
-        ImpactItem(_("Being checked or paid"), _("%(n)s claims", n=len(waiting))),
-        ImpactItem(_("Not sent yet, or returned to you"), _("%(n)s claims", n=len(not_sent)),
+        ImpactItem(_("Being checked or paid"), _claims(len(waiting))),
+        ImpactItem(_("Not sent yet, or returned to you"), _claims(len(not_sent)),
                    url_for("payments.index")),
     ]
     return ImpactSection("payments", _("Payments"),

@@ -18,6 +18,7 @@ from collections import Counter
 from datetime import date, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import (
     Integer,
     String,
@@ -106,10 +107,15 @@ def feedback_by_topic(filters: Filters) -> Figure:
 # --- closing the loop -----------------------------------------------------------------------
 
 
+def days_text(days: float) -> str:
+    """A number of days, which may be a half (a median of two): "1 day", "2.5 days"."""
+    return ngettext("%(days)s day", "%(days)s days", days, days=f"{days:g}")
+
+
 def loop_measures(filters: Filters) -> Figure:
     m = measures(received_between=(filters.start, filters.end))
     share = (f"{round(m.linked_share * 100)}%" if m.linked_share is not None else _("None yet"))
-    median = (_("%(n)s days", n=f"{m.median_days_to_done:g}")
+    median = (days_text(m.median_days_to_done)
               if m.median_days_to_done is not None else _("None yet"))
     rows: list[list[str | int]] = [
         [_("Feedback received"), m.total_feedback],
@@ -387,7 +393,7 @@ def days_to_paid(filters: Filters) -> list[int]:
 def payment_times(filters: Filters) -> Figure:
     days = days_to_paid(filters)
     overdue = claims_past_target(filters.panel_id)
-    median = (_("%(n)s days", n=f"{statistics.median(days):g}") if days else _("None yet"))
+    median = days_text(statistics.median(days)) if days else _("None yet")
     rows: list[list[str | int]] = [
         [_("Claims paid in the dates chosen"), len(days)],
         [_("Median days from claim sent to paid"), median],

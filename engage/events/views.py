@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from engage.accounts.decorators import require
@@ -317,8 +318,9 @@ def new():
         else:
             db.session.commit()
             if len(events) > 1:
-                flash(_("%(count)s events are set up. You can change or cancel each one on "
-                        "its own.", count=len(events)), "success")
+                flash(ngettext("%(num)s event is set up.",
+                               "%(num)s events are set up. You can change or cancel each one "
+                               "on its own.", len(events)), "success")
             else:
                 flash(_("The event is set up."), "success")
             return redirect(url_for("events.detail", event_id=events[0].id))

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from engage.core import audit, clock
@@ -57,9 +58,8 @@ def periods() -> dict[str, int]:
 
 def period_text(months: int) -> str:
     if months % 12 == 0:
-        years = months // 12
-        return f"{years} year" + ("s" if years != 1 else "")
-    return f"{months} month" + ("s" if months != 1 else "")
+        return ngettext("%(num)s year", "%(num)s years", months // 12)
+    return ngettext("%(num)s month", "%(num)s months", months)
 
 
 def set_period(actor, key: str, months: int) -> None:

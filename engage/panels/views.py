@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from engage.accounts.admin_views import require
@@ -324,7 +325,8 @@ def message(panel_id: int):
             form.form_errors.append(error.message)
         else:
             db.session.commit()
-            flash(_("Your message was sent to %(n)s members.", n=len(recipients)), "success")
+            flash(ngettext("Your message was sent to %(num)s member.",
+                           "Your message was sent to %(num)s members.", len(recipients)), "success")
             return redirect(url_for("panels.detail", panel_id=panel.id))
     return render_template("panels/message.html", panel=panel, form=form,
                            recipient_count=len(recipients))

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask_babel import ngettext
+
 from engage.core.money import format_pence
 
 # ---------------------------------------------------------------------------------------------
@@ -164,6 +166,10 @@ def format_duration(minutes: int) -> str:
     return f"{rest} min"
 
 
+def _miles(miles: int) -> str:
+    return ngettext("%(miles)s mile", "%(miles)s miles", miles, miles=f"{miles:,}")
+
+
 def format_rate(pence: int) -> str:
     return f"{pence}p" if pence < 100 else format_pence(pence)
 
@@ -263,10 +269,10 @@ def _mileage(rule: RuleFacts, miles: int, so_far: int) -> tuple[int, str]:
     pence = sum(m * r for m, r in pieces)
     name = rule.label.lower()
     if len(pieces) == 1:
-        text = f"{name} {miles} miles at {format_rate(pieces[0][1])}"
+        text = f"{name} {_miles(miles)} at {format_rate(pieces[0][1])}"
     else:
         parts = ", ".join(f"{m} at {format_rate(r)}" for m, r in pieces)
-        text = f"{name} {miles} miles ({parts}, after {so_far:,} miles this tax year)"
+        text = f"{name} {_miles(miles)} ({parts}, after {_miles(so_far)} this tax year)"
     return pence, text
 
 

@@ -412,12 +412,14 @@ def remove_expense(user, claim: Claim, expense_id: int) -> None:
 
 
 def receipt_for(user, receipt_id: int) -> Receipt:
-    """Only the claimant and finance may see a receipt; anyone else gets NotFound."""
+    """Only the claimant, the claim's lead and finance may see a receipt; anyone else gets
+    NotFound."""
     receipt = db.session.get(Receipt, receipt_id)
     if receipt is None:
         raise NotFound("That receipt does not exist.")
     claim = db.session.get(Claim, receipt.claim_id)
-    if claim is None or not (claim.user_id == user.id or is_finance(user)):
+    if claim is None or not (claim.user_id == user.id or is_finance(user)
+                             or is_lead_for(user, claim)):
         raise NotFound("That receipt does not exist.")
     return receipt
 

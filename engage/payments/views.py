@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -145,6 +146,8 @@ def new_claim():
             _fail(error)
             return render_template("payments/new_claim.html", form=form)
         db.session.commit()
+        flash(_("Your expense claim is started. Add each expense below, then send it."),
+              "success")
         return redirect(url_for("payments.claim", claim_id=claim.id))
     return render_template("payments/new_claim.html", form=form)
 
@@ -179,6 +182,7 @@ def _render_claim(claim: Claim, expense_form=None, submit_form=None, reason_form
             [h.actor_id for h in claim.history if h.actor_id])))},
         ledger_entries=ledger.entries(claim.id) if services.is_finance(current_user) else [],
         payout=_payout_of(claim),
+        claimant=None if own or claim.user_id is None else db.session.get(User, claim.user_id),
     ), status
 
 
@@ -403,7 +407,8 @@ def bulk_approve():
         return redirect(url_for("payments.finance_queue"))
     approved, problems = services.bulk_finance_approve(current_user, form.claim_ids.data)
     db.session.commit()
-    flash(_("%(n)s claims approved for payment.", n=len(approved)), "success")
+    flash(ngettext("%(num)s claim approved for payment.",
+                   "%(num)s claims approved for payment.", len(approved)), "success")
     for problem in problems:
         flash(problem, "error")
     return redirect(url_for("payments.finance_queue"))
@@ -669,8 +674,9 @@ def create_payroll_export():
         _fail(error)
         return redirect(url_for("payments.payouts"))
     db.session.commit()
-    flash(_("Payroll export %(n)s made with %(c)s claims. Download it below.", n=export.id,
-            c=export.claim_count), "success")
+    flash(ngettext("Payroll export %(n)s made with %(num)s claim. Download it below.",
+                   "Payroll export %(n)s made with %(num)s claims. Download it below.",
+                   export.claim_count, n=export.id), "success")
     return redirect(url_for("payments.payouts"))
 
 
@@ -702,7 +708,8 @@ def confirm_payroll_export(export_id: int):
         _fail(error)
         return redirect(url_for("payments.payouts"))
     db.session.commit()
-    flash(_("%(n)s claims marked as paid by payroll.", n=count), "success")
+    flash(ngettext("%(num)s claim marked as paid by payroll.",
+                   "%(num)s claims marked as paid by payroll.", count), "success")
     return redirect(url_for("payments.payouts"))
 
 
@@ -718,6 +725,7 @@ def resolve_flag(flag_id: int):
     except NotFound:
         abort(404)
     db.session.commit()
+    flash(_("Marked as resolved. It is no longer listed as a difference to check."), "success")
     return redirect(url_for("payments.finance_queue"))
 
 
