@@ -247,7 +247,7 @@ def test_changes_linked_to_added_feedback_count(app, db, request_ctx):
     changes.link_feedback(lead, quiet, anonymous.item.id)
     db.session.commit()
     visitor = signed_in(app, person)
-    assert "Your voice is part of 1 changes." in impact(visitor)
+    assert "Your voice is part of 1 change." in impact(visitor)
     add(visitor, anonymous.code)
     page = impact(visitor)
     assert "Your voice is part of 2 changes." in page  # the shared change is counted once
