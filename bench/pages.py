@@ -56,6 +56,8 @@ LOG_ENTRIES = 10_000
 LINKS_PER_ENTRY = 30
 DASHBOARD_MEMBERS = 20_000
 BIN = Path(sys.executable).parent
+DEFAULT_POSTGRES_URL = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:55432/engage_bench")
 
 
 @dataclass(frozen=True)
@@ -108,8 +110,7 @@ end
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--postgres-url", default=os.environ.get(
-        "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:55432/engage_bench"))
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=5, help="seconds per page per round")
     parser.add_argument("--connections", type=int, default=20)

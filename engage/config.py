@@ -132,6 +132,8 @@ class Config:
     LANGUAGES = {"en_GB": "English"}
 
     HSTS = False
+    # Signed-out copies of public pages (engage/core/page_cache.py).
+    PUBLIC_PAGE_CACHE = _env_bool("PUBLIC_PAGE_CACHE", True)
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
 
 
