@@ -27,7 +27,7 @@ def test_a_published_entry_shows_at_once_on_a_log_already_seen(app, db, client):
     page = client.get("/you-said-we-did").get_data(as_text=True)
     assert "A second change" in page
     feed = client.get("/you-said-we-did.json").get_json()
-    assert [e["you_said"] for e in feed["entries"]][0].startswith("A second change")
+    assert feed["entries"][0]["you_said"].startswith("A second change")
 
 
 def test_an_edit_to_a_published_entry_shows_at_once(app, db, client):
