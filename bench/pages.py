@@ -267,13 +267,14 @@ def build_log(rng: random.Random) -> None:
 
 
 def _after_bulk_load() -> None:
-    """Whatever the app keeps alongside entries (filter lists, page versions) is brought up to
-    date after rows were written behind its back."""
-    from engage.changes import services
-
-    refresh = getattr(services, "rebuild_public_filters", None)
-    if refresh is not None:
-        refresh()
+    """Rows written behind the app's back: bring the public log's filter lists and page
+    version up to date, as the app does when entries change."""
+    try:
+        from engage.changes import public_cache
+    except ImportError:  # older code without them
+        return
+    public_cache.public_log_changed()
+    public_cache.rebuild_public_filters()
 
 
 def build_dashboard() -> None:
