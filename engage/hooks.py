@@ -4,6 +4,7 @@ helpers."""
 from __future__ import annotations
 
 import time
+from functools import cache
 
 from flask import Flask, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
@@ -65,26 +66,32 @@ def role_label(role) -> str:
     return ROLE_LABELS[Role(role)]
 
 
-def load_user(user_id: str):
-    """The signed-in person, their roles and their unread message count, in one query."""
-    from flask import g
-    from sqlalchemy import func, select
+@cache
+def _user_query():
+    """Built once and reused: the person, their roles (joined) and their unread count."""
+    from sqlalchemy import bindparam, func, select
     from sqlalchemy.orm import contains_eager
 
     from engage.accounts.models import User
     from engage.core.models import Notification
+
+    unread = (select(func.count()).select_from(Notification)
+              .where(Notification.user_id == User.id, Notification.read_at.is_(None))
+              .correlate(User).scalar_subquery())
+    return (select(User, unread).outerjoin(User.roles).options(contains_eager(User.roles))
+            .where(User.id == bindparam("user_id")))
+
+
+def load_user(user_id: str):
+    """The signed-in person, their roles and their unread message count, in one query."""
+    from flask import g
 
     try:
         raw_id, raw_version = user_id.split(":", 1)
         wanted = int(raw_id)
     except (ValueError, TypeError):
         return None
-    unread = (select(func.count()).select_from(Notification)
-              .where(Notification.user_id == User.id, Notification.read_at.is_(None))
-              .correlate(User).scalar_subquery())
-    row = db.session.execute(
-        select(User, unread).outerjoin(User.roles).options(contains_eager(User.roles))
-        .where(User.id == wanted)).unique().first()
+    row = db.session.execute(_user_query(), {"user_id": wanted}).unique().first()
     if row is None:
         return None
     user, g.engage_unread_count = row

@@ -51,17 +51,17 @@ class PageCache:
     def __init__(self, size: int = MAX_PAGES) -> None:
         self.rules: dict[str, Rule] = {}
         self.size = size
-        self._pages: OrderedDict[str, CachedPage] = OrderedDict()
+        self._pages: OrderedDict[tuple, CachedPage] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> CachedPage | None:
+    def get(self, key: tuple) -> CachedPage | None:
         with self._lock:
             page = self._pages.get(key)
             if page is not None:
                 self._pages.move_to_end(key)
             return page
 
-    def put(self, key: str, page: CachedPage) -> None:
+    def put(self, key: tuple, page: CachedPage) -> None:
         with self._lock:
             self._pages[key] = page
             self._pages.move_to_end(key)
@@ -122,7 +122,8 @@ def _serve_cached() -> Response | None:
             or current_app.config["SESSION_COOKIE_NAME"] in request.cookies):
         return None
     version = current_version(rule.version) if rule.version else 0
-    key = request.url
+    # The full URL, from its raw parts (request.url re-encodes it on every call).
+    key = (request.scheme, request.host, request.path, request.query_string)
     page = cache.get(key)
     if page is not None and page.version == version and (
             rule.max_age is None or time.monotonic() - page.made_at < rule.max_age):
