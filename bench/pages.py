@@ -386,12 +386,12 @@ class Server:
             [str(BIN / "gunicorn"), "--workers", "2", "--worker-class", "sync", "--bind",
              f"127.0.0.1:{self.port}", "--log-level", "warning", app],
             cwd=ROOT, env={**os.environ, **env})
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while True:
             try:
-                if requests.get(self.base + ready_path, timeout=5).status_code == 200:
+                if requests.get(self.base + ready_path, timeout=10).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or slow on a busy machine
                 pass
             if time.monotonic() > deadline or self.process.poll() is not None:
                 self.stop()
