@@ -100,8 +100,8 @@ PAGES = [
 WRK_SCRIPT = """
 done = function(summary, latency, requests)
   local e = summary.errors
-  io.write(string.format("BENCH %d %d %d %d %d\\n", summary.requests, summary.duration,
-    e.status + e.connect + e.read + e.write + e.timeout,
+  io.write(string.format("BENCH %d %d %d %d %d %d\\n", summary.requests, summary.duration,
+    e.status, e.connect + e.read + e.write + e.timeout,
     latency:percentile(95), latency:percentile(50)))
 end
 """
@@ -449,7 +449,8 @@ class Load:
     rps: float
     p95_ms: float
     p50_ms: float
-    errors: int
+    errors: int  # answers other than 2xx/3xx: the run is worthless
+    timeouts: int  # connections that waited over wrk's 2 s (a very busy machine)
 
 
 def wrk(url: str, connections: int, seconds: int, cookie: str | None, script: Path) -> Load:
@@ -458,9 +459,9 @@ def wrk(url: str, connections: int, seconds: int, cookie: str | None, script: Pa
     if cookie:
         command += ["-H", f"Cookie: {cookie}"]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
-    numbers = re.search(r"^BENCH (\d+) (\d+) (\d+) (\d+) (\d+)$", output, re.M)
-    requests_done, micros, errors, p95, p50 = (int(n) for n in numbers.groups())
-    return Load(requests_done / (micros / 1e6), p95 / 1000, p50 / 1000, errors)
+    numbers = re.search(r"^BENCH (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$", output, re.M)
+    requests_done, micros, bad_status, timeouts, p95, p50 = (int(n) for n in numbers.groups())
+    return Load(requests_done / (micros / 1e6), p95 / 1000, p50 / 1000, bad_status, timeouts)
 
 
 def ensure_wrk() -> None:
@@ -526,7 +527,10 @@ def run_backend(store, pages: list[Page], args: argparse.Namespace, script: Path
             for page, url, cookie, connections in targets:
                 load = wrk(url, connections, args.duration, cookie, script)
                 if load.errors:
-                    raise SystemExit(f"{page.label}: {load.errors} failed requests")
+                    raise SystemExit(f"{page.label}: {load.errors} requests answered with an "
+                                     f"error")
+                if load.timeouts:
+                    print(f"  {page.label}: {load.timeouts} requests timed out", flush=True)
                 results[page.label].append((load, bare))
         return [(page, results[page.label]) for page in pages]
     finally:
