@@ -22,8 +22,11 @@ from engage.changes.models import (
     ChangeVersion,
     LinkKind,
     Publication,
+    PublicOrganisation,
+    PublicTheme,
     VersionState,
 )
+from engage.changes.public_cache import public_log_changed
 from engage.consultations.models import (
     AnonymousAnswer,
     Answer,
@@ -42,7 +45,7 @@ from engage.db import UTCDateTime
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
 from engage.feedback import services as feedback_services
-from engage.feedback.models import FeedbackGiver, FeedbackItem, FeedbackStatus, FeedbackTheme
+from engage.feedback.models import FeedbackGiver, FeedbackItem, FeedbackStatus
 
 MAX_TEXT = 4000
 EDITABLE_FIELDS = ("said", "done", "organisation", "theme_id", "status", "not_possible_reason",
@@ -277,6 +280,7 @@ def approve_entry(actor: Any, entry: ChangeEntry) -> None:
                              status=entry.status)
     db.session.add(event)
     db.session.flush()
+    public_log_changed()
     audit.record("change.published", actor_id=actor.id, subject_type="change_entry",
                  subject_id=entry.id)
     _tell_people(entry, event, "What you told us has led to a change",
@@ -306,6 +310,7 @@ def _publish_version(actor: Any, entry: ChangeEntry, version: ChangeVersion) -> 
                              note=f"Version {version.number}")
     db.session.add(event)
     db.session.flush()
+    public_log_changed()
     audit.record("change.version_published", actor_id=actor.id, subject_type="change_entry",
                  subject_id=entry.id, version=version.number)
     if status_changed:
@@ -368,6 +373,7 @@ def withdraw_entry(actor: Any, entry: ChangeEntry, reason: str) -> None:
                                     note=reason))
     db.session.flush()
     db.session.expire(entry, ["versions", "events"])
+    public_log_changed()
     audit.record("change.withdrawn", actor_id=actor.id, subject_type="change_entry",
                  subject_id=entry.id)
 
@@ -785,14 +791,12 @@ def public_quotes(entry: ChangeEntry) -> list[Quote]:
 
 
 def filter_options() -> dict[str, list[Any]]:
+    """The organisations and themes of published entries, from the small tables that
+    public_cache.py keeps up to date (never from every entry)."""
     organisations = list(db.session.scalars(
-        select(ChangeEntry.organisation).where(ChangeEntry.publication == Publication.PUBLISHED)
-        .distinct().order_by(ChangeEntry.organisation)))
+        select(PublicOrganisation.name).order_by(PublicOrganisation.name)))
     themes = list(db.session.execute(
-        select(FeedbackTheme.id, FeedbackTheme.name)
-        .where(FeedbackTheme.id.in_(select(ChangeEntry.theme_id).where(
-            ChangeEntry.publication == Publication.PUBLISHED)))
-        .order_by(FeedbackTheme.name)))
+        select(PublicTheme.theme_id, PublicTheme.name).order_by(PublicTheme.name)))
     return {"organisations": organisations, "themes": themes}
 
 

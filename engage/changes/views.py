@@ -19,7 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engage.changes import feeds, services
+from engage.changes import feeds, public_cache, services
 from engage.changes.forms import (
     ActionForm,
     EntryForm,
@@ -39,6 +39,7 @@ from engage.extensions import db
 from engage.feedback import services as feedback_services
 
 bp = Blueprint("changes", __name__)
+bp.record_once(lambda state: public_cache.register(state.app))
 
 feedback_services.register_linked_change_finder(services.published_changes_for_feedback)
 
@@ -291,7 +292,6 @@ def _button(entry: ChangeEntry, action, done: str, anchor: str | None = None):
     except DomainError as error:
         if error.status_code in (403, 404):
             raise
-        db.session.rollback()
         flash(error.message, "error")
         return _to_entry(entry)
     return _to_entry(entry, done, anchor)
@@ -326,9 +326,8 @@ def send_back(entry_id: int):
         try:
             services.send_back(current_user, entry, form.note.data)
         except DomainError as error:
-            if error.status_code == 403:
+            if error.status_code in (403, 404):
                 raise
-            db.session.rollback()
             form.note.errors = [error.message]
         else:
             return _to_entry(entry, _("Sent back with your comment. Whoever submitted it has "
@@ -347,9 +346,8 @@ def withdraw(entry_id: int):
         try:
             services.withdraw_entry(current_user, entry, form.reason.data)
         except DomainError as error:
-            if error.status_code == 403:
+            if error.status_code in (403, 404):
                 raise
-            db.session.rollback()
             form.reason.errors = [error.message]
         else:
             return _to_entry(entry, _("Withdrawn from public view. Its public page now says it "

@@ -31,7 +31,7 @@ def banner(page: Page):
 
 
 def focused(page: Page) -> dict:
-    return page.evaluate("""() => {
+    return page.evaluate(r"""() => {
       const el = document.activeElement;
       return {id: el.id, text: (el.innerText || el.value || "").replace(/\s+/g, " ").trim()};
     }""")
