@@ -30,7 +30,7 @@ def test_impact_lists_panels_and_named_answers_and_counts_anonymous_ones(
     assert "Survivor voices" in page
     assert "Waiting times" in page and "Results published" in page
     assert f"/consultations/{named.id}/results" in page
-    assert "You also took part in 1 anonymous consultations" in page
+    assert "You also took part in 1 anonymous consultation." in page
     assert "Hidden topic" not in page
 
 
