@@ -43,7 +43,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class EncryptedText(TypeDecorator[str]):
-    """Text encrypted at rest with the FIELD_ENCRYPTION_KEY (Fernet: AES-128-CBC + HMAC).
+    """Text encrypted at rest with a key derived from FIELD_ENCRYPTION_KEY (AES-256-GCM, a
+    random nonce, padded to a size bucket; no time is stored: see engage/core/crypto.py).
 
     The key lives in the environment, never in the database or its backups.
     """
