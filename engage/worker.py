@@ -38,11 +38,12 @@ def all_jobs() -> list[Job]:
     from engage.core.tasks import JOBS as core_jobs
     from engage.equality.tasks import JOBS as equality_jobs
     from engage.events.tasks import JOBS as events_jobs
+    from engage.feedback.tasks import JOBS as feedback_jobs
     from engage.lifecycle.tasks import JOBS as lifecycle_jobs
     from engage.payments.tasks import JOBS as payments_jobs
 
-    return [*events_jobs, *core_jobs, *consultation_jobs, *payments_jobs, *equality_jobs,
-            *lifecycle_jobs]
+    return [*events_jobs, *core_jobs, *consultation_jobs, *feedback_jobs, *payments_jobs,
+            *equality_jobs, *lifecycle_jobs]
 
 
 class Worker:

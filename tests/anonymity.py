@@ -10,14 +10,15 @@ from datetime import date, datetime
 
 from sqlalchemy import text
 
+from engage.core.anonymity import ANONYMOUS_TABLES
 from engage.extensions import db
 
 # Every table meant to carry no link to a person, and no time finer than the day.
-ANONYMOUS_TABLES = (
+EXPECTED_ANONYMOUS_TABLES = {
     "feedback_items", "feedback_replies", "feedback_themes", "feedback_item_themes",
     "anonymous_responses", "anonymous_answers", "equality_snapshots", "equality_tallies",
     "sealed_envelopes", "anonymous_activity_counts",
-)
+}
 
 CLOCK_TEXT = re.compile(r"\d{1,2}:\d{2}")
 DIGITS = re.compile(r"\d{9,19}")

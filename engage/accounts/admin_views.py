@@ -14,6 +14,7 @@ from engage.accounts import services
 from engage.accounts.decorators import require
 from engage.accounts.forms import EmptyForm
 from engage.accounts.models import User
+from engage.core import audit
 from engage.core.models import AuditEvent
 from engage.core.permissions import ROLE_LABELS, STAFF_ROLES, Permission, Role
 from engage.errors import DomainError, NotFound
@@ -105,4 +106,5 @@ def audit_log():
     actor_ids = {r.actor_id for r in rows if r.actor_id}
     actors = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(actor_ids)))}
     return render_template("admin/audit.html", events=rows, actors=actors, has_more=has_more,
-                           next_before=rows[-1].id if rows else None, form=EmptyForm())
+                           next_before=rows[-1].id if rows else None, form=EmptyForm(),
+                           anonymous_counts=audit.anonymous_counts())

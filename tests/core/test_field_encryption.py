@@ -13,11 +13,6 @@ from sqlalchemy import text
 
 from engage.core.crypto import FieldCipher, FieldKeyError, padded_length
 from engage.extensions import db as _db
-from tests.test_migrations import (  # noqa: F401 - fixtures
-    empty_database_url,
-    keep_logging,
-    migration_app,
-)
 
 KEY = "dGVzdGluZy1vbmx5LWZpZWxkLWtleS0zMi1ieXRlcyE="
 OTHER_KEY = Fernet.generate_key().decode()
