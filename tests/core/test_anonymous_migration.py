@@ -51,10 +51,10 @@ def _existing_data() -> None:
 
 
 def test_existing_rows_lose_their_times_order_and_page_tokens(migration_app):
-    flask_migrate.upgrade(revision="0012_field_encryption")
+    flask_migrate.upgrade(revision="0014_field_encryption")
     _existing_data()
 
-    flask_migrate.upgrade(revision="0013_anonymous_order")
+    flask_migrate.upgrade(revision="0015_anonymous_order")
 
     assert _rows("SELECT action FROM audit_events") == [("auth.signed_in",)]
     counts = _rows("SELECT day, action, count FROM anonymous_activity_counts")
@@ -79,5 +79,5 @@ def test_existing_rows_lose_their_times_order_and_page_tokens(migration_app):
     with pytest.raises(DBAPIError, match="append-only"):  # the guard is back
         _run("DELETE FROM audit_events")
 
-    flask_migrate.downgrade(revision="0012_field_encryption")
+    flask_migrate.downgrade(revision="0014_field_encryption")
     assert len(_rows("SELECT id FROM anonymous_responses")) == 6

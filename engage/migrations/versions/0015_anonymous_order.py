@@ -1,7 +1,7 @@
 """anonymous records keep no order of arrival and no per-event audit rows
 
-Revision ID: 0013_anonymous_order
-Revises: 0012_field_encryption
+Revision ID: 0015_anonymous_order
+Revises: 0014_field_encryption
 Create Date: 2026-12-08 00:00:01
 
 - New tables: sealed_envelopes (anonymous answers waiting for the worker) and
@@ -35,8 +35,8 @@ import engage.db
 from engage.core.models import AUDIT_GUARD_POSTGRES, AUDIT_GUARD_SQLITE
 
 # revision identifiers, used by Alembic.
-revision = '0013_anonymous_order'
-down_revision = '0012_field_encryption'
+revision = '0015_anonymous_order'
+down_revision = '0014_field_encryption'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """encrypted fields move from Fernet to AES-256-GCM, which stores no time
 
-Revision ID: 0012_field_encryption
-Revises: 0011_membership_periods
+Revision ID: 0014_field_encryption
+Revises: 0013_dashboard_snapshots
 Create Date: 2026-12-08 00:00:00
 
 A data migration only: the columns stay text. Every Fernet token (which carries the second it
@@ -22,8 +22,8 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from engage.core.crypto import FieldCipher, FieldKeyError
 
 # revision identifiers, used by Alembic.
-revision = '0012_field_encryption'
-down_revision = '0011_membership_periods'
+revision = '0014_field_encryption'
+down_revision = '0013_dashboard_snapshots'
 branch_labels = None
 depends_on = None
 
