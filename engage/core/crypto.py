@@ -6,8 +6,9 @@ value is base64url text of:
     version (1 byte, 0x01) | key id (1 byte) | nonce (12 bytes) | ciphertext and tag
 
 Nothing in it records when it was written (Fernet tokens carry their creation second in
-clear, which would put a time on anonymous records: see docs/decisions/0002-field-encryption
--without-time.md). The plaintext is padded before encryption to a size bucket, so the length
+clear, which would put a time on anonymous records: see
+docs/decisions/0015-anonymity-against-the-database-holder.md). The plaintext is padded
+before encryption to a size bucket, so the length
 of a stored value says little about the length of what was written (a draft and the
 anonymous answer it became cannot be matched by length).
 

@@ -6,7 +6,7 @@ both databases store rows in the order they arrive. So a request that records a 
 (a participation receipt) never writes the anonymous row beside it. It seals the anonymous
 content in an envelope (encrypted, random id, no time) and the owning domain's worker job
 opens envelopes in batches, in shuffled order, and writes the anonymous rows (see
-docs/decisions/0003-anonymous-rows-written-in-shuffled-batches.md).
+docs/decisions/0015-anonymity-against-the-database-holder.md).
 
 The domain that owns the anonymous table decides when to open its envelopes (for example,
 when at least five are waiting); this module only stores, counts, finds and opens them.

@@ -19,7 +19,7 @@ Rotating SECRET_KEY makes existing codes unrecognisable: the README says so.
 A code from the give-feedback page is derived from that page's one-time form token with a
 server key (`code_for_page`), so sending the same page twice (a double click, a reload) finds
 the feedback already stored and shows the same code again, and nothing extra is stored to do
-it: see docs/decisions/0004-same-feedback-code-for-a-repeated-page.md.
+it: see docs/decisions/0015-anonymity-against-the-database-holder.md.
 """
 
 from __future__ import annotations
