@@ -65,11 +65,14 @@ def register_member(
 
 
 def _check_new_credentials(username: str, password: str) -> None:
-    if username_taken(username):
-        raise ValidationFailed("That username is already in use. Please choose another.")
+    """The password first: whether a username is taken is said only once everything else on
+    the form is right, so the form cannot be used to test names for free (it is throttled
+    too)."""
     problem = password_problem(password, username)
     if problem:
         raise ValidationFailed(problem)
+    if username_taken(username):
+        raise ValidationFailed("That username is already in use. Please choose another.")
 
 
 def _new_recovery_code() -> str:
@@ -176,12 +179,14 @@ def make_reset_token(user: User) -> str:
 
 
 def request_password_reset(email: str) -> None:
-    """Queue a reset link to every account with this address. Silent either way."""
+    """Queue a reset link to every account with this address whose owner marked it safe to
+    email. Silent either way: the page says the same whether or not anything was sent."""
     wanted = email.strip().lower()
     if not wanted:
         return
     users = db.session.scalars(
-        select(User).where(func.lower(User.email) == wanted, User.is_disabled.is_(False))
+        select(User).where(func.lower(User.email) == wanted, User.is_disabled.is_(False),
+                           User.email_is_safe.is_(True))
     ).all()
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     for user in users:
