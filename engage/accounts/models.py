@@ -1,4 +1,5 @@
-"""People, their roles, two-factor secrets, recovery codes and staff invitations."""
+"""People, their roles, signed-in sessions, two-factor secrets, recovery codes and staff
+invitations."""
 
 from __future__ import annotations
 
@@ -96,6 +97,18 @@ class UserRole(Base):
     )
 
     user: Mapped[User] = relationship(back_populates="roles", foreign_keys=[user_id])
+
+
+class UserSession(Base):
+    """One signed-in browser. Its session cookie carries a random token; only a keyed hash of
+    it is kept here. Signing out deletes the row, so a copy of the cookie stops working at
+    once (the user loader looks the row up on every request)."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)
 
 
 class RecoveryCode(Base):

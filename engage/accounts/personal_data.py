@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from engage.accounts.models import RecoveryCode, StaffInvitation, User, UserRole
+from engage.accounts.models import RecoveryCode, StaffInvitation, User, UserRole, UserSession
 from engage.core.models import AuditEvent, Notification, OutboxMessage
 from engage.core.personal_data import PersonalDataKind, register
 from engage.extensions import db
@@ -38,6 +38,15 @@ def _recovery_codes(user: User) -> list[dict[str, Any]]:
     # The codes themselves are stored only as hashes and cannot be exported.
     return [{"created_at": _iso(c.created_at), "used_at": _iso(c.used_at)}
             for c in user.recovery_codes]
+
+
+def _sessions(user: User) -> list[dict[str, Any]]:
+    rows = db.session.scalars(select(UserSession).where(UserSession.user_id == user.id))
+    return [{"signed_in_at": _iso(r.started_at)} for r in rows]
+
+
+def _erase_sessions(user: User) -> None:
+    db.session.execute(delete(UserSession).where(UserSession.user_id == user.id))
 
 
 def _notifications(user: User) -> list[dict[str, Any]]:
@@ -120,6 +129,10 @@ KINDS = [
                      "So you can get back in without email.", "No one can read them.",
                      "Until used, replaced or your account closes.", _recovery_codes,
                      _erase_recovery_codes),
+    PersonalDataKind("user_sessions", "Where you are signed in",
+                     "So that signing out really ends a session.", "No one.",
+                     "Until you sign out, or at the latest a day after you signed in.",
+                     _sessions, _erase_sessions),
     PersonalDataKind("notifications", "Messages to you", "To tell you what happened.",
                      "You.", "Until you close your account.", _notifications,
                      _erase_notifications),

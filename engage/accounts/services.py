@@ -9,9 +9,9 @@ from datetime import timedelta
 import pyotp
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
-from engage.accounts.models import RecoveryCode, StaffInvitation, User, UserRole
+from engage.accounts.models import RecoveryCode, StaffInvitation, User, UserRole, UserSession
 from engage.accounts.passwords import burn_time, hash_password, password_problem, verify_password
 from engage.core import audit, clock
 from engage.core.crypto import keyed_hash
@@ -141,12 +141,55 @@ def record_sign_in(user: User) -> None:
     audit.record("auth.signed_in", actor_id=user.id, subject_type="user", subject_id=user.id)
 
 
+# --- server-side sessions ------------------------------------------------------------------
+
+
+def _session_key(token: str) -> str:
+    return keyed_hash("user-session", token)
+
+
+def open_session(user: User) -> str:
+    """A new signed-in session: returns the token for the session cookie; only its keyed hash
+    is stored."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(UserSession(id=_session_key(token), user_id=user.id))
+    db.session.flush()
+    return token
+
+
+def session_key(token: str | None) -> str | None:
+    return _session_key(token) if token else None
+
+
+def end_session(token: str | None) -> None:
+    """Signing out: the cookie's session stops working everywhere it was copied to."""
+    if token:
+        db.session.execute(delete(UserSession).where(UserSession.id == _session_key(token)))
+
+
+def end_all_sessions(user: User, *, keep: str | None = None) -> None:
+    condition = [UserSession.user_id == user.id]
+    if keep:
+        condition.append(UserSession.id != _session_key(keep))
+    db.session.execute(delete(UserSession).where(*condition))
+
+
+def purge_old_sessions() -> int:
+    """Sessions past the longest absolute time-out can never be used again (the worker)."""
+    config = current_app.config
+    longest = max(config["STAFF_ABSOLUTE_TIMEOUT"], config["MEMBER_ABSOLUTE_TIMEOUT"])
+    result = db.session.execute(delete(UserSession).where(
+        UserSession.started_at < clock.now() - longest))
+    return result.rowcount or 0
+
+
 def set_password(user: User, new_password: str) -> None:
     problem = password_problem(new_password, user.username)
     if problem:
         raise ValidationFailed(problem)
     user.password_hash = hash_password(new_password)
     user.session_version += 1  # a new password ends every other session
+    end_all_sessions(user)
 
 
 def change_password(user: User, current_password: str, new_password: str) -> None:
@@ -159,6 +202,7 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
 
 def sign_out_everywhere(user: User) -> None:
     user.session_version += 1
+    end_all_sessions(user)
     audit.record("auth.signed_out_everywhere", actor_id=user.id, subject_type="user",
                  subject_id=user.id)
 
@@ -379,6 +423,7 @@ def set_disabled(actor: User, user: User, disabled: bool) -> None:
         raise NotAllowed("You cannot disable your own account.")
     user.is_disabled = disabled
     user.session_version += 1
+    end_all_sessions(user)
     audit.record("account.disabled" if disabled else "account.enabled", actor_id=actor.id,
                  subject_type="user", subject_id=user.id)
 

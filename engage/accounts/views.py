@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from urllib.parse import urlsplit
 
@@ -74,7 +73,8 @@ def start_session(user: User) -> None:
     session.clear()
     login_user(user)
     now = time.time()
-    session["sid"] = secrets.token_urlsafe(16)
+    # A new server-side session: signing out deletes it, so a copied cookie stops working.
+    session["sid"] = services.open_session(user)
     session["login_at"] = now
     session["seen_at"] = now
     session["next"] = next_url
