@@ -101,6 +101,10 @@ class Config:
                                                       "3 per hour")
     REGISTER_LIMIT_PER_CLIENT = os.environ.get("REGISTER_LIMIT_PER_CLIENT", "10 per hour")
 
+    # Anonymous consultation answers are added to the results once this many wait (and all of
+    # them when the consultation closes), so each hides among at least this many.
+    ANONYMOUS_BATCH_SIZE = int(os.environ.get("ANONYMOUS_BATCH_SIZE", "5"))
+
     # Email through the outbox. MAIL_BACKEND is "smtp" or "log".
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")

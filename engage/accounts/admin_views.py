@@ -4,6 +4,7 @@ and the audit log."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -93,9 +94,9 @@ def user_detail(user_id: int):
             db.session.commit()
             flash(f"Saved changes for {user.display_name}.", "success")
             if waiting:
-                flash("Giving the role " + ", ".join(ROLE_LABELS[Role(r.role)] for r in waiting)
-                      + " waits for another admin to approve it. The other admins have been "
-                      "told.", "info")
+                flash(_("Giving the role %(roles)s waits for another admin to approve it. The "
+                        "other admins have been told.",
+                        roles=", ".join(ROLE_LABELS[Role(r.role)] for r in waiting)), "info")
             return redirect(url_for("admin.user_detail", user_id=user.id))
     return render_template("admin/user.html", user=user, form=form,
                            waiting=services.pending_grants_for(user))
@@ -114,8 +115,8 @@ def approvals():
 def approve(request_id: int):
     if EmptyForm().validate_on_submit():
         request_row = services.approve_grant(current_user, request_id)
-        flash(f"Approved: {request_row.target_name} has the role "
-              f"{ROLE_LABELS[Role(request_row.role)]}.", "success")
+        flash(_("Approved: %(name)s has the role %(role)s.", name=request_row.target_name,
+                role=ROLE_LABELS[Role(request_row.role)]), "success")
     return redirect(url_for("admin.approvals"))
 
 
@@ -124,7 +125,8 @@ def approve(request_id: int):
 def decline(request_id: int):
     if EmptyForm().validate_on_submit():
         request_row = services.decline_grant(current_user, request_id)
-        flash("Taken back." if request_row.outcome == "cancelled" else "Declined.", "success")
+        flash(_("Taken back.") if request_row.outcome == "cancelled" else _("Declined."),
+              "success")
     return redirect(url_for("admin.approvals"))
 
 
