@@ -16,6 +16,7 @@ from engage.equality import demo as equality_demo
 from engage.events import demo as events_demo
 from engage.extensions import db
 from engage.panels import demo as panels_demo
+from engage.payments import demo as payments_demo
 
 DEMO_PASSWORD = "engage-demo-passphrase"  # noqa: S105 - printed for local demos only
 
@@ -74,9 +75,7 @@ def seed_demo() -> list[str]:
         "Staff sign in with a two-factor code: add the secret to an authenticator app, or run "
         "`flask --app engage.wsgi engage demo-code USERNAME`."
     )
-    from engage.payments.demo import seed as seed_payments
-
-    payment_lines = seed_payments({user.username: user for user in people})
+    payment_lines = payments_demo.seed({user.username: user for user in people})
     return lines + change_lines + payment_lines
 
 

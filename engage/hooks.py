@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import time
 
-from flask import Flask, flash, redirect, request, session, url_for
+from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
+from markupsafe import Markup
+from sqlalchemy import func, select
 
-from engage.core.permissions import Permission, can
+from engage.accounts.models import User
+from engage.core.clock import to_london
+from engage.core.models import Notification
+from engage.core.permissions import ROLE_LABELS, Permission, Role, can
 from engage.core.security import add_security_headers
 from engage.extensions import db, login_manager
+from engage.panels.richtext import sanitise
 
 # Endpoints a member of staff may use before finishing two-factor set-up.
 TWO_FACTOR_SETUP_ALLOWED = {
@@ -39,16 +45,10 @@ def register(app: Flask) -> None:
 def formatted_html(value: str | None):
     """Staff-formatted text, cleaned again as it is shown (it was cleaned when saved too), so a
     template never marks raw text as safe."""
-    from markupsafe import Markup
-
-    from engage.panels.richtext import sanitise
-
     return Markup(sanitise(value))  # noqa: S704  # nosec B704 - nh3 has just cleaned it
 
 
 def format_london(moment) -> str:
-    from engage.core.clock import to_london
-
     if moment is None:
         return ""
     local = to_london(moment)
@@ -56,14 +56,10 @@ def format_london(moment) -> str:
 
 
 def role_label(role) -> str:
-    from engage.core.permissions import ROLE_LABELS, Role
-
     return ROLE_LABELS[Role(role)]
 
 
 def load_user(user_id: str):
-    from engage.accounts.models import User
-
     try:
         raw_id, raw_version = user_id.split(":", 1)
         user = db.session.get(User, int(raw_id))
@@ -80,8 +76,6 @@ def _limits_for(user) -> tuple[float, float]:
         if user.is_staff
         else ("MEMBER_IDLE_TIMEOUT", "MEMBER_ABSOLUTE_TIMEOUT")
     )
-    from flask import current_app
-
     return (
         current_app.config[config[0]].total_seconds(),
         current_app.config[config[1]].total_seconds(),
@@ -109,8 +103,6 @@ def enforce_session_rules():
 
 
 def template_helpers() -> dict:
-    from flask import current_app
-
     user = current_user if current_user.is_authenticated else None
     return {
         "site_name": current_app.config["SITE_NAME"],
@@ -122,10 +114,6 @@ def template_helpers() -> dict:
 
 
 def _unread_count(user) -> int:
-    from sqlalchemy import func, select
-
-    from engage.core.models import Notification
-
     try:
         return db.session.scalar(
             select(func.count()).select_from(Notification).where(

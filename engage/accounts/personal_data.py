@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 
 from engage.accounts.models import RecoveryCode, StaffInvitation, User, UserRole
 from engage.core.models import AuditEvent, Notification, OutboxMessage
-from engage.core.personal_data import PersonalDataKind, register
+from engage.core.personal_data import PersonalDataKind
 from engage.extensions import db
 
 
@@ -135,6 +135,3 @@ KINDS = [
                      on_close="Kept, with only an account number that no longer leads to "
                      "anyone."),
 ]
-
-for _kind in KINDS:
-    register(_kind)

@@ -17,6 +17,7 @@ from engage.core import audit, clock
 from engage.core.crypto import keyed_hash
 from engage.core.notify import queue_email
 from engage.core.permissions import Role
+from engage.core.personal_data import close_all, export_all
 from engage.errors import InvalidState, NotAllowed, ValidationFailed
 from engage.extensions import db
 
@@ -415,8 +416,6 @@ def staff_session_limits() -> tuple[timedelta, timedelta]:
 
 
 def export_own_data(user: User) -> dict:
-    from engage.core.personal_data import export_all
-
     audit.record("account.data_exported", actor_id=user.id, subject_type="user",
                  subject_id=user.id)
     return {
@@ -427,8 +426,6 @@ def export_own_data(user: User) -> dict:
 
 
 def close_account(user: User, password: str, *, keep_contributions: bool = False) -> None:
-    from engage.core.personal_data import close_all
-
     if not verify_password(user.password_hash, password):
         raise ValidationFailed("Your password was not right, so your account is still open.")
     audit.record("account.closed", actor_id=user.id, subject_type="user", subject_id=user.id,

@@ -39,6 +39,7 @@ from engage.accounts.models import User
 from engage.core import clock
 from engage.core.models import Notification
 from engage.core.permissions import Permission, can
+from engage.core.personal_data import closure_preview
 from engage.core.ratelimit import account_key
 from engage.errors import DomainError, NotFound
 from engage.extensions import db, limiter
@@ -420,7 +421,6 @@ def close():
             logout_user()
             session.clear()
             return render_template("accounts/closed.html")
-    from engage.core.personal_data import closure_preview
 
     return render_template("accounts/close.html", form=form,
                            preview=closure_preview(current_user))

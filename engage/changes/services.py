@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, literal, or_, select, tuple_, update
 from sqlalchemy.orm import selectinload
 
+from engage.accounts.models import User
 from engage.changes.links import LINK_KINDS
 from engage.changes.models import (
     ChangeEntry,
@@ -21,6 +22,7 @@ from engage.changes.models import (
     LinkKind,
     Publication,
 )
+from engage.consultations import services as consultation_services
 from engage.consultations.models import (
     AnonymousAnswer,
     Answer,
@@ -33,6 +35,7 @@ from engage.consultations.models import (
 )
 from engage.consultations.models import Response as ConsultationResponse
 from engage.core import audit, clock
+from engage.core.models import Notification
 from engage.core.notify import Message, notify
 from engage.core.permissions import Permission, can
 from engage.db import UTCDateTime
@@ -40,6 +43,7 @@ from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
 from engage.feedback import services as feedback_services
 from engage.feedback.models import FeedbackGiver, FeedbackItem, FeedbackStatus, FeedbackTheme
+from engage.panels.services import credit_for
 
 MAX_TEXT = 4000
 EDITABLE_FIELDS = ("said", "done", "organisation", "theme_id", "status", "not_possible_reason",
@@ -176,8 +180,6 @@ def named_givers_for_entry(entry: ChangeEntry) -> list[Any]:
     """Everyone to tell about this entry, once each: named givers of linked feedback, and
     named respondents of linked consultation answers and of linked consultations (sent
     responses only). Anonymous feedback and anonymous answers lead to no one."""
-    from engage.accounts.models import User
-
     feedback_givers = (
         select(FeedbackGiver.user_id)
         .join(ChangeLink, ChangeLink.feedback_id == FeedbackGiver.feedback_id)
@@ -361,8 +363,6 @@ def answers_with_text(consultation: Consultation) -> list[Answer | AnonymousAnsw
 
 def _named_respondents(*, consultation_id: int | None = None,
                        answer_id: str | None = None) -> list[Any]:
-    from engage.accounts.models import User
-
     query = (select(User).join(ConsultationResponse, ConsultationResponse.user_id == User.id)
              .where(ConsultationResponse.status == ResponseStatus.SUBMITTED,
                     User.is_disabled.is_(False)))
@@ -377,8 +377,6 @@ def _named_respondents(*, consultation_id: int | None = None,
 def _tell_linked(entry: ChangeEntry, person: Any, target: str) -> None:
     """Linking more of someone's answers to a published entry tells them once: not again if
     they have already heard about this entry."""
-    from engage.core.models import Notification
-
     link = f"/you-said-we-did/{entry.id}"
     if db.session.scalar(select(Notification.id).where(Notification.user_id == person.id,
                                                        Notification.link == link).limit(1)):
@@ -515,8 +513,6 @@ def public_quotes(entry: ChangeEntry) -> list[Quote]:
     Consultation answers: only answers the respondent marked "may be quoted publicly", from
     consultations whose results are published, credited as the respondent chose (anonymous
     answers never are)."""
-    from engage.panels.services import credit_for
-
     quotes = [Quote(text) for text in db.session.scalars(
         select(FeedbackItem.quote)
         .join(ChangeLink, ChangeLink.feedback_id == FeedbackItem.id)
@@ -636,6 +632,19 @@ def entries_linked_to_answers(answer_ids: list[str]) -> dict[str, list[ChangeEnt
         for answer_id, entry in rows:
             out[answer_id].append(entry)
     return dict(out)
+
+
+def consultation_answer_links(consultation: Consultation, user) -> dict | None:
+    """Added to a consultation's answers page (consultations.RESPONSES_PAGE): under each
+    written answer, the entries it is linked to and, once the results are published, a way
+    for programme leads to link it to an entry."""
+    if not can(user, Permission.WRITE_CHANGES):
+        return None
+    ids = [row.id for row in consultation_services.answer_rows(consultation) if row.values.text]
+    return {"answer_templates": ["changes/_answer_links.html"],
+            "change_entries": staff_entries()
+            if consultation.state == ConsultationState.PUBLISHED else [],
+            "answer_changes": entries_linked_to_answers(ids)}
 
 
 @dataclass(frozen=True)

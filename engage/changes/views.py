@@ -3,12 +3,9 @@ approve entries."""
 
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import (
     Blueprint,
     Response,
-    abort,
     flash,
     jsonify,
     redirect,
@@ -17,8 +14,9 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
+from engage.accounts.decorators import require
 from engage.changes import feeds, services
 from engage.changes.forms import (
     ActionForm,
@@ -36,22 +34,6 @@ from engage.extensions import db
 from engage.feedback import services as feedback_services
 
 bp = Blueprint("changes", __name__)
-
-feedback_services.register_linked_change_finder(services.published_changes_for_feedback)
-
-
-def require_any(*permissions: Permission):
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def wrapped(*args, **kwargs):
-            if not any(can(current_user, p) for p in permissions):
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def _counts_text(counts: dict[str, int]) -> list[str]:
@@ -150,13 +132,13 @@ def _entry_fields(form: EntryForm) -> dict:
 
 
 @bp.get("/staff/changes")
-@require_any(Permission.WRITE_CHANGES, Permission.APPROVE_CHANGES)
+@require(Permission.WRITE_CHANGES, Permission.APPROVE_CHANGES)
 def staff_list():
     return render_template("changes/staff_list.html", entries=services.staff_entries())
 
 
 @bp.route("/staff/changes/new", methods=["GET", "POST"])
-@require_any(Permission.WRITE_CHANGES)
+@require(Permission.WRITE_CHANGES)
 def new():
     form = EntryForm()
     if form.validate_on_submit():
@@ -172,7 +154,7 @@ def new():
 
 
 @bp.route("/staff/changes/<int:entry_id>/edit", methods=["GET", "POST"])
-@require_any(Permission.WRITE_CHANGES)
+@require(Permission.WRITE_CHANGES)
 def edit(entry_id: int):
     entry = _load(entry_id)
     form = EntryForm(data=None if request.method == "POST" else {
@@ -215,13 +197,13 @@ def _staff_page(entry: ChangeEntry, link_form: LinkFeedbackForm | None = None,
 
 
 @bp.get("/staff/changes/<int:entry_id>")
-@require_any(Permission.WRITE_CHANGES, Permission.APPROVE_CHANGES)
+@require(Permission.WRITE_CHANGES, Permission.APPROVE_CHANGES)
 def staff_entry(entry_id: int):
     return _staff_page(_load(entry_id))
 
 
 @bp.post("/staff/changes/<int:entry_id>/submit")
-@require_any(Permission.WRITE_CHANGES)
+@require(Permission.WRITE_CHANGES)
 def submit(entry_id: int):
     entry = _load(entry_id)
     if ActionForm().validate_on_submit():
@@ -231,7 +213,7 @@ def submit(entry_id: int):
 
 
 @bp.post("/staff/changes/<int:entry_id>/approve")
-@require_any(Permission.APPROVE_CHANGES)
+@require(Permission.APPROVE_CHANGES)
 def approve(entry_id: int):
     entry = _load(entry_id)
     if ActionForm().validate_on_submit():
@@ -241,7 +223,7 @@ def approve(entry_id: int):
 
 
 @bp.post("/staff/changes/<int:entry_id>/links")
-@require_any(Permission.WRITE_CHANGES)
+@require(Permission.WRITE_CHANGES)
 def link(entry_id: int):
     entry = _load(entry_id)
     form = LinkFeedbackForm()
@@ -262,7 +244,7 @@ def link(entry_id: int):
 
 
 @bp.post("/staff/changes/<int:entry_id>/links/<int:feedback_id>/remove")
-@require_any(Permission.WRITE_CHANGES)
+@require(Permission.WRITE_CHANGES)
 def unlink(entry_id: int, feedback_id: int):
     entry = _load(entry_id)
     if ActionForm().validate_on_submit():
@@ -272,7 +254,7 @@ def unlink(entry_id: int, feedback_id: int):
 
 
 @bp.post("/staff/changes/<int:entry_id>/consultations")
-@require_any(Permission.WRITE_CHANGES)
+@require(Permission.WRITE_CHANGES)
 def link_consultation(entry_id: int):
     entry = _load(entry_id)
     form = _consultation_form(LinkConsultationForm())
@@ -289,7 +271,7 @@ def link_consultation(entry_id: int):
 
 
 @bp.post("/staff/changes/<int:entry_id>/consultations/<int:consultation_id>/remove")
-@require_any(Permission.WRITE_CHANGES)
+@require(Permission.WRITE_CHANGES)
 def unlink_consultation(entry_id: int, consultation_id: int):
     entry = _load(entry_id)
     if ActionForm().validate_on_submit():
@@ -299,7 +281,7 @@ def unlink_consultation(entry_id: int, consultation_id: int):
 
 
 @bp.post("/staff/changes/<int:entry_id>/answers/<answer_id>/remove")
-@require_any(Permission.WRITE_CHANGES)
+@require(Permission.WRITE_CHANGES)
 def unlink_answer(entry_id: int, answer_id: str):
     entry = _load(entry_id)
     if ActionForm().validate_on_submit():
@@ -316,7 +298,7 @@ def _safe_back(back: str | None, fallback: str) -> str:
 
 
 @bp.post("/staff/changes/answer-links")
-@require_any(Permission.WRITE_CHANGES)
+@require(Permission.WRITE_CHANGES)
 def link_answer():
     """From a consultation's answers page: "link this answer to a change"."""
     form = LinkAnswerForm()
@@ -337,7 +319,7 @@ def link_answer():
 
 
 @bp.get("/staff/changes/measures")
-@require_any(Permission.TRIAGE_FEEDBACK, Permission.WRITE_CHANGES, Permission.VIEW_DASHBOARD)
+@require(Permission.TRIAGE_FEEDBACK, Permission.WRITE_CHANGES, Permission.VIEW_DASHBOARD)
 def measures():
     return render_template("changes/measures.html", measures=services.measures())
 

@@ -21,8 +21,10 @@ from engage.consultations.models import (
     Response,
     ResponseStatus,
 )
+from engage.consultations.retention import UNSENT_DRAFTS_RULE
+from engage.consultations.services import delete_responses
 from engage.core.clock import to_london
-from engage.core.personal_data import PersonalDataKind, register
+from engage.core.personal_data import PersonalDataKind
 from engage.extensions import db
 
 
@@ -52,8 +54,6 @@ def _responses(user) -> list[dict[str, Any]]:
 
 
 def _erase_responses(user) -> None:
-    from engage.consultations.services import delete_responses
-
     delete_responses(Response.user_id == user.id)
 
 
@@ -110,7 +110,7 @@ KINDS = [
                      anonymise=_anonymise_responses,
                      anonymise_note="Answers you sent stay in the results without your name "
                      "and can no longer be quoted. Drafts you never sent are deleted.",
-                     retention_key="consultation_unsent_drafts"),
+                     retention=UNSENT_DRAFTS_RULE),
     PersonalDataKind("participation_receipts", "Anonymous consultations you took part in",
                      "Only so we can tell you that you have already answered. It does not say "
                      "which answers were yours: nobody can find that out.",
@@ -120,6 +120,3 @@ KINDS = [
                      "Until you close your account.", _created, _erase_created,
                      on_close="The consultation stays, without your name."),
 ]
-
-for _kind in KINDS:
-    register(_kind)

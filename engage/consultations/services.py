@@ -31,11 +31,12 @@ from engage.consultations.models import (
     Response,
     ResponseStatus,
 )
+from engage.consultations.signals import took_part
 from engage.core import audit, clock
 from engage.core.charts import Bar, bar_chart
 from engage.core.notify import Message, notify
 from engage.core.permissions import Permission, Role, can
-from engage.equality.services import take_equality_snapshot
+from engage.core.wiring import Hook
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
 from engage.panels import services as panels
@@ -600,7 +601,7 @@ def submit_answers(user, consultation: Consultation, answers: dict[int, AnswerIn
     response.updated_at = now
     if first_time:
         response.submitted_at = now
-        take_equality_snapshot(user, "consultation", consultation.id)
+        took_part.send(consultation, user=user)
     db.session.flush()
     audit.record("consultation.answered" if first_time else "consultation.answer_updated",
                  actor_id=user.id, subject_type="consultation", subject_id=consultation.id)
@@ -632,7 +633,7 @@ def _submit_anonymous(user, consultation: Consultation, answers: dict[int, Answe
         # The same page sent twice (a double click or the back button): we already have it.
         return SubmitResult(already_had_it=True, anonymous=True)
     if _signed_in(user):
-        take_equality_snapshot(user, "consultation", consultation.id)
+        took_part.send(consultation, user=user)
         delete_responses(Response.consultation_id == consultation.id,
                          Response.user_id == user.id)
     # Deliberately no actor and no response id in the audit record.
@@ -937,11 +938,25 @@ def _remind(consultation: Consultation, link: str, which: str) -> int:
     return count
 
 
-# --- the consultations section of a panel page --------
+# --- what higher domains add to the staff page of answers --------
+
+# A function (consultation, user) that returns template values for
+# consultations/responses.html, or None: "you said, we did" adds the entries an answer can be
+# linked to.
+RESPONSES_PAGE = Hook("consultations.responses_page")
 
 
-@panels.register_panel_section
-def _panel_consultations(panel: Panel, user) -> dict | None:
+def responses_page_extras(consultation: Consultation, user) -> dict:
+    extras: dict = {}
+    for values in RESPONSES_PAGE.results(consultation, user):
+        extras.update(values)
+    return extras
+
+
+# --- the consultations section of a panel page (added to PANEL_PAGE_SECTIONS) --------
+
+
+def panel_section(panel: Panel, user) -> dict | None:
     rows = db.session.scalars(select(Consultation).where(
         Consultation.panel_id == panel.id,
         Consultation.state.in_([ConsultationState.OPEN, ConsultationState.PUBLISHED]))

@@ -18,7 +18,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engage.accounts.admin_views import require
+from engage.accounts.decorators import require
 from engage.consultations import services
 from engage.consultations.forms import (
     ConsultationForm,
@@ -37,7 +37,7 @@ from engage.consultations.models import (
 )
 from engage.core import clock
 from engage.core.csv import csv_response
-from engage.core.permissions import Permission, can
+from engage.core.permissions import Permission
 from engage.core.ratelimit import client_key
 from engage.errors import DomainError, NotFound
 from engage.extensions import db, limiter
@@ -430,21 +430,8 @@ def responses(consultation_id: int):
         count=services.response_count(consultation), tags=services.all_tags(consultation),
         tag=tag, consent=consent, question_id=question_id, QuoteConsent=QuoteConsent,
         tag_form=TagForm(formdata=None), form=EmptyForm(),
-        **_change_links(consultation),
+        **services.responses_page_extras(consultation, current_user),
     )
-
-
-def _change_links(consultation) -> dict:
-    """'Link this answer to a change' (issue 4): programme leads pick a 'you said, we did'
-    entry for a written answer once the results are published."""
-    from engage.changes import services as changes
-
-    if not can(current_user, Permission.WRITE_CHANGES):
-        return {"change_entries": [], "answer_changes": {}}
-    ids = [row.id for row in services.answer_rows(consultation) if row.values.text]
-    return {"change_entries": changes.staff_entries()
-            if consultation.state == ConsultationState.PUBLISHED else [],
-            "answer_changes": changes.entries_linked_to_answers(ids)}
 
 
 @bp.post("/<int:consultation_id>/answers/<answer_id>/tags")

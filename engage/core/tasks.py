@@ -7,6 +7,3 @@ from engage.core.mailer import send_due_messages
 
 def send_outbox(worker_id: str) -> int:
     return send_due_messages(worker_id)
-
-
-JOBS = [("send_outbox", send_outbox, 0)]

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from engage.accounts.admin_views import require
+from engage.accounts.decorators import require
 from engage.core import audit
 from engage.core.csv import csv_response
 from engage.core.permissions import Permission

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from engage.core.personal_data import PersonalDataKind, register
+from engage.core.personal_data import PersonalDataKind
 from engage.events.models import (
     AttendanceCorrection,
     AttendanceRecord,
@@ -19,6 +19,7 @@ from engage.events.models import (
     Register,
     ReminderSent,
 )
+from engage.events.services import give_back_place
 from engage.extensions import db
 
 
@@ -39,11 +40,9 @@ def _bookings(user) -> list[dict[str, Any]]:
 
 
 def _erase_bookings(user) -> None:
-    from engage.events.services import _give_back_place
-
     for booking in db.session.scalars(select(Booking).where(Booking.user_id == user.id)):
         if booking.status in ("confirmed", "offered"):
-            _give_back_place(booking.event_id)
+            give_back_place(booking.event_id)
     db.session.execute(delete(Booking).where(Booking.user_id == user.id))
 
 
@@ -173,6 +172,3 @@ KINDS = [
                      "an attendance register.", "Staff and finance.", "The link is removed "
                      "when you close your account.", _registers, _erase_registers),
 ]
-
-for _kind in KINDS:
-    register(_kind)

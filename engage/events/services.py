@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from flask import url_for
+from flask_babel import gettext as _
 from sqlalchemy import exists, func, or_, select, update
 
 from engage.accounts.models import User
@@ -36,7 +38,7 @@ from engage.events.models import (
 )
 from engage.events.signals import attendance_corrected, register_finalised
 from engage.extensions import db
-from engage.panels.models import Panel, PanelStaff
+from engage.panels.models import PLACE_HOLDING_STATES, Panel, PanelMembership, PanelStaff
 
 MAX_SERIES_EVENTS = 60
 FEED_TOKEN_PURPOSE = "calendar-feed"  # noqa: S105 - a hash purpose, not a secret
@@ -124,8 +126,6 @@ def panels_for_events(user) -> list[Panel]:
 
 def _visible_filter(user):
     """A WHERE clause for the events this person may see."""
-    from engage.panels.models import PLACE_HOLDING_STATES, PanelMembership
-
     if can(user, Permission.MANAGE_EVENTS) and user.has_role(Role.PROGRAMME_LEAD):
         return Event.id.is_not(None)
     member_of = select(PanelMembership.panel_id).where(
@@ -492,7 +492,7 @@ def _take_place(event_id: int, booking_id: int) -> bool:
     return result.rowcount == 1
 
 
-def _give_back_place(event_id: int) -> None:
+def give_back_place(event_id: int) -> None:
     db.session.execute(
         update(Event).where(Event.id == event_id, Event.confirmed_count > 0)
         .values(confirmed_count=Event.confirmed_count - 1)
@@ -588,7 +588,7 @@ def _end_booking(booking: Booking, from_statuses: Iterable[str], reason: EndedRe
     if result.rowcount != 1:
         raise InvalidState(message)
     if previous in PLACE_HOLDING:
-        _give_back_place(booking.event_id)
+        give_back_place(booking.event_id)
     db.session.refresh(booking)
     return previous
 
@@ -634,7 +634,7 @@ def offer_free_places(event: Event) -> int:
                     sequence=Booking.sequence + 1)
             .execution_options(synchronize_session=False))
         if moved.rowcount != 1:
-            _give_back_place(event.id)
+            give_back_place(event.id)
             continue
         db.session.refresh(next_up)
         offered += 1
@@ -942,11 +942,9 @@ def corrections_for(event: Event) -> list[AttendanceCorrection]:
 # --- the events section of a panel page ----------------------------------------------------
 
 
-def _panel_events_section(panel: Panel, user) -> dict | None:
-    """Upcoming events of the panel, for the members' area of the panel page."""
-    from flask import url_for
-    from flask_babel import gettext as _
-
+def panel_section(panel: Panel, user) -> dict | None:
+    """Upcoming events of the panel, for the members' area of the panel page (added to
+    panels' PANEL_PAGE_SECTIONS)."""
     events = upcoming_events(user, EventFilters(panel_id=panel.id), limit=10)
     items = [{
         "label": event.title,
@@ -956,13 +954,3 @@ def _panel_events_section(panel: Panel, user) -> dict | None:
     } for event in events]
     return {"title": _("Upcoming events"), "items": items,
             "empty": _("There are no upcoming events for this panel at the moment.")}
-
-
-def register_panel_page_section() -> None:
-    from engage.panels.services import PANEL_PAGE_SECTIONS, register_panel_section
-
-    if _panel_events_section not in PANEL_PAGE_SECTIONS:
-        register_panel_section(_panel_events_section)
-
-
-register_panel_page_section()

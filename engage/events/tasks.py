@@ -103,9 +103,3 @@ def offer_waiting_places(worker_id: str) -> int:
         changed += services.offer_free_places(event)
         db.session.commit()
     return changed
-
-
-JOBS = [
-    ("event_reminders", send_due_reminders, 0),
-    ("event_waiting_list", offer_waiting_places, 0),
-]

@@ -35,6 +35,7 @@ from engage.events.forms import (
 )
 from engage.events.models import ATTENDANCE_LABELS, BookingStatus, EventMode
 from engage.extensions import db
+from engage.panels.services import memberships_of
 
 bp = Blueprint("events", __name__, url_prefix="/events")
 NEW_FEED_TOKEN = "new_calendar_feed_token"  # noqa: S105 - a session key name
@@ -82,8 +83,6 @@ def index():
 
 
 def _panel_filter_choices(user):
-    from engage.panels.services import memberships_of
-
     panels = {p.id: p for p in services.panels_for_events(user)}
     for membership in memberships_of(user):
         if membership.panel.is_member(user):

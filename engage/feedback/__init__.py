@@ -1,0 +1,13 @@
+"""Anonymous and named feedback, feedback codes, triage and replies."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from engage.core import wiring
+from engage.feedback import personal_data, views
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(views.bp)
+    wiring.add_personal_data(app, *personal_data.KINDS)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -11,9 +11,11 @@ from flask import current_app
 from sqlalchemy import delete, func, select, union, update
 from sqlalchemy.exc import IntegrityError
 
+from engage.accounts.models import User, UserRole
 from engage.core import audit, clock
 from engage.core.notify import Message, notify
 from engage.core.permissions import Permission, Role, can
+from engage.core.wiring import Hook
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
 from engage.feedback import codes
@@ -271,7 +273,6 @@ def flag_safeguarding(actor: Any, item: FeedbackItem) -> None:
         raise InvalidState("This feedback is already with the safeguarding lead.")
     audit.record("feedback.safeguarding_flagged", actor_id=actor.id, subject_type="feedback",
                  subject_id=item.id)
-    from engage.accounts.models import User, UserRole
 
     leads = db.session.scalars(
         select(User).join(UserRole, UserRole.user_id == User.id)
@@ -294,8 +295,6 @@ def record_safeguarding_view(actor: Any, item: FeedbackItem) -> None:
 
 
 def named_giver(item: FeedbackItem):
-    from engage.accounts.models import User
-
     return db.session.scalar(
         select(User).join(FeedbackGiver, FeedbackGiver.user_id == User.id)
         .where(FeedbackGiver.feedback_id == item.id)
@@ -456,15 +455,9 @@ def all_themes() -> list[FeedbackTheme]:
 
 # --- what the code page shows about changes (filled in by the changes domain) ------------------
 
-LinkedChangeFinder = Callable[[FeedbackItem], list[Any]]
-LINKED_CHANGE_FINDERS: list[LinkedChangeFinder] = []
-
-
-def register_linked_change_finder(finder: LinkedChangeFinder) -> None:
-    """The changes domain sits above feedback, so it registers how to find the published
-    changes an item is linked to; feedback never imports it."""
-    if finder not in LINKED_CHANGE_FINDERS:
-        LINKED_CHANGE_FINDERS.append(finder)
+# The changes domain sits above feedback, so it adds how to find the published changes an item
+# is linked to: a function (item) -> list of entries. Feedback never imports it.
+LINKED_CHANGES = Hook("feedback.linked_changes")
 
 
 def giver_status_label(item: FeedbackItem, changes: list[Any]) -> str:
@@ -476,7 +469,4 @@ def giver_status_label(item: FeedbackItem, changes: list[Any]) -> str:
 
 
 def linked_changes(item: FeedbackItem) -> list[Any]:
-    found: list[Any] = []
-    for finder in LINKED_CHANGE_FINDERS:
-        found.extend(finder(item))
-    return found
+    return [change for changes in LINKED_CHANGES.results(item) for change in changes]

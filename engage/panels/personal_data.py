@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from engage.core import clock
-from engage.core.personal_data import PersonalDataKind, register
+from engage.core.personal_data import PersonalDataKind
 from engage.extensions import db
 from engage.panels.models import (
     AttributionPreference,
@@ -19,6 +19,8 @@ from engage.panels.models import (
     PanelMessage,
     PanelStaff,
 )
+from engage.panels.retention import UNFINISHED_APPLICATIONS_RULE
+from engage.panels.services import release_place_on_erasure, restore_earlier_periods
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -58,8 +60,6 @@ def _memberships(user) -> list[dict[str, Any]]:
 
 
 def _release_places_and_staff_decisions(user) -> None:
-    from engage.panels.services import release_place_on_erasure
-
     for membership in db.session.scalars(
         select(PanelMembership).where(PanelMembership.user_id == user.id)
     ):
@@ -79,8 +79,6 @@ def _keep_memberships_without_name(user) -> None:
     nothing they told us. A closed account has left every panel, so its place is given back
     and the leaving time set. Applications that never led to membership are not history and
     are deleted."""
-    from engage.panels.services import restore_earlier_periods
-
     _release_places_and_staff_decisions(user)
     mine = PanelMembership.user_id == user.id
     restore_earlier_periods(mine)
@@ -145,7 +143,7 @@ KINDS = [
                      "You, and the facilitators of that panel. Access needs are encrypted.",
                      "Until you close your account. Applications that did not lead to "
                      "membership are deleted sooner.", _memberships, _erase_memberships,
-                     retention_key="panel_applications_unfinished",
+                     retention=UNFINISHED_APPLICATIONS_RULE,
                      anonymise=_keep_memberships_without_name,
                      anonymise_note="Panels you were a member of keep a record that a member "
                      "joined and left, without your name, so their history stays right. "
@@ -169,6 +167,3 @@ KINDS = [
                      "You, and staff preparing published results.",
                      "Until you close your account.", _attribution, _erase_attribution),
 ]
-
-for _kind in KINDS:
-    register(_kind)

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask import url_for
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from engage.accounts.models import User
+from engage.accounts.models import User, UserRole
 from engage.core import audit, clock
 from engage.core.notify import Message, notify
 from engage.core.permissions import Permission, Role, can
-from engage.equality.services import take_equality_snapshot
+from engage.core.wiring import Hook
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
 from engage.panels import programmes
@@ -32,6 +32,7 @@ from engage.panels.models import (
     Visibility,
 )
 from engage.panels.richtext import sanitise
+from engage.panels.signals import membership_started
 
 # --- who may do what --------
 
@@ -130,8 +131,6 @@ def applications(panel: Panel, states: Iterable[MembershipState] | None = None):
 
 def staff_choices() -> list[User]:
     """People who can be named as a panel's facilitators: facilitators and programme leads."""
-    from engage.accounts.models import UserRole
-
     return list(db.session.scalars(
         select(User).join(UserRole, UserRole.user_id == User.id)
         .where(UserRole.role.in_([Role.FACILITATOR, Role.PROGRAMME_LEAD]),
@@ -403,7 +402,7 @@ def accept_application(actor, membership: PanelMembership, message: str = "") ->
           state=MembershipState.ACTIVE, decided_at=clock.now(), decided_by_id=actor.id,
           decision_message=(message or "").strip() or None, joined_at=clock.now())
     db.session.refresh(panel)
-    take_equality_snapshot(membership.user, "panel", panel.id)
+    membership_started.send(panel, user=membership.user)
     audit.record("panel.application_accepted", actor_id=actor.id, subject_type="panel",
                  subject_id=panel.id, membership_id=membership.id)
     notify(membership.user, Message(
@@ -553,17 +552,11 @@ def credit_for(user) -> str | None:
 
 # --- sections other domains add to the panel page --------
 
-PanelSection = Callable[[Panel, object], "dict | None"]
-PANEL_PAGE_SECTIONS: list[PanelSection] = []
-
-
-def register_panel_section(section: PanelSection) -> PanelSection:
-    """Higher domains (consultations, events) add a section to the members' area of the panel
-    page without the panels domain importing them. A section returns
-    {"title": str, "items": [{"label", "url", "detail"}], "empty": str} or None."""
-    PANEL_PAGE_SECTIONS.append(section)
-    return section
+# Higher domains (consultations, events) add a section to the members' area of the panel page
+# without the panels domain importing them: a function (panel, user) that returns
+# {"title": str, "items": [{"label", "url", "detail"}], "empty": str} or None.
+PANEL_PAGE_SECTIONS = Hook("panels.page_sections")
 
 
 def panel_sections(panel: Panel, user) -> list[dict]:
-    return [s for s in (section(panel, user) for section in PANEL_PAGE_SECTIONS) if s]
+    return PANEL_PAGE_SECTIONS.results(panel, user)

@@ -1,31 +1,22 @@
-"""Wiring from the events domain: a finalised attendance register creates draft claims.
+"""From the events domain: a finalised attendance register creates draft claims.
 
-The events package (issue 5) is built at the same time on another branch, so it is imported
-lazily and only if present. Its agreed interface:
-- `Event` (id, panel_id, title, kind, starts_at/ends_at UTC, involvement_level 1-4, prep_paid,
-  prep_minutes, status "scheduled"/"cancelled");
-- `AttendanceRecord` (event_id, user_id, status attended/attended_part/did_not_attend/
-  cancelled_in_advance, minutes_attended);
-- the blinker signal `engage.events.signals.register_finalised`, sent as
-  `register_finalised.send(event, records=[...], actor=user)`.
-
-`connect_to_events()` is called once at start-up from `_init_extensions`;
-tests/payments/test_events_wiring.py finalises a real register and checks the claims.
+`on_register_finalised` receives `engage.events.signals.register_finalised`, connected in the
+payments domain's init_app; tests/payments/test_events_wiring.py finalises a real register and
+checks the claims.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import logging
+from sqlalchemy import select
 
 from engage.core.clock import to_london
+from engage.events.models import Booking
+from engage.extensions import db
+from engage.panels.models import Panel
 from engage.payments.activities import Activity, Attendee
-
-log = logging.getLogger("engage.payments")
+from engage.payments.services import create_draft_involvement_claims
 
 TOOK_PART = {"attended", "attended_part"}
-_connected = False
 
 
 def activity_from_event(event, lead_ids: list[int], *, cancellation_payable: bool = False
@@ -57,21 +48,12 @@ def attendees_from_records(records, *, cancelled: bool = False,
 
 def declined_at_booking(event) -> set[int]:
     """Who ticked "I do not want to be paid for taking part in this event" on their booking."""
-    from sqlalchemy import select
-
-    from engage.events.models import Booking
-    from engage.extensions import db
-
     return set(db.session.scalars(select(Booking.user_id).where(
         Booking.event_id == event.id, Booking.declines_payment.is_(True))))
 
 
 def on_register_finalised(event, records=(), actor=None, **extra) -> None:
     """Signal receiver: one draft claim per attendee who took part (idempotent)."""
-    from engage.extensions import db
-    from engage.panels.models import Panel
-    from engage.payments.services import create_draft_involvement_claims
-
     panel = db.session.get(Panel, event.panel_id) if getattr(event, "panel_id", None) else None
     lead_ids = [u.id for u in panel.facilitators_and_leads()] if panel else []
     if not lead_ids and actor is not None:
@@ -83,19 +65,3 @@ def on_register_finalised(event, records=(), actor=None, **extra) -> None:
                                          declined_ids=declined_at_booking(event)),
         actor=actor)
 
-
-def connect_to_events() -> bool:
-    global _connected
-    if _connected:
-        return True
-    if importlib.util.find_spec("engage.events") is None:
-        return False
-    try:
-        signals = importlib.import_module("engage.events.signals")
-    except ImportError:
-        log.warning("engage.events has no signals module: claims are not created from "
-                    "registers")
-        return False
-    signals.register_finalised.connect(on_register_finalised, weak=False)
-    _connected = True
-    return True

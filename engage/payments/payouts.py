@@ -22,6 +22,7 @@ from engage.accounts.models import User
 from engage.core import audit, clock
 from engage.core.csv import write_csv
 from engage.core.notify import Message, notify
+from engage.core.permissions import Role
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
 from engage.payments import gateway, ledger
@@ -29,6 +30,7 @@ from engage.payments.links import link
 from engage.payments.models import (
     Claim,
     ClaimState,
+    PaymentPreference,
     PaymentRoute,
     Payout,
     PayoutBatch,
@@ -180,8 +182,6 @@ def _fail(payout: Payout, reason: str, *, money_had_moved: bool) -> None:
 
 
 def _finance_people() -> list[User]:
-    from engage.core.permissions import Role
-
     return [u for u in db.session.scalars(select(User).where(User.is_disabled.is_(False)))
             if u.has_role(Role.FINANCE)]
 
@@ -300,8 +300,6 @@ def apply_webhook(event: dict) -> str:
               money_had_moved=payout.state in (PayoutState.SENT, PayoutState.PAID))
         return "failed"
     if kind == "account.updated":
-        from engage.payments.models import PaymentPreference
-
         pref = db.session.scalar(select(PaymentPreference).where(
             PaymentPreference.stripe_account_id == obj.get("id")))
         if pref is not None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from engage.core.personal_data import PersonalDataKind, register
+from engage.core.personal_data import PersonalDataKind
 from engage.extensions import db
 from engage.payments import receipts
 from engage.payments.models import (
@@ -28,6 +28,7 @@ from engage.payments.models import (
     PolicyVersion,
     Receipt,
 )
+from engage.payments.retention import ON_CLOSE, PAYMENT_RECORDS_RULE
 
 KEPT = "6 years after the end of the financial year, then pseudonymised (the law on " \
        "financial records); pseudonymised at once if you close your account."
@@ -169,18 +170,21 @@ KINDS = [
                      "Until you close your account.", _notice_views, _erase_notice_views),
     PersonalDataKind("payment_claims", "Your payment claims and expenses",
                      "To pay you and keep the financial record the law requires.",
-                     "You, the activity's lead and finance.", KEPT, _claims, _erase_claims),
+                     "You, the activity's lead and finance.", KEPT, _claims, _erase_claims,
+                     retention=PAYMENT_RECORDS_RULE, on_close=ON_CLOSE),
     PersonalDataKind("payment_claim_events", "Decisions you made on claims (staff)",
                      "To show who approved what.", "Finance and admins.", KEPT, _claim_events,
-                     _erase_claim_events),
+                     _erase_claim_events, retention=PAYMENT_RECORDS_RULE, on_close=ON_CLOSE),
     PersonalDataKind("payment_receipts", "Receipts you uploaded",
-                     "To check expenses.", "You and finance.", KEPT, _receipts, _erase_receipts),
+                     "To check expenses.", "You and finance.", KEPT, _receipts, _erase_receipts,
+                     retention=PAYMENT_RECORDS_RULE, on_close=ON_CLOSE),
     PersonalDataKind("payment_activity_support", "Advances paid to you and tickets booked for "
                      "you", "So nobody is out of pocket before an activity, and to take an "
                      "advance off your claim.", "You and finance.", KEPT, _support,
-                     _erase_support),
+                     _erase_support, retention=PAYMENT_RECORDS_RULE, on_close=ON_CLOSE),
     PersonalDataKind("payment_ledger", "Payments made to you", "The financial record.",
-                     "You and finance.", KEPT, _ledger, _erase_ledger),
+                     "You and finance.", KEPT, _ledger, _erase_ledger,
+                     retention=PAYMENT_RECORDS_RULE, on_close=ON_CLOSE),
     PersonalDataKind("payment_payout_batches", "Payment runs you started (staff)",
                      "Accountability.", "Finance.", KEPT, _staff_records, _erase_staff_records),
     PersonalDataKind("payment_payroll_exports", "Payroll exports you made (staff)",
@@ -189,6 +193,3 @@ KINDS = [
                      "Accountability.", "Admins.", "As long as the policy is kept.",
                      _staff_records, lambda user: None),
 ]
-
-for _kind in KINDS:
-    register(_kind)

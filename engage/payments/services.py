@@ -15,9 +15,10 @@ from sqlalchemy import func, select, update
 from engage.accounts.models import User
 from engage.core import audit, clock
 from engage.core.notify import Message, notify
-from engage.core.permissions import Permission, can
+from engage.core.permissions import Permission, can, permissions_for
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
+from engage.panels.models import Panel
 from engage.payments import ledger, receipts
 from engage.payments.activities import Activity, Attendee
 from engage.payments.calculation import (
@@ -169,8 +170,6 @@ def lead_choices() -> list[User]:
 
 
 def _permissions(user):
-    from engage.core.permissions import permissions_for
-
     return permissions_for(user.role_set)
 
 
@@ -613,8 +612,6 @@ def finance_queue(*, state: str | None = None, panel_id: int | None = None,
                   programme: int | str | None = None) -> list[Claim]:
     """Claims for finance. `programme` is a programme id, or NO_PROGRAMME for claims with no
     panel or whose panel has no programme."""
-    from engage.panels.models import Panel
-
     query = select(Claim).where(Claim.state.not_in([ClaimState.DRAFT]))
     if programme == NO_PROGRAMME:
         query = query.outerjoin(Panel, Panel.id == Claim.panel_id).where(

@@ -20,14 +20,18 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from engage.accounts.admin_views import require
+from engage.accounts.decorators import require
 from engage.accounts.models import User
 from engage.core import clock
 from engage.core.csv import write_csv
+from engage.core.money import format_pence
 from engage.core.permissions import Permission
 from engage.errors import DomainError, NotFound
 from engage.extensions import csrf, db
-from engage.payments import advances, ledger, policy, receipts, reports, services
+from engage.panels.models import Panel
+from engage.panels.programmes import all_programmes
+from engage.payments import advances, gateway, ledger, policy, receipts, reports, services
+from engage.payments import payouts as payout_service
 from engage.payments.calculation import tax_year_label, tax_year_start
 from engage.payments.forms import (
     BulkApproveForm,
@@ -46,9 +50,13 @@ from engage.payments.models import (
     BENEFITS_NOTICE_VERSION,
     Claim,
     ClaimState,
+    LedgerEntry,
     PaymentChoice,
     PaymentRoute,
     PaymentScheme,
+    Payout,
+    PayoutBatch,
+    PayrollExport,
     PolicyVersion,
 )
 
@@ -183,8 +191,6 @@ def _render_claim(claim: Claim, expense_form=None, submit_form=None, reason_form
 
 
 def _payout_of(claim: Claim):
-    from engage.payments.models import Payout
-
     return db.session.scalar(select(Payout).where(Payout.claim_id == claim.id))
 
 
@@ -363,9 +369,6 @@ def late_override(claim_id: int):
 @bp.get("/finance")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def finance_queue():
-    from engage.panels.models import Panel
-    from engage.panels.programmes import all_programmes
-
     state = request.args.get("state") or None
     if state and state not in set(ClaimState):
         state = None
@@ -509,8 +512,6 @@ def new_version(scheme_id: int):
 
 @bp.app_template_filter("pence")
 def pence_filter(value) -> str:
-    from engage.core.money import format_pence
-
     return format_pence(int(value or 0))
 
 
@@ -529,8 +530,6 @@ def payment_helpers() -> dict:
 @bp.route("/bank", methods=["GET", "POST"])
 @require(Permission.USE_ACCOUNT)
 def connect_bank():
-    from engage.payments import gateway
-
     pref = services.preferences_of(current_user)
     if request.method == "POST":
         NoteForm().validate_on_submit() or abort(400)
@@ -558,8 +557,6 @@ def connect_bank():
 @bp.get("/bank/return")
 @require(Permission.USE_ACCOUNT)
 def bank_return():
-    from engage.payments import gateway
-
     pref = services.preferences_of(current_user)
     if pref.stripe_account_id:
         try:
@@ -585,8 +582,6 @@ def bank_return():
 @bp.get("/finance/payouts")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def payouts():
-    from engage.payments.models import PayoutBatch, PayrollExport
-
     ready = services.finance_queue(state=ClaimState.APPROVED)
     failed = services.finance_queue(state=ClaimState.PAYMENT_FAILED)
     batches = db.session.scalars(select(PayoutBatch).order_by(PayoutBatch.id.desc())
@@ -599,8 +594,6 @@ def payouts():
 
 
 def _stripe_balance() -> int | None:
-    from engage.payments import gateway
-
     if not gateway.is_configured():
         return None
     try:
@@ -612,8 +605,6 @@ def _stripe_balance() -> int | None:
 @bp.post("/finance/pay")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def pay_claims():
-    from engage.payments import payouts as payout_service
-
     if not NoteForm().validate_on_submit():
         abort(400)
     ids = [int(v) for v in request.form.getlist("claim_ids") + request.args.getlist(
@@ -631,9 +622,6 @@ def pay_claims():
 @bp.get("/finance/batches/<int:batch_id>")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def batch(batch_id: int):
-    from engage.payments import payouts as payout_service
-    from engage.payments.models import PayoutBatch
-
     found = db.session.get(PayoutBatch, batch_id)
     if found is None:
         abort(404)
@@ -647,8 +635,6 @@ def batch(batch_id: int):
 @bp.post("/claims/<int:claim_id>/manual-payment")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def record_manual(claim_id: int):
-    from engage.payments import payouts as payout_service
-
     def action(found, form):
         payout_service.record_manual_payment(current_user, found, request.form.get("reference"))
 
@@ -658,8 +644,6 @@ def record_manual(claim_id: int):
 @bp.post("/finance/payroll-exports")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def create_payroll_export():
-    from engage.payments import payouts as payout_service
-
     if not NoteForm().validate_on_submit():
         abort(400)
     try:
@@ -677,8 +661,6 @@ def create_payroll_export():
 @bp.get("/finance/payroll-exports/<int:export_id>.csv")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def download_payroll_export(export_id: int):
-    from engage.payments import payouts as payout_service
-
     try:
         export = payout_service.get_export(export_id)
     except NotFound:
@@ -690,8 +672,6 @@ def download_payroll_export(export_id: int):
 @bp.post("/finance/payroll-exports/<int:export_id>/confirm")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def confirm_payroll_export(export_id: int):
-    from engage.payments import payouts as payout_service
-
     if not NoteForm().validate_on_submit():
         abort(400)
     try:
@@ -709,8 +689,6 @@ def confirm_payroll_export(export_id: int):
 @bp.post("/finance/flags/<int:flag_id>/resolve")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def resolve_flag(flag_id: int):
-    from engage.payments import payouts as payout_service
-
     if not NoteForm().validate_on_submit():
         abort(400)
     try:
@@ -725,7 +703,6 @@ def resolve_flag(flag_id: int):
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def reverse_entry(entry_id: int):
     form = ReasonForm()
-    from engage.payments.models import LedgerEntry
 
     entry = db.session.get(LedgerEntry, entry_id)
     if entry is None:
@@ -864,9 +841,6 @@ def withdraw_support(event_id: int, record_id: int):
 @csrf.exempt
 def stripe_webhook():
     """Stripe calls this. The signature is checked on the raw body; each event applies once."""
-    from engage.payments import gateway
-    from engage.payments import payouts as payout_service
-
     payload = request.get_data(cache=False, as_text=False)
     try:
         event = gateway.verify_webhook(payload, request.headers.get("Stripe-Signature"))
