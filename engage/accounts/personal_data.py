@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from engage.accounts.models import RecoveryCode, StaffInvitation, User, UserRole
-from engage.core.models import AuditEvent, Notification, OutboxMessage
 from engage.core.personal_data import PersonalDataKind
 from engage.extensions import db
 
@@ -40,18 +39,6 @@ def _recovery_codes(user: User) -> list[dict[str, Any]]:
             for c in user.recovery_codes]
 
 
-def _notifications(user: User) -> list[dict[str, Any]]:
-    rows = db.session.scalars(select(Notification).where(Notification.user_id == user.id))
-    return [{"title": n.title, "body": n.body, "link": n.link, "created_at": _iso(n.created_at),
-             "read_at": _iso(n.read_at)} for n in rows]
-
-
-def _outbox(user: User) -> list[dict[str, Any]]:
-    rows = db.session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == user.id))
-    return [{"subject": m.subject, "status": m.status, "created_at": _iso(m.created_at),
-             "sent_at": _iso(m.sent_at)} for m in rows]
-
-
 def _invitations(user: User) -> list[dict[str, Any]]:
     rows = db.session.scalars(
         select(StaffInvitation).where(StaffInvitation.accepted_user_id == user.id)
@@ -60,26 +47,8 @@ def _invitations(user: User) -> list[dict[str, Any]]:
              "accepted_at": _iso(i.accepted_at)} for i in rows]
 
 
-def _audit(user: User) -> list[dict[str, Any]]:
-    rows = db.session.scalars(
-        select(AuditEvent).where(
-            (AuditEvent.actor_id == user.id)
-            | ((AuditEvent.subject_type == "user") & (AuditEvent.subject_id == user.id))
-        ).order_by(AuditEvent.id)
-    )
-    return [{"action": a.action, "occurred_at": _iso(a.occurred_at)} for a in rows]
-
-
 def _erase_user(user: User) -> None:
     db.session.delete(user)
-
-
-def _erase_outbox(user: User) -> None:
-    db.session.execute(delete(OutboxMessage).where(OutboxMessage.user_id == user.id))
-
-
-def _erase_notifications(user: User) -> None:
-    db.session.execute(delete(Notification).where(Notification.user_id == user.id))
 
 
 def _erase_invitations(user: User) -> None:
@@ -105,11 +74,6 @@ def _erase_recovery_codes(user: User) -> None:
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
 
 
-def _keep_audit(user: User) -> None:
-    """The audit log is append-only and holds only ids and actions, no personal details; once
-    the account row is gone its id points at no one."""
-
-
 KINDS = [
     PersonalDataKind("users", "Your account", "So you can sign in and take part.",
                      "You. Staff see your display name only.",
@@ -120,18 +84,7 @@ KINDS = [
                      "So you can get back in without email.", "No one can read them.",
                      "Until used, replaced or your account closes.", _recovery_codes,
                      _erase_recovery_codes),
-    PersonalDataKind("notifications", "Messages to you", "To tell you what happened.",
-                     "You.", "Until you close your account.", _notifications,
-                     _erase_notifications),
-    PersonalDataKind("outbox_messages", "Emails we send you", "To reach you on a channel you "
-                     "chose as safe.", "You; the email system while sending.",
-                     "Until you close your account.", _outbox, _erase_outbox),
     PersonalDataKind("staff_invitations", "Staff invitations", "To let staff join securely.",
                      "Admins.", "Until the invited person's account closes.", _invitations,
                      _erase_invitations),
-    PersonalDataKind("audit_events", "Security record", "To keep accounts and decisions safe "
-                     "and accountable.", "Admins.", "Kept as a record of actions (no personal "
-                     "details, only account numbers).", _audit, _keep_audit,
-                     on_close="Kept, with only an account number that no longer leads to "
-                     "anyone."),
 ]

@@ -19,7 +19,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select, update
 
 from engage.accounts import services
 from engage.accounts.forms import (
@@ -36,12 +35,11 @@ from engage.accounts.forms import (
     SignInForm,
 )
 from engage.accounts.models import User
-from engage.core import clock
-from engage.core.models import Notification
+from engage.core import clock, notify
 from engage.core.permissions import Permission, can
 from engage.core.personal_data import closure_preview
 from engage.core.ratelimit import account_key
-from engage.errors import DomainError, NotFound
+from engage.errors import DomainError
 from engage.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__)
@@ -432,24 +430,16 @@ def close():
 @bp.get("/notifications")
 @login_required
 def notifications():
-    rows = db.session.scalars(
-        select(Notification)
-        .where(Notification.user_id == current_user.id)
-        .order_by(Notification.created_at.desc(), Notification.id.desc())
-        .limit(100)
-    ).all()
-    return render_template("accounts/notifications.html", notifications=rows, form=EmptyForm())
+    return render_template("accounts/notifications.html",
+                           notifications=notify.notifications_of(current_user), form=EmptyForm())
 
 
 @bp.post("/notifications/<int:notification_id>/read")
 @login_required
 def mark_read(notification_id: int):
-    notification = db.session.get(Notification, notification_id)
-    if notification is None or notification.user_id != current_user.id:
-        raise NotFound()
-    if EmptyForm().validate_on_submit() and notification.read_at is None:
-        notification.read_at = clock.now()
-        db.session.commit()
+    notification = notify.own_notification(current_user, notification_id)
+    if EmptyForm().validate_on_submit():
+        notify.mark_read(notification)
     return redirect(url_for("accounts.notifications"))
 
 
@@ -457,12 +447,7 @@ def mark_read(notification_id: int):
 @login_required
 def mark_all_read():
     if EmptyForm().validate_on_submit():
-        db.session.execute(
-            update(Notification)
-            .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
-            .values(read_at=clock.now())
-        )
-        db.session.commit()
+        notify.mark_all_read(current_user)
         flash("All messages marked as read.", "success")
     return redirect(url_for("accounts.notifications"))
 

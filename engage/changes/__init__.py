@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from engage.changes import personal_data, services, views
+from engage.changes.models import EntryEventKind, Publication
 from engage.consultations.services import RESPONSES_PAGE
 from engage.core import wiring
 from engage.feedback.services import LINKED_CHANGES
@@ -15,3 +16,4 @@ def init_app(app: Flask) -> None:
     wiring.add_personal_data(app, *personal_data.KINDS)
     wiring.add_hook(app, LINKED_CHANGES, services.published_changes_for_feedback)
     wiring.add_hook(app, RESPONSES_PAGE, services.consultation_answer_links)
+    wiring.add_template_names(app, Publication, EntryEventKind)

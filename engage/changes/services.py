@@ -19,6 +19,7 @@ from engage.changes.models import (
     ChangeEntryEvent,
     ChangeLink,
     ChangeStatus,
+    EntryEventKind,
     LinkKind,
     Publication,
 )
@@ -112,10 +113,10 @@ def update_entry(actor: Any, entry: ChangeEntry, **fields: Any) -> ChangeEntry:
         now = clock.now()
         entry.updated_at = now
         if entry.status != old_status:
-            event = ChangeEntryEvent(entry_id=entry.id, occurred_at=now, kind="status",
+            event = ChangeEntryEvent(entry_id=entry.id, occurred_at=now, kind=EntryEventKind.STATUS,
                                      status=entry.status)
         else:
-            event = ChangeEntryEvent(entry_id=entry.id, occurred_at=now, kind="edited",
+            event = ChangeEntryEvent(entry_id=entry.id, occurred_at=now, kind=EntryEventKind.EDITED,
                                      note="Details updated")
         db.session.add(event)
         db.session.flush()
@@ -166,7 +167,7 @@ def approve_entry(actor: Any, entry: ChangeEntry) -> None:
     now = clock.now()
     _publication_move(entry, Publication.AWAITING_APPROVAL, Publication.PUBLISHED,
                       approved_by_id=actor.id, published_at=now)
-    event = ChangeEntryEvent(entry_id=entry.id, occurred_at=now, kind="published",
+    event = ChangeEntryEvent(entry_id=entry.id, occurred_at=now, kind=EntryEventKind.PUBLISHED,
                              status=entry.status)
     db.session.add(event)
     db.session.flush()
@@ -231,13 +232,8 @@ def link_feedback(actor: Any, entry: ChangeEntry, feedback_id: int) -> ChangeLin
         return existing
     link = ChangeLink(entry_id=entry.id, kind=LinkKind.FEEDBACK, feedback_id=feedback_id)
     db.session.add(link)
-    db.session.execute(
-        update(FeedbackItem).where(FeedbackItem.id == feedback_id)
-        .values(status=FeedbackStatus.LINKED, status_changed_on=clock.today_london(),
-                closed_reason=None)
-        .execution_options(synchronize_session=False))
     db.session.flush()
-    db.session.refresh(item)
+    feedback_services.mark_linked(item)
     audit.record("change.feedback_linked", actor_id=actor.id, subject_type="change_entry",
                  subject_id=entry.id, feedback_id=feedback_id)
     if entry.is_published:
@@ -258,12 +254,9 @@ def unlink_feedback(actor: Any, entry: ChangeEntry, feedback_id: int) -> None:
         raise NotFound()
     still_linked = db.session.scalar(select(func.count()).select_from(ChangeLink).where(
         ChangeLink.feedback_id == feedback_id))
-    if not still_linked:
-        db.session.execute(
-            update(FeedbackItem)
-            .where(FeedbackItem.id == feedback_id, FeedbackItem.status == FeedbackStatus.LINKED)
-            .values(status=FeedbackStatus.ACKNOWLEDGED, status_changed_on=clock.today_london())
-            .execution_options(synchronize_session=False))
+    item = db.session.get(FeedbackItem, feedback_id)
+    if not still_linked and item is not None:
+        feedback_services.mark_unlinked(item)
     db.session.expire(entry, ["links"])
     audit.record("change.feedback_unlinked", actor_id=actor.id, subject_type="change_entry",
                  subject_id=entry.id, feedback_id=feedback_id)

@@ -15,7 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import delete, select
+
+from engage.core.models import AuditEvent, Notification, OutboxMessage
 from engage.core.wiring import registries
+from engage.extensions import db
 
 Exporter = Callable[[Any], list[dict[str, Any]]]
 Eraser = Callable[[Any], None]
@@ -84,3 +88,60 @@ def closure_preview(user: Any) -> list[tuple[PersonalDataKind, int]]:
         if count:
             preview.append((kind, count))
     return preview
+
+
+# --- core's own tables: messages to people, and the audit log ----------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _notifications(user: Any) -> list[dict[str, Any]]:
+    rows = db.session.scalars(select(Notification).where(Notification.user_id == user.id))
+    return [{"title": n.title, "body": n.body, "link": n.link, "created_at": _iso(n.created_at),
+             "read_at": _iso(n.read_at)} for n in rows]
+
+
+def _outbox(user: Any) -> list[dict[str, Any]]:
+    rows = db.session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == user.id))
+    return [{"subject": m.subject, "status": m.status, "created_at": _iso(m.created_at),
+             "sent_at": _iso(m.sent_at)} for m in rows]
+
+
+def _audit(user: Any) -> list[dict[str, Any]]:
+    rows = db.session.scalars(
+        select(AuditEvent).where(
+            (AuditEvent.actor_id == user.id)
+            | ((AuditEvent.subject_type == "user") & (AuditEvent.subject_id == user.id))
+        ).order_by(AuditEvent.id)
+    )
+    return [{"action": a.action, "occurred_at": _iso(a.occurred_at)} for a in rows]
+
+
+def _erase_outbox(user: Any) -> None:
+    db.session.execute(delete(OutboxMessage).where(OutboxMessage.user_id == user.id))
+
+
+def _erase_notifications(user: Any) -> None:
+    db.session.execute(delete(Notification).where(Notification.user_id == user.id))
+
+
+def _keep_audit(user: Any) -> None:
+    """The audit log is append-only and holds only ids and actions, no personal details; once
+    the account row is gone its id points at no one."""
+
+
+KINDS = [
+    PersonalDataKind("notifications", "Messages to you", "To tell you what happened.",
+                     "You.", "Until you close your account.", _notifications,
+                     _erase_notifications),
+    PersonalDataKind("outbox_messages", "Emails we send you", "To reach you on a channel you "
+                     "chose as safe.", "You; the email system while sending.",
+                     "Until you close your account.", _outbox, _erase_outbox),
+    PersonalDataKind("audit_events", "Security record", "To keep accounts and decisions safe "
+                     "and accountable.", "Admins.", "Kept as a record of actions (no personal "
+                     "details, only account numbers).", _audit, _keep_audit,
+                     on_close="Kept, with only an account number that no longer leads to "
+                     "anyone."),
+]

@@ -12,6 +12,8 @@ happened to be imported first. docs/development.md ("How a domain is wired") sho
   process, at a `Hook` the lower domain defines; `connect(app, signal, receiver)` is the same
   for a `Signal` (a hook whose receivers return nothing).
 - `add_command(app, command)`: a `flask engage ...` command.
+- `add_template_names(app, *objects)`: names templates may use, such as a model's state enum
+  (`{% if c.state == ConsultationState.OPEN %}`), so templates compare members, not strings.
 Blueprints are registered with Flask's own `app.register_blueprint`, which refuses duplicates
 and late registrations in the same way.
 """
@@ -100,9 +102,11 @@ class Registries:
     jobs: Registry = field(default_factory=lambda: Registry("worker job"))
     hooks: Registry = field(default_factory=lambda: Registry("hook"))
     commands: Registry = field(default_factory=lambda: Registry("command"))
+    template_names: Registry = field(default_factory=lambda: Registry("template name"))
 
     def all(self) -> list[Registry]:
-        return [self.personal_data, self.retention_rules, self.jobs, self.hooks, self.commands]
+        return [self.personal_data, self.retention_rules, self.jobs, self.hooks, self.commands,
+                self.template_names]
 
     def close(self) -> None:
         for registry in self.all():
@@ -157,6 +161,13 @@ def connect(app: Flask, signal: Signal, receiver: Callable) -> None:
 
 def add_command(app: Flask, command: click.Command) -> None:
     registries(app).commands.add(command.name, command)
+
+
+def add_template_names(app: Flask, *objects: Any) -> None:
+    """Make classes (a model's state enum, say) usable in every template by their own name."""
+    for obj in objects:
+        registries(app).template_names.add(obj.__name__, obj)
+        app.add_template_global(obj, obj.__name__)
 
 
 # --- what a lower domain defines ---------------------------------------------------------------

@@ -15,13 +15,11 @@ from sqlalchemy import select
 from engage.changes.models import ChangeEntry, ChangeLink, Publication
 from engage.core.clock import to_london
 from engage.dashboard.impact import ImpactItem, ImpactSection
-from engage.events.models import AttendanceRecord, Event, Register
+from engage.events.models import TOOK_PART, AttendanceRecord, AttendanceStatus, Event, Register
 from engage.extensions import db
 from engage.feedback import services as feedback
 from engage.payments.models import Claim, ClaimState
 from engage.payments.reports import pounds_text
-
-TOOK_PART = ("attended", "attended_part")
 
 
 def _sent_on(item) -> str:
@@ -39,7 +37,7 @@ def events_attended(user) -> ImpactSection:
     items = [ImpactItem(
         event.title,
         _("You came on %(day)s", day=to_london(event.starts_at).strftime("%-d %B %Y"))
-        if status == "attended" else
+        if status == AttendanceStatus.ATTENDED else
         _("You came for part of it on %(day)s",
           day=to_london(event.starts_at).strftime("%-d %B %Y")),
         url_for("events.detail", event_id=event.id)) for event, status in rows]

@@ -38,7 +38,7 @@ from engage.core import clock
 from engage.core.charts import Bar, bar_chart
 from engage.core.suppression import suppress_table
 from engage.dashboard.sections import Figure, Filters
-from engage.events.models import AttendanceRecord, Event, Register
+from engage.events.models import TOOK_PART, AttendanceRecord, AttendanceStatus, Event, Register
 from engage.extensions import db
 from engage.feedback.models import FeedbackItem
 from engage.panels.models import Panel
@@ -162,7 +162,6 @@ def commitments_past_target(filters: Filters) -> Figure:
 # --- participation: attendance --------------------------------------------------------------
 
 
-TOOK_PART = ("attended", "attended_part")
 
 
 def attendance_rate(filters: Filters) -> Figure:
@@ -171,7 +170,7 @@ def attendance_rate(filters: Filters) -> Figure:
              .join(Register, Register.event_id == Event.id)
              .where(Register.finalised_at.is_not(None),
                     Event.starts_at >= filters.start_utc, Event.starts_at < filters.end_utc,
-                    AttendanceRecord.status != "cancelled_in_advance")
+                    AttendanceRecord.status != AttendanceStatus.CANCELLED_IN_ADVANCE)
              .group_by(Event.panel_id, AttendanceRecord.status))
     if filters.panel_id:
         query = query.where(Event.panel_id == filters.panel_id)

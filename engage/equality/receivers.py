@@ -17,10 +17,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from engage.equality.services import take_equality_snapshot
-from engage.events.models import AttendanceCorrection
+from engage.events.models import TOOK_PART, AttendanceCorrection
 from engage.extensions import db
-
-TOOK_PART = {"attended", "attended_part"}
 
 
 def on_membership_started(panel, user=None, **extra) -> None:

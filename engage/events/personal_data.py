@@ -9,6 +9,7 @@ from sqlalchemy import delete, select, update
 
 from engage.core.personal_data import PersonalDataKind
 from engage.events.models import (
+    PLACE_HOLDING,
     AttendanceCorrection,
     AttendanceRecord,
     Booking,
@@ -41,7 +42,7 @@ def _bookings(user) -> list[dict[str, Any]]:
 
 def _erase_bookings(user) -> None:
     for booking in db.session.scalars(select(Booking).where(Booking.user_id == user.id)):
-        if booking.status in ("confirmed", "offered"):
+        if booking.status in PLACE_HOLDING:
             give_back_place(booking.event_id)
     db.session.execute(delete(Booking).where(Booking.user_id == user.id))
 

@@ -6,8 +6,10 @@ from flask import Flask
 
 from engage.core import wiring
 from engage.feedback import personal_data, views
+from engage.feedback.models import FeedbackStatus
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     wiring.add_personal_data(app, *personal_data.KINDS)
+    wiring.add_template_names(app, FeedbackStatus)

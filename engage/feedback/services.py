@@ -196,6 +196,28 @@ def reopen_feedback(actor: Any, item: FeedbackItem) -> None:
                  subject_id=item.id)
 
 
+def mark_linked(item: FeedbackItem) -> None:
+    """The item is now behind a "you said, we did" entry (called by the changes domain when it
+    links it): linked, from any status, and no longer closed."""
+    db.session.execute(
+        update(FeedbackItem).where(FeedbackItem.id == item.id)
+        .values(status=FeedbackStatus.LINKED, status_changed_on=clock.today_london(),
+                closed_reason=None)
+        .execution_options(synchronize_session=False))
+    db.session.refresh(item)
+
+
+def mark_unlinked(item: FeedbackItem) -> None:
+    """The last entry the item was linked to let it go (called by the changes domain): back
+    to read by our team, unless staff have moved it on since."""
+    db.session.execute(
+        update(FeedbackItem)
+        .where(FeedbackItem.id == item.id, FeedbackItem.status == FeedbackStatus.LINKED)
+        .values(status=FeedbackStatus.ACKNOWLEDGED, status_changed_on=clock.today_london())
+        .execution_options(synchronize_session=False))
+    db.session.refresh(item)
+
+
 def reply_to_feedback(actor: Any, item: FeedbackItem, body: str) -> FeedbackReply:
     _require_triage(actor)
     body = _clean(body)

@@ -10,13 +10,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from engage.core.clock import to_london
-from engage.events.models import Booking
+from engage.events.models import TOOK_PART, AttendanceStatus, Booking, EventStatus
 from engage.extensions import db
 from engage.panels.models import Panel
 from engage.payments.activities import Activity, Attendee
 from engage.payments.services import create_draft_involvement_claims
-
-TOOK_PART = {"attended", "attended_part"}
 
 
 def activity_from_event(event, lead_ids: list[int], *, cancellation_payable: bool = False
@@ -29,7 +27,7 @@ def activity_from_event(event, lead_ids: list[int], *, cancellation_payable: boo
         prep_minutes=int(getattr(event, "prep_minutes", 0) or 0),
         prep_paid=bool(getattr(event, "prep_paid", False)),
         lead_ids=tuple(lead_ids), panel_id=getattr(event, "panel_id", None),
-        cancelled=getattr(event, "status", "") == "cancelled",
+        cancelled=getattr(event, "status", "") == EventStatus.CANCELLED,
         cancellation_payable=cancellation_payable,
     )
 
@@ -41,7 +39,7 @@ def attendees_from_records(records, *, cancelled: bool = False,
     People in `declined_ids` said when booking that they do not want to be paid."""
     if cancelled:
         return [Attendee(r.user_id, 0, r.user_id in declined_ids) for r in records
-                if r.status != "cancelled_in_advance"]
+                if r.status != AttendanceStatus.CANCELLED_IN_ADVANCE]
     return [Attendee(r.user_id, int(r.minutes_attended or 0), r.user_id in declined_ids)
             for r in records if r.status in TOOK_PART]
 

@@ -28,6 +28,7 @@ from engage.extensions import db
 from engage.payments import gateway, ledger
 from engage.payments.links import link
 from engage.payments.models import (
+    BatchState,
     Claim,
     ClaimState,
     PaymentPreference,
@@ -103,7 +104,7 @@ def start_payout(actor, claim: Claim, batch: PayoutBatch | None) -> Payout:
 def start_batch(actor, claim_ids: Iterable[int]) -> tuple[PayoutBatch, list[str]]:
     if not is_finance(actor):
         raise NotAllowed("Only finance can pay claims.")
-    batch = PayoutBatch(created_by_id=actor.id, state="running", total=0)
+    batch = PayoutBatch(created_by_id=actor.id, state=BatchState.RUNNING, total=0)
     db.session.add(batch)
     db.session.flush()
     problems = []
@@ -118,7 +119,7 @@ def start_batch(actor, claim_ids: Iterable[int]) -> tuple[PayoutBatch, list[str]
         except (InvalidState, NotAllowed) as error:
             problems.append(f"{claim.activity_title} (claim {claim.id}): {error.message}")
     if batch.total == 0:
-        batch.state = "done"
+        batch.state = BatchState.DONE
         batch.finished_at = clock.now()
     audit.record("payments.payout_batch_started", actor_id=actor.id,
                  subject_type="payment_payout_batch", subject_id=batch.id, claims=batch.total)
@@ -136,7 +137,7 @@ def batch_progress(batch: PayoutBatch) -> dict:
     finished = done + failed
     return {"total": total, "done": done, "failed": failed, "waiting": total - finished,
             "percent": int(finished * 100 / total) if total else 100,
-            "finished": batch.state == "done"}
+            "finished": batch.state == BatchState.DONE}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -227,9 +228,10 @@ def process_batches(worker_id: str = "") -> int:
     for payout_id in ids:
         if send_payout(payout_id) == "sent":
             sent += 1
-    for batch in db.session.scalars(select(PayoutBatch).where(PayoutBatch.state == "running")):
+    running = select(PayoutBatch).where(PayoutBatch.state == BatchState.RUNNING)
+    for batch in db.session.scalars(running):
         if batch_progress(batch)["waiting"] == 0:
-            batch.state = "done"
+            batch.state = BatchState.DONE
             batch.finished_at = clock.now()
     db.session.commit()
     return sent
