@@ -63,7 +63,6 @@ def invite():
         result = services.invite_staff(current_user, role=Role(form.role.data),
                                        display_name=form.display_name.data,
                                        email=form.email.data)
-        db.session.commit()
         link = url_for("accounts.join_staff", token=result.token, _external=True)
         return render_template("admin/invited.html", invitation=result.invitation, link=link)
     return render_template("admin/invite.html", form=form)
@@ -83,10 +82,8 @@ def user_detail(user_id: int):
             if form.disabled.data != user.is_disabled:
                 services.set_disabled(current_user, user, form.disabled.data)
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(error.message)
         else:
-            db.session.commit()
             flash(f"Saved changes for {user.display_name}.", "success")
             return redirect(url_for("admin.user_detail", user_id=user.id))
     return render_template("admin/user.html", user=user, form=form)

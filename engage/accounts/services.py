@@ -18,6 +18,7 @@ from engage.core.crypto import keyed_hash
 from engage.core.notify import queue_email
 from engage.core.permissions import Role
 from engage.core.personal_data import close_all, export_all
+from engage.core.unit_of_work import atomic
 from engage.errors import InvalidState, NotAllowed, ValidationFailed
 from engage.extensions import db
 
@@ -46,6 +47,7 @@ class NewAccount:
     recovery_codes: list[str]
 
 
+@atomic
 def register_member(
     *, username: str, display_name: str, password: str, email: str | None
 ) -> NewAccount:
@@ -106,6 +108,7 @@ def unused_recovery_code_count(user: User) -> int:
     return sum(1 for code in user.recovery_codes if code.used_at is None)
 
 
+@atomic
 def reset_password_with_recovery_code(username: str, code: str, new_password: str) -> User:
     user = find_by_username(username)
     if user is None or user.is_disabled or not use_recovery_code(user, code):
@@ -147,6 +150,7 @@ def set_password(user: User, new_password: str) -> None:
     user.session_version += 1  # a new password ends every other session
 
 
+@atomic
 def change_password(user: User, current_password: str, new_password: str) -> None:
     if not verify_password(user.password_hash, current_password):
         raise ValidationFailed("Your current password was not right. Please try again.")
@@ -210,6 +214,7 @@ def user_for_reset_token(token: str) -> User:
     return user
 
 
+@atomic
 def reset_password(token: str, new_password: str) -> User:
     user = user_for_reset_token(token)
     set_password(user, new_password)
@@ -260,6 +265,7 @@ def verify_totp(user: User, code: str) -> bool:
     return True
 
 
+@atomic
 def confirm_two_factor(user: User, code: str) -> list[str]:
     if not verify_totp(user, code):
         raise ValidationFailed(
@@ -335,6 +341,7 @@ def invitation_for_token(token: str) -> StaffInvitation:
     return invitation
 
 
+@atomic
 def accept_invitation(token: str, *, username: str, password: str) -> User:
     invitation = invitation_for_token(token)
     _check_new_credentials(username, password)
@@ -355,6 +362,7 @@ def accept_invitation(token: str, *, username: str, password: str) -> User:
     return user
 
 
+@atomic
 def set_roles(actor: User, user: User, roles: set[Role]) -> None:
     if actor.id == user.id and Role.ADMIN not in roles:
         raise NotAllowed("You cannot remove your own admin role. Ask another admin.")
@@ -370,6 +378,7 @@ def set_roles(actor: User, user: User, roles: set[Role]) -> None:
                      subject_id=user.id, before=sorted(before), after=sorted(roles))
 
 
+@atomic
 def set_disabled(actor: User, user: User, disabled: bool) -> None:
     if actor.id == user.id:
         raise NotAllowed("You cannot disable your own account.")
@@ -425,6 +434,7 @@ def export_own_data(user: User) -> dict:
     }
 
 
+@atomic
 def close_account(user: User, password: str, *, keep_contributions: bool = False) -> None:
     if not verify_password(user.password_hash, password):
         raise ValidationFailed("Your password was not right, so your account is still open.")

@@ -106,9 +106,7 @@ def register():
         except DomainError as error:
             _attach_error(form, error.message)
         else:
-            db.session.commit()
             start_session(account.user)
-            db.session.commit()
             if account.recovery_codes:
                 return render_template("accounts/recovery_codes.html",
                                        codes=account.recovery_codes, first_time=True)
@@ -143,7 +141,6 @@ def sign_in():
     form = SignInForm()
     if form.validate_on_submit():
         user = services.authenticate(form.username.data, form.password.data)
-        db.session.commit()
         if user is None:
             form.form_errors.append(
                 "We could not sign you in with that username and password. Check them and "
@@ -154,7 +151,6 @@ def sign_in():
             return redirect(url_for("accounts.two_factor"))
         else:
             start_session(user)
-            db.session.commit()
             return _after_sign_in()
     return render_template("accounts/sign_in.html", form=form)
 
@@ -183,9 +179,7 @@ def two_factor():
     if form.validate_on_submit():
         if services.second_factor_ok(user, form.code.data):
             start_session(user)
-            db.session.commit()
             return _after_sign_in()
-        db.session.commit()
         form.code.errors.append(
             "That code did not work. Enter the newest 6-digit code from your authenticator "
             "app, or one of your recovery codes."
@@ -216,10 +210,8 @@ def recover():
                 form.username.data, form.code.data, form.password.data
             )
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(error.message)
         else:
-            db.session.commit()
             flash("Your new password is set. Please sign in with it.", "success")
             return redirect(url_for("accounts.sign_in"))
     return render_template("accounts/recover.html", form=form)
@@ -231,7 +223,6 @@ def forgot():
     form = ForgotForm()
     if form.validate_on_submit():
         services.request_password_reset(form.email.data)
-        db.session.commit()
         return render_template("accounts/forgot_sent.html")
     return render_template("accounts/forgot.html", form=form)
 
@@ -244,10 +235,8 @@ def reset(token: str):
         try:
             services.reset_password(token, form.password.data)
         except DomainError as error:
-            db.session.rollback()
             form.password.errors.append(error.message)
         else:
-            db.session.commit()
             flash("Your new password is set. Please sign in with it.", "success")
             return redirect(url_for("accounts.sign_in"))
     return render_template("accounts/reset.html", form=form)
@@ -284,7 +273,6 @@ def contact():
             email_is_safe=form.email_is_safe.data,
             discreet_mode=form.discreet_mode.data != "off",
         )
-        db.session.commit()
         flash(_contact_summary(current_user), "success")
         return redirect(url_for("accounts.account"))
     return render_template("accounts/contact.html", form=form)
@@ -308,13 +296,10 @@ def change_password():
             services.change_password(current_user, form.current_password.data,
                                      form.password.data)
         except DomainError as error:
-            db.session.rollback()
             field = form.current_password if "current" in error.message else form.password
             field.errors.append(error.message)
         else:
-            db.session.commit()
             start_session(current_user._get_current_object())
-            db.session.commit()
             flash("Your password has been changed. Other devices have been signed out.",
                   "success")
             return redirect(url_for("accounts.account"))
@@ -327,7 +312,6 @@ def sign_out_everywhere():
     if not EmptyForm().validate_on_submit():
         return redirect(url_for("accounts.account"))
     services.sign_out_everywhere(current_user)
-    db.session.commit()
     logout_user()
     session.clear()
     flash("You have been signed out on every device, including this one.", "success")
@@ -340,7 +324,6 @@ def recovery_codes():
     form = EmptyForm()
     if form.validate_on_submit():
         codes = services.issue_recovery_codes(current_user)
-        db.session.commit()
         return render_template("accounts/recovery_codes.html", codes=codes, first_time=False)
     return render_template("accounts/recovery_codes_new.html", form=form,
                            left=services.unused_recovery_code_count(current_user))
@@ -353,16 +336,13 @@ def two_factor_setup():
         flash("Two-factor authentication is already set up.", "info")
         return redirect(url_for("accounts.account"))
     secret = services.start_two_factor(current_user)
-    db.session.commit()
     form = CodeForm()
     if form.validate_on_submit():
         try:
             codes = services.confirm_two_factor(current_user, form.code.data)
         except DomainError as error:
-            db.session.rollback()
             form.code.errors.append(error.message)
         else:
-            db.session.commit()
             return render_template("accounts/recovery_codes.html", codes=codes,
                                    first_time=True, two_factor=True)
     return render_template(
@@ -388,7 +368,6 @@ def export():
     form = EmptyForm()
     if form.validate_on_submit():
         data = services.export_own_data(current_user)
-        db.session.commit()
         body = json.dumps(data, indent=2, ensure_ascii=False)
         filename = f"engage-my-data-{clock.today_london().isoformat()}.json"
         return Response(
@@ -412,10 +391,8 @@ def close():
             services.close_account(current_user, form.password.data,
                                    keep_contributions=form.contributions.data == "keep")
         except DomainError as error:
-            db.session.rollback()
             form.password.errors.append(error.message)
         else:
-            db.session.commit()
             logout_user()
             session.clear()
             return render_template("accounts/closed.html")
@@ -464,12 +441,9 @@ def join_staff(token: str):
             user = services.accept_invitation(token, username=form.username.data,
                                               password=form.password.data)
         except DomainError as error:
-            db.session.rollback()
             _attach_error(form, error.message)
         else:
-            db.session.commit()
             start_session(user)
-            db.session.commit()
             flash("Your account is ready. Next, set up two-factor authentication.", "success")
             return redirect(url_for("accounts.two_factor_setup"))
     return render_template("accounts/join_staff.html", form=form, invitation=invitation)

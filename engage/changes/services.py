@@ -39,6 +39,7 @@ from engage.core import audit, clock
 from engage.core.models import Notification
 from engage.core.notify import Message, notify
 from engage.core.permissions import Permission, can
+from engage.core.unit_of_work import atomic
 from engage.db import UTCDateTime
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
@@ -83,6 +84,7 @@ def _clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return {name: cleaned.get(name) for name in EDITABLE_FIELDS}
 
 
+@atomic
 def create_entry(actor: Any, **fields: Any) -> ChangeEntry:
     _require(actor, Permission.WRITE_CHANGES)
     entry = ChangeEntry(created_by_id=actor.id, publication=Publication.DRAFT,
@@ -94,6 +96,7 @@ def create_entry(actor: Any, **fields: Any) -> ChangeEntry:
     return entry
 
 
+@atomic
 def update_entry(actor: Any, entry: ChangeEntry, **fields: Any) -> ChangeEntry:
     """Drafts change quietly. An entry waiting for approval goes back to draft, so the approver
     always approves what they read. A published entry changes in public, with an 'updated on'
@@ -220,6 +223,7 @@ def parse_feedback_reference(typed: str) -> int | None:
     return int(digits) if digits and len(digits) <= 19 else None
 
 
+@atomic
 def link_feedback(actor: Any, entry: ChangeEntry, feedback_id: int) -> ChangeLink:
     _require(actor, Permission.WRITE_CHANGES)
     item = db.session.get(FeedbackItem, feedback_id)
@@ -280,6 +284,7 @@ def _published_consultation(consultation_id: int) -> Consultation:
     return consultation
 
 
+@atomic
 def link_consultation(actor: Any, entry: ChangeEntry, consultation_id: int) -> ChangeLink:
     _require(actor, Permission.WRITE_CHANGES)
     consultation = _published_consultation(consultation_id)
@@ -308,6 +313,7 @@ def find_answer(answer_id: str) -> Answer | AnonymousAnswer | None:
     return db.session.get(AnonymousAnswer, answer_id)
 
 
+@atomic
 def link_consultation_answer(actor: Any, entry: ChangeEntry, answer_id: str) -> ChangeLink:
     """Link one free-text answer. Any sent answer may be linked and counted; whether its words
     are ever shown publicly depends only on the respondent's own choice for it."""

@@ -145,10 +145,8 @@ def new():
         try:
             entry = services.create_entry(current_user, **_entry_fields(form))
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(error.message)
         else:
-            db.session.commit()
             return redirect(url_for("changes.staff_entry", entry_id=entry.id))
     return render_template("changes/edit.html", form=form, entry=None)
 
@@ -166,10 +164,8 @@ def edit(entry_id: int):
         try:
             services.update_entry(current_user, entry, **_entry_fields(form))
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(error.message)
         else:
-            db.session.commit()
             return redirect(url_for("changes.staff_entry", entry_id=entry.id))
     return render_template("changes/edit.html", form=form, entry=entry)
 
@@ -208,7 +204,6 @@ def submit(entry_id: int):
     entry = _load(entry_id)
     if ActionForm().validate_on_submit():
         services.submit_for_approval(current_user, entry)
-        db.session.commit()
     return redirect(url_for("changes.staff_entry", entry_id=entry.id))
 
 
@@ -218,7 +213,6 @@ def approve(entry_id: int):
     entry = _load(entry_id)
     if ActionForm().validate_on_submit():
         services.approve_entry(current_user, entry)
-        db.session.commit()
     return redirect(url_for("changes.staff_entry", entry_id=entry.id))
 
 
@@ -235,10 +229,8 @@ def link(entry_id: int):
                                   "feedback's page.")
             services.link_feedback(current_user, entry, feedback_id)
         except DomainError as error:
-            db.session.rollback()
             form.reference.errors = [error.message]
         else:
-            db.session.commit()
             return redirect(url_for("changes.staff_entry", entry_id=entry.id))
     return _staff_page(entry, form), 400
 
@@ -249,7 +241,6 @@ def unlink(entry_id: int, feedback_id: int):
     entry = _load(entry_id)
     if ActionForm().validate_on_submit():
         services.unlink_feedback(current_user, entry, feedback_id)
-        db.session.commit()
     return redirect(url_for("changes.staff_entry", entry_id=entry.id))
 
 
@@ -262,10 +253,8 @@ def link_consultation(entry_id: int):
         try:
             services.link_consultation(current_user, entry, form.consultation.data)
         except DomainError as error:
-            db.session.rollback()
             form.consultation.errors = [error.message]
         else:
-            db.session.commit()
             return redirect(url_for("changes.staff_entry", entry_id=entry.id))
     return _staff_page(entry, consultation_form=form), 400
 
@@ -276,7 +265,6 @@ def unlink_consultation(entry_id: int, consultation_id: int):
     entry = _load(entry_id)
     if ActionForm().validate_on_submit():
         services.unlink_consultation(current_user, entry, consultation_id)
-        db.session.commit()
     return redirect(url_for("changes.staff_entry", entry_id=entry.id))
 
 
@@ -286,7 +274,6 @@ def unlink_answer(entry_id: int, answer_id: str):
     entry = _load(entry_id)
     if ActionForm().validate_on_submit():
         services.unlink_consultation_answer(current_user, entry, answer_id)
-        db.session.commit()
     return redirect(url_for("changes.staff_entry", entry_id=entry.id))
 
 
@@ -309,10 +296,8 @@ def link_answer():
     try:
         services.link_consultation_answer(current_user, entry, form.answer_id.data)
     except DomainError as error:
-        db.session.rollback()
         flash(error.message, "error")
         return redirect(_safe_back(form.back.data, url_for("changes.staff_list")))
-    db.session.commit()
     flash(_("Answer linked to the change \u201c%(title)s\u201d.", title=entry.title), "success")
     return redirect(_safe_back(form.back.data,
                                url_for("changes.staff_entry", entry_id=entry.id)))

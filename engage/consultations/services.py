@@ -36,6 +36,7 @@ from engage.core import audit, clock
 from engage.core.charts import Bar, bar_chart
 from engage.core.notify import Message, notify
 from engage.core.permissions import Permission, Role, can
+from engage.core.unit_of_work import atomic
 from engage.core.wiring import Hook
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
@@ -137,6 +138,7 @@ def _apply_details(consultation: Consultation, details: ConsultationDetails) -> 
     consultation.is_anonymous = details.is_anonymous
 
 
+@atomic
 def create_consultation(actor, panel: Panel | None, details: ConsultationDetails) -> Consultation:
     if not can_create_consultation(actor, panel):
         raise NotFound() if panel is not None else NotAllowed()
@@ -151,6 +153,7 @@ def create_consultation(actor, panel: Panel | None, details: ConsultationDetails
     return consultation
 
 
+@atomic
 def update_consultation(actor, consultation: Consultation,
                         details: ConsultationDetails) -> None:
     if not can_manage(actor, consultation):
@@ -187,6 +190,7 @@ def _check_editable(actor, consultation: Consultation) -> None:
                              "agreed to."))
 
 
+@atomic
 def add_part(actor, consultation: Consultation, title: str, intro: str = "",
              content_note: str = "") -> ConsultationPart:
     _check_editable(actor, consultation)
@@ -225,6 +229,7 @@ class QuestionDetails:
     scale_high_label: str = ""
 
 
+@atomic
 def add_question(actor, consultation: Consultation, details: QuestionDetails) -> Question:
     _check_editable(actor, consultation)
     part = _part_of(consultation, details.part_id)
@@ -266,6 +271,7 @@ def add_question(actor, consultation: Consultation, details: QuestionDetails) ->
     return question
 
 
+@atomic
 def delete_question(actor, consultation: Consultation, question_id: int) -> None:
     _check_editable(actor, consultation)
     for part in consultation.parts:
@@ -279,6 +285,7 @@ def delete_question(actor, consultation: Consultation, question_id: int) -> None
     raise NotFound()
 
 
+@atomic
 def delete_part(actor, consultation: Consultation, part_id: int) -> None:
     _check_editable(actor, consultation)
     part = _part_of(consultation, part_id)
@@ -305,6 +312,7 @@ def _move(consultation: Consultation, from_state: str, message: str, **values) -
     db.session.refresh(consultation)
 
 
+@atomic
 def open_consultation(actor, consultation: Consultation) -> None:
     if not can_manage(actor, consultation):
         raise NotFound()
@@ -318,6 +326,7 @@ def open_consultation(actor, consultation: Consultation) -> None:
                  subject_id=consultation.id)
 
 
+@atomic
 def extend_closing(actor, consultation: Consultation, new_closes_at: datetime) -> None:
     if not can_manage(actor, consultation):
         raise NotFound()
@@ -333,6 +342,7 @@ def extend_closing(actor, consultation: Consultation, new_closes_at: datetime) -
                  subject_id=consultation.id)
 
 
+@atomic
 def close_consultation(actor, consultation: Consultation) -> None:
     if not can_manage(actor, consultation):
         raise NotFound()
@@ -343,6 +353,7 @@ def close_consultation(actor, consultation: Consultation) -> None:
                  subject_id=consultation.id)
 
 
+@atomic
 def publish_results(actor, consultation: Consultation) -> None:
     if not can_manage(actor, consultation):
         raise NotFound()
@@ -550,6 +561,7 @@ def _write_answers(response, answers: dict[int, AnswerInput], answer_class) -> N
         row.quote_consent = answer.consent
 
 
+@atomic
 def save_draft(user, consultation: Consultation, answers: dict[int, AnswerInput]) -> Response:
     """Save and come back later (people with an account)."""
     if not _signed_in(user):
@@ -588,6 +600,7 @@ class SubmitResult:
     anonymous: bool = False
 
 
+@atomic
 def submit_answers(user, consultation: Consultation, answers: dict[int, AnswerInput], *,
                    form_token: str | None = None) -> SubmitResult:
     check_can_answer(user, consultation)

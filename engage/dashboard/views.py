@@ -62,7 +62,6 @@ def download(key: str):
     if figure is None:
         abort(404)
     audit.record("dashboard.downloaded", actor_id=current_user.id, figure=key)
-    db.session.commit()
     return csv_response(f"engage-{key}-{filters.start}-to-{filters.end}.csv", figure.header,
                         figure.rows)
 
@@ -86,11 +85,9 @@ def add_feedback_code():
         try:
             addition = feedback.add_feedback_to_impact(current_user, form.code.data)
         except NotFound as error:
-            db.session.rollback()
             throttle.count_wrong_code()
             form.code.errors = [error.message]
         else:
-            db.session.commit()
             if addition.named_by_you:
                 flash(_("You gave this feedback with your name, so it is already on your "
                         "impact page, under Feedback."), "info")
@@ -111,7 +108,6 @@ def add_feedback_code():
 def remove_feedback_code(link_id: int):
     # CSRF is checked for every POST before the view runs (Flask-WTF's CSRFProtect).
     feedback.remove_feedback_from_impact(current_user, link_id)
-    db.session.commit()
     flash(_("The feedback has been removed from your impact page. It is no longer linked to "
             "your account."), "success")
     return redirect(url_for("dashboard.impact", _anchor=IMPACT_FEEDBACK_CODES))

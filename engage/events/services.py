@@ -17,6 +17,7 @@ from engage.core import audit, clock
 from engage.core.crypto import keyed_hash
 from engage.core.notify import Message, notify
 from engage.core.permissions import Permission, Role, can
+from engage.core.unit_of_work import atomic
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.events.models import (
     ACTIVE_BOOKING,
@@ -341,6 +342,7 @@ def _occurrences(details: EventDetails) -> list[tuple[datetime, datetime]]:
     return result
 
 
+@atomic
 def create_event(actor, details: EventDetails) -> list[Event]:
     """Create one event, or every event of a repeating series. Returns them in date order."""
     if not can_create_events(actor):
@@ -371,6 +373,7 @@ def create_event(actor, details: EventDetails) -> list[Event]:
     return events
 
 
+@atomic
 def update_event(actor, event: Event, details: EventDetails) -> list[str]:
     """Change one event. Returns what changed that people booked need to know about."""
     if not can_manage_event(actor, event):
@@ -516,6 +519,7 @@ def _clean_details(event: Event, details: BookingDetails) -> str:
     return EventMode(event.mode)
 
 
+@atomic
 def book_event(user, event: Event, details: BookingDetails) -> Booking:
     """Book a place, or a place on the waiting list when the event is full. Booking twice (a
     double click, a second tab) finds the same booking and changes nothing."""
@@ -562,6 +566,7 @@ def book_event(user, event: Event, details: BookingDetails) -> Booking:
     return booking
 
 
+@atomic
 def update_booking_needs(user, booking: Booking, details: BookingDetails) -> None:
     if booking.user_id != user.id or not booking.is_active:
         raise NotFound()
@@ -799,33 +804,58 @@ def _check_register(actor, event: Event) -> None:
         raise InvalidState("The register opens when the event starts.")
 
 
+def _records_of(event: Event) -> dict[int, AttendanceRecord]:
+    return {r.user_id: r for r in db.session.scalars(
+        select(AttendanceRecord).where(AttendanceRecord.event_id == event.id))}
+
+
+def _prefilled(event: Event, records: dict[int, AttendanceRecord]) -> list[AttendanceRecord]:
+    """New records, not yet saved, for people booked who have none: people with a place are
+    marked as attended and people who cancelled a place as cancelled in advance."""
+    register = register_of(event)
+    if register is not None and register.is_final:
+        return []
+    new = []
+    for booking in db.session.scalars(select(Booking).where(
+            Booking.event_id == event.id,
+            or_(Booking.status == BookingStatus.CONFIRMED,
+                (Booking.status == BookingStatus.CANCELLED)
+                & (Booking.ended_reason == EndedReason.MEMBER_CANCELLED)
+                & Booking.confirmed_at.is_not(None)))):
+        if booking.user_id in records:
+            continue
+        attended = booking.status == BookingStatus.CONFIRMED
+        new.append(AttendanceRecord(
+            event_id=event.id, user_id=booking.user_id, booking_id=booking.id,
+            user=booking.user,
+            status=(AttendanceStatus.ATTENDED if attended
+                    else AttendanceStatus.CANCELLED_IN_ADVANCE),
+            minutes_attended=event.duration_minutes if attended else None))
+    return new
+
+
+def _by_name(records) -> list[AttendanceRecord]:
+    return sorted(records, key=lambda r: (r.user.display_name.lower(), r.id or 0))
+
+
 def register_rows(actor, event: Event) -> list[AttendanceRecord]:
-    """The register, prefilled from bookings the first time: people with a place are marked as
-    attended and people who cancelled a place as cancelled in advance, for the organiser to
+    """The register, prefilled from bookings and saved the first time, for the organiser to
     check."""
     _check_register(actor, event)
-    records = {r.user_id: r for r in db.session.scalars(
-        select(AttendanceRecord).where(AttendanceRecord.event_id == event.id))}
-    register = register_of(event)
-    if register is None or not register.is_final:
-        for booking in db.session.scalars(select(Booking).where(
-                Booking.event_id == event.id,
-                or_(Booking.status == BookingStatus.CONFIRMED,
-                    (Booking.status == BookingStatus.CANCELLED)
-                    & (Booking.ended_reason == EndedReason.MEMBER_CANCELLED)
-                    & Booking.confirmed_at.is_not(None)))):
-            if booking.user_id in records:
-                continue
-            attended = booking.status == BookingStatus.CONFIRMED
-            record = AttendanceRecord(
-                event_id=event.id, user_id=booking.user_id, booking_id=booking.id,
-                status=(AttendanceStatus.ATTENDED if attended
-                        else AttendanceStatus.CANCELLED_IN_ADVANCE),
-                minutes_attended=event.duration_minutes if attended else None)
-            db.session.add(record)
-            records[booking.user_id] = record
-        db.session.flush()
-    return sorted(records.values(), key=lambda r: (r.user.display_name.lower(), r.id))
+    records = _records_of(event)
+    for record in _prefilled(event, records):
+        db.session.add(record)
+        records[record.user_id] = record
+    db.session.flush()
+    return _by_name(records.values())
+
+
+def register_preview(actor, event: Event) -> list[AttendanceRecord]:
+    """The register as `register_rows` fills it, without saving anything: showing the register
+    never changes it (the prefilled rows are saved only by "Save")."""
+    _check_register(actor, event)
+    records = _records_of(event)
+    return _by_name([*records.values(), *_prefilled(event, records)])
 
 
 @dataclass
@@ -851,6 +881,7 @@ def _clean_mark(event: Event, mark: Mark) -> tuple[str, int | None]:
     return status, None
 
 
+@atomic
 def save_register(actor, event: Event, marks: dict[int, Mark]) -> None:
     """Save the register so far, keyed by each person's user id. It can be saved many times
     before it is finalised."""
@@ -898,6 +929,7 @@ def finalise_register(actor, event: Event) -> list[AttendanceRecord]:
     return records
 
 
+@atomic
 def correct_attendance(actor, record: AttendanceRecord, mark: Mark,
                        reason: str) -> AttendanceCorrection:
     event = record.event

@@ -15,6 +15,7 @@ from engage.accounts.models import User, UserRole
 from engage.core import audit, clock
 from engage.core.notify import Message, notify
 from engage.core.permissions import Permission, Role, can
+from engage.core.unit_of_work import atomic
 from engage.core.wiring import Hook
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
@@ -71,6 +72,7 @@ def _clean(text: str | None) -> str:
     return (text or "").replace("\r\n", "\n").strip()
 
 
+@atomic
 def give_feedback(actor: Any, *, body: str, topic: str | None = None, may_quote: bool = False,
                   attach_name: bool = False) -> GivenFeedback:
     """Store feedback and return its code, which exists only in this return value.
@@ -263,6 +265,7 @@ def ensure_theme(name: str) -> FeedbackTheme:
     return theme
 
 
+@atomic
 def set_quote(actor: Any, item: FeedbackItem, quote: str) -> None:
     """Staff write the words that may be quoted, with identifying details taken out. Only the
     redacted quote is ever published, and only when the giver allowed quoting."""
@@ -366,6 +369,7 @@ class ImpactAddition:
     named_by_you: bool = False  # you gave it with your name, so it is listed already
 
 
+@atomic
 def add_feedback_to_impact(user: Any, code: str) -> ImpactAddition:
     """Link the feedback a code unlocks to the member's impact page. A wrong code raises
     NotFound (the view counts it against the wrong-code allowance). Adding it twice, even by

@@ -9,7 +9,6 @@ from flask_login import current_user, login_required
 from engage.accounts.decorators import require
 from engage.core.permissions import Permission
 from engage.core.personal_data import declared
-from engage.extensions import db
 from engage.lifecycle import retention
 from engage.lifecycle.forms import retention_form
 
@@ -38,7 +37,6 @@ def retention_settings():
         for key in retention.rules():
             if form[key].data != periods[key]:
                 retention.set_period(current_user, key, form[key].data)
-        db.session.commit()
         flash(_("The retention periods are saved. The daily job uses them from its next run."),
               "success")
         return redirect(url_for("lifecycle.retention_settings"))

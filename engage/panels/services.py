@@ -13,6 +13,7 @@ from engage.accounts.models import User, UserRole
 from engage.core import audit, clock
 from engage.core.notify import Message, notify
 from engage.core.permissions import Permission, Role, can
+from engage.core.unit_of_work import atomic
 from engage.core.wiring import Hook
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
@@ -223,6 +224,7 @@ def _apply_programme(actor, panel: Panel, details: PanelDetails, *, new: bool = 
                          subject_id=panel.id, programme_id=details.programme_id)
 
 
+@atomic
 def create_panel(actor, details: PanelDetails) -> Panel:
     if not can_create_panels(actor):
         raise NotAllowed("Only facilitators and programme leads can set up panels.")
@@ -239,6 +241,7 @@ def create_panel(actor, details: PanelDetails) -> Panel:
     return panel
 
 
+@atomic
 def update_panel(actor, panel: Panel, details: PanelDetails) -> Panel:
     if not can_manage_panel(actor, panel):
         raise NotFound()
@@ -257,6 +260,7 @@ def update_panel(actor, panel: Panel, details: PanelDetails) -> Panel:
 # --- joining --------
 
 
+@atomic
 def apply_to_panel(user, panel: Panel, *, why_joining: str = "", access_needs: str = "",
                    accepted_agreement: bool) -> PanelMembership:
     if not is_signed_in(user):
@@ -392,6 +396,7 @@ def _move(membership: PanelMembership, from_states: Iterable[str], message: str,
     db.session.refresh(membership)
 
 
+@atomic
 def accept_application(actor, membership: PanelMembership, message: str = "") -> None:
     panel = membership.panel
     if not can_manage_panel(actor, panel):
@@ -412,6 +417,7 @@ def accept_application(actor, membership: PanelMembership, message: str = "") ->
     ), dedupe_key=f"panel-decision:{membership.id}:{membership.decided_at.isoformat()}")
 
 
+@atomic
 def decline_application(actor, membership: PanelMembership, message: str = "") -> None:
     panel = membership.panel
     if not can_manage_panel(actor, panel):
@@ -480,6 +486,7 @@ def release_place_on_erasure(membership: PanelMembership) -> None:
 # --- messages to the panel --------
 
 
+@atomic
 def message_panel(actor, panel: Panel, subject: str, body: str) -> PanelMessage:
     if not can_manage_panel(actor, panel):
         raise NotFound()
@@ -517,6 +524,7 @@ def attribution_of(user) -> AttributionPreference:
     return pref or AttributionPreference(user_id=user.id, choice=Attribution.NOT_CREDITED)
 
 
+@atomic
 def set_attribution(user, choice: str, pseudonym: str = "") -> AttributionPreference:
     if choice not in set(Attribution):
         raise ValidationFailed("Choose how you would like to be credited.")

@@ -23,6 +23,7 @@ from engage.core import audit, clock
 from engage.core.csv import write_csv
 from engage.core.notify import Message, notify
 from engage.core.permissions import Role
+from engage.core.unit_of_work import atomic
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
 from engage.payments import gateway, ledger
@@ -197,7 +198,7 @@ def send_payout(payout_id: int) -> str:
                                                 Payout.state == PayoutState.PENDING)
                            .values(state=PayoutState.SENDING, updated_at=clock.now())
                            .execution_options(synchronize_session=False))
-        db.session.commit()
+        db.session.commit()  # claimed, with its idempotency key, before Stripe is called
         db.session.refresh(payout)
     try:
         transfer = gateway.create_transfer(
@@ -209,10 +210,10 @@ def send_payout(payout_id: int) -> str:
         return "retry"  # left in 'sending': the next run retries with the same key
     except gateway.GatewayError as error:
         _fail(payout, error.reason, money_had_moved=False)
-        db.session.commit()
+        db.session.commit()  # each payout's outcome is kept as soon as it is known
         return "failed"
     _mark_sent(payout, transfer.id)
-    db.session.commit()
+    db.session.commit()  # each payout's outcome is kept as soon as it is known
     return "sent"
 
 
@@ -223,7 +224,7 @@ def process_batches(worker_id: str = "") -> int:
     ids = list(db.session.scalars(select(Payout.id).where(
         Payout.state.in_([PayoutState.PENDING, PayoutState.SENDING]),
         Payout.route == PaymentRoute.STRIPE).order_by(Payout.id)))
-    db.session.commit()
+    db.session.commit()  # ends the read: each payout is sent in its own transaction
     sent = 0
     for payout_id in ids:
         if send_payout(payout_id) == "sent":
@@ -319,6 +320,7 @@ PAYROLL_HEADER = ["payroll_number", "name", "amount", "activity_date", "cost_cod
                   "engage_claim"]
 
 
+@atomic
 def create_payroll_export(actor) -> PayrollExport:
     """Every approved payroll claim not yet exported goes into one new export. A claim joins
     at most one export (a conditional UPDATE on payroll_export_id IS NULL)."""
@@ -363,6 +365,7 @@ def create_payroll_export(actor) -> PayrollExport:
     return export
 
 
+@atomic
 def confirm_payroll_paid(actor, export: PayrollExport) -> int:
     if not is_finance(actor):
         raise NotAllowed("Only finance can confirm payroll payments.")
@@ -385,6 +388,7 @@ def confirm_payroll_paid(actor, export: PayrollExport) -> int:
     return count
 
 
+@atomic
 def record_manual_payment(actor, claim: Claim, reference: str) -> None:
     """A voucher or other manual payment, with its reference."""
     if not is_finance(actor):
@@ -470,6 +474,7 @@ def reconcile(worker_id: str = "") -> int:
     return found
 
 
+@atomic
 def resolve_flag(actor, flag_id: int) -> None:
     flag = db.session.get(ReconciliationFlag, flag_id)
     if flag is None:

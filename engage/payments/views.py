@@ -103,14 +103,12 @@ def preferences():
         except DomainError as error:
             _fail(error)
             return render_template("payments/preferences.html", form=form, pref=pref)
-        db.session.commit()
         flash(_("Your payment preferences are saved. You can change them at any time."),
               "success")
         return redirect(url_for("payments.index"))
     if request.method == "GET":
         # The benefits and tax notice is on this page, shown before anyone accepts payments.
         services.record_notice_seen(current_user)
-        db.session.commit()
     return render_template("payments/preferences.html", form=form, pref=pref)
 
 
@@ -152,7 +150,6 @@ def new_claim():
         except DomainError as error:
             _fail(error)
             return render_template("payments/new_claim.html", form=form)
-        db.session.commit()
         return redirect(url_for("payments.claim", claim_id=claim.id))
     return render_template("payments/new_claim.html", form=form)
 
@@ -225,13 +222,11 @@ def add_expense(claim_id: int):
             miles=form.miles.data, description=form.description.data,
             preapproved=form.preapproved.data, receipt_file=receipt_file)
     except DomainError as error:
-        db.session.rollback()
         if isinstance(error, NotFound):
             abort(404)
         form.form_errors.append(error.message)
         return _render_claim(services.own_claim(current_user, claim_id), expense_form=form,
                              status=400)
-    db.session.commit()
     flash(_("Expense added. Check the new total below."), "success")
     return redirect(url_for("payments.claim", claim_id=claim_id) + "#calculation")
 
@@ -245,7 +240,6 @@ def remove_expense(claim_id: int, expense_id: int):
     except DomainError as error:
         _fail(error)
         return redirect(url_for("payments.claim", claim_id=claim_id))
-    db.session.commit()
     flash(_("Expense removed."), "success")
     return redirect(url_for("payments.claim", claim_id=claim_id))
 
@@ -264,13 +258,11 @@ def submit_claim(claim_id: int):
         services.submit_claim(current_user, found,
                               declined_for_activity=form.decline_this_time.data)
     except DomainError as error:
-        db.session.rollback()
         if isinstance(error, NotFound):
             abort(404)
         form.form_errors.append(error.message)
         return _render_claim(services.own_claim(current_user, claim_id), submit_form=form,
                              status=400)
-    db.session.commit()
     flash(_("Your claim has been sent. We will let you know when it moves on."), "success")
     return redirect(url_for("payments.claim", claim_id=claim_id))
 
@@ -309,12 +301,10 @@ def _claim_action(claim_id: int, action, form_class=ReasonForm, success: str = "
     try:
         action(found, form)
     except DomainError as error:
-        db.session.rollback()
         if error.status_code == 403:
             abort(403)
         flash(error.message, "error")
         return redirect(url_for("payments.claim", claim_id=claim_id))
-    db.session.commit()
     flash(success, "success")
     return redirect(url_for("payments.claim", claim_id=claim_id))
 
@@ -405,7 +395,6 @@ def bulk_approve():
         flash(_("Tick at least one claim to approve."), "error")
         return redirect(url_for("payments.finance_queue"))
     approved, problems = services.bulk_finance_approve(current_user, form.claim_ids.data)
-    db.session.commit()
     flash(_("%(n)s claims approved for payment.", n=len(approved)), "success")
     for problem in problems:
         flash(problem, "error")
@@ -428,7 +417,6 @@ def policy_index():
         except DomainError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Scheme added. Now add its first version."), "success")
             return redirect(url_for("payments.new_version", scheme_id=scheme.id))
     schemes = db.session.scalars(select(PaymentScheme).order_by(PaymentScheme.is_default.desc(),
@@ -502,7 +490,6 @@ def new_version(scheme_id: int):
         except DomainError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("New version added. Claims for activities from %(day)s will use it.",
                     day=version.effective_from.strftime("%-d %B %Y")), "success")
             return redirect(url_for("payments.policy_version", version_id=version.id))
@@ -541,7 +528,6 @@ def connect_bank():
             if not pref.stripe_account_id:
                 pref.stripe_account_id = gateway.create_connected_account(current_user.id)
                 db.session.add(pref)
-                db.session.commit()
             link = gateway.onboarding_link(
                 pref.stripe_account_id,
                 return_url=url_for("payments.bank_return", _external=True),
@@ -564,7 +550,6 @@ def bank_return():
         except (gateway.GatewayError, gateway.GatewayUnavailable, gateway.NotConfigured):
             pref.stripe_onboarded = False
         db.session.add(pref)
-        db.session.commit()
     if pref.stripe_onboarded:
         flash(_("Your bank account is connected. We can now pay you by bank transfer."),
               "success")
@@ -613,7 +598,6 @@ def pay_claims():
         flash(_("Tick at least one claim to pay."), "error")
         return redirect(url_for("payments.payouts"))
     batch, problems = payout_service.start_batch(current_user, ids)
-    db.session.commit()
     for problem in problems:
         flash(problem, "error")
     return redirect(url_for("payments.batch", batch_id=batch.id))
@@ -649,10 +633,8 @@ def create_payroll_export():
     try:
         export = payout_service.create_payroll_export(current_user)
     except DomainError as error:
-        db.session.rollback()
         _fail(error)
         return redirect(url_for("payments.payouts"))
-    db.session.commit()
     flash(_("Payroll export %(n)s made with %(c)s claims. Download it below.", n=export.id,
             c=export.claim_count), "success")
     return redirect(url_for("payments.payouts"))
@@ -678,10 +660,8 @@ def confirm_payroll_export(export_id: int):
         export = payout_service.get_export(export_id)
         count = payout_service.confirm_payroll_paid(current_user, export)
     except DomainError as error:
-        db.session.rollback()
         _fail(error)
         return redirect(url_for("payments.payouts"))
-    db.session.commit()
     flash(_("%(n)s claims marked as paid by payroll.", n=count), "success")
     return redirect(url_for("payments.payouts"))
 
@@ -695,7 +675,6 @@ def resolve_flag(flag_id: int):
         payout_service.resolve_flag(current_user, flag_id)
     except NotFound:
         abort(404)
-    db.session.commit()
     return redirect(url_for("payments.finance_queue"))
 
 
@@ -715,10 +694,8 @@ def reverse_entry(entry_id: int):
     try:
         ledger.reverse(current_user, entry_id, form.reason.data)
     except DomainError as error:
-        db.session.rollback()
         _fail(error)
         return redirect(back)
-    db.session.commit()
     flash(_("Correction recorded as a reversing entry."), "success")
     return redirect(back)
 
@@ -800,13 +777,11 @@ def event_support(event_id: int):
                 token=form.token.data or "", route=form.route.data or None,
                 reference=form.reference.data or "", description=form.description.data or "")
         except DomainError as error:
-            db.session.rollback()
             if isinstance(error, NotFound):
                 abort(404)
             form.form_errors.append(error.message)
             status = 400
         else:
-            db.session.commit()
             flash(_("Recorded. The person has been told, and it will show on their claim for "
                     "this event."), "success")
             return redirect(url_for("payments.event_support", event_id=event.id))
@@ -828,10 +803,8 @@ def withdraw_support(event_id: int, record_id: int):
     try:
         advances.withdraw_support(current_user, event, record_id, form.reason.data)
     except DomainError as error:
-        db.session.rollback()
         _fail(error)
         return redirect(back)
-    db.session.commit()
     flash(_("Withdrawn. The person has been told, and their claim is worked out again."),
           "success")
     return redirect(back)
@@ -847,5 +820,4 @@ def stripe_webhook():
     except ValueError:
         return Response("bad signature", status=400, mimetype="text/plain")
     outcome = payout_service.apply_webhook(event)
-    db.session.commit()
     return Response(outcome, status=200, mimetype="text/plain")
