@@ -32,7 +32,6 @@ log = logging.getLogger("engage.worker")
 LEASE_NAME = "worker"
 
 
-
 def jobs_of(app: Flask) -> list[Job]:
     """Every registered job in the order a tick runs them."""
     jobs = list(registries(app).jobs.values())

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
 
 from engage.accounts.models import RecoveryCode, StaffInvitation, User, UserRole
+from engage.core.clock import iso
 from engage.core.personal_data import PersonalDataKind
 from engage.extensions import db
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def _user(user: User) -> list[dict[str, Any]]:
@@ -21,8 +17,8 @@ def _user(user: User) -> list[dict[str, Any]]:
         "username": user.username,
         "display_name": user.display_name,
         "email": user.email,
-        "created_at": _iso(user.created_at),
-        "last_sign_in_at": _iso(user.last_sign_in_at),
+        "created_at": iso(user.created_at),
+        "last_sign_in_at": iso(user.last_sign_in_at),
         "email_is_safe": user.email_is_safe,
         "discreet_mode": user.discreet_mode,
         "two_factor_enabled": user.has_two_factor,
@@ -30,12 +26,12 @@ def _user(user: User) -> list[dict[str, Any]]:
 
 
 def _roles(user: User) -> list[dict[str, Any]]:
-    return [{"role": r.role, "granted_at": _iso(r.granted_at)} for r in user.roles]
+    return [{"role": r.role, "granted_at": iso(r.granted_at)} for r in user.roles]
 
 
 def _recovery_codes(user: User) -> list[dict[str, Any]]:
     # The codes themselves are stored only as hashes and cannot be exported.
-    return [{"created_at": _iso(c.created_at), "used_at": _iso(c.used_at)}
+    return [{"created_at": iso(c.created_at), "used_at": iso(c.used_at)}
             for c in user.recovery_codes]
 
 
@@ -44,7 +40,7 @@ def _invitations(user: User) -> list[dict[str, Any]]:
         select(StaffInvitation).where(StaffInvitation.accepted_user_id == user.id)
     )
     return [{"role": i.role, "display_name": i.display_name, "email": i.email,
-             "accepted_at": _iso(i.accepted_at)} for i in rows]
+             "accepted_at": iso(i.accepted_at)} for i in rows]
 
 
 def _erase_user(user: User) -> None:

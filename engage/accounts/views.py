@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -39,6 +38,7 @@ from engage.core import clock, notify
 from engage.core.permissions import Permission, can
 from engage.core.personal_data import closure_preview
 from engage.core.ratelimit import account_key
+from engage.core.security import safe_path
 from engage.errors import DomainError
 from engage.extensions import db, limiter
 
@@ -55,18 +55,6 @@ def _limit(name: str):
     return lambda: current_app.config[name]
 
 
-def safe_next(target: str | None) -> str | None:
-    """Only same-site paths: never another host, never a scheme, never '//'."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    if "\\" in target:
-        return None
-    return target
-
-
 def start_session(user: User) -> None:
     """A brand-new session for the signed-in person (the old one is thrown away)."""
     next_url = session.get("next")
@@ -81,7 +69,7 @@ def start_session(user: User) -> None:
 
 
 def _after_sign_in():
-    target = safe_next(session.pop("next", None))
+    target = safe_path(session.pop("next", None))
     if current_user.needs_two_factor_setup:
         return redirect(url_for("accounts.two_factor_setup"))
     return redirect(target or url_for("accounts.account"))
@@ -137,7 +125,7 @@ def sign_in():
     if current_user.is_authenticated:
         return redirect(url_for("accounts.account"))
     if request.method == "GET" and request.args.get("next"):
-        session["next"] = safe_next(request.args.get("next"))
+        session["next"] = safe_path(request.args.get("next"))
     form = SignInForm()
     if form.validate_on_submit():
         user = services.authenticate(form.username.data, form.password.data)

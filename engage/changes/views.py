@@ -29,6 +29,7 @@ from engage.changes.links import LINK_KINDS, count_text
 from engage.changes.models import ChangeEntry, ChangeStatus
 from engage.core.csv import csv_response
 from engage.core.permissions import Permission, can
+from engage.core.security import safe_path
 from engage.errors import DomainError, NotFound
 from engage.extensions import db
 from engage.feedback import services as feedback_services
@@ -277,11 +278,9 @@ def unlink_answer(entry_id: int, answer_id: str):
     return redirect(url_for("changes.staff_entry", entry_id=entry.id))
 
 
-def _safe_back(back: str | None, fallback: str) -> str:
+def _back_to_answers(back: str | None, fallback: str) -> str:
     """Only back to a consultation's answers page on this site."""
-    if back and back.startswith("/consultations/") and "//" not in back and "\\" not in back:
-        return back
-    return fallback
+    return safe_path(back, under="/consultations/") or fallback
 
 
 @bp.post("/staff/changes/answer-links")
@@ -291,16 +290,16 @@ def link_answer():
     form = LinkAnswerForm()
     if not form.validate_on_submit():
         flash(_("Choose a change from the list, then link the answer."), "error")
-        return redirect(_safe_back(form.back.data, url_for("changes.staff_list")))
+        return redirect(_back_to_answers(form.back.data, url_for("changes.staff_list")))
     entry = _load(form.entry.data)
     try:
         services.link_consultation_answer(current_user, entry, form.answer_id.data)
     except DomainError as error:
         flash(error.message, "error")
-        return redirect(_safe_back(form.back.data, url_for("changes.staff_list")))
+        return redirect(_back_to_answers(form.back.data, url_for("changes.staff_list")))
     flash(_("Answer linked to the change \u201c%(title)s\u201d.", title=entry.title), "success")
-    return redirect(_safe_back(form.back.data,
-                               url_for("changes.staff_entry", entry_id=entry.id)))
+    return redirect(_back_to_answers(form.back.data,
+                                     url_for("changes.staff_entry", entry_id=entry.id)))
 
 
 @bp.get("/staff/changes/measures")

@@ -6,7 +6,6 @@ exported or erased per person. Receipts (only that someone took part) are.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -23,13 +22,9 @@ from engage.consultations.models import (
 )
 from engage.consultations.retention import UNSENT_DRAFTS_RULE
 from engage.consultations.services import delete_responses
-from engage.core.clock import to_london
+from engage.core.clock import iso, to_london
 from engage.core.personal_data import PersonalDataKind
 from engage.extensions import db
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def _responses(user) -> list[dict[str, Any]]:
@@ -48,8 +43,8 @@ def _responses(user) -> list[dict[str, Any]]:
                 "quote_consent": answer.quote_consent,
             })
         out.append({"consultation": consultation.title if consultation else None,
-                    "status": response.status, "submitted_at": _iso(response.submitted_at),
-                    "updated_at": _iso(response.updated_at), "answers": answers})
+                    "status": response.status, "submitted_at": iso(response.submitted_at),
+                    "updated_at": iso(response.updated_at), "answers": answers})
     return out
 
 
@@ -92,7 +87,7 @@ def _erase_receipts(user) -> None:
 
 def _created(user) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(Consultation).where(Consultation.created_by_id == user.id))
-    return [{"consultation": c.title, "created_at": _iso(c.created_at)} for c in rows]
+    return [{"consultation": c.title, "created_at": iso(c.created_at)} for c in rows]
 
 
 def _erase_created(user) -> None:

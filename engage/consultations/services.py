@@ -36,6 +36,7 @@ from engage.core import audit, clock
 from engage.core.charts import Bar, bar_chart
 from engage.core.notify import Message, notify
 from engage.core.permissions import Permission, Role, can
+from engage.core.suppression import THRESHOLD
 from engage.core.unit_of_work import atomic
 from engage.core.wiring import Hook
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
@@ -44,13 +45,12 @@ from engage.panels import services as panels
 from engage.panels.models import Panel
 from engage.panels.richtext import sanitise
 
-SMALL_NUMBER = 5  # counts below this are never published exactly
 MAX_OPTIONS = 20
 MAX_TAG_LENGTH = 40
 
 
 def fewer_than_five(count: int) -> str:
-    return _("fewer than 5") if count < SMALL_NUMBER else str(count)
+    return _("fewer than %(n)s", n=THRESHOLD) if count < THRESHOLD else str(count)
 
 
 # --- who may do what --------
@@ -713,7 +713,7 @@ class OptionCount:
 
     @property
     def suppressed(self) -> bool:
-        return self.hidden or self.count < SMALL_NUMBER
+        return self.hidden or self.count < THRESHOLD
 
     @property
     def published(self) -> str:
@@ -726,9 +726,9 @@ def _protect_small_numbers(question: Question, options: list[OptionCount]) -> No
     that case the next smallest count is hidden too."""
     if question.kind == QuestionKind.MULTIPLE_CHOICE:
         return
-    small = [o for o in options if o.count < SMALL_NUMBER]
+    small = [o for o in options if o.count < THRESHOLD]
     if len(small) == 1:
-        others = sorted((o for o in options if o.count >= SMALL_NUMBER), key=lambda o: o.count)
+        others = sorted((o for o in options if o.count >= THRESHOLD), key=lambda o: o.count)
         if others:
             others[0].hidden = True
 

@@ -39,6 +39,7 @@ from engage.core import clock
 from engage.core.csv import csv_response
 from engage.core.permissions import Permission
 from engage.core.ratelimit import client_key
+from engage.core.security import safe_path
 from engage.errors import DomainError, NotFound
 from engage.extensions import limiter
 from engage.panels import services as panels
@@ -420,10 +421,9 @@ def responses(consultation_id: int):
 def tag_answer(consultation_id: int, answer_id: str):
     consultation = services.get_managed(consultation_id, current_user)
     form = TagForm()
-    back = request.form.get("back") or ""
-    target = (back if back.startswith(f"/consultations/{consultation.id}/responses")
-              and "//" not in back else
-              url_for("consultations.responses", consultation_id=consultation.id))
+    target = (safe_path(request.form.get("back"),
+                        under=f"/consultations/{consultation.id}/responses")
+              or url_for("consultations.responses", consultation_id=consultation.id))
     if not form.validate_on_submit():
         flash(" ".join(str(e) for e in form.label.errors) or _("Enter a tag."), "error")
         return redirect(target)

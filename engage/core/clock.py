@@ -52,3 +52,8 @@ def months_before(moment: datetime, months: int) -> datetime:
     year, month = divmod(month_index, 12)
     day = min(moment.day, calendar.monthrange(year, month + 1)[1])
     return moment.replace(year=year, month=month + 1, day=day)
+
+
+def iso(moment: datetime | date | None) -> str | None:
+    """A time or day as ISO 8601 text (for exports and feeds); nothing stays nothing."""
+    return moment.isoformat() if moment else None

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from engage.core.clock import iso
 from engage.core.models import AuditEvent, Notification, OutboxMessage
 from engage.core.wiring import registries
 from engage.extensions import db
@@ -93,20 +94,16 @@ def closure_preview(user: Any) -> list[tuple[PersonalDataKind, int]]:
 # --- core's own tables: messages to people, and the audit log ----------------------------------
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 def _notifications(user: Any) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(Notification).where(Notification.user_id == user.id))
-    return [{"title": n.title, "body": n.body, "link": n.link, "created_at": _iso(n.created_at),
-             "read_at": _iso(n.read_at)} for n in rows]
+    return [{"title": n.title, "body": n.body, "link": n.link, "created_at": iso(n.created_at),
+             "read_at": iso(n.read_at)} for n in rows]
 
 
 def _outbox(user: Any) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == user.id))
-    return [{"subject": m.subject, "status": m.status, "created_at": _iso(m.created_at),
-             "sent_at": _iso(m.sent_at)} for m in rows]
+    return [{"subject": m.subject, "status": m.status, "created_at": iso(m.created_at),
+             "sent_at": iso(m.sent_at)} for m in rows]
 
 
 def _audit(user: Any) -> list[dict[str, Any]]:
@@ -116,7 +113,7 @@ def _audit(user: Any) -> list[dict[str, Any]]:
             | ((AuditEvent.subject_type == "user") & (AuditEvent.subject_id == user.id))
         ).order_by(AuditEvent.id)
     )
-    return [{"action": a.action, "occurred_at": _iso(a.occurred_at)} for a in rows]
+    return [{"action": a.action, "occurred_at": iso(a.occurred_at)} for a in rows]
 
 
 def _erase_outbox(user: Any) -> None:

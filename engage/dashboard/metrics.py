@@ -23,7 +23,7 @@ from engage.core.clock import from_london
 from engage.core.models import AuditEvent
 from engage.core.suppression import suppress_table
 from engage.dashboard import programme
-from engage.dashboard.sections import Figure, Filters, Section
+from engage.dashboard.sections import Figure, Filters, Section, small_numbers_note
 from engage.equality.questions import BY_KEY
 from engage.equality.services import population_figures, snapshot_counts
 from engage.events.models import Event
@@ -262,9 +262,7 @@ def equality_make_up(filters: Filters) -> Figure:
         [_("Answer"), _("Joined a panel"), _("Answered a consultation"),
          _("Attended an event"), _("All taking part"),
          _("Local population")], rows, chart,
-        note=_("To protect people in small groups, any number under 5 is not shown, and "
-               "neither are some other numbers that would let you work it out from the "
-               "totals.") if table.any_suppressed else "")
+        note=small_numbers_note() if table.any_suppressed else "")
 
 
 def equality_section(filters: Filters) -> Section:

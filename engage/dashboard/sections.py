@@ -12,10 +12,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from engage.core.clock import from_london
+from engage.core.suppression import THRESHOLD
 from engage.core.wiring import Hook
+
+
+def small_numbers_note() -> str:
+    """Under a figure where some numbers are hidden to protect people in small groups."""
+    return _("To protect people in small groups, any number under %(n)s is not shown, and "
+             "neither are some other numbers that would let you work it out from the totals.",
+             n=THRESHOLD)
 
 
 @dataclass(frozen=True)

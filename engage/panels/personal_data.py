@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
 
 from engage.core import clock
+from engage.core.clock import iso
 from engage.core.personal_data import PersonalDataKind
 from engage.extensions import db
 from engage.panels.models import (
@@ -23,10 +23,6 @@ from engage.panels.retention import UNFINISHED_APPLICATIONS_RULE
 from engage.panels.services import release_place_on_erasure, restore_earlier_periods
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 def _earlier_times(user) -> dict[int, list[dict[str, str | None]]]:
     """Each membership's earlier times as a member, in one query."""
     times: dict[int, list[dict[str, str | None]]] = {}
@@ -36,7 +32,7 @@ def _earlier_times(user) -> dict[int, list[dict[str, str | None]]]:
             .where(PanelMembership.user_id == user.id)
             .order_by(MembershipPeriod.joined_at)):
         times.setdefault(period.membership_id, []).append(
-            {"joined_at": _iso(period.joined_at), "left_at": _iso(period.left_at)})
+            {"joined_at": iso(period.joined_at), "left_at": iso(period.left_at)})
     return times
 
 
@@ -49,12 +45,12 @@ def _memberships(user) -> list[dict[str, Any]]:
         "why_joining": m.why_joining,
         "access_needs": m.access_needs,
         "involvement_agreement_version": m.agreement_version,
-        "involvement_agreement_accepted_at": _iso(m.agreement_accepted_at),
-        "applied_at": _iso(m.applied_at),
-        "decided_at": _iso(m.decided_at),
+        "involvement_agreement_accepted_at": iso(m.agreement_accepted_at),
+        "applied_at": iso(m.applied_at),
+        "decided_at": iso(m.decided_at),
         "decision_message": m.decision_message,
-        "joined_at": _iso(m.joined_at),
-        "left_at": _iso(m.left_at),
+        "joined_at": iso(m.joined_at),
+        "left_at": iso(m.left_at),
         "earlier_times_as_a_member": earlier.get(m.id, []),
     } for m in rows]
 
@@ -105,7 +101,7 @@ def _erase_staff(user) -> None:
 
 def _panels_created(user) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(Panel).where(Panel.created_by_id == user.id))
-    return [{"panel": p.name, "created_at": _iso(p.created_at)} for p in rows]
+    return [{"panel": p.name, "created_at": iso(p.created_at)} for p in rows]
 
 
 def _erase_panels_created(user) -> None:
@@ -115,7 +111,7 @@ def _erase_panels_created(user) -> None:
 
 def _messages(user) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(PanelMessage).where(PanelMessage.sender_id == user.id))
-    return [{"subject": m.subject, "body": m.body, "sent_at": _iso(m.sent_at)} for m in rows]
+    return [{"subject": m.subject, "body": m.body, "sent_at": iso(m.sent_at)} for m in rows]
 
 
 def _erase_messages(user) -> None:
@@ -128,7 +124,7 @@ def _attribution(user) -> list[dict[str, Any]]:
     if pref is None:
         return []
     return [{"choice": pref.choice, "pseudonym": pref.pseudonym,
-             "updated_at": _iso(pref.updated_at)}]
+             "updated_at": iso(pref.updated_at)}]
 
 
 def _erase_attribution(user) -> None:

@@ -7,11 +7,11 @@ pseudonymised (the link to the person is removed). Preferences and drafts are de
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
 
+from engage.core.clock import iso
 from engage.core.personal_data import PersonalDataKind
 from engage.extensions import db
 from engage.payments import receipts
@@ -34,10 +34,6 @@ KEPT = "6 years after the end of the financial year, then pseudonymised (the law
        "financial records); pseudonymised at once if you close your account."
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 def _preferences(user) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(PaymentPreference).where(PaymentPreference.user_id ==
                                                               user.id))
@@ -54,7 +50,7 @@ def _erase_preferences(user) -> None:
 def _notice_views(user) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(BenefitsNoticeView).where(BenefitsNoticeView.user_id ==
                                                                user.id))
-    return [{"notice_version": v.notice_version, "seen_at": _iso(v.seen_at)} for v in rows]
+    return [{"notice_version": v.notice_version, "seen_at": iso(v.seen_at)} for v in rows]
 
 
 def _erase_notice_views(user) -> None:
@@ -71,7 +67,7 @@ def _claims(user) -> list[dict[str, Any]]:
                            "amount_pence": e.amount_pence, "miles": e.miles,
                            "description": e.description} for e in c.expenses],
              "history": [{"to_state": h.to_state, "reason": h.reason,
-                          "at": _iso(h.occurred_at)} for h in c.history]} for c in rows]
+                          "at": iso(h.occurred_at)} for h in c.history]} for c in rows]
 
 
 def _erase_claims(user) -> None:
@@ -90,7 +86,7 @@ def _erase_claims(user) -> None:
 
 def _claim_events(user) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(ClaimEvent).where(ClaimEvent.actor_id == user.id))
-    return [{"claim": e.claim_id, "to_state": e.to_state, "at": _iso(e.occurred_at)}
+    return [{"claim": e.claim_id, "to_state": e.to_state, "at": iso(e.occurred_at)}
             for e in rows]
 
 
@@ -101,7 +97,7 @@ def _erase_claim_events(user) -> None:
 
 def _receipts(user) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(Receipt).where(Receipt.uploaded_by_id == user.id))
-    return [{"claim": r.claim_id, "type": r.content_type, "uploaded_at": _iso(r.uploaded_at)}
+    return [{"claim": r.claim_id, "type": r.content_type, "uploaded_at": iso(r.uploaded_at)}
             for r in rows]
 
 
@@ -113,7 +109,7 @@ def _erase_receipts(user) -> None:
 def _ledger(user) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(LedgerEntry).where(LedgerEntry.user_id == user.id))
     return [{"type": e.entry_type, "category": e.category, "amount_pence": e.amount_pence,
-             "at": _iso(e.created_at)} for e in rows]
+             "at": iso(e.created_at)} for e in rows]
 
 
 def _erase_ledger(user) -> None:
@@ -130,8 +126,8 @@ def _support(user) -> list[dict[str, Any]]:
     return [{"kind": r.kind, "activity": r.activity_title,
              "activity_date": r.activity_date.isoformat(), "amount_pence": r.amount_pence,
              "route": r.route, "reference": r.reference, "description": r.description,
-             "paid_on": r.paid_on.isoformat(), "recorded_at": _iso(r.recorded_at),
-             "withdrawn_at": _iso(r.withdrawn_at)}
+             "paid_on": r.paid_on.isoformat(), "recorded_at": iso(r.recorded_at),
+             "withdrawn_at": iso(r.withdrawn_at)}
             for r in rows]
 
 
