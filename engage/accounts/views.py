@@ -6,6 +6,7 @@ import json
 import secrets
 import time
 
+import segno
 from flask import (
     Blueprint,
     Response,
@@ -342,8 +343,6 @@ def two_factor_setup():
 
 
 def _qr_data_uri(uri: str) -> str:
-    import segno
-
     return segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
 
 

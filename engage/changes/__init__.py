@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from engage.changes import personal_data, services, views
+from engage.changes import personal_data, public_cache, services, views
 from engage.changes.models import EntryEventKind, Publication
 from engage.consultations.services import RESPONSES_PAGE
 from engage.core import wiring
@@ -13,6 +13,7 @@ from engage.feedback.services import LINKED_CHANGES
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
+    public_cache.register(app)
     wiring.add_personal_data(app, *personal_data.KINDS)
     wiring.add_hook(app, LINKED_CHANGES, services.published_changes_for_feedback)
     wiring.add_hook(app, RESPONSES_PAGE, services.consultation_answer_links)

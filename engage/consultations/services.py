@@ -13,7 +13,7 @@ from typing import Any
 from flask import url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from engage.consultations.models import (
@@ -694,8 +694,6 @@ def answer_rows(consultation: Consultation) -> list[AnswerView]:
 
 
 def response_count(consultation: Consultation) -> int:
-    from sqlalchemy import func
-
     named = db.session.scalar(select(func.count()).select_from(Response).where(
         Response.consultation_id == consultation.id,
         Response.status == ResponseStatus.SUBMITTED)) or 0

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from engage.core import personal_data, tasks, views, wiring
+from engage.core import page_cache, personal_data, tasks, views, wiring
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
+    # Pages that show no data are the same for everyone signed out: rendered once per process.
+    for endpoint in ("core.home", "core.support", "core.leaving_quickly"):
+        page_cache.cache_public_page(app, endpoint)
     wiring.add_personal_data(app, *personal_data.KINDS)
     wiring.add_job(app, "send_outbox", tasks.send_outbox, every=0, after_others=True)

@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from engage.accounts.models import User
 from engage.core import audit, clock
@@ -54,10 +55,7 @@ def insert_if_absent(model, **values) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING: True when the row was added. Used instead of a
     SAVEPOINT, which on SQLite (pysqlite) can commit on its own when it opens the transaction."""
     dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(model).values(**values).on_conflict_do_nothing().returning(model.id)
     return db.session.execute(statement).scalar() is not None
 
