@@ -21,6 +21,7 @@ from engage import (
     dashboard,
     equality,
     events,
+    extensions,
     feedback,
     hooks,
     lifecycle,
@@ -33,7 +34,7 @@ from engage.core.crypto import build_fernet
 from engage.core.unit_of_work import EngageFlask
 from engage.db import configure_sqlite
 from engage.errors_http import register_error_handlers
-from engage.extensions import babel, csrf, db, limiter, login_manager, migrate
+from engage.extensions import babel, csrf, limiter, login_manager, migrate
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -129,11 +130,13 @@ def _configure_proxies(app: Flask) -> None:
 
 def _init_extensions(app: Flask) -> None:
     app.extensions["engage_fernet"] = build_fernet(app.config["FIELD_ENCRYPTION_KEY"])
-    db.init_app(app)
+    # extensions.db, never a name `db` here: it would hide the engage.db module (migrations
+    # use engage.db.UTCDateTime).
+    extensions.db.init_app(app)
     with app.app_context():
-        for engine in db.engines.values():
+        for engine in extensions.db.engines.values():
             configure_sqlite(engine)
-    migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"))
+    migrate.init_app(app, extensions.db, directory=str(PACKAGE_DIR / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app)
