@@ -37,7 +37,7 @@ def create_admin_command(username: str, display_name: str, password: str, email:
                      email=email or None)
     except DomainError as error:
         raise click.ClickException(error.message) from error
-    db.session.commit()
+    db.session.commit()  # a command is its own unit of work
     click.echo(f"Admin '{username}' created. They will set up two-factor when they first sign in.")
 
 

@@ -63,6 +63,6 @@ def register_error_handlers(app: Flask) -> None:
     def unexpected(error: Exception):
         # Also for errors outside the view (a request hook), which the unit of work does not
         # wrap: the error page must be able to use the session.
-        db.session.rollback()
+        db.session.rollback()  # the error page must be able to use the session
         log.exception("Unhandled error: %s", type(error).__name__)
         return render_error(500)

@@ -145,5 +145,5 @@ def _unread_count(user) -> int:
             )
         ) or 0
     except Exception:  # an error page must still render when the database is down
-        db.session.rollback()
+        db.session.rollback()  # ends the failed read, so the error page can use the session
         return 0

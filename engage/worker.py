@@ -73,7 +73,7 @@ class Worker:
             if result:
                 log.info("job %s: %s", job.name, result)
         except Exception:
-            db.session.rollback()
+            db.session.rollback()  # a failed job leaves nothing written
             log.exception("job %s failed", job.name)
 
     def heartbeat(self) -> None:

@@ -11,7 +11,6 @@ def database_ready() -> bool:
     try:
         db.session.execute(text("SELECT 1"))
     except Exception:  # any database failure means "not ready"
-        # Ends the failed transaction here, so the request's one commit still works.
-        db.session.rollback()
+        db.session.rollback()  # ends the failed transaction: the request's commit still works
         return False
     return True

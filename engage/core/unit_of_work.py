@@ -27,9 +27,9 @@ class EngageFlask(Flask):
         try:
             response = super().dispatch_request()
         except BaseException:
-            db.session.rollback()
+            db.session.rollback()  # a failed request leaves nothing written
             raise
-        db.session.commit()
+        db.session.commit()  # the request's one commit
         return response
 
 

@@ -46,6 +46,6 @@ def restore_command(path: str, yes: bool) -> None:
 def apply_retention_command() -> None:
     """Apply the retention periods now (the worker does this once a day)."""
     counts = apply_all()
-    db.session.commit()
+    db.session.commit()  # a command is its own unit of work
     for key, count in counts.items():
         click.echo(f"{key}: {count} removed")

@@ -208,7 +208,7 @@ def send_payout(payout_id: int) -> str:
             idempotency_key=payout.idempotency_key, claim_id=payout.claim_id,
             payout_id=payout.id)
     except gateway.GatewayUnavailable:
-        db.session.rollback()
+        db.session.rollback()  # nothing to keep: the claim on it was committed before the call
         return "retry"  # left in 'sending': the next run retries with the same key
     except gateway.GatewayError as error:
         _fail(payout, error.reason, money_had_moved=False)
@@ -236,7 +236,7 @@ def process_batches(worker_id: str = "") -> int:
         if batch_progress(batch)["waiting"] == 0:
             batch.state = BatchState.DONE
             batch.finished_at = clock.now()
-    db.session.commit()
+    db.session.commit()  # the finished batches, after the payouts each kept on their own
     return sent
 
 
