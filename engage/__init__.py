@@ -30,7 +30,7 @@ from engage import (
 )
 from engage.config import CONFIGS, INSTANCE_DIR
 from engage.core import wiring
-from engage.core.crypto import build_fernet
+from engage.core.crypto import FieldCipher
 from engage.core.unit_of_work import EngageFlask
 from engage.db import configure_sqlite
 from engage.errors_http import register_error_handlers
@@ -89,10 +89,12 @@ def _check_secrets(app: Flask) -> None:
             "random value of at least 32 characters (python -c 'import secrets; "
             "print(secrets.token_urlsafe(48))')."
         )
-    if not app.config.get("FIELD_ENCRYPTION_KEY"):
+    if len(app.config.get("FIELD_ENCRYPTION_KEY", "").split(",")[0].strip()) < 32:
         raise ConfigurationError(
-            "FIELD_ENCRYPTION_KEY is missing: set it to a Fernet key (python -c 'from "
-            "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')."
+            "FIELD_ENCRYPTION_KEY is missing or too short: set it to a random value of at "
+            "least 32 characters (python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'). Keep the value you already use: "
+            "changing it makes every encrypted field unreadable."
         )
 
 
@@ -129,7 +131,7 @@ def _configure_proxies(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    app.extensions["engage_fernet"] = build_fernet(app.config["FIELD_ENCRYPTION_KEY"])
+    app.extensions["engage_field_cipher"] = FieldCipher(app.config["FIELD_ENCRYPTION_KEY"])
     # extensions.db, never a name `db` here: it would hide the engage.db module (migrations
     # use engage.db.UTCDateTime).
     extensions.db.init_app(app)

@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     wiring.add_personal_data(app, *personal_data.KINDS)
     wiring.add_job(app, "consultations_close_due", tasks.close_due, every=60)
+    wiring.add_job(app, "consultations_anonymous_answers", tasks.add_anonymous_answers, every=60)
     wiring.add_job(app, "consultations_notices", tasks.send_notices, every=300)
     wiring.add_hook(app, PANEL_PAGE_SECTIONS, services.panel_section)
     wiring.add_template_names(app, ConsultationState, ResponseStatus, QuestionKind, QuoteConsent)

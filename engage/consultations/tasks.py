@@ -1,4 +1,5 @@
-"""Consultation polling jobs: close consultations whose time is up, send notices."""
+"""Consultation polling jobs: close consultations whose time is up, add sealed anonymous
+answers to the results in batches, send notices."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ from engage.consultations import services
 
 def close_due(worker_id: str) -> int:
     return services.close_due_consultations()
+
+
+def add_anonymous_answers(worker_id: str) -> int:
+    return services.add_waiting_answers()
 
 
 def send_notices(worker_id: str) -> int:

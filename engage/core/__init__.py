@@ -13,4 +13,5 @@ def init_app(app: Flask) -> None:
     for endpoint in ("core.home", "core.support", "core.leaving_quickly"):
         page_cache.cache_public_page(app, endpoint)
     wiring.add_personal_data(app, *personal_data.KINDS)
+    wiring.add_job(app, "vacuum_anonymous_tables", tasks.vacuum_anonymous, every=24 * 60 * 60)
     wiring.add_job(app, "send_outbox", tasks.send_outbox, every=0, after_others=True)

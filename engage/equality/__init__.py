@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from engage.consultations.signals import took_part
+from engage.consultations.services import ANONYMOUS_SNAPSHOT
+from engage.consultations.signals import anonymous_snapshots_added, took_part
 from engage.core import wiring
 from engage.equality import personal_data, receivers, tasks, views
 from engage.events.signals import attendance_corrected, register_finalised
@@ -17,5 +18,7 @@ def init_app(app: Flask) -> None:
     wiring.add_job(app, "equality_tallies", tasks.tally_snapshots, every=600)
     wiring.connect(app, membership_started, receivers.on_membership_started)
     wiring.connect(app, took_part, receivers.on_consultation_answered)
+    wiring.add_hook(app, ANONYMOUS_SNAPSHOT, receivers.anonymous_snapshot)
+    wiring.connect(app, anonymous_snapshots_added, receivers.on_anonymous_snapshots_added)
     wiring.connect(app, register_finalised, receivers.on_register_finalised)
     wiring.connect(app, attendance_corrected, receivers.on_attendance_corrected)

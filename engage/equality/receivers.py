@@ -1,6 +1,9 @@
 """Equality snapshots of who took part, taken when it happens: a panel membership starts, a
-signed-in person first answers a consultation (named or anonymous), an event's register is
-finalised. The equality domain's init_app connects these receivers to the lower domains'
+signed-in person first sends named answers to a consultation, an event's register is
+finalised. For anonymous answers, equality's sealed copy of the person's answers travels with
+the answers (anonymous_snapshot) and is recorded when the worker adds them, shuffled apart
+from them (on_anonymous_snapshots_added), so no snapshot is written in step with the person's
+receipt. The equality domain's init_app connects these receivers to the lower domains'
 signals, so panels, consultations and events do not need to know about equality monitoring.
 Each receiver runs inside the sender's transaction: if that fails, no snapshot is kept.
 
@@ -16,7 +19,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engage.equality.services import take_equality_snapshot
+from engage.equality.services import (
+    record_snapshot,
+    reshuffle_snapshots,
+    snapshot_answers,
+    take_equality_snapshot,
+)
 from engage.events.models import TOOK_PART, AttendanceCorrection
 from engage.extensions import db
 
@@ -27,6 +35,17 @@ def on_membership_started(panel, user=None, **extra) -> None:
 
 def on_consultation_answered(consultation, user=None, **extra) -> None:
     take_equality_snapshot(user, "consultation", consultation.id)
+
+
+def anonymous_snapshot(user) -> str:
+    return snapshot_answers(user)
+
+
+def on_anonymous_snapshots_added(consultation, snapshots=(), settled=False, **extra) -> None:
+    for answers, month in snapshots:
+        record_snapshot("consultation", consultation.id, answers, month=month)
+    if settled:
+        reshuffle_snapshots("consultation", consultation.id)
 
 
 def on_register_finalised(event, records=(), actor=None, **extra) -> None:

@@ -30,6 +30,8 @@ from engage.feedback.forms import (
 from engage.feedback.models import MAX_FEEDBACK_LENGTH, FeedbackItem, FeedbackStatus
 
 bp = Blueprint("feedback", __name__)
+# The give-feedback form is never cached: its form token carries a one-time nonce from which
+# the feedback code is derived, so a shared copy would give two visitors one code.
 
 GIVE_FORM = "give-feedback"
 CHECK_FORM = "check-feedback"
@@ -39,10 +41,10 @@ def _give_limit() -> str:
     return current_app.config.get("FEEDBACK_GIVE_LIMIT", "10 per hour")
 
 
-def _protect_post(form_name: str) -> None:
+def _protect_post(form_name: str) -> str:
     if current_user.is_authenticated:
         csrf.protect()
-    check_anonymous_post(form_name)
+    return check_anonymous_post(form_name)
 
 
 # --- giving feedback --------------------------------------------------------------------------
@@ -55,7 +57,7 @@ def give():
     form = GiveFeedbackForm()
     form.topic.choices = [("", "Choose a topic (optional)")] + [(t, t) for t in services.topics()]
     if request.method == "POST":
-        _protect_post(GIVE_FORM)
+        page_nonce = _protect_post(GIVE_FORM)
         if form.website.data:
             form.website.errors = ["Please leave this field empty. It is there to catch "
                                    "automated spam."]
@@ -64,11 +66,12 @@ def give():
                 given = services.give_feedback(
                     current_user, body=form.body.data, topic=form.topic.data or None,
                     may_quote=form.may_quote.data == "yes",
-                    attach_name=form.attach_name.data == "named")
+                    attach_name=form.attach_name.data == "named", page_nonce=page_nonce)
             except DomainError as error:
                 form.body.errors = [*form.body.errors, error.message]
             else:
                 return render_template("feedback/given.html", code=given.code,
+                                       repeated=given.repeated,
                                        named=form.attach_name.data == "named"
                                        and current_user.is_authenticated)
     form.form_token.data = form_token(GIVE_FORM)
