@@ -12,7 +12,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engage.accounts.admin_views import require
+from engage.accounts.decorators import require
 from engage.core.permissions import Permission
 from engage.errors import DomainError, NotFound
 from engage.extensions import csrf, db, limiter
@@ -69,10 +69,8 @@ def give():
                     may_quote=form.may_quote.data == "yes",
                     attach_name=form.attach_name.data == "named", page_nonce=page_nonce)
             except DomainError as error:
-                db.session.rollback()
                 form.body.errors = [*form.body.errors, error.message]
             else:
-                db.session.commit()
                 return render_template("feedback/given.html", code=given.code,
                                        repeated=given.repeated,
                                        named=form.attach_name.data == "named"
@@ -128,7 +126,6 @@ def delete_replies():
     if item is None:
         raise NotFound("We could not find feedback with that code.")
     count = services.delete_replies_by_giver(item)
-    db.session.commit()
     notice = "The replies have been deleted." if count else "There were no replies to delete."
     return _status_page(item, form.code.data, notice)
 
@@ -146,7 +143,6 @@ def withdraw():
         return render_template("feedback/withdraw.html", item=item, code=form.code.data,
                                token=form_token(CHECK_FORM))
     services.withdraw_feedback(item)
-    db.session.commit()
     return render_template("feedback/withdrawn.html")
 
 
@@ -229,7 +225,6 @@ def _button_action(item: FeedbackItem, action, done: str):
     try:
         action(current_user, item)
     except DomainError as error:
-        db.session.rollback()
         flash(error.message, "error")
     else:
         flash(done, "success")
@@ -243,7 +238,6 @@ def _form_action(item: FeedbackItem, form, form_name: str, field, action, done: 
         try:
             action()
         except DomainError as error:
-            db.session.rollback()
             field.errors = [error.message]
         else:
             flash(done, "success")
@@ -336,7 +330,6 @@ def safeguarding_queue():
 def safeguarding_item(feedback_id: int):
     item = _load(feedback_id)
     services.record_safeguarding_view(current_user, item)
-    db.session.commit()
     return render_template("feedback/safeguarding_item.html", item=item,
                            giver=services.named_giver(item), procedure=_procedure())
 
