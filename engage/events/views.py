@@ -59,7 +59,7 @@ def _managed(event_id: int):
 @login_required
 def index():
     user = _user()
-    panel_choices = _panel_filter_choices(user)
+    panel_choices = services.panel_filter_choices(user)
     try:
         panel_id = int(request.args.get("panel", "") or 0) or None
     except ValueError:
@@ -79,16 +79,6 @@ def index():
         kind_choices=KIND_CHOICES, panel_choices=panel_choices,
         mode_choices=[c for c in MODE_CHOICES if c[0] != EventMode.BOTH],
         can_create=services.can_create_events(user))
-
-
-def _panel_filter_choices(user):
-    from engage.panels.services import memberships_of
-
-    panels = {p.id: p for p in services.panels_for_events(user)}
-    for membership in memberships_of(user):
-        if membership.panel.is_member(user):
-            panels[membership.panel_id] = membership.panel
-    return sorted(panels.values(), key=lambda p: p.name)
 
 
 @bp.route("/calendar")
