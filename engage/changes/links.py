@@ -31,8 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engage.changes.models import LinkKind
-
-SMALL_NUMBER = 5
+from engage.core.suppression import THRESHOLD, is_small
 
 
 @dataclass(frozen=True)
@@ -59,11 +58,11 @@ def count_text(count: int, spec: LinkKindSpec) -> str:
         return f"No {spec.noun_many} linked yet"
     if not spec.hide_small:
         return f"{count} {spec.noun_one if count == 1 else spec.noun_many}"
-    if count < SMALL_NUMBER:
-        return f"Fewer than {SMALL_NUMBER} {spec.noun_many}"
+    if count < THRESHOLD:
+        return f"Fewer than {THRESHOLD} {spec.noun_many}"
     return f"{count} {spec.noun_many}"
 
 
 def public_count(count: int) -> int | None:
     """The number for open data: null when it is between 1 and 4."""
-    return None if 0 < count < SMALL_NUMBER else count
+    return None if is_small(count) else count

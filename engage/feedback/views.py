@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engage.accounts.admin_views import require
+from engage.accounts.decorators import require
 from engage.core.permissions import Permission
 from engage.errors import DomainError, NotFound
 from engage.extensions import csrf, db, limiter
@@ -68,10 +68,8 @@ def give():
                     may_quote=form.may_quote.data == "yes",
                     attach_name=form.attach_name.data == "named", page_nonce=page_nonce)
             except DomainError as error:
-                db.session.rollback()
                 form.body.errors = [*form.body.errors, error.message]
             else:
-                db.session.commit()
                 return render_template("feedback/given.html", code=given.code,
                                        repeated=given.repeated,
                                        named=form.attach_name.data == "named"
@@ -127,7 +125,6 @@ def delete_replies():
     if item is None:
         raise NotFound("We could not find feedback with that code.")
     count = services.delete_replies_by_giver(item)
-    db.session.commit()
     notice = "The replies have been deleted." if count else "There were no replies to delete."
     return _status_page(item, form.code.data, notice)
 
@@ -145,7 +142,6 @@ def withdraw():
         return render_template("feedback/withdraw.html", item=item, code=form.code.data,
                                token=form_token(CHECK_FORM))
     services.withdraw_feedback(item)
-    db.session.commit()
     return render_template("feedback/withdrawn.html")
 
 
@@ -226,7 +222,6 @@ def acknowledge(feedback_id: int):
     item = _load(feedback_id)
     if ActionForm().validate_on_submit():
         services.acknowledge_feedback(current_user, item)
-        db.session.commit()
     return _after_action(item)
 
 
@@ -236,7 +231,6 @@ def reopen(feedback_id: int):
     item = _load(feedback_id)
     if ActionForm().validate_on_submit():
         services.reopen_feedback(current_user, item)
-        db.session.commit()
     return _after_action(item)
 
 
@@ -247,7 +241,6 @@ def close(feedback_id: int):
     form = CloseForm(prefix="close")
     if form.validate_on_submit():
         services.close_feedback(current_user, item, form.reason.data)
-        db.session.commit()
         return _after_action(item)
     return _item_page(item, close_form=form), 400
 
@@ -259,7 +252,6 @@ def reply(feedback_id: int):
     form = ReplyForm(prefix="reply")
     if form.validate_on_submit():
         services.reply_to_feedback(current_user, item, form.body.data)
-        db.session.commit()
         return _after_action(item)
     return _item_page(item, reply_form=form), 400
 
@@ -271,7 +263,6 @@ def themes(feedback_id: int):
     form = ThemesForm(prefix="themes")
     if form.validate_on_submit():
         services.set_themes(current_user, item, (form.themes.data or "").split(","))
-        db.session.commit()
         return _after_action(item)
     return _item_page(item, themes_form=form), 400
 
@@ -285,10 +276,8 @@ def quote(feedback_id: int):
         try:
             services.set_quote(current_user, item, form.quote.data)
         except DomainError as error:
-            db.session.rollback()
             form.quote.errors = [error.message]
         else:
-            db.session.commit()
             return _after_action(item)
     return _item_page(item, quote_form=form), 400
 
@@ -299,7 +288,6 @@ def flag(feedback_id: int):
     item = _load(feedback_id)
     if ActionForm().validate_on_submit():
         services.flag_safeguarding(current_user, item)
-        db.session.commit()
     return _after_action(item)
 
 
@@ -319,7 +307,6 @@ def safeguarding_queue():
 def safeguarding_item(feedback_id: int):
     item = _load(feedback_id)
     services.record_safeguarding_view(current_user, item)
-    db.session.commit()
     return render_template("feedback/safeguarding_item.html", item=item,
                            giver=services.named_giver(item), procedure=_procedure())
 
