@@ -12,6 +12,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload, lazyload
 
 from engage.accounts.models import User
 from engage.core import audit, clock
@@ -123,6 +124,23 @@ def panels_for_events(user) -> list[Panel]:
     return list(db.session.scalars(query))
 
 
+def panel_filter_choices(user) -> list:
+    """The panels a person can narrow the events list to (id and name, by name): those they
+    may create events for and those they hold a place on, in one query."""
+    from engage.panels.models import PLACE_HOLDING_STATES, PanelMembership
+
+    query = select(Panel.id, Panel.name)
+    if not (can(user, Permission.MANAGE_EVENTS) and user.has_role(Role.PROGRAMME_LEAD)):
+        clauses = [Panel.id.in_(select(PanelMembership.panel_id).where(
+            PanelMembership.user_id == user.id,
+            PanelMembership.state.in_(PLACE_HOLDING_STATES)))]
+        if can(user, Permission.MANAGE_EVENTS):
+            clauses.append(Panel.id.in_(select(PanelStaff.panel_id)
+                                        .where(PanelStaff.user_id == user.id)))
+        query = query.where(or_(*clauses))
+    return sorted(db.session.execute(query), key=lambda panel: panel.name)
+
+
 def _visible_filter(user):
     """A WHERE clause for the events this person may see."""
     if can(user, Permission.MANAGE_EVENTS) and user.has_role(Role.PROGRAMME_LEAD):
@@ -148,7 +166,10 @@ class EventFilters:
 
 def upcoming_events(user, filters: EventFilters | None = None, limit: int = 100) -> list[Event]:
     filters = filters or EventFilters()
+    # A list shows each event's panel by name: its staff and the event's organisers are
+    # loaded only if something asks for them.
     query = (select(Event).where(_visible_filter(user), Event.ends_at > clock.now())
+             .options(lazyload(Event.organisers), joinedload(Event.panel).lazyload(Panel.staff))
              .order_by(Event.starts_at, Event.id).limit(limit))
     if filters.kind:
         query = query.where(Event.kind == filters.kind)

@@ -35,7 +35,6 @@ from engage.events.forms import (
     EventForm,
 )
 from engage.events.models import ATTENDANCE_LABELS, BookingStatus, EventMode
-from engage.panels.services import memberships_of
 
 bp = Blueprint("events", __name__, url_prefix="/events")
 NEW_FEED_TOKEN = "new_calendar_feed_token"  # noqa: S105 - a session key name
@@ -60,7 +59,7 @@ def _managed(event_id: int):
 @login_required
 def index():
     user = _user()
-    panel_choices = _panel_filter_choices(user)
+    panel_choices = services.panel_filter_choices(user)
     try:
         panel_id = int(request.args.get("panel", "") or 0) or None
     except ValueError:
@@ -80,14 +79,6 @@ def index():
         kind_choices=KIND_CHOICES, panel_choices=panel_choices,
         mode_choices=[c for c in MODE_CHOICES if c[0] != EventMode.BOTH],
         can_create=services.can_create_events(user))
-
-
-def _panel_filter_choices(user):
-    panels = {p.id: p for p in services.panels_for_events(user)}
-    for membership in memberships_of(user):
-        if membership.panel.is_member(user):
-            panels[membership.panel_id] = membership.panel
-    return sorted(panels.values(), key=lambda p: p.name)
 
 
 @bp.route("/calendar")
