@@ -17,6 +17,7 @@ from flask import current_app, url_for
 
 from engage.changes.links import public_count
 from engage.changes.models import ChangeEntry
+from engage.core.clock import iso
 
 JSON_FIELD_DOCS = (
     ("id", "The entry's number."),
@@ -55,10 +56,6 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 TOMBSTONES_NS = "http://purl.org/atompub/tombstones/1.0"
 
 
-def _iso(value) -> str | None:
-    return value.isoformat() if value else None
-
-
 def entry_record(entry: ChangeEntry, counts: dict[str, int]) -> dict[str, Any]:
     return {
         "id": entry.id,
@@ -70,15 +67,15 @@ def entry_record(entry: ChangeEntry, counts: dict[str, int]) -> dict[str, Any]:
         "status": str(entry.status),
         "status_label": entry.status_label,
         "not_possible_reason": entry.not_possible_reason,
-        "target_date": _iso(entry.target_on),
-        "completed_date": _iso(entry.completed_on),
-        "published": _iso(entry.published_at),
-        "updated": _iso(entry.updated_at or entry.published_at),
+        "target_date": iso(entry.target_on),
+        "completed_date": iso(entry.completed_on),
+        "published": iso(entry.published_at),
+        "updated": iso(entry.updated_at or entry.published_at),
         "version": entry.public_version or 1,
         "feedback_count": public_count(counts.get("feedback", 0)),
         "response_count": public_count(counts.get("consultation_answer", 0)),
         "consultation_count": counts.get("consultation", 0),
-        "history": [{"date": _iso(e.occurred_at), "kind": e.kind, "status": e.status}
+        "history": [{"date": iso(e.occurred_at), "kind": e.kind, "status": e.status}
                     for e in entry.events],
     }
 
@@ -86,7 +83,7 @@ def entry_record(entry: ChangeEntry, counts: dict[str, int]) -> dict[str, Any]:
 def withdrawn_record(entry: ChangeEntry) -> dict[str, Any]:
     return {"id": entry.id,
             "url": url_for("changes.public_entry", entry_id=entry.id, _external=True),
-            "withdrawn": _iso(entry.withdrawn_at), "reason": entry.withdrawn_reason}
+            "withdrawn": iso(entry.withdrawn_at), "reason": entry.withdrawn_reason}
 
 
 def atom_feed(entries: list[ChangeEntry], counts: dict[int, dict[str, int]],
@@ -113,15 +110,15 @@ def atom_feed(entries: list[ChangeEntry], counts: dict[int, dict[str, int]],
     el(author, "name", current_app.config["ORGANISATION_NAME"])
     newest = max([*(e.updated_at or e.published_at for e in entries),
                   *(e.withdrawn_at for e in withdrawn)], default=None)
-    el(feed, "updated", _iso(newest) or "1970-01-01T00:00:00+00:00")
+    el(feed, "updated", iso(newest) or "1970-01-01T00:00:00+00:00")
     for entry in entries:
         node = el(feed, "entry")
         link = url_for("changes.public_entry", entry_id=entry.id, _external=True)
         el(node, "title", entry.title)
         el(node, "id", link)
         el(node, "link", rel="alternate", href=link, type="text/html")
-        el(node, "published", _iso(entry.published_at))
-        el(node, "updated", _iso(entry.updated_at or entry.published_at))
+        el(node, "published", iso(entry.published_at))
+        el(node, "updated", iso(entry.updated_at or entry.published_at))
         el(node, "category", term=str(entry.status), label=entry.status_label)
         summary = (f"You said: {entry.said}\n\nWe did: {entry.done}\n\n"
                    f"By: {entry.organisation}. Status: {entry.status_label}.")
@@ -131,7 +128,7 @@ def atom_feed(entries: list[ChangeEntry], counts: dict[int, dict[str, int]],
     for entry in withdrawn:
         tombstone = ET.SubElement(feed, f"{{{TOMBSTONES_NS}}}deleted-entry", {
             "ref": url_for("changes.public_entry", entry_id=entry.id, _external=True),
-            "when": _iso(entry.withdrawn_at)})
+            "when": iso(entry.withdrawn_at)})
         comment = ET.SubElement(tombstone, f"{{{TOMBSTONES_NS}}}comment")
         comment.text = f"Withdrawn from public view: {entry.withdrawn_reason}"
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)

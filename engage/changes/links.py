@@ -35,8 +35,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from engage.changes.models import LinkKind
-
-SMALL_NUMBER = 5
+from engage.core.suppression import THRESHOLD, is_small
 
 
 @dataclass(frozen=True)
@@ -55,20 +54,20 @@ LINK_KINDS: dict[str, LinkKindSpec] = {
         lambda n: ngettext("%(num)s piece of feedback", "%(num)s pieces of feedback", n),
         lambda: _("No pieces of feedback linked yet"),
         lambda: ngettext("Fewer than %(num)s piece of feedback",
-                         "Fewer than %(num)s pieces of feedback", SMALL_NUMBER)),
+                         "Fewer than %(num)s pieces of feedback", THRESHOLD)),
     LinkKind.CONSULTATION_ANSWER: LinkKindSpec(
         LinkKind.CONSULTATION_ANSWER,
         lambda n: ngettext("%(num)s consultation response", "%(num)s consultation responses",
                            n),
         lambda: _("No consultation responses linked yet"),
         lambda: ngettext("Fewer than %(num)s consultation response",
-                         "Fewer than %(num)s consultation responses", SMALL_NUMBER)),
+                         "Fewer than %(num)s consultation responses", THRESHOLD)),
     LinkKind.CONSULTATION: LinkKindSpec(
         LinkKind.CONSULTATION,
         lambda n: ngettext("%(num)s consultation", "%(num)s consultations", n),
         lambda: _("No consultations linked yet"),
         lambda: ngettext("Fewer than %(num)s consultation", "Fewer than %(num)s consultations",
-                         SMALL_NUMBER),
+                         THRESHOLD),
         hide_small=False),
 }
 
@@ -77,11 +76,11 @@ def count_text(count: int, spec: LinkKindSpec) -> str:
     """Counts under 5 are never shown exactly: a '1' could point at one person."""
     if count == 0:
         return spec.none_yet()
-    if spec.hide_small and count < SMALL_NUMBER:
+    if spec.hide_small and is_small(count):
         return spec.fewer_than()
     return spec.counted(count)
 
 
 def public_count(count: int) -> int | None:
     """The number for open data: null when it is between 1 and 4."""
-    return None if 0 < count < SMALL_NUMBER else count
+    return None if is_small(count) else count

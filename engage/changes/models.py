@@ -175,6 +175,14 @@ class ChangeEntry(Base):
         return Publication(self.publication).label
 
     @property
+    def is_draft(self) -> bool:
+        return self.publication == Publication.DRAFT
+
+    @property
+    def is_awaiting_approval(self) -> bool:
+        return self.publication == Publication.AWAITING_APPROVAL
+
+    @property
     def is_published(self) -> bool:
         return self.publication == Publication.PUBLISHED
 
@@ -265,6 +273,21 @@ class ChangeVersion(Base):
     @property
     def is_pending(self) -> bool:
         return self.publication in PENDING_VERSION_STATES
+
+    @property
+    def is_draft(self) -> bool:
+        return self.publication == VersionState.DRAFT
+
+    @property
+    def is_awaiting_approval(self) -> bool:
+        return self.publication == VersionState.AWAITING_APPROVAL
+
+
+class EntryEventKind(enum.StrEnum):
+    PUBLISHED = "published"
+    STATUS = "status"  # the status changed
+    EDITED = "edited"  # a new version was published
+    WITHDRAWN = "withdrawn"  # taken out of public view; the note is the public reason
 
 
 class ChangeEntryEvent(Base):

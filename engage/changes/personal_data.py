@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 
 from engage.changes.models import ChangeEntry, ChangeVersion
-from engage.core.personal_data import PersonalDataKind, register
+from engage.core.personal_data import PersonalDataKind
 from engage.extensions import db
 
 _ROLES = ("created_by_id", "submitted_by_id", "approved_by_id", "sent_back_by_id",
@@ -48,15 +48,18 @@ def _erase(user: Any) -> None:
                            .values({column: None}))
 
 
-register(PersonalDataKind(
-    "change_entries", "'You said, we did' entries you wrote or approved",
-    "To show that a second person approved each published change.",
-    "Staff who manage 'you said, we did' entries.",
-    "Until you close your account.", _entries, _erase))
-
-register(PersonalDataKind(
-    "change_entry_versions", "New versions of published 'you said, we did' entries you wrote "
-    "or approved",
-    "To show that a second person approved each change to a published entry.",
-    "Staff who manage 'you said, we did' entries.",
-    "Until you close your account.", _versions, _erase_versions))
+KINDS = [
+    PersonalDataKind(
+        "change_entries", "'You said, we did' entries you wrote or approved",
+        "To show that a second person approved each published change.",
+        "Staff who manage 'you said, we did' entries.",
+        "Until you close your account.", _entries, _erase,
+        on_close="The entries stay, without your name."),
+    PersonalDataKind(
+        "change_entry_versions", "New versions of published 'you said, we did' entries you "
+        "wrote or approved",
+        "To show that a second person approved each change to a published entry.",
+        "Staff who manage 'you said, we did' entries.",
+        "Until you close your account.", _versions, _erase_versions,
+        on_close="The versions stay, without your name."),
+]

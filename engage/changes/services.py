@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, literal, or_, select, tuple_, update
 from sqlalchemy.orm import selectinload
 
+from engage.accounts.models import User, UserRole
 from engage.changes.links import LINK_KINDS
 from engage.changes.models import (
     PENDING_VERSION_STATES,
@@ -20,6 +21,7 @@ from engage.changes.models import (
     ChangeLink,
     ChangeStatus,
     ChangeVersion,
+    EntryEventKind,
     LinkKind,
     Publication,
     PublicOrganisation,
@@ -27,6 +29,7 @@ from engage.changes.models import (
     VersionState,
 )
 from engage.changes.public_cache import public_log_changed
+from engage.consultations import services as consultation_services
 from engage.consultations.models import (
     AnonymousAnswer,
     Answer,
@@ -39,13 +42,16 @@ from engage.consultations.models import (
 )
 from engage.consultations.models import Response as ConsultationResponse
 from engage.core import audit, clock
+from engage.core.models import Notification
 from engage.core.notify import Message, notify
 from engage.core.permissions import ROLE_PERMISSIONS, Permission, can
+from engage.core.unit_of_work import atomic
 from engage.db import UTCDateTime
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
 from engage.feedback import services as feedback_services
 from engage.feedback.models import FeedbackGiver, FeedbackItem, FeedbackStatus
+from engage.panels.services import credit_for
 
 MAX_TEXT = 4000
 EDITABLE_FIELDS = ("said", "done", "organisation", "theme_id", "status", "not_possible_reason",
@@ -84,6 +90,7 @@ def _clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return {name: cleaned.get(name) for name in EDITABLE_FIELDS}
 
 
+@atomic
 def create_entry(actor: Any, **fields: Any) -> ChangeEntry:
     _require(actor, Permission.WRITE_CHANGES)
     entry = ChangeEntry(created_by_id=actor.id, publication=Publication.DRAFT,
@@ -95,6 +102,7 @@ def create_entry(actor: Any, **fields: Any) -> ChangeEntry:
     return entry
 
 
+@atomic
 def update_entry(actor: Any, entry: ChangeEntry, **fields: Any) -> ChangeEntry:
     """A draft changes quietly; one waiting for approval goes back to draft, so the approver
     always approves what they read. A published entry is not changed at all: the edit becomes
@@ -169,6 +177,7 @@ def save_version(actor: Any, entry: ChangeEntry, values: dict[str, Any]) -> Chan
     return version
 
 
+@atomic
 def discard_version(actor: Any, entry: ChangeEntry) -> None:
     """Delete the new version being prepared; the public entry stays as it is."""
     _require(actor, Permission.WRITE_CHANGES)
@@ -192,6 +201,10 @@ def _in_review(entry: ChangeEntry) -> ChangeEntry | ChangeVersion:
     return entry
 
 
+def _states(subject: ChangeEntry | ChangeVersion) -> type[Publication] | type[VersionState]:
+    return VersionState if isinstance(subject, ChangeVersion) else Publication
+
+
 def _move(subject: ChangeEntry | ChangeVersion, from_: str, to: str, **values: Any) -> None:
     """A conditional UPDATE: two people acting at once cannot both move the same thing."""
     model = type(subject)
@@ -204,14 +217,16 @@ def _move(subject: ChangeEntry | ChangeVersion, from_: str, to: str, **values: A
             f"This is now '{subject.publication_label}', so that could not be done.")
 
 
+@atomic
 def submit_for_approval(actor: Any, entry: ChangeEntry) -> None:
     """Ask for a second person's approval: of the entry, or of its new version. Everyone who
     may approve it (not the writer) is told it is waiting for them."""
     _require(actor, Permission.WRITE_CHANGES)
     subject = _in_review(entry)
     now = clock.now()
-    _move(subject, "draft", "awaiting_approval", submitted_by_id=actor.id, submitted_at=now,
-          sent_back_note=None, sent_back_by_id=None, sent_back_at=None)
+    states = _states(subject)
+    _move(subject, states.DRAFT, states.AWAITING_APPROVAL, submitted_by_id=actor.id,
+          submitted_at=now, sent_back_note=None, sent_back_by_id=None, sent_back_at=None)
     audit.record("change.submitted", actor_id=actor.id, subject_type="change_entry",
                  subject_id=entry.id,
                  version=subject.number if isinstance(subject, ChangeVersion) else None)
@@ -219,8 +234,6 @@ def submit_for_approval(actor: Any, entry: ChangeEntry) -> None:
 
 
 def _approvers() -> list[Any]:
-    from engage.accounts.models import User, UserRole
-
     roles = [str(role) for role, granted in ROLE_PERMISSIONS.items()
              if Permission.APPROVE_CHANGES in granted]
     return list(db.session.scalars(
@@ -248,7 +261,7 @@ def can_approve(actor: Any, entry: ChangeEntry) -> bool:
     if not can(actor, Permission.APPROVE_CHANGES):
         return False
     subject = pending_version(entry) if entry.was_published else entry
-    return (subject is not None and subject.publication == "awaiting_approval"
+    return (subject is not None and subject.is_awaiting_approval
             and actor.id not in {subject.submitted_by_id, subject.created_by_id})
 
 
@@ -259,6 +272,7 @@ def _require_second_person(actor: Any, subject: ChangeEntry | ChangeVersion) -> 
                          "admin.")
 
 
+@atomic
 def approve_entry(actor: Any, entry: ChangeEntry) -> None:
     """Publishing needs a second person: another programme lead or an admin, who neither wrote
     nor submitted the entry (the database refuses approver = submitter as well). For a
@@ -269,14 +283,14 @@ def approve_entry(actor: Any, entry: ChangeEntry) -> None:
         _publish_version(actor, entry, subject)
         return
     now = clock.now()
-    _move(entry, "awaiting_approval", "published", approved_by_id=actor.id, published_at=now,
-          public_version=1)
+    _move(entry, Publication.AWAITING_APPROVAL, Publication.PUBLISHED, approved_by_id=actor.id,
+          published_at=now, public_version=1)
     db.session.add(ChangeVersion(
         entry_id=entry.id, number=1, publication=VersionState.PUBLISHED,
         created_by_id=entry.created_by_id, submitted_by_id=entry.submitted_by_id,
         approved_by_id=actor.id, created_at=entry.created_at, submitted_at=entry.submitted_at,
         published_at=now, **_current_values(entry)))
-    event = ChangeEntryEvent(entry_id=entry.id, occurred_at=now, kind="published",
+    event = ChangeEntryEvent(entry_id=entry.id, occurred_at=now, kind=EntryEventKind.PUBLISHED,
                              status=entry.status)
     db.session.add(event)
     db.session.flush()
@@ -291,7 +305,8 @@ def _publish_version(actor: Any, entry: ChangeEntry, version: ChangeVersion) -> 
     """The approved version replaces the public one, which is kept as an earlier version.
     People whose feedback is linked hear about a new status."""
     now = clock.now()
-    _move(version, "awaiting_approval", "published", approved_by_id=actor.id, published_at=now)
+    _move(version, VersionState.AWAITING_APPROVAL, VersionState.PUBLISHED,
+          approved_by_id=actor.id, published_at=now)
     db.session.execute(
         update(ChangeVersion)
         .where(ChangeVersion.entry_id == entry.id, ChangeVersion.id != version.id,
@@ -305,7 +320,8 @@ def _publish_version(actor: Any, entry: ChangeEntry, version: ChangeVersion) -> 
     entry.public_version = version.number
     status_changed = entry.status != old_status
     event = ChangeEntryEvent(entry_id=entry.id, occurred_at=now,
-                             kind="status" if status_changed else "edited",
+                             kind=(EntryEventKind.STATUS if status_changed
+                                   else EntryEventKind.EDITED),
                              status=entry.status if status_changed else None,
                              note=f"Version {version.number}")
     db.session.add(event)
@@ -321,6 +337,7 @@ def _publish_version(actor: Any, entry: ChangeEntry, version: ChangeVersion) -> 
 MAX_SEND_BACK_NOTE = 2000
 
 
+@atomic
 def send_back(actor: Any, entry: ChangeEntry, note: str) -> None:
     """The second person does not approve it yet: it goes back to draft with their comment,
     and whoever submitted it is told."""
@@ -333,13 +350,12 @@ def send_back(actor: Any, entry: ChangeEntry, note: str) -> None:
         raise ValidationFailed(f"Keep the comment to {MAX_SEND_BACK_NOTE} characters or fewer.")
     now = clock.now()
     submitter = subject.submitted_by_id
-    _move(subject, "awaiting_approval", "draft", sent_back_note=note, sent_back_by_id=actor.id,
-          sent_back_at=now, submitted_by_id=None)
+    states = _states(subject)
+    _move(subject, states.AWAITING_APPROVAL, states.DRAFT, sent_back_note=note,
+          sent_back_by_id=actor.id, sent_back_at=now, submitted_by_id=None)
     audit.record("change.sent_back", actor_id=actor.id, subject_type="change_entry",
                  subject_id=entry.id,
                  version=subject.number if isinstance(subject, ChangeVersion) else None)
-    from engage.accounts.models import User
-
     for person_id in dict.fromkeys([submitter, subject.created_by_id]):
         person = db.session.get(User, person_id) if person_id else None
         if person is not None and not person.is_disabled:
@@ -352,6 +368,7 @@ def send_back(actor: Any, entry: ChangeEntry, note: str) -> None:
 MAX_WITHDRAW_REASON = 300
 
 
+@atomic
 def withdraw_entry(actor: Any, entry: ChangeEntry, reason: str) -> None:
     """Take a published entry out of public view, with a reason the public sees. Nothing is
     deleted: its page says it was withdrawn, when and why, and its history stays. A new
@@ -364,13 +381,13 @@ def withdraw_entry(actor: Any, entry: ChangeEntry, reason: str) -> None:
     if len(reason) > MAX_WITHDRAW_REASON:
         raise ValidationFailed(f"Keep the reason to {MAX_WITHDRAW_REASON} characters or fewer.")
     now = clock.now()
-    _move(entry, "published", "withdrawn", withdrawn_at=now, withdrawn_by_id=actor.id,
-          withdrawn_reason=reason)
+    _move(entry, Publication.PUBLISHED, Publication.WITHDRAWN, withdrawn_at=now,
+          withdrawn_by_id=actor.id, withdrawn_reason=reason)
     db.session.execute(delete(ChangeVersion).where(
         ChangeVersion.entry_id == entry.id,
         ChangeVersion.publication.in_([str(s) for s in PENDING_VERSION_STATES])))
-    db.session.add(ChangeEntryEvent(entry_id=entry.id, occurred_at=now, kind="withdrawn",
-                                    note=reason))
+    db.session.add(ChangeEntryEvent(entry_id=entry.id, occurred_at=now,
+                                    kind=EntryEventKind.WITHDRAWN, note=reason))
     db.session.flush()
     db.session.expire(entry, ["versions", "events"])
     public_log_changed()
@@ -378,6 +395,7 @@ def withdraw_entry(actor: Any, entry: ChangeEntry, reason: str) -> None:
                  subject_id=entry.id)
 
 
+@atomic
 def delete_draft(actor: Any, entry: ChangeEntry) -> None:
     """Delete an entry that was never published (a draft, or one waiting for approval). Feedback
     linked only to it goes back to 'read by our team'."""
@@ -415,8 +433,6 @@ def named_givers_for_entry(entry: ChangeEntry) -> list[Any]:
     """Everyone to tell about this entry, once each: named givers of linked feedback, and
     named respondents of linked consultation answers and of linked consultations (sent
     responses only). Anonymous feedback and anonymous answers lead to no one."""
-    from engage.accounts.models import User
-
     feedback_givers = (
         select(FeedbackGiver.user_id)
         .join(ChangeLink, ChangeLink.feedback_id == FeedbackGiver.feedback_id)
@@ -451,6 +467,7 @@ def _tell_people(entry: ChangeEntry, event: ChangeEntryEvent, title: str, body: 
 # --- links --------------------------------------------------------------------------------
 
 
+@atomic
 def link_feedback(actor: Any, entry: ChangeEntry, feedback_id: int) -> ChangeLink:
     _require(actor, Permission.WRITE_CHANGES)
     item = db.session.get(FeedbackItem, feedback_id)
@@ -463,13 +480,8 @@ def link_feedback(actor: Any, entry: ChangeEntry, feedback_id: int) -> ChangeLin
         return existing
     link = ChangeLink(entry_id=entry.id, kind=LinkKind.FEEDBACK, feedback_id=feedback_id)
     db.session.add(link)
-    db.session.execute(
-        update(FeedbackItem).where(FeedbackItem.id == feedback_id)
-        .values(status=FeedbackStatus.LINKED, status_changed_on=clock.today_london(),
-                closed_reason=None)
-        .execution_options(synchronize_session=False))
     db.session.flush()
-    db.session.refresh(item)
+    feedback_services.mark_linked(item)
     audit.record("change.feedback_linked", actor_id=actor.id, subject_type="change_entry",
                  subject_id=entry.id, feedback_id=feedback_id)
     if entry.is_published:
@@ -482,6 +494,7 @@ def link_feedback(actor: Any, entry: ChangeEntry, feedback_id: int) -> ChangeLin
     return link
 
 
+@atomic
 def unlink_feedback(actor: Any, entry: ChangeEntry, feedback_id: int) -> None:
     _require(actor, Permission.WRITE_CHANGES)
     result = db.session.execute(delete(ChangeLink).where(
@@ -490,12 +503,9 @@ def unlink_feedback(actor: Any, entry: ChangeEntry, feedback_id: int) -> None:
         raise NotFound()
     still_linked = db.session.scalar(select(func.count()).select_from(ChangeLink).where(
         ChangeLink.feedback_id == feedback_id))
-    if not still_linked:
-        db.session.execute(
-            update(FeedbackItem)
-            .where(FeedbackItem.id == feedback_id, FeedbackItem.status == FeedbackStatus.LINKED)
-            .values(status=FeedbackStatus.ACKNOWLEDGED, status_changed_on=clock.today_london())
-            .execution_options(synchronize_session=False))
+    item = db.session.get(FeedbackItem, feedback_id)
+    if not still_linked and item is not None:
+        feedback_services.mark_unlinked(item)
     db.session.expire(entry, ["links"])
     audit.record("change.feedback_unlinked", actor_id=actor.id, subject_type="change_entry",
                  subject_id=entry.id, feedback_id=feedback_id)
@@ -519,6 +529,7 @@ def _published_consultation(consultation_id: int) -> Consultation:
     return consultation
 
 
+@atomic
 def link_consultation(actor: Any, entry: ChangeEntry, consultation_id: int) -> ChangeLink:
     _require(actor, Permission.WRITE_CHANGES)
     consultation = _published_consultation(consultation_id)
@@ -547,6 +558,7 @@ def find_answer(answer_id: str) -> Answer | AnonymousAnswer | None:
     return db.session.get(AnonymousAnswer, answer_id)
 
 
+@atomic
 def link_consultation_answer(actor: Any, entry: ChangeEntry, answer_id: str) -> ChangeLink:
     """Link one free-text answer. Any sent answer may be linked and counted; whether its words
     are ever shown publicly depends only on the respondent's own choice for it."""
@@ -595,8 +607,6 @@ def answers_with_text(consultation: Consultation) -> list[Answer | AnonymousAnsw
 
 def _named_respondents(*, consultation_id: int | None = None,
                        answer_id: str | None = None) -> list[Any]:
-    from engage.accounts.models import User
-
     query = (select(User).join(ConsultationResponse, ConsultationResponse.user_id == User.id)
              .where(ConsultationResponse.status == ResponseStatus.SUBMITTED,
                     User.is_disabled.is_(False)))
@@ -611,8 +621,6 @@ def _named_respondents(*, consultation_id: int | None = None,
 def _tell_linked(entry: ChangeEntry, person: Any, target: str) -> None:
     """Linking more of someone's answers to a published entry tells them once: not again if
     they have already heard about this entry."""
-    from engage.core.models import Notification
-
     link = f"/you-said-we-did/{entry.id}"
     if db.session.scalar(select(Notification.id).where(Notification.user_id == person.id,
                                                        Notification.link == link).limit(1)):
@@ -623,11 +631,13 @@ def _tell_linked(entry: ChangeEntry, person: Any, target: str) -> None:
            dedupe_key=f"change-{entry.id}-link-{target}-{person.id}")
 
 
+@atomic
 def unlink_consultation(actor: Any, entry: ChangeEntry, consultation_id: int) -> None:
     _unlink(actor, entry, ChangeLink.consultation_id == consultation_id,
             "change.consultation_unlinked")
 
 
+@atomic
 def unlink_consultation_answer(actor: Any, entry: ChangeEntry, answer_id: str) -> None:
     _unlink(actor, entry, or_(ChangeLink.answer_id == answer_id,
                               ChangeLink.anonymous_answer_id == answer_id),
@@ -758,8 +768,6 @@ def public_quotes(entry: ChangeEntry) -> list[Quote]:
     Consultation answers: only answers the respondent marked "may be quoted publicly", from
     consultations whose results are published, credited as the respondent chose (anonymous
     answers never are)."""
-    from engage.panels.services import credit_for
-
     quotes = [Quote(text) for text in db.session.scalars(
         select(FeedbackItem.quote)
         .join(ChangeLink, ChangeLink.feedback_id == FeedbackItem.id)
@@ -879,6 +887,19 @@ def entries_linked_to_answers(answer_ids: list[str]) -> dict[str, list[ChangeEnt
         for answer_id, entry in rows:
             out[answer_id].append(entry)
     return dict(out)
+
+
+def consultation_answer_links(consultation: Consultation, user) -> dict | None:
+    """Added to a consultation's answers page (consultations.RESPONSES_PAGE): under each
+    written answer, the entries it is linked to and, once the results are published, a way
+    for programme leads to link it to an entry."""
+    if not can(user, Permission.WRITE_CHANGES):
+        return None
+    ids = [row.id for row in consultation_services.answer_rows(consultation) if row.values.text]
+    return {"answer_templates": ["changes/_answer_links.html"],
+            "change_entries": staff_entries()
+            if consultation.state == ConsultationState.PUBLISHED else [],
+            "answer_changes": entries_linked_to_answers(ids)}
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,9 @@ approve entries."""
 
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import (
     Blueprint,
     Response,
-    abort,
     flash,
     jsonify,
     redirect,
@@ -17,9 +14,10 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
-from engage.changes import feeds, public_cache, services
+from engage.accounts.decorators import require
+from engage.changes import feeds, services
 from engage.changes.forms import (
     ActionForm,
     EntryForm,
@@ -34,28 +32,12 @@ from engage.changes.links import LINK_KINDS, count_text
 from engage.changes.models import ChangeEntry, ChangeStatus
 from engage.core.csv import csv_response
 from engage.core.permissions import Permission, can
+from engage.core.security import safe_path
 from engage.errors import DomainError, InvalidState, NotFound
 from engage.extensions import db
 from engage.feedback import services as feedback_services
 
 bp = Blueprint("changes", __name__)
-bp.record_once(lambda state: public_cache.register(state.app))
-
-feedback_services.register_linked_change_finder(services.published_changes_for_feedback)
-
-
-def require_any(*permissions: Permission):
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def wrapped(*args, **kwargs):
-            if not any(can(current_user, p) for p in permissions):
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def _counts_text(counts: dict[str, int]) -> list[str]:
@@ -169,7 +151,7 @@ def _to_entry(entry: ChangeEntry, done: str | None = None, anchor: str | None = 
 
 
 @bp.get("/staff/changes")
-@require_any(Permission.WRITE_CHANGES, Permission.APPROVE_CHANGES)
+@require(Permission.WRITE_CHANGES, Permission.APPROVE_CHANGES)
 def staff_list():
     waiting = services.awaiting_approval_by(current_user)
     return render_template("changes/staff_list.html", entries=services.staff_entries(),
@@ -177,14 +159,13 @@ def staff_list():
 
 
 @bp.route("/staff/changes/new", methods=["GET", "POST"])
-@require_any(Permission.WRITE_CHANGES)
+@require(Permission.WRITE_CHANGES)
 def new():
     form = EntryForm()
     if form.validate_on_submit():
         try:
             entry = services.create_entry(current_user, **_entry_fields(form))
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(error.message)
         else:
             return _to_entry(entry, _("The entry is saved as a draft. Link the feedback behind "
@@ -202,7 +183,7 @@ def _edit_data(entry: ChangeEntry) -> dict:
 
 
 @bp.route("/staff/changes/<int:entry_id>/edit", methods=["GET", "POST"])
-@require_any(Permission.WRITE_CHANGES)
+@require(Permission.WRITE_CHANGES)
 def edit(entry_id: int):
     entry = _load(entry_id)
     if entry.is_withdrawn:
@@ -213,7 +194,6 @@ def edit(entry_id: int):
         try:
             services.update_entry(current_user, entry, **_entry_fields(form))
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(error.message)
         else:
             return _to_entry(entry, _(
@@ -277,7 +257,7 @@ def _staff_page(entry: ChangeEntry, *, link_form: LinkFeedbackForm | None = None
 
 
 @bp.get("/staff/changes/<int:entry_id>")
-@require_any(Permission.WRITE_CHANGES, Permission.APPROVE_CHANGES)
+@require(Permission.WRITE_CHANGES, Permission.APPROVE_CHANGES)
 def staff_entry(entry_id: int):
     return _staff_page(_load(entry_id))
 
@@ -298,7 +278,7 @@ def _button(entry: ChangeEntry, action, done: str, anchor: str | None = None):
 
 
 @bp.post("/staff/changes/<int:entry_id>/submit")
-@require_any(Permission.WRITE_CHANGES)
+@require(Permission.WRITE_CHANGES)
 def submit(entry_id: int):
     entry = _load(entry_id)
     return _button(entry, lambda: services.submit_for_approval(current_user, entry), _(
@@ -307,7 +287,7 @@ def submit(entry_id: int):
 
 
 @bp.post("/staff/changes/<int:entry_id>/approve")
-@require_any(Permission.APPROVE_CHANGES)
+@require(Permission.APPROVE_CHANGES)
 def approve(entry_id: int):
     entry = _load(entry_id)
     new_version = entry.was_published
@@ -318,7 +298,7 @@ def approve(entry_id: int):
 
 
 @bp.post("/staff/changes/<int:entry_id>/send-back")
-@require_any(Permission.APPROVE_CHANGES)
+@require(Permission.APPROVE_CHANGES)
 def send_back(entry_id: int):
     entry = _load(entry_id)
     form = SendBackForm()
@@ -336,7 +316,7 @@ def send_back(entry_id: int):
 
 
 @bp.route("/staff/changes/<int:entry_id>/withdraw", methods=["GET", "POST"])
-@require_any(Permission.WRITE_CHANGES, Permission.APPROVE_CHANGES)
+@require(Permission.WRITE_CHANGES, Permission.APPROVE_CHANGES)
 def withdraw(entry_id: int):
     entry = _load(entry_id)
     if not entry.is_published:
@@ -357,7 +337,7 @@ def withdraw(entry_id: int):
 
 
 @bp.route("/staff/changes/<int:entry_id>/delete", methods=["GET", "POST"])
-@require_any(Permission.WRITE_CHANGES)
+@require(Permission.WRITE_CHANGES)
 def delete(entry_id: int):
     """Delete a draft: the whole entry if it was never published, otherwise the new version
     being prepared."""
@@ -380,7 +360,7 @@ def delete(entry_id: int):
 
 
 @bp.post("/staff/changes/<int:entry_id>/links")
-@require_any(Permission.WRITE_CHANGES)
+@require(Permission.WRITE_CHANGES)
 def link(entry_id: int):
     entry = _load(entry_id)
     form = LinkFeedbackForm()
@@ -388,7 +368,6 @@ def link(entry_id: int):
         try:
             services.link_feedback(current_user, entry, form.feedback_id.data)
         except DomainError as error:
-            db.session.rollback()
             form.feedback_id.errors = [error.message]
         else:
             return _to_entry(entry, _("Feedback linked to this entry."), "linked-feedback")
@@ -396,7 +375,7 @@ def link(entry_id: int):
 
 
 @bp.post("/staff/changes/<int:entry_id>/links/<int:feedback_id>/remove")
-@require_any(Permission.WRITE_CHANGES)
+@require(Permission.WRITE_CHANGES)
 def unlink(entry_id: int, feedback_id: int):
     entry = _load(entry_id)
     return _button(entry, lambda: services.unlink_feedback(current_user, entry, feedback_id),
@@ -404,7 +383,7 @@ def unlink(entry_id: int, feedback_id: int):
 
 
 @bp.post("/staff/changes/<int:entry_id>/consultations")
-@require_any(Permission.WRITE_CHANGES)
+@require(Permission.WRITE_CHANGES)
 def link_consultation(entry_id: int):
     entry = _load(entry_id)
     form = _consultation_form(LinkConsultationForm())
@@ -412,7 +391,6 @@ def link_consultation(entry_id: int):
         try:
             services.link_consultation(current_user, entry, form.consultation.data)
         except DomainError as error:
-            db.session.rollback()
             form.consultation.errors = [error.message]
         else:
             return _to_entry(entry, _("Consultation linked to this entry."),
@@ -421,7 +399,7 @@ def link_consultation(entry_id: int):
 
 
 @bp.post("/staff/changes/<int:entry_id>/consultations/<int:consultation_id>/remove")
-@require_any(Permission.WRITE_CHANGES)
+@require(Permission.WRITE_CHANGES)
 def unlink_consultation(entry_id: int, consultation_id: int):
     entry = _load(entry_id)
     return _button(
@@ -430,7 +408,7 @@ def unlink_consultation(entry_id: int, consultation_id: int):
 
 
 @bp.post("/staff/changes/<int:entry_id>/answers/<answer_id>/remove")
-@require_any(Permission.WRITE_CHANGES)
+@require(Permission.WRITE_CHANGES)
 def unlink_answer(entry_id: int, answer_id: str):
     entry = _load(entry_id)
     return _button(
@@ -438,36 +416,32 @@ def unlink_answer(entry_id: int, answer_id: str):
         _("The link to that answer is removed."), "linked-answers")
 
 
-def _safe_back(back: str | None, fallback: str) -> str:
+def _back_to_answers(back: str | None, fallback: str) -> str:
     """Only back to a consultation's answers page on this site."""
-    if back and back.startswith("/consultations/") and "//" not in back and "\\" not in back:
-        return back
-    return fallback
+    return safe_path(back, under="/consultations/") or fallback
 
 
 @bp.post("/staff/changes/answer-links")
-@require_any(Permission.WRITE_CHANGES)
+@require(Permission.WRITE_CHANGES)
 def link_answer():
     """From a consultation's answers page: "link this answer to a change"."""
     form = LinkAnswerForm()
     if not form.validate_on_submit():
         flash(_("Choose a change from the list, then link the answer."), "error")
-        return redirect(_safe_back(form.back.data, url_for("changes.staff_list")))
+        return redirect(_back_to_answers(form.back.data, url_for("changes.staff_list")))
     entry = _load(form.entry.data)
     try:
         services.link_consultation_answer(current_user, entry, form.answer_id.data)
     except DomainError as error:
-        db.session.rollback()
         flash(error.message, "error")
-        return redirect(_safe_back(form.back.data, url_for("changes.staff_list")))
-    db.session.commit()
+        return redirect(_back_to_answers(form.back.data, url_for("changes.staff_list")))
     flash(_("Answer linked to the change \u201c%(title)s\u201d.", title=entry.title), "success")
-    return redirect(_safe_back(form.back.data,
-                               url_for("changes.staff_entry", entry_id=entry.id)))
+    return redirect(_back_to_answers(form.back.data,
+                                     url_for("changes.staff_entry", entry_id=entry.id)))
 
 
 @bp.get("/staff/changes/measures")
-@require_any(Permission.TRIAGE_FEEDBACK, Permission.WRITE_CHANGES, Permission.VIEW_DASHBOARD)
+@require(Permission.TRIAGE_FEEDBACK, Permission.WRITE_CHANGES, Permission.VIEW_DASHBOARD)
 def measures():
     return render_template("changes/measures.html", measures=services.measures())
 

@@ -16,17 +16,13 @@ from flask import (
 )
 from flask_babel import ngettext
 from flask_login import logout_user
-from sqlalchemy import text
 
-from engage.core import page_cache
+from engage.core import health
 from engage.core.accessibility import KNOWN_PROBLEMS, statement_dates
 from engage.core.organisation import organisation
-from engage.extensions import csrf, db
+from engage.extensions import csrf
 
 bp = Blueprint("core", __name__)
-# Pages that show no data are the same for everyone signed out: rendered once per process.
-bp.record_once(lambda state: [page_cache.cache_public_page(state.app, endpoint) for endpoint in
-                              ("core.home", "core.support", "core.leaving_quickly")])
 VENDOR_DIR = Path(__file__).resolve().parents[1] / "static" / "vendor" / "nhsuk"
 
 
@@ -37,14 +33,8 @@ def home():
 
 @bp.get("/healthz")
 def healthz():
-    try:
-        db.session.execute(text("SELECT 1"))
-        database = "ok"
-    except Exception:  # any database failure means "not ready"
-        db.session.rollback()
-        database = "unavailable"
-    status = 200 if database == "ok" else 503
-    return jsonify(app="ok", database=database), status
+    ready = health.database_ready()
+    return jsonify(app="ok", database="ok" if ready else "unavailable"), 200 if ready else 503
 
 
 @bp.route("/leave", methods=["GET", "POST"])

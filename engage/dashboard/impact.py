@@ -1,8 +1,8 @@
 """A member's "your impact" page: what they took part in and what it led to.
 
-The page is a list of sections from providers `(user) -> ImpactSection | None`. Panels and
-consultations are here now. At merge, each later domain adds its own with
-`register_impact_section(...)`:
+The page is a list of sections from providers `(user) -> ImpactSection | None`, added in
+engage/dashboard/__init__.py's init_app with `wiring.add_hook(app, IMPACT_SECTIONS, provider)`.
+Panels and consultations are here; impact_domains.py has the rest:
 
 - events: the events the person attended (from AttendanceRecord);
 - feedback: the feedback they gave with their name, and anonymous feedback only when they add
@@ -29,6 +29,7 @@ from engage.consultations.models import (
     Response,
     ResponseStatus,
 )
+from engage.core.wiring import Hook
 from engage.extensions import db
 from engage.panels.models import MembershipState, PanelMembership
 
@@ -54,20 +55,13 @@ class ImpactSection:
 
 
 ImpactProvider = Callable[[object], ImpactSection | None]
-IMPACT_SECTIONS: list[ImpactProvider] = []
-
-
-def register_impact_section(provider: ImpactProvider) -> ImpactProvider:
-    if provider not in IMPACT_SECTIONS:
-        IMPACT_SECTIONS.append(provider)
-    return provider
+IMPACT_SECTIONS = Hook("dashboard.impact_sections")
 
 
 def impact_for(user) -> list[ImpactSection]:
-    return [s for s in (provider(user) for provider in IMPACT_SECTIONS) if s is not None]
+    return IMPACT_SECTIONS.results(user)
 
 
-@register_impact_section
 def panels_joined(user) -> ImpactSection:
     memberships = db.session.scalars(
         select(PanelMembership).where(PanelMembership.user_id == user.id,
@@ -84,7 +78,6 @@ def panels_joined(user) -> ImpactSection:
                          items, _("You have not joined a panel yet."))
 
 
-@register_impact_section
 def consultations_answered(user) -> ImpactSection:
     responses = db.session.execute(
         select(Consultation).join(Response, Response.consultation_id == Consultation.id)

@@ -1,8 +1,8 @@
 """"Your impact" sections from events, feedback, "you said, we did" and payments.
 
-Each is a provider registered with `register_impact_section`. Named feedback is found through
-`feedback_givers` (the member chose to attach their name); anonymous feedback appears only
-through `impact_feedback_links`, which only the member writes, by typing its code.
+Each is a provider added to `IMPACT_SECTIONS` by the dashboard's init_app. Named feedback is
+found through `feedback_givers` (the member chose to attach their name); anonymous feedback
+appears only through `impact_feedback_links`, which only the member writes, by typing its code.
 """
 
 from __future__ import annotations
@@ -14,21 +14,18 @@ from sqlalchemy import select
 
 from engage.changes.models import ChangeEntry, ChangeLink, Publication
 from engage.core.clock import to_london
-from engage.dashboard.impact import ImpactItem, ImpactSection, register_impact_section
-from engage.events.models import AttendanceRecord, Event, Register
+from engage.dashboard.impact import ImpactItem, ImpactSection
+from engage.events.models import TOOK_PART, AttendanceRecord, AttendanceStatus, Event, Register
 from engage.extensions import db
 from engage.feedback import services as feedback
 from engage.payments.models import Claim, ClaimState
 from engage.payments.reports import pounds_text
-
-TOOK_PART = ("attended", "attended_part")
 
 
 def _sent_on(item) -> str:
     return item.received_on.strftime("%-d %B %Y")
 
 
-@register_impact_section
 def events_attended(user) -> ImpactSection:
     rows = db.session.execute(
         select(Event, AttendanceRecord.status)
@@ -40,7 +37,7 @@ def events_attended(user) -> ImpactSection:
     items = [ImpactItem(
         event.title,
         _("You came on %(day)s", day=to_london(event.starts_at).strftime("%-d %B %Y"))
-        if status == "attended" else
+        if status == AttendanceStatus.ATTENDED else
         _("You came for part of it on %(day)s",
           day=to_london(event.starts_at).strftime("%-d %B %Y")),
         url_for("events.detail", event_id=event.id)) for event, status in rows]
@@ -51,7 +48,6 @@ def events_attended(user) -> ImpactSection:
                            "completed."))
 
 
-@register_impact_section
 def feedback_given(user) -> ImpactSection:
     items = []
     for item in feedback.feedback_of_member(user):
@@ -70,7 +66,6 @@ def feedback_given(user) -> ImpactSection:
                                   "listed."))
 
 
-@register_impact_section
 def feedback_added_by_code(user) -> ImpactSection:
     """Anonymous feedback the member added with its code. There is no link to the check page
     (it needs the code, which we never keep), so the status and replies are shown here."""
@@ -95,7 +90,6 @@ def feedback_added_by_code(user) -> ImpactSection:
                          extra_template="dashboard/_feedback_codes.html")
 
 
-@register_impact_section
 def changes_linked(user) -> ImpactSection:
     entries = db.session.scalars(
         select(ChangeEntry).join(ChangeLink, ChangeLink.entry_id == ChangeEntry.id)
@@ -119,7 +113,6 @@ WAITING = (ClaimState.SUBMITTED, ClaimState.LEAD_APPROVED, ClaimState.APPROVED,
            ClaimState.PAYING, ClaimState.EXPORTED, ClaimState.PAYMENT_FAILED)
 
 
-@register_impact_section
 def payments_summary(user) -> ImpactSection | None:
     claims = list(db.session.scalars(select(Claim).where(Claim.user_id == user.id)))
     if not claims:

@@ -37,9 +37,9 @@ from engage.changes.models import ChangeEntry, ChangeStatus, Publication
 from engage.changes.services import measures
 from engage.core import clock
 from engage.core.charts import Bar, bar_chart
-from engage.core.suppression import suppress_table
-from engage.dashboard.sections import Figure, Filters
-from engage.events.models import AttendanceRecord, Event, Register
+from engage.core.suppression import is_small, suppress_table
+from engage.dashboard.sections import Figure, Filters, small_numbers_note
+from engage.events.models import TOOK_PART, AttendanceRecord, AttendanceStatus, Event, Register
 from engage.extensions import db
 from engage.feedback.models import FeedbackItem
 from engage.panels.models import Panel
@@ -50,9 +50,6 @@ from engage.payments.models import (
     LedgerEntry,
     PolicyVersion,
 )
-
-SMALL_NUMBERS_NOTE = ("To protect people in small groups, any number under 5 is not shown, and "
-                      "neither are some other numbers that would let you work it out.")
 
 
 def organisations() -> list[str]:
@@ -168,16 +165,13 @@ def commitments_past_target(filters: Filters) -> Figure:
 # --- participation: attendance --------------------------------------------------------------
 
 
-TOOK_PART = ("attended", "attended_part")
-
-
 def attendance_rate(filters: Filters) -> Figure:
     query = (select(Event.panel_id, AttendanceRecord.status, func.count())
              .join(AttendanceRecord, AttendanceRecord.event_id == Event.id)
              .join(Register, Register.event_id == Event.id)
              .where(Register.finalised_at.is_not(None),
                     Event.starts_at >= filters.start_utc, Event.starts_at < filters.end_utc,
-                    AttendanceRecord.status != "cancelled_in_advance")
+                    AttendanceRecord.status != AttendanceStatus.CANCELLED_IN_ADVANCE)
              .group_by(Event.panel_id, AttendanceRecord.status))
     if filters.panel_id:
         query = query.where(Event.panel_id == filters.panel_id)
@@ -208,7 +202,7 @@ def attendance_rate(filters: Filters) -> Figure:
           "at three events counts three times."),
         [_("Panel"), _("Came (all or part)"), _("Did not come"), _("Places"),
          _("Attendance rate")], rows, chart,
-        note=_(SMALL_NUMBERS_NOTE) if table.any_suppressed else "")
+        note=small_numbers_note() if table.any_suppressed else "")
 
 
 # --- payments -------------------------------------------------------------------------------
@@ -316,7 +310,7 @@ def spend_by_panel_and_quarter(filters: Filters) -> Figure:
     hidden = False
     for panel, quarter, total_pence in spend:
         count = people.get((panel, quarter), 0)
-        if 0 < count < 5:
+        if is_small(count):
             hidden = True
             rows.append([quarter, panel, _("not shown"), _("not shown")])
         else:
@@ -334,7 +328,7 @@ def spend_by_panel_and_quarter(filters: Filters) -> Figure:
           "paid in a panel and quarter, the amount is not shown, because it would describe "
           "what a few people were paid."),
         [_("Quarter"), _("Panel"), _("Spend"), _("People")], rows, chart,
-        note=_(SMALL_NUMBERS_NOTE) if hidden else "")
+        note=small_numbers_note() if hidden else "")
 
 
 # What `engage.payments.services.is_overdue` allows when a claim has no policy version.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -12,9 +12,12 @@ from sqlalchemy import delete, func, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from engage.accounts.models import User, UserRole
 from engage.core import audit, clock
 from engage.core.notify import Message, notify
 from engage.core.permissions import Permission, Role, can
+from engage.core.unit_of_work import atomic
+from engage.core.wiring import Hook
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
 from engage.feedback import codes
@@ -64,18 +67,22 @@ def topics() -> list[str]:
 class GivenFeedback:
     item: FeedbackItem
     code: str
+    repeated: bool = False  # the same page was sent again: nothing new was stored
 
 
 def _clean(text: str | None) -> str:
     return (text or "").replace("\r\n", "\n").strip()
 
 
+@atomic
 def give_feedback(actor: Any, *, body: str, topic: str | None = None, may_quote: bool = False,
-                  attach_name: bool = False) -> GivenFeedback:
+                  attach_name: bool = False, page_nonce: str | None = None) -> GivenFeedback:
     """Store feedback and return its code, which exists only in this return value.
 
     Nothing about the giver is stored unless a signed-in member asks to attach their name. No
-    audit event is written: its exact time would be a clock finer than the day.
+    audit event is written: its exact time would be a clock finer than the day. With the
+    give-feedback page's one-time nonce the code is derived from it, so the same page sent
+    again stores nothing new and returns the same code (`repeated`).
     """
     body = _clean(body)
     if not body:
@@ -88,22 +95,37 @@ def give_feedback(actor: Any, *, body: str, topic: str | None = None, may_quote:
     if topic and topic not in topics():
         raise ValidationFailed("Choose a topic from the list, or leave it empty.")
     named = bool(attach_name and getattr(actor, "is_authenticated", False))
-    code = codes.new_code()
+    code = codes.code_for_page(page_nonce) if page_nonce else codes.new_code()
+    lookup = codes.lookup_key(code)
+    already = _item_with_lookup(lookup)
+    if already is not None:
+        return GivenFeedback(item=already, code=code, repeated=True)
     item = FeedbackItem(
         id=_unused_feedback_id(),
         received_on=clock.today_london(),
         body=body,
         topic=topic or None,
         may_quote=bool(may_quote),
-        code_lookup=codes.lookup_key(code),
+        code_lookup=lookup,
         status=FeedbackStatus.NEW,
     )
-    db.session.add(item)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(item)
+    except IntegrityError:
+        # The same page sent twice at once: the other request stored it.
+        already = _item_with_lookup(lookup)
+        if already is None:
+            raise
+        return GivenFeedback(item=already, code=code, repeated=True)
     if named:
         db.session.add(FeedbackGiver(feedback_id=item.id, user_id=actor.id))
         db.session.flush()
     return GivenFeedback(item=item, code=code)
+
+
+def _item_with_lookup(lookup: str) -> FeedbackItem | None:
+    return db.session.scalar(select(FeedbackItem).where(FeedbackItem.code_lookup == lookup))
 
 
 def _unused_feedback_id() -> int:
@@ -128,16 +150,42 @@ def delete_replies_by_giver(item: FeedbackItem) -> int:
     count = len(item.replies)
     db.session.execute(delete(FeedbackReply).where(FeedbackReply.feedback_id == item.id))
     db.session.expire(item, ["replies"])
-    audit.record("feedback.replies_deleted_by_giver")
+    audit.count_anonymous("feedback.replies_deleted_by_giver", clock.today_london())
     return count
 
 
 def withdraw_feedback(item: FeedbackItem) -> None:
     """The person holding the code takes their feedback back: it is deleted with its replies,
-    themes and links to changes. The audit event names no item, so it cannot be tied back."""
+    themes and links to changes. Only the day's count of withdrawals records it: an audit row
+    with its time could be tied to whoever was signed in then."""
     db.session.delete(item)
     db.session.flush()
-    audit.record("feedback.withdrawn_by_giver")
+    audit.count_anonymous("feedback.withdrawn_by_giver", clock.today_london())
+
+
+# --- hiding the order of arrival ---------------------------------------------------------------
+
+
+def mix_recent_feedback() -> int:
+    """The worker's job: write today's feedback again (and, once, each earlier day's that is not
+    settled yet), one row at a time in the order of the random ids, re-encrypting the text.
+
+    Afterwards those rows share one transaction id and PostgreSQL's physical order follows the
+    random ids, so neither says in what order they arrived; on SQLite the random id already is
+    the rowid. The rows are updated in id order, never in parallel, so this cannot deadlock
+    with itself. Returns how many rows were written.
+    """
+    today = clock.today_london()
+    rows = db.session.execute(
+        select(FeedbackItem.id, FeedbackItem.body, FeedbackItem.received_on)
+        .where((FeedbackItem.received_on >= today) | FeedbackItem.settled.is_(False))
+        .order_by(FeedbackItem.id)).all()
+    for row in rows:
+        db.session.execute(
+            update(FeedbackItem).where(FeedbackItem.id == row.id)
+            .values(body=row.body, settled=row.received_on < today)
+            .execution_options(synchronize_session=False))
+    return len(rows)
 
 
 # --- staff triage -----------------------------------------------------------------------------
@@ -195,6 +243,28 @@ def reopen_feedback(actor: Any, item: FeedbackItem) -> None:
                  subject_id=item.id)
 
 
+def mark_linked(item: FeedbackItem) -> None:
+    """The item is now behind a "you said, we did" entry (called by the changes domain when it
+    links it): linked, from any status, and no longer closed."""
+    db.session.execute(
+        update(FeedbackItem).where(FeedbackItem.id == item.id)
+        .values(status=FeedbackStatus.LINKED, status_changed_on=clock.today_london(),
+                closed_reason=None)
+        .execution_options(synchronize_session=False))
+    db.session.refresh(item)
+
+
+def mark_unlinked(item: FeedbackItem) -> None:
+    """The last entry the item was linked to let it go (called by the changes domain): back
+    to read by our team, unless staff have moved it on since."""
+    db.session.execute(
+        update(FeedbackItem)
+        .where(FeedbackItem.id == item.id, FeedbackItem.status == FeedbackStatus.LINKED)
+        .values(status=FeedbackStatus.ACKNOWLEDGED, status_changed_on=clock.today_london())
+        .execution_options(synchronize_session=False))
+    db.session.refresh(item)
+
+
 def reply_to_feedback(actor: Any, item: FeedbackItem, body: str) -> FeedbackReply:
     _require_triage(actor)
     body = _clean(body)
@@ -240,6 +310,7 @@ def ensure_theme(name: str) -> FeedbackTheme:
     return theme
 
 
+@atomic
 def set_quote(actor: Any, item: FeedbackItem, quote: str) -> None:
     """Staff write the words that may be quoted, with identifying details taken out. Only the
     redacted quote is ever published, and only when the giver allowed quoting."""
@@ -272,7 +343,6 @@ def flag_safeguarding(actor: Any, item: FeedbackItem) -> None:
         raise InvalidState("This feedback is already with the safeguarding lead.")
     audit.record("feedback.safeguarding_flagged", actor_id=actor.id, subject_type="feedback",
                  subject_id=item.id)
-    from engage.accounts.models import User, UserRole
 
     leads = db.session.scalars(
         select(User).join(UserRole, UserRole.user_id == User.id)
@@ -295,8 +365,6 @@ def record_safeguarding_view(actor: Any, item: FeedbackItem) -> None:
 
 
 def named_giver(item: FeedbackItem):
-    from engage.accounts.models import User
-
     return db.session.scalar(
         select(User).join(FeedbackGiver, FeedbackGiver.user_id == User.id)
         .where(FeedbackGiver.feedback_id == item.id)
@@ -346,6 +414,7 @@ class ImpactAddition:
     named_by_you: bool = False  # you gave it with your name, so it is listed already
 
 
+@atomic
 def add_feedback_to_impact(user: Any, code: str) -> ImpactAddition:
     """Link the feedback a code unlocks to the member's impact page. A wrong code raises
     NotFound (the view counts it against the wrong-code allowance). Adding it twice, even by
@@ -355,9 +424,12 @@ def add_feedback_to_impact(user: Any, code: str) -> ImpactAddition:
         raise NotFound(WRONG_CODE)
     if item.giver is not None and item.giver.user_id == user.id:
         return ImpactAddition(item, added=False, named_by_you=True)
+    link_id = random_feedback_id()
+    while db.session.get(ImpactFeedbackLink, link_id) is not None:
+        link_id = random_feedback_id()
     try:
         with db.session.begin_nested():
-            db.session.add(ImpactFeedbackLink(user_id=user.id, feedback_id=item.id))
+            db.session.add(ImpactFeedbackLink(id=link_id, user_id=user.id, feedback_id=item.id))
     except IntegrityError:
         return ImpactAddition(item, added=False)
     return ImpactAddition(item, added=True)
@@ -492,15 +564,9 @@ def all_themes() -> list[FeedbackTheme]:
 
 # --- what the code page shows about changes (filled in by the changes domain) ------------------
 
-LinkedChangeFinder = Callable[[FeedbackItem], list[Any]]
-LINKED_CHANGE_FINDERS: list[LinkedChangeFinder] = []
-
-
-def register_linked_change_finder(finder: LinkedChangeFinder) -> None:
-    """The changes domain sits above feedback, so it registers how to find the published
-    changes an item is linked to; feedback never imports it."""
-    if finder not in LINKED_CHANGE_FINDERS:
-        LINKED_CHANGE_FINDERS.append(finder)
+# The changes domain sits above feedback, so it adds how to find the published changes an item
+# is linked to: a function (item) -> list of entries. Feedback never imports it.
+LINKED_CHANGES = Hook("feedback.linked_changes")
 
 
 def giver_status_label(item: FeedbackItem, changes: list[Any]) -> str:
@@ -512,7 +578,4 @@ def giver_status_label(item: FeedbackItem, changes: list[Any]) -> str:
 
 
 def linked_changes(item: FeedbackItem) -> list[Any]:
-    found: list[Any] = []
-    for finder in LINKED_CHANGE_FINDERS:
-        found.extend(finder(item))
-    return found
+    return [change for changes in LINKED_CHANGES.results(item) for change in changes]

@@ -12,8 +12,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engage.accounts.admin_views import require
-from engage.core import page_cache
+from engage.accounts.decorators import require
 from engage.core.permissions import Permission
 from engage.errors import DomainError, NotFound
 from engage.extensions import csrf, db, limiter
@@ -32,10 +31,8 @@ from engage.feedback.forms import (
 from engage.feedback.models import MAX_FEEDBACK_LENGTH, FeedbackItem, FeedbackStatus
 
 bp = Blueprint("feedback", __name__)
-# The form is the same for everyone signed out; its form token is time-limited, so a copy is
-# kept for a minute only.
-bp.record_once(lambda state: page_cache.cache_public_page(state.app, "feedback.give",
-                                                          max_age=60))
+# The give-feedback form is never cached: its form token carries a one-time nonce from which
+# the feedback code is derived, so a shared copy would give two visitors one code.
 
 GIVE_FORM = "give-feedback"
 CHECK_FORM = "check-feedback"
@@ -45,10 +42,10 @@ def _give_limit() -> str:
     return current_app.config.get("FEEDBACK_GIVE_LIMIT", "10 per hour")
 
 
-def _protect_post(form_name: str) -> None:
+def _protect_post(form_name: str) -> str:
     if current_user.is_authenticated:
         csrf.protect()
-    check_anonymous_post(form_name)
+    return check_anonymous_post(form_name)
 
 
 # --- giving feedback --------------------------------------------------------------------------
@@ -61,7 +58,7 @@ def give():
     form = GiveFeedbackForm()
     form.topic.choices = [("", "Choose a topic (optional)")] + [(t, t) for t in services.topics()]
     if request.method == "POST":
-        _protect_post(GIVE_FORM)
+        page_nonce = _protect_post(GIVE_FORM)
         if form.website.data:
             form.website.errors = ["Please leave this field empty. It is there to catch "
                                    "automated spam."]
@@ -70,13 +67,12 @@ def give():
                 given = services.give_feedback(
                     current_user, body=form.body.data, topic=form.topic.data or None,
                     may_quote=form.may_quote.data == "yes",
-                    attach_name=form.attach_name.data == "named")
+                    attach_name=form.attach_name.data == "named", page_nonce=page_nonce)
             except DomainError as error:
-                db.session.rollback()
                 form.body.errors = [*form.body.errors, error.message]
             else:
-                db.session.commit()
                 return render_template("feedback/given.html", code=given.code,
+                                       repeated=given.repeated,
                                        named=form.attach_name.data == "named"
                                        and current_user.is_authenticated)
     form.form_token.data = form_token(GIVE_FORM)
@@ -130,7 +126,6 @@ def delete_replies():
     if item is None:
         raise NotFound("We could not find feedback with that code.")
     count = services.delete_replies_by_giver(item)
-    db.session.commit()
     notice = "The replies have been deleted." if count else "There were no replies to delete."
     return _status_page(item, form.code.data, notice)
 
@@ -148,7 +143,6 @@ def withdraw():
         return render_template("feedback/withdraw.html", item=item, code=form.code.data,
                                token=form_token(CHECK_FORM))
     services.withdraw_feedback(item)
-    db.session.commit()
     return render_template("feedback/withdrawn.html")
 
 
@@ -231,7 +225,6 @@ def _button_action(item: FeedbackItem, action, done: str):
     try:
         action(current_user, item)
     except DomainError as error:
-        db.session.rollback()
         flash(error.message, "error")
     else:
         flash(done, "success")
@@ -245,7 +238,6 @@ def _form_action(item: FeedbackItem, form, form_name: str, field, action, done: 
         try:
             action()
         except DomainError as error:
-            db.session.rollback()
             field.errors = [error.message]
         else:
             flash(done, "success")
@@ -338,7 +330,6 @@ def safeguarding_queue():
 def safeguarding_item(feedback_id: int):
     item = _load(feedback_id)
     services.record_safeguarding_view(current_user, item)
-    db.session.commit()
     return render_template("feedback/safeguarding_item.html", item=item,
                            giver=services.named_giver(item), procedure=_procedure())
 

@@ -7,11 +7,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from engage.accounts.admin_views import require
+from engage.accounts.decorators import require
 from engage.core.organisation import organisation
 from engage.core.permissions import Permission
-from engage.core.personal_data import REGISTRY
-from engage.extensions import db
+from engage.core.personal_data import declared
 from engage.lifecycle import retention
 from engage.lifecycle.forms import retention_form
 
@@ -29,8 +28,8 @@ def _kinds_with_retention() -> list[tuple]:
     """Every declared kind of personal data, with its retention rule and period in words."""
     periods = retention.periods()
     kinds = []
-    for kind in sorted(REGISTRY.values(), key=lambda k: k.label):
-        rule = retention.RULES.get(kind.retention_key or "")
+    for kind in sorted(declared().values(), key=lambda k: k.label):
+        rule = kind.retention
         removed = (f"{retention.period_text(periods[rule.key])} {rule.counted_from}"
                    if rule else None)
         kinds.append((kind, rule, removed))
@@ -59,12 +58,11 @@ def retention_settings():
     periods = retention.periods()
     form = retention_form(periods)
     if form.validate_on_submit():
-        for key in retention.RULES:
+        for key in retention.rules():
             if form[key].data != periods[key]:
                 retention.set_period(current_user, key, form[key].data)
-        db.session.commit()
         flash(_("The retention periods are saved. The daily job uses them from its next run."),
               "success")
         return redirect(url_for("lifecycle.retention_settings"))
-    rules = [retention.RULES[key] for key in sorted(retention.RULES)]
+    rules = [rule for _key, rule in sorted(retention.rules().items())]
     return render_template("lifecycle/retention.html", form=form, rules=rules)

@@ -13,6 +13,7 @@ from datetime import date
 from flask_babel import ngettext
 
 from engage.core.money import format_pence
+from engage.payments.models import ExpenseKind, PaymentChoice
 
 # ---------------------------------------------------------------------------------------------
 # Inputs
@@ -223,14 +224,14 @@ def _involvement(policy: PolicyFacts, activity: ActivityFacts, person: PersonFac
         amount = policy.half_day_pence if half else policy.full_day_pence
         earned = f"{what}, {detail} → {'half' if half else 'full'} day {format_pence(amount)}"
 
-    if person.declined_for_activity or person.choice == "decline":
+    if person.declined_for_activity or person.choice == PaymentChoice.DECLINE:
         why = "for this activity" if person.declined_for_activity else "in your preferences"
         return 0, amount, [earned, f"You declined involvement payments {why} → "
                            f"{format_pence(amount)} recorded as declined, not paid"]
 
     lines = [earned]
     declined = 0
-    if person.choice == "cap" and person.cap_pence is not None:
+    if person.choice == PaymentChoice.CAP and person.cap_pence is not None:
         room = max(person.cap_pence - person.involvement_so_far_pence, 0)
         if amount > room:
             declined = amount - room
@@ -285,7 +286,7 @@ def _expense(policy: PolicyFacts, person: PersonFacts, item: ExpenseFacts,
                               f"{item.category}: not covered by this policy → £0.00"),
                 [f"The expense type '{item.category}' is not covered by this policy: "
                  "remove it or ask finance."])
-    if rule.kind == "mileage":
+    if rule.kind == ExpenseKind.MILEAGE:
         miles = max(item.miles or 0, 0)
         so_far = miles_used.get(rule.category, 0)
         pence, text = _mileage(rule, miles, so_far)

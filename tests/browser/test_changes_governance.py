@@ -12,9 +12,9 @@ from playwright.sync_api import Page, expect
 
 from engage.accounts.models import User
 from engage.changes import services
-from engage.changes.demo import DEMO_SAID
 from engage.changes.models import ChangeEntry
 from engage.demo import DEMO_PASSWORD, seed_demo
+from engage.demo.changes import DEMO_SAID
 from engage.extensions import db
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import LiveServer, sign_in_as

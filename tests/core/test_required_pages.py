@@ -8,7 +8,7 @@ import html
 import pytest
 
 from engage.core.permissions import Role
-from engage.core.personal_data import REGISTRY
+from engage.core.personal_data import declared
 from tests.conftest import FormClient
 from tests.factories import make_staff, sign_in
 from tests.html_checks import duplicate_ids
@@ -68,8 +68,8 @@ def test_privacy_notice_lists_every_declared_kind_of_personal_data(app, client):
     app.config.update(ORGANISATION_NAME="Northshire Survivors Network",
                       DATA_PROTECTION_EMAIL="dpo@northshire.example")
     page = _text(client.get("/privacy"))
-    assert REGISTRY, "the domains declare their personal data"
-    for kind in REGISTRY.values():
+    assert declared(), "the domains declare their personal data"
+    for kind in declared().values():
         section = page[page.index(f'id="kind-{kind.table}"'):]
         assert html.unescape(kind.label) in section[:400], kind.table
         for text in (kind.why, kind.who_can_see, kind.kept_for):
@@ -83,7 +83,7 @@ def test_privacy_notice_lists_every_declared_kind_of_personal_data(app, client):
 def test_privacy_notice_shows_the_retention_period_an_admin_chose(app, client, db):
     from engage.lifecycle import retention
 
-    rule = next(iter(retention.RULES.values()))
+    rule = next(iter(retention.rules().values()))
     admin = make_staff(Role.ADMIN)
     retention.set_period(admin, rule.key, 31)
     db.session.commit()
