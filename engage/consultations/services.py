@@ -880,9 +880,19 @@ def _claim(consultation: Consultation, column: str, **also) -> bool:
     return result.rowcount == 1
 
 
+def took_part_ids(consultation: Consultation) -> set[int]:
+    """Everyone who has sent answers: named responses and receipts of anonymous ones."""
+    named = select(Response.user_id).where(Response.consultation_id == consultation.id,
+                                           Response.status == ResponseStatus.SUBMITTED)
+    receipts = select(ParticipationReceipt.user_id).where(
+        ParticipationReceipt.consultation_id == consultation.id)
+    return set(db.session.scalars(named.union(receipts)))
+
+
 def _still_to_answer(consultation: Consultation):
+    answered = took_part_ids(consultation)
     return [person for person in panels.active_members(consultation.panel)
-            if not has_taken_part(person, consultation)]
+            if person.id not in answered]
 
 
 def send_due_notices() -> int:
@@ -900,7 +910,9 @@ def send_due_notices() -> int:
         left = consultation.closes_at - now
         if consultation.open_notice_sent_at is None:
             if _claim(consultation, "open_notice_sent_at"):
-                for person in panels.active_members(consultation.panel):
+                # Someone who has already answered (with a facilitator's help, or before the
+                # job ran) is not told about it as if it were new.
+                for person in _still_to_answer(consultation):
                     notify(person, Message(
                         _("A new consultation from %(panel)s", panel=consultation.panel.name),
                         _("%(title)s is open until %(when)s. Taking part is your choice.",

@@ -110,3 +110,24 @@ class CorrectionForm(FlaskForm):
     reason = TextAreaField(_l("Why the record is being corrected"), validators=[
         DataRequired(message=_l("Say why the record is being corrected")),
         Length(max=1000, message=_l("Use 1,000 characters or fewer."))])
+
+
+class CancelPlaceForm(FlaskForm):
+    message = TextAreaField(_l("Message to them (optional)"), validators=[
+        Length(max=1000, message=_l("Use 1,000 characters or fewer."))])
+
+
+WALK_IN_CHOICES = [(str(k), ATTENDANCE_LABELS[k]) for k in ("attended", "attended_part")]
+
+
+class WalkInForm(FlaskForm):
+    status = RadioField(_l("Attendance"), choices=WALK_IN_CHOICES, default="attended",
+                        validators=[InputRequired(message=_l("Choose the attendance"))])
+    minutes = IntegerField(_l("Minutes taken part (for attended part)"), validators=[Optional()])
+    reason = TextAreaField(_l("Why they are being added"), validators=[
+        Length(max=1000, message=_l("Use 1,000 characters or fewer."))])
+
+
+class OrganiserForm(FlaskForm):
+    user_id = SelectField(_l("Member of staff"), coerce=int, choices=[], validate_choice=False,
+                          validators=[InputRequired(message=_l("Choose a member of staff"))])

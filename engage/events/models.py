@@ -86,6 +86,7 @@ class EndedReason(enum.StrEnum):
     MEMBER_CANCELLED = "member_cancelled"
     OFFER_EXPIRED = "offer_expired"
     OFFER_DECLINED = "offer_declined"
+    ORGANISER_CANCELLED = "organiser_cancelled"
 
 
 class AttendanceStatus(enum.StrEnum):
@@ -349,6 +350,8 @@ class AttendanceRecord(Base):
                                                               ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(24))
     minutes_attended: Mapped[int | None]
+    # Added by an organiser for someone who came without a place booked.
+    walked_in: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now,
                                                  onupdate=clock.now)
 

@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import exists, func, or_, select, update
 
-from engage.accounts.models import User
+from engage.accounts.models import User, UserRole
 from engage.core import audit, clock
 from engage.core.crypto import keyed_hash
 from engage.core.notify import Message, notify
@@ -34,9 +34,9 @@ from engage.events.models import (
     EventStatus,
     Register,
 )
-from engage.events.signals import attendance_corrected, register_finalised
+from engage.events.signals import attendance_corrected, booking_cancelled, register_finalised
 from engage.extensions import db
-from engage.panels.models import Panel, PanelStaff
+from engage.panels.models import PLACE_HOLDING_STATES, Panel, PanelMembership, PanelStaff
 
 MAX_SERIES_EVENTS = 60
 FEED_TOKEN_PURPOSE = "calendar-feed"  # noqa: S105 - a hash purpose, not a secret
@@ -124,8 +124,6 @@ def panels_for_events(user) -> list[Panel]:
 
 def _visible_filter(user):
     """A WHERE clause for the events this person may see."""
-    from engage.panels.models import PLACE_HOLDING_STATES, PanelMembership
-
     if can(user, Permission.MANAGE_EVENTS) and user.has_role(Role.PROGRAMME_LEAD):
         return Event.id.is_not(None)
     member_of = select(PanelMembership.panel_id).where(
@@ -219,6 +217,39 @@ def join_link_for(user, event: Event) -> str | None:
 
 def join_link_opens_at(event: Event) -> datetime:
     return event.starts_at - timedelta(minutes=event.join_opens_minutes)
+
+
+def _managed_filter(user):
+    """A WHERE clause for the events this person runs (programme leads run every event)."""
+    if user.has_role(Role.PROGRAMME_LEAD):
+        return Event.id.is_not(None)
+    return or_(Event.panel_id.in_(select(PanelStaff.panel_id)
+                                  .where(PanelStaff.user_id == user.id)),
+               Event.id.in_(select(EventOrganiser.event_id)
+                            .where(EventOrganiser.user_id == user.id)))
+
+
+def _registers_to_complete_query(user):
+    finalised = select(Register.event_id).where(Register.finalised_at.is_not(None))
+    return select(Event).where(_managed_filter(user), Event.ends_at <= clock.now(),
+                               Event.status == EventStatus.SCHEDULED,
+                               Event.id.not_in(finalised))
+
+
+def registers_to_complete(user) -> list[Event]:
+    """Events that have ended whose register is not finalised yet, oldest first."""
+    if not can(user, Permission.MANAGE_EVENTS):
+        return []
+    return list(db.session.scalars(
+        _registers_to_complete_query(user).order_by(Event.starts_at, Event.id)))
+
+
+def count_registers_to_complete(user) -> int:
+    """One query, for the events list."""
+    if not can(user, Permission.MANAGE_EVENTS):
+        return 0
+    return db.session.scalar(select(func.count()).select_from(
+        _registers_to_complete_query(user).subquery())) or 0
 
 
 # --- creating and changing events ---------------------------------------------------------------
@@ -603,7 +634,47 @@ def cancel_booking(user, booking: Booking) -> None:
                  "This booking was already cancelled.")
     audit.record("booking.cancelled", actor_id=user.id, subject_type="event",
                  subject_id=booking.event_id)
+    booking_cancelled.send(booking.event, booking=booking, actor=user, by_organiser=False)
     offer_free_places(booking.event)
+
+
+def get_booking(actor, event: Event, booking_id: int) -> Booking:
+    """One booking of an event, for its organisers."""
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or booking.event_id != event.id or not can_manage_event(actor, event):
+        raise NotFound()
+    return booking
+
+
+def cancel_place(actor, booking: Booking, message: str = "") -> None:
+    """An organiser cancels one person's booking (or waiting-list place). The person is told
+    kindly, and a place that frees up goes to the waiting list as usual."""
+    event = booking.event
+    if not can_manage_event(actor, event):
+        raise NotAllowed()
+    if event.is_cancelled:
+        raise InvalidState("This event has been cancelled, so its bookings are already "
+                           "cancelled.")
+    if event.has_started:
+        raise InvalidState("This event has started. If someone did not come, mark them on "
+                           "the register instead.")
+    message = message.strip()
+    if len(message) > 1000:
+        raise ValidationFailed("Keep the message to 1,000 characters or fewer.")
+    _end_booking(booking, ACTIVE_BOOKING, EndedReason.ORGANISER_CANCELLED,
+                 "This booking was already cancelled.")
+    body = (f"We are sorry, but your place at {event.title} on {_when(event)} has been "
+            "cancelled by the organisers.")
+    if message:
+        body += f" They said: {message}"
+    body += (" If you have any questions, or you have already spent money to come, please "
+             "get in touch with them. Thank you for your understanding.")
+    notify(booking.user, Message(f"Your booking: {event.title}", body, event_path(event.id)),
+           dedupe_key=f"organiser-cancelled:{booking.id}:{booking.sequence}")
+    audit.record("booking.cancelled_by_organiser", actor_id=actor.id, subject_type="event",
+                 subject_id=event.id)
+    booking_cancelled.send(event, booking=booking, actor=actor, by_organiser=True)
+    offer_free_places(event)
 
 
 def offer_free_places(event: Event) -> int:
@@ -783,6 +854,65 @@ def feed_bookings(user) -> list[Booking]:
         .order_by(Event.starts_at)))
 
 
+# --- co-organisers -------------------------------------------------------------------------------
+
+
+def organisers_of(event: Event) -> list[User]:
+    ids = [o.user_id for o in event.organisers]
+    if not ids:
+        return []
+    return list(db.session.scalars(select(User).where(User.id.in_(ids))
+                                   .order_by(User.display_name, User.id)))
+
+
+def organiser_choices(actor, event: Event) -> list[User]:
+    """Staff who can run events and are not yet listed as this event's organisers."""
+    from engage.panels.services import staff_choices
+
+    if not can_manage_event(actor, event):
+        raise NotAllowed()
+    listed = {o.user_id for o in event.organisers}
+    return [person for person in staff_choices() if person.id not in listed]
+
+
+def add_organiser(actor, event: Event, user_id: int) -> User:
+    """Add a co-organiser: a facilitator or programme lead who can then run the event."""
+    if not can_manage_event(actor, event):
+        raise NotAllowed()
+    if event.is_cancelled:
+        raise InvalidState("This event has been cancelled, so it needs no more organisers.")
+    person = next((p for p in organiser_choices(actor, event) if p.id == user_id), None)
+    if person is None:
+        raise ValidationFailed("Choose a member of staff who runs events and is not already an "
+                               "organiser.")
+    listing = EventOrganiser(user_id=person.id)
+    event.organisers.append(listing)
+    db.session.flush()
+    notify(person, Message(
+        f"You are an organiser of {event.title}",
+        f"{actor.display_name} added you as an organiser of {event.title} on {_when(event)}. "
+        "You can now see its bookings, change it and complete its register.",
+        event_path(event.id)), dedupe_key=f"organiser-added:{listing.id}")
+    audit.record("event.organiser_added", actor_id=actor.id, subject_type="event",
+                 subject_id=event.id, organiser_id=person.id)
+    return person
+
+
+def remove_organiser(actor, event: Event, user_id: int) -> None:
+    if not can_manage_event(actor, event):
+        raise NotAllowed()
+    listed = next((o for o in event.organisers if o.user_id == user_id), None)
+    if listed is None:
+        raise NotFound()
+    if len(event.organisers) == 1:
+        raise InvalidState("An event needs at least one organiser. Add someone else before "
+                           "removing this person.")
+    event.organisers.remove(listed)
+    db.session.flush()
+    audit.record("event.organiser_removed", actor_id=actor.id, subject_type="event",
+                 subject_id=event.id, organiser_id=user_id)
+
+
 # --- attendance registers -----------------------------------------------------------------------
 
 
@@ -799,10 +929,11 @@ def _check_register(actor, event: Event) -> None:
         raise InvalidState("The register opens when the event starts.")
 
 
-def register_rows(actor, event: Event) -> list[AttendanceRecord]:
-    """The register, prefilled from bookings the first time: people with a place are marked as
-    attended and people who cancelled a place as cancelled in advance, for the organiser to
-    check."""
+def register_rows(actor, event: Event, *, keep: bool = False) -> list[AttendanceRecord]:
+    """The register, prefilled from bookings until it is saved: people with a place are marked
+    as attended and people who cancelled a place as cancelled in advance, for the organiser to
+    check. Prefilled rows are only added to the database with `keep=True` (saving and
+    finalising); showing the register changes nothing."""
     _check_register(actor, event)
     records = {r.user_id: r for r in db.session.scalars(
         select(AttendanceRecord).where(AttendanceRecord.event_id == event.id))}
@@ -821,11 +952,28 @@ def register_rows(actor, event: Event) -> list[AttendanceRecord]:
                 event_id=event.id, user_id=booking.user_id, booking_id=booking.id,
                 status=(AttendanceStatus.ATTENDED if attended
                         else AttendanceStatus.CANCELLED_IN_ADVANCE),
-                minutes_attended=event.duration_minutes if attended else None)
-            db.session.add(record)
+                minutes_attended=event.duration_minutes if attended else None,
+                walked_in=False)
+            if keep:
+                db.session.add(record)
+            else:
+                record.user = booking.user
             records[booking.user_id] = record
-        db.session.flush()
-    return sorted(records.values(), key=lambda r: (r.user.display_name.lower(), r.id))
+        if keep:
+            db.session.flush()
+    return sorted(records.values(), key=lambda r: (r.user.display_name.lower(), r.user_id))
+
+
+def register_counts(records: Iterable[AttendanceRecord]) -> dict[str, int]:
+    """How many people have each attendance status, for the finalising page."""
+    counts = dict.fromkeys(AttendanceStatus, 0)
+    for record in records:
+        counts[AttendanceStatus(record.status)] += 1
+    return counts
+
+
+def can_finalise(event: Event) -> bool:
+    return not event.is_cancelled and event.has_ended
 
 
 @dataclass
@@ -858,7 +1006,7 @@ def save_register(actor, event: Event, marks: dict[int, Mark]) -> None:
     register = register_of(event)
     if register is not None and register.is_final:
         raise InvalidState("This register is finalised. Use a correction to change a record.")
-    records = {r.user_id: r for r in register_rows(actor, event)}
+    records = {r.user_id: r for r in register_rows(actor, event, keep=True)}
     cleaned = {}
     for user_id, mark in marks.items():
         if user_id not in records:
@@ -880,7 +1028,11 @@ def finalise_register(actor, event: Event) -> list[AttendanceRecord]:
     """Finalise the register, once. Sends `register_finalised` in this transaction so other
     domains (payments) can add their rows to it."""
     _check_register(actor, event)
-    records = register_rows(actor, event)
+    if not event.has_ended:
+        raise InvalidState(
+            "The register can be finalised once the event has ended, from "
+            f"{clock.to_london(event.ends_at):%H:%M on %A %-d %B}. You can save it until then.")
+    records = register_rows(actor, event, keep=True)
     if register_of(event) is None:
         db.session.add(Register(event_id=event.id))
         db.session.flush()
@@ -924,6 +1076,82 @@ def correct_attendance(actor, record: AttendanceRecord, mark: Mark,
                  subject_id=event.id, record_id=record.id)
     attendance_corrected.send(event, record=record, correction=correction, actor=actor)
     return correction
+
+
+# --- walk-ins: people who came without a place booked ---
+
+
+def _walk_in_query(event: Event, on_register: set[int]):
+    query = (select(User).join(UserRole, UserRole.user_id == User.id)
+             .where(UserRole.role == Role.MEMBER, User.is_disabled.is_(False)))
+    if on_register:
+        query = query.where(User.id.not_in(on_register))
+    if event.panel_id is not None:
+        query = query.where(User.id.in_(select(PanelMembership.user_id).where(
+            PanelMembership.panel_id == event.panel_id,
+            PanelMembership.state.in_(PLACE_HOLDING_STATES))))
+    return query
+
+
+def walk_in_matches(actor, event: Event, search: str, limit: int = 25) -> list[User]:
+    """Members who could be added to the register: for a panel event its members, for an open
+    event any member whose name or username matches what was typed."""
+    on_register = {r.user_id for r in register_rows(actor, event)}
+    query = _walk_in_query(event, on_register)
+    words = " ".join(search.split())[:80]
+    if words:
+        pattern = f"%{words.lower()}%"
+        query = query.where(or_(func.lower(User.display_name).like(pattern),
+                                User.username_key.like(pattern)))
+    elif event.panel_id is None:
+        return []
+    return list(db.session.scalars(query.order_by(User.display_name, User.id)
+                                   .distinct().limit(limit)))
+
+
+def walk_in_person(actor, event: Event, user_id: int) -> User:
+    """The person to add, if they could come to this event and are not on the register."""
+    on_register = {r.user_id for r in register_rows(actor, event)}
+    person = db.session.scalar(_walk_in_query(event, on_register).where(User.id == user_id)
+                               .limit(1))
+    if person is None:
+        raise NotFound()
+    return person
+
+
+def add_walk_in(actor, event: Event, person: User, mark: Mark,
+                reason: str = "") -> AttendanceRecord:
+    """Add someone who came without booking. Before the register is finalised they join it
+    like anyone else; afterwards this is a correction (from "did not attend"), with a reason,
+    so payments and equality monitoring pick it up as they do any correction."""
+    _check_register(actor, event)
+    walk_in_person(actor, event, person.id)
+    status, minutes = _clean_mark(event, mark)
+    if status not in (AttendanceStatus.ATTENDED, AttendanceStatus.ATTENDED_PART):
+        raise ValidationFailed("Choose whether they attended all of it or part of it.")
+    register = register_of(event)
+    final = register is not None and register.is_final
+    if final and not reason.strip():
+        raise ValidationFailed("The register is finalised, so say why this person is being "
+                               "added (for example, they came without booking).")
+    register_rows(actor, event, keep=True)
+    booking = booking_of(person, event)
+    record = AttendanceRecord(event_id=event.id, user_id=person.id,
+                              booking_id=booking.id if booking else None, status=status,
+                              minutes_attended=minutes, walked_in=True)
+    db.session.add(record)
+    db.session.flush()
+    audit.record("register.walk_in_added", actor_id=actor.id, subject_type="event",
+                 subject_id=event.id, record_id=record.id)
+    if final:
+        correction = AttendanceCorrection(
+            record_id=record.id, corrected_by_id=actor.id, reason=reason.strip(),
+            old_status=AttendanceStatus.DID_NOT_ATTEND, old_minutes=None,
+            new_status=status, new_minutes=minutes)
+        db.session.add(correction)
+        db.session.flush()
+        attendance_corrected.send(event, record=record, correction=correction, actor=actor)
+    return record
 
 
 def get_record(actor, event: Event, record_id: int) -> AttendanceRecord:

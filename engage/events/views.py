@@ -29,9 +29,12 @@ from engage.events.forms import (
     MODE_CHOICES,
     BookingForm,
     CancelEventForm,
+    CancelPlaceForm,
     CorrectionForm,
     EditEventForm,
     EventForm,
+    OrganiserForm,
+    WalkInForm,
 )
 from engage.events.models import ATTENDANCE_LABELS, BookingStatus, EventMode
 from engage.extensions import db
@@ -78,7 +81,8 @@ def index():
         "events/index.html", events=events, filters=filters, bookings=bookings,
         kind_choices=KIND_CHOICES, panel_choices=panel_choices,
         mode_choices=[c for c in MODE_CHOICES if c[0] != EventMode.BOTH],
-        can_create=services.can_create_events(user))
+        can_create=services.can_create_events(user),
+        registers_to_complete=services.count_registers_to_complete(user))
 
 
 def _panel_filter_choices(user):
@@ -89,6 +93,13 @@ def _panel_filter_choices(user):
         if membership.panel.is_member(user):
             panels[membership.panel_id] = membership.panel
     return sorted(panels.values(), key=lambda p: p.name)
+
+
+@bp.route("/registers")
+@require(Permission.MANAGE_EVENTS)
+def registers():
+    return render_template("events/registers.html",
+                           events=services.registers_to_complete(_user()))
 
 
 @bp.route("/calendar")
@@ -375,7 +386,71 @@ def bookings(event_id: int):
     event = _managed(event_id)
     return render_template("events/bookings.html", event=event,
                            bookings=services.event_bookings(user, event),
-                           show_needs=services.is_organiser(user, event))
+                           show_needs=services.is_organiser(user, event),
+                           can_cancel=not event.has_started and not event.is_cancelled)
+
+
+@bp.route("/<int:event_id>/bookings/<int:booking_id>/cancel", methods=["GET", "POST"])
+@login_required
+def cancel_place(event_id: int, booking_id: int):
+    user = _user()
+    event = _managed(event_id)
+    booking = services.get_booking(user, event, booking_id)
+    if not booking.is_active:
+        return redirect(url_for("events.bookings", event_id=event.id))
+    form = CancelPlaceForm()
+    if form.validate_on_submit():
+        try:
+            services.cancel_place(user, booking, form.message.data or "")
+        except DomainError as error:
+            form.form_errors.append(error.message)
+        else:
+            flash(_("%(name)s's booking is cancelled and they have been told.",
+                    name=booking.user.display_name), "success")
+            return redirect(url_for("events.bookings", event_id=event.id))
+    return render_template("events/cancel_place.html", event=event, booking=booking,
+                           form=form)
+
+
+@bp.route("/<int:event_id>/organisers", methods=["GET", "POST"])
+@login_required
+def organisers(event_id: int):
+    user = _user()
+    event = _managed(event_id)
+    form = OrganiserForm()
+    choices = services.organiser_choices(user, event)
+    form.user_id.choices = [(p.id, p.display_name) for p in choices]
+    if form.validate_on_submit():
+        try:
+            person = services.add_organiser(user, event, form.user_id.data)
+        except DomainError as error:
+            form.form_errors.append(error.message)
+        else:
+            flash(_("%(name)s is now an organiser of this event and has been told.",
+                    name=person.display_name), "success")
+            return redirect(url_for("events.organisers", event_id=event.id))
+    return render_template("events/organisers.html", event=event, form=form,
+                           organisers=services.organisers_of(event), choices=choices,
+                           remove_form=EmptyForm())
+
+
+@bp.route("/<int:event_id>/organisers/<int:user_id>/remove", methods=["POST"])
+@login_required
+def remove_organiser(event_id: int, user_id: int):
+    user = _user()
+    event = _managed(event_id)
+    if EmptyForm().validate_on_submit():
+        try:
+            services.remove_organiser(user, event, user_id)
+        except DomainError as error:
+            if error.status_code == 404:
+                raise
+            flash(error.message, "error")
+        else:
+            flash(_("They are no longer an organiser of this event."), "success")
+    if user_id == user.id and not services.can_manage_event(user, event):
+        return redirect(url_for("events.detail", event_id=event.id))
+    return redirect(url_for("events.organisers", event_id=event.id))
 
 
 # --- attendance register ------------------------------------------------------------------------
@@ -423,21 +498,66 @@ def register(event_id: int):
         "events/register.html", event=event, records=services.register_rows(user, event),
         register=services.register_of(event), form=form, typed=typed, errors=errors,
         problem=problem, attendance_choices=list(ATTENDANCE_LABELS.items()),
-        corrections=services.corrections_for(event))
+        corrections=services.corrections_for(event), can_finalise=services.can_finalise(event))
     db.session.rollback()
     return page, (400 if errors or problem else 200)
 
 
-@bp.route("/<int:event_id>/register/finalise", methods=["POST"])
+@bp.route("/<int:event_id>/register/finalise", methods=["GET", "POST"])
 @login_required
 def finalise(event_id: int):
+    user = _user()
     event = _managed(event_id)
-    if EmptyForm().validate_on_submit():
-        services.finalise_register(_user(), event)
-        db.session.commit()
+    register = services.register_of(event)
+    if register is not None and register.is_final:
+        return redirect(url_for("events.register", event_id=event.id))
+    if not services.can_finalise(event):
+        flash(_("The register can be finalised once the event has ended. You can save it "
+                "until then."), "info")
+        return redirect(url_for("events.register", event_id=event.id))
+    form = EmptyForm()
+    if form.validate_on_submit():
+        services.finalise_register(user, event)
         flash(_("The register is finalised. Any later change will be recorded as a "
                 "correction."), "success")
-    return redirect(url_for("events.register", event_id=event.id))
+        return redirect(url_for("events.register", event_id=event.id))
+    records = services.register_rows(user, event)
+    return render_template("events/finalise.html", event=event, records=records,
+                           counts=services.register_counts(records), register=register,
+                           form=form)
+
+
+@bp.route("/<int:event_id>/register/walk-in")
+@login_required
+def walk_in_search(event_id: int):
+    user = _user()
+    event = _managed(event_id)
+    search = request.args.get("q", "")
+    return render_template("events/walk_in_search.html", event=event, search=search,
+                           matches=services.walk_in_matches(user, event, search),
+                           register=services.register_of(event))
+
+
+@bp.route("/<int:event_id>/register/walk-in/<int:user_id>", methods=["GET", "POST"])
+@login_required
+def walk_in(event_id: int, user_id: int):
+    user = _user()
+    event = _managed(event_id)
+    person = services.walk_in_person(user, event, user_id)
+    register = services.register_of(event)
+    form = WalkInForm()
+    if form.validate_on_submit():
+        try:
+            services.add_walk_in(user, event, person,
+                                 services.Mark(form.status.data, form.minutes.data),
+                                 form.reason.data or "")
+        except DomainError as error:
+            form.form_errors.append(error.message)
+        else:
+            flash(_("%(name)s is on the register.", name=person.display_name), "success")
+            return redirect(url_for("events.register", event_id=event.id))
+    return render_template("events/walk_in.html", event=event, person=person, form=form,
+                           final=register is not None and register.is_final)
 
 
 @bp.route("/<int:event_id>/register/<int:record_id>/correct", methods=["GET", "POST"])
