@@ -52,6 +52,13 @@ class EventForm(FlaskForm):
         InputRequired(message=_l("Enter the start time, for example 18:00"))])
     end_time = TimeField(_l("End time"), validators=[
         InputRequired(message=_l("Enter the end time, for example 20:00"))])
+    last_day = DateField(_l("Last day (only for an event over more than one day)"),
+                         validators=[Optional()])
+    runs = RadioField(_l("If it is over more than one day, how does it run?"), choices=[
+        ("daily", _l("Each day, from the start time to the end time")),
+        ("continuous", _l("Without a break, from the start on the first day to the end on the "
+                          "last day")),
+    ], default="daily", validators=[Optional()])
     mode = RadioField(_l("How people join"), choices=MODE_CHOICES, default=EventMode.IN_PERSON,
                       validators=[InputRequired(message=_l("Choose how people join"))])
     venue = TextAreaField(_l("Venue and address (in person)"), validators=[

@@ -18,6 +18,7 @@ from engage.core.permissions import Permission, Role, can
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.events.models import (
     ACTIVE_BOOKING,
+    MAX_EVENT_DAYS,
     PLACE_HOLDING,
     AttendanceCorrection,
     AttendanceRecord,
@@ -33,6 +34,8 @@ from engage.events.models import (
     EventSeries,
     EventStatus,
     Register,
+    event_sessions,
+    last_day_of,
 )
 from engage.events.signals import attendance_corrected, booking_cancelled, register_finalised
 from engage.extensions import db
@@ -276,6 +279,7 @@ class EventDetails:
     prep_minutes: int = 0
     repeat: str = ""
     repeat_until: date | None = None
+    runs_daily: bool = True
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -292,9 +296,34 @@ def london_moment(day: date, at: time) -> datetime:
     return moment
 
 
+def _check_days(details: EventDetails) -> None:
+    """An event over several days: a sensible number of days, and for one that runs each day,
+    a day that ends after it starts (every day's times must exist in London)."""
+    first = clock.to_london(details.starts_at).date()
+    last = last_day_of(details.starts_at, details.ends_at)
+    if last == first:
+        return
+    if (last - first).days + 1 > MAX_EVENT_DAYS:
+        raise ValidationFailed(f"An event can run over {MAX_EVENT_DAYS} days at most. For "
+                               "something longer, set up a repeating event instead.")
+    if not details.runs_daily:
+        return
+    start_time = clock.to_london(details.starts_at).time().replace(tzinfo=None)
+    end_time = clock.to_london(details.ends_at).time().replace(tzinfo=None)
+    if end_time <= start_time:
+        raise ValidationFailed(
+            "An event that runs each day must end each day after it starts: check the start "
+            "and end times, or choose that it runs without a break.")
+    for session in event_sessions(details.starts_at, details.ends_at, True):
+        london_moment(session.day, start_time)
+        london_moment(session.day, end_time)
+
+
 def _check_details(actor, details: EventDetails, *, event: Event | None = None) -> Panel | None:
     if details.ends_at <= details.starts_at:
-        raise ValidationFailed("The end time must be after the start time.")
+        raise ValidationFailed("The end time must be after the start time. Check the dates "
+                               "and times.")
+    _check_days(details)
     if details.starts_at <= clock.now() and (event is None
                                              or details.starts_at != event.starts_at):
         raise ValidationFailed("The event must start in the future. Check the date and time.")
@@ -322,6 +351,7 @@ def _apply(event: Event, details: EventDetails, panel: Panel | None) -> None:
     event.content_note = details.content_note.strip()
     event.starts_at = details.starts_at
     event.ends_at = details.ends_at
+    event.runs_daily = details.runs_daily
     event.mode = EventMode(details.mode)
     event.venue = details.venue.strip() if details.mode != EventMode.ONLINE else ""
     event.venue_accessibility = details.venue_accessibility.strip()
@@ -415,11 +445,13 @@ def update_event(actor, event: Event, details: EventDetails) -> list[str]:
         raise ValidationFailed(
             f"{event.confirmed_count} people already have a place, so the capacity cannot be "
             f"lower than {event.confirmed_count}. Cancel bookings first if you need to.")
-    before = (event.starts_at, event.ends_at, event.mode, event.venue, event.join_link)
+    before = (event.starts_at, event.ends_at, event.mode, event.venue, event.join_link,
+              event.runs_daily)
     _set_capacity(event, details.capacity)
     _apply(event, details, panel)
     changes = []
-    if (before[0], before[1]) != (event.starts_at, event.ends_at):
+    if (before[0], before[1]) != (event.starts_at, event.ends_at) or (
+            event.is_multi_day and before[5] != event.runs_daily):
         changes.append("time")
     if (before[2], before[3]) != (event.mode, event.venue):
         changes.append("place")
@@ -485,13 +517,21 @@ def _tell_booked(event: Event, what: str, changes: list[str]) -> None:
 
 
 def _when(event: Event) -> str:
-    return when_text(event.starts_at, event.ends_at)
+    return when_text(event.starts_at, event.ends_at, event.runs_daily)
 
 
-def when_text(starts_at: datetime, ends_at: datetime) -> str:
+def when_text(starts_at: datetime, ends_at: datetime, runs_daily: bool = True) -> str:
+    """When an event is, in London time, for messages: one day, several days each at the
+    same times, or several days without a break."""
     start = clock.to_london(starts_at)
     end = clock.to_london(ends_at)
-    return f"{start:%A %-d %B %Y}, {start:%H:%M} to {end:%H:%M}"
+    last = last_day_of(starts_at, ends_at)
+    if last == start.date():
+        return f"{start:%A %-d %B %Y}, {start:%H:%M} to {end:%H:%M}"
+    if runs_daily:
+        return (f"{start:%A %-d %B %Y} to {last:%A %-d %B %Y}, {start:%H:%M} to {end:%H:%M} "
+                "each day")
+    return f"{start:%H:%M} on {start:%A %-d %B %Y} to {end:%H:%M} on {end:%A %-d %B %Y}"
 
 
 # --- booking, cancelling and the waiting list ---------------------------------------------------
@@ -953,7 +993,7 @@ def register_rows(actor, event: Event, *, keep: bool = False) -> list[Attendance
                 status=(AttendanceStatus.ATTENDED if attended
                         else AttendanceStatus.CANCELLED_IN_ADVANCE),
                 minutes_attended=event.duration_minutes if attended else None,
-                walked_in=False)
+                day_minutes=full_day_minutes(event) if attended else None, walked_in=False)
             if keep:
                 db.session.add(record)
             else:
@@ -980,41 +1020,87 @@ def can_finalise(event: Event) -> bool:
 class Mark:
     status: str
     minutes: int | None = None
+    # For an event over several days, minutes on each day ({"2027-05-03": 90}) when the
+    # person attended part of it; a day left out counts as not there.
+    day_minutes: dict[str, int | None] | None = None
 
 
-def _clean_mark(event: Event, mark: Mark) -> tuple[str, int | None]:
+@dataclass(frozen=True)
+class CleanMark:
+    status: str
+    minutes: int | None
+    day_minutes: dict[str, int] | None
+
+    def apply_to(self, record: AttendanceRecord) -> None:
+        record.status = self.status
+        record.minutes_attended = self.minutes
+        record.day_minutes = self.day_minutes
+
+    def same_as(self, record: AttendanceRecord) -> bool:
+        return (self.status, self.minutes, self.day_minutes or None) == (
+            record.status, record.minutes_attended, record.day_minutes or None)
+
+
+def full_day_minutes(event: Event) -> dict[str, int] | None:
+    """Every day in full, for someone who attended all of an event over several days."""
+    if not event.is_multi_day:
+        return None
+    return {session.day.isoformat(): session.minutes for session in event.sessions}
+
+
+def _clean_part_days(event: Event, mark: Mark) -> dict[str, int]:
+    given = mark.day_minutes or {}
+    days = {}
+    for session in event.sessions:
+        minutes = given.get(session.day.isoformat()) or 0
+        if minutes < 0 or minutes > session.minutes:
+            raise ValidationFailed(
+                f"On {session.day:%A %-d %B} the event ran for {session.minutes} minutes: "
+                f"enter from 0 to {session.minutes}, or leave it empty if they did not come "
+                "that day.")
+        days[session.day.isoformat()] = minutes
+    if not any(days.values()):
+        raise ValidationFailed("For someone who attended part, enter the minutes they took "
+                               "part on each day they came.")
+    return days
+
+
+def _clean_mark(event: Event, mark: Mark) -> CleanMark:
     try:
         status = AttendanceStatus(mark.status)
     except ValueError:
         raise ValidationFailed("Choose attended, attended part, did not attend or cancelled "
                                "in advance for each person.") from None
     if status == AttendanceStatus.ATTENDED:
-        return status, event.duration_minutes
+        return CleanMark(status, event.duration_minutes, full_day_minutes(event))
     if status == AttendanceStatus.ATTENDED_PART:
+        if event.is_multi_day:
+            days = _clean_part_days(event, mark)
+            return CleanMark(status, sum(days.values()), days)
         if not mark.minutes or mark.minutes < 1 or mark.minutes > event.duration_minutes:
             raise ValidationFailed(
                 f"For someone who attended part, enter the minutes they took part, from 1 to "
                 f"{event.duration_minutes}.")
-        return status, mark.minutes
-    return status, None
+        return CleanMark(status, mark.minutes, None)
+    return CleanMark(status, None, None)
 
 
 def save_register(actor, event: Event, marks: dict[int, Mark]) -> None:
     """Save the register so far, keyed by each person's user id. It can be saved many times
-    before it is finalised."""
+    before it is finalised. Everything is checked before anything is written."""
     _check_register(actor, event)
     register = register_of(event)
     if register is not None and register.is_final:
         raise InvalidState("This register is finalised. Use a correction to change a record.")
-    records = {r.user_id: r for r in register_rows(actor, event, keep=True)}
+    on_register = {r.user_id for r in register_rows(actor, event)}
     cleaned = {}
     for user_id, mark in marks.items():
-        if user_id not in records:
+        if user_id not in on_register:
             raise NotFound()
         cleaned[user_id] = _clean_mark(event, mark)
-    for user_id, (status, minutes) in cleaned.items():
-        records[user_id].status = status
-        records[user_id].minutes_attended = minutes
+    records = {r.user_id: r for r in register_rows(actor, event, keep=True)}
+    for user_id, clean in cleaned.items():
+        clean.apply_to(records[user_id])
     if register is None:
         register = Register(event_id=event.id)
         db.session.add(register)
@@ -1060,16 +1146,16 @@ def correct_attendance(actor, record: AttendanceRecord, mark: Mark,
         raise InvalidState("This register is not finalised yet: change it on the register.")
     if not reason.strip():
         raise ValidationFailed("Say why the record is being corrected.")
-    status, minutes = _clean_mark(event, mark)
-    if (status, minutes) == (record.status, record.minutes_attended):
+    clean = _clean_mark(event, mark)
+    if clean.same_as(record):
         raise ValidationFailed("That is the same as the record already says. Change the "
                                "attendance or the minutes.")
     correction = AttendanceCorrection(
         record_id=record.id, corrected_by_id=actor.id, reason=reason.strip(),
         old_status=record.status, old_minutes=record.minutes_attended,
-        new_status=status, new_minutes=minutes)
-    record.status = status
-    record.minutes_attended = minutes
+        old_day_minutes=record.day_minutes, new_status=clean.status,
+        new_minutes=clean.minutes, new_day_minutes=clean.day_minutes)
+    clean.apply_to(record)
     db.session.add(correction)
     db.session.flush()
     audit.record("register.corrected", actor_id=actor.id, subject_type="event",
@@ -1126,8 +1212,8 @@ def add_walk_in(actor, event: Event, person: User, mark: Mark,
     so payments and equality monitoring pick it up as they do any correction."""
     _check_register(actor, event)
     walk_in_person(actor, event, person.id)
-    status, minutes = _clean_mark(event, mark)
-    if status not in (AttendanceStatus.ATTENDED, AttendanceStatus.ATTENDED_PART):
+    clean = _clean_mark(event, mark)
+    if clean.status not in (AttendanceStatus.ATTENDED, AttendanceStatus.ATTENDED_PART):
         raise ValidationFailed("Choose whether they attended all of it or part of it.")
     register = register_of(event)
     final = register is not None and register.is_final
@@ -1137,8 +1223,8 @@ def add_walk_in(actor, event: Event, person: User, mark: Mark,
     register_rows(actor, event, keep=True)
     booking = booking_of(person, event)
     record = AttendanceRecord(event_id=event.id, user_id=person.id,
-                              booking_id=booking.id if booking else None, status=status,
-                              minutes_attended=minutes, walked_in=True)
+                              booking_id=booking.id if booking else None, walked_in=True)
+    clean.apply_to(record)
     db.session.add(record)
     db.session.flush()
     audit.record("register.walk_in_added", actor_id=actor.id, subject_type="event",
@@ -1147,7 +1233,8 @@ def add_walk_in(actor, event: Event, person: User, mark: Mark,
         correction = AttendanceCorrection(
             record_id=record.id, corrected_by_id=actor.id, reason=reason.strip(),
             old_status=AttendanceStatus.DID_NOT_ATTEND, old_minutes=None,
-            new_status=status, new_minutes=minutes)
+            new_status=clean.status, new_minutes=clean.minutes,
+            new_day_minutes=clean.day_minutes)
         db.session.add(correction)
         db.session.flush()
         attendance_corrected.send(event, record=record, correction=correction, actor=actor)

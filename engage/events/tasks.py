@@ -42,7 +42,7 @@ def _due_batch(kind: str, window_start: timedelta, window_end: timedelta, limit:
     now = clock.now()
     return db.session.execute(
         select(Booking.id, Booking.user_id, Booking.join_mode, Event.id.label("event_id"),
-               Event.title, Event.starts_at, Event.ends_at, Event.venue)
+               Event.title, Event.starts_at, Event.ends_at, Event.runs_daily, Event.venue)
         .join(Event, Booking.event_id == Event.id)
         .outerjoin(ReminderSent, and_(ReminderSent.booking_id == Booking.id,
                                       ReminderSent.reminder_kind == kind))
@@ -63,7 +63,7 @@ def _send_one(due, user: User, kind: str) -> bool:
         where = " online. The join link appears on the event page shortly before it starts"
     elif due.venue:
         where = f" at {due.venue}"
-    when = services.when_text(due.starts_at, due.ends_at)
+    when = services.when_text(due.starts_at, due.ends_at, due.runs_daily)
     notify(user, Message(
         f"Reminder: {due.title}",
         f"This is a reminder that {due.title} is on {when}{where}. If you can no longer come, "

@@ -119,7 +119,10 @@ def month():
     end = clock.from_london(datetime.combine(following, time()))
     by_day: dict[date, list] = {}
     for event in services.events_between(_user(), start, end):
-        by_day.setdefault(clock.to_london(event.starts_at).date(), []).append(event)
+        days = event.sessions
+        for number, day in enumerate(days, start=1):
+            if day.day.month == first.month:
+                by_day.setdefault(day.day, []).append((event, day, number, len(days)))
     return render_template(
         "events/month.html", first=first, weeks=services.month_grid(first.year, first.month),
         by_day=by_day, today=today, previous=previous, following=following)
@@ -295,7 +298,7 @@ def _prepare_event_form(form: EventForm, user) -> None:
 
 def _details_from(form: EventForm) -> services.EventDetails:
     starts_at = services.london_moment(form.day.data, form.start_time.data)
-    ends_at = services.london_moment(form.day.data, form.end_time.data)
+    ends_at = services.london_moment(form.last_day.data or form.day.data, form.end_time.data)
     return services.EventDetails(
         title=form.title.data, kind=form.kind.data,
         panel_id=int(form.panel_id.data) if form.panel_id.data else None,
@@ -308,7 +311,8 @@ def _details_from(form: EventForm) -> services.EventDetails:
         else None,
         prep_paid=form.prep_paid.data, prep_minutes=form.prep_minutes.data or 0,
         repeat=form.repeat.data if form.repeat else "",
-        repeat_until=form.repeat_until.data if form.repeat_until else None)
+        repeat_until=form.repeat_until.data if form.repeat_until else None,
+        runs_daily=form.runs.data != "continuous")
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -348,6 +352,8 @@ def edit(event_id: int):
         form.day.data = local_start.date()
         form.start_time.data = local_start.time()
         form.end_time.data = clock.to_london(event.ends_at).time()
+        form.last_day.data = clock.to_london(event.ends_at).date() if event.is_multi_day else None
+        form.runs.data = "daily" if event.runs_daily else "continuous"
         form.panel_id.data = str(event.panel_id) if event.panel_id else ""
         form.involvement_level.data = str(event.involvement_level)
         form.join_link.data = event.join_link or ""
@@ -456,19 +462,40 @@ def remove_organiser(event_id: int, user_id: int):
 # --- attendance register ------------------------------------------------------------------------
 
 
-def _marks_from_form(records) -> tuple[dict[int, services.Mark], dict[int, str]]:
+def _whole_minutes(raw: str) -> int | None:
+    """A typed number of minutes; raises ValueError when it is not a whole number."""
+    raw = raw.strip()
+    return int(raw) if raw else None
+
+
+def _mark_from(form, event, prefix: str, status: str) -> services.Mark:
+    """One person's attendance as typed: `prefix` names their minutes field(s), which for an
+    event over several days are one per day (`prefix-2027-05-03`)."""
+    if event.is_multi_day:
+        days = {session.day.isoformat(): _whole_minutes(
+                    form.get(f"{prefix}-{session.day.isoformat()}", ""))
+                for session in event.sessions}
+        return services.Mark(status, None, days)
+    return services.Mark(status, _whole_minutes(form.get(prefix, "")))
+
+
+def _typed_mark(form, event) -> services.Mark:
+    """The attendance on a correction or walk-in form (per day for a multi-day event)."""
+    if event.is_multi_day:
+        return _mark_from(request.form, event, "minutes", form.status.data)
+    return services.Mark(form.status.data, form.minutes.data)
+
+
+def _marks_from_form(event, records) -> tuple[dict[int, services.Mark], dict[int, str]]:
     marks, errors = {}, {}
     for record in records:
         status = request.form.get(f"status-{record.user_id}", "")
-        raw = request.form.get(f"minutes-{record.user_id}", "").strip()
-        minutes = None
-        if raw:
-            try:
-                minutes = int(raw)
-            except ValueError:
-                errors[record.user_id] = _("Enter the minutes as a whole number, for example "
-                                           "45.")
-        marks[record.user_id] = services.Mark(status, minutes)
+        try:
+            marks[record.user_id] = _mark_from(request.form, event, f"minutes-{record.user_id}",
+                                               status)
+        except ValueError:
+            errors[record.user_id] = _("Enter the minutes as a whole number, for example 45.")
+            marks[record.user_id] = services.Mark(status)
     return marks, errors
 
 
@@ -480,7 +507,7 @@ def register(event_id: int):
     form = EmptyForm()
     typed, errors, problem = {}, {}, None
     if form.validate_on_submit():
-        marks, errors = _marks_from_form(services.register_rows(user, event))
+        marks, errors = _marks_from_form(event, services.register_rows(user, event))
         typed = marks
         if not errors:
             try:
@@ -548,9 +575,10 @@ def walk_in(event_id: int, user_id: int):
     form = WalkInForm()
     if form.validate_on_submit():
         try:
-            services.add_walk_in(user, event, person,
-                                 services.Mark(form.status.data, form.minutes.data),
+            services.add_walk_in(user, event, person, _typed_mark(form, event),
                                  form.reason.data or "")
+        except ValueError:
+            form.form_errors.append(_("Enter the minutes as a whole number, for example 45."))
         except DomainError as error:
             form.form_errors.append(error.message)
         else:
@@ -569,9 +597,10 @@ def correct(event_id: int, record_id: int):
     form = CorrectionForm(status=record.status, minutes=record.minutes_attended)
     if form.validate_on_submit():
         try:
-            services.correct_attendance(user, record,
-                                        services.Mark(form.status.data, form.minutes.data),
+            services.correct_attendance(user, record, _typed_mark(form, event),
                                         form.reason.data)
+        except ValueError:
+            form.form_errors.append(_("Enter the minutes as a whole number, for example 45."))
         except DomainError as error:
             db.session.rollback()
             form.form_errors.append(error.message)

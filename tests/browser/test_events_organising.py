@@ -4,16 +4,17 @@ without JavaScript."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import inspect, select
 
+from engage.core import clock
 from engage.core.models import Notification
 from engage.core.permissions import Role
 from engage.events import services
-from engage.events.models import AttendanceRecord, Booking, BookingStatus, Register
+from engage.events.models import AttendanceRecord, Booking, BookingStatus, Event, Register
 from engage.extensions import db
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import LiveServer, sign_in_as
@@ -40,6 +41,14 @@ def _world(live_server: LiveServer) -> dict:
         held.confirmed_count = 1
         running = make_event(panel=panel, organiser=facilitator, title="Running now",
                              starts_in=timedelta(minutes=-20))
+        first_day = clock.today_london() - timedelta(days=3)
+        course = make_event(panel=panel, organiser=facilitator, title="Two-day course",
+                            starts_at=services.london_moment(first_day, time(10, 0)),
+                            length=timedelta(days=1, hours=6))
+        db.session.add(Booking(event_id=course.id, user_id=booked.id,
+                               status=BookingStatus.CONFIRMED,
+                               confirmed_at=course.starts_at - timedelta(days=3)))
+        course.confirmed_count = 1
         upcoming = make_event(panel=panel, organiser=facilitator, title="Spring panel meeting",
                               capacity=1)
         place = services.book_event(booked, upcoming, services.BookingDetails())
@@ -48,7 +57,8 @@ def _world(live_server: LiveServer) -> dict:
         return {"facilitator": facilitator, "colleague": colleague, "booked": booked,
                 "walk_in": walk_in, "waiting": waiting, "held": held.id,
                 "running": running.id, "upcoming": upcoming.id, "place": place.id,
-                "walk_in_id": walk_in.id, "colleague_id": colleague.id,
+                "course_month": clock.to_london(course.starts_at).strftime("%Y-%m"),
+                "walk_in_id": walk_in.id, "colleague_id": colleague.id, "course": course.id,
                 "waiting_id": waiting.id}
 
 
@@ -77,13 +87,25 @@ def test_organiser_pages_for_registers_bookings_and_organisers_are_accessible(li
          "organisers"),
         (f"/events/{w['running']}/register", "Register for Running now",
          "register of an event still running"),
+        (f"/events/{w['course']}", "Two-day course", "event over several days"),
+        (f"/events/{w['course']}/register", "Register for Two-day course",
+         "register of an event over several days"),
+        (f"/events/calendar?month={w['course_month']}", None, "month view over several days"),
     ]:
         page.goto(url + path)
-        expect(heading(page)).to_have_text(title)
+        if title:
+            expect(heading(page)).to_have_text(title)
         assert_accessible(page, name)
+    page.goto(f"{url}/events/{w['running']}/register")
     expect(page.get_by_text("You can finalise the register once the event has ended")
            ).to_be_visible()
     expect(page.get_by_role("link", name="Finalise the register")).to_have_count(0)
+
+    page.goto(f"{url}/events/{w['course']}/register")
+    page.get_by_role("radio", name="Attended part").check()
+    page.get_by_role("button", name="Save the register").click()
+    expect(page.locator(".nhsuk-error-summary")).to_be_visible()
+    assert_accessible(page, "register of an event over several days, with an error")
 
     page.goto(f"{url}/events/{w['held']}/register/walk-in/{w['walk_in_id']}")
     page.get_by_role("radio", name="Attended part").check()
@@ -126,7 +148,8 @@ def test_organiser_completes_a_register_with_a_walk_in_using_only_the_keyboard(
         records = {r.user_id: r for r in db.session.scalars(select(AttendanceRecord))}
         assert records[w["walk_in_id"]].walked_in
     page.goto(f"{live_server.url}/events/registers")
-    expect(page.get_by_text("Every register is finalised. Thank you.")).to_be_visible()
+    expect(page.get_by_text("Two-day course")).to_be_visible()
+    expect(page.get_by_text("Winter panel meeting")).to_have_count(0)
 
 
 def test_organiser_cancels_one_booking_and_adds_a_co_organiser_using_only_the_keyboard(
@@ -163,3 +186,53 @@ def test_organiser_cancels_one_booking_and_adds_a_co_organiser_using_only_the_ke
         event = services.get_event(w["upcoming"], db.session.get(
             type(w["colleague"]), w["colleague_id"]))
         assert w["colleague_id"] in {o.user_id for o in event.organisers}
+
+
+def test_event_over_several_days_is_set_up_and_registered_day_by_day(live_server,
+                                                                     page_without_js):
+    page = page_without_js
+    w = _world(live_server)
+    sign_in_as(page, live_server, w["facilitator"])
+    first = clock.today_london() + timedelta(days=10)
+    page.goto(f"{live_server.url}/events/new")
+    page.get_by_label("Title").fill("Three-day course")
+    page.get_by_label("Date", exact=True).fill(first.isoformat())
+    page.get_by_label("Start time", exact=True).fill("10:00")
+    page.get_by_label("End time", exact=True).fill("16:00")
+    page.get_by_label("Last day (only for an event over more than one day)").fill(
+        (first + timedelta(days=2)).isoformat())
+    page.get_by_label("Each day, from the start time to the end time").check()
+    page.get_by_label("Venue and address (in person)").fill("Room 4")
+    page.get_by_role("button", name="Set up the event").click()
+    expect(heading(page)).to_have_text("Three-day course")
+    expect(page.get_by_text("10:00 to 16:00 each day")).to_be_visible()
+    page.goto(f"{live_server.url}/events/calendar?month={first:%Y-%m}")
+    expect(page.get_by_text("(day 1 of 3)")).to_be_visible()
+
+    with live_server.app.app_context():
+        course = db.session.scalar(select(Event).where(Event.title == "Three-day course"))
+        course.starts_at -= timedelta(days=12)
+        course.ends_at -= timedelta(days=12)
+        db.session.add(Booking(event_id=course.id, user_id=inspect(w["booked"]).identity[0],
+                               status=BookingStatus.CONFIRMED,
+                               confirmed_at=course.starts_at - timedelta(days=1)))
+        course.confirmed_count = 1
+        db.session.commit()
+        course_id, days = course.id, [s.day for s in course.sessions]
+    page.goto(f"{live_server.url}/events/{course_id}/register")
+    page.get_by_role("radio", name="Attended part").check()
+    page.get_by_label(f"{days[0]:%A %-d %B} (the day was 360 minutes)").fill("360")
+    page.get_by_label(f"{days[2]:%A %-d %B} (the day was 360 minutes)").fill("lots")
+    page.get_by_role("button", name="Save the register").click()
+    expect(page.locator(".nhsuk-error-summary")).to_be_visible()
+    expect(page.get_by_label(f"{days[0]:%A %-d %B} (the day was 360 minutes)")
+           ).to_have_value("360")
+    page.get_by_label(f"{days[2]:%A %-d %B} (the day was 360 minutes)").fill("90")
+    page.get_by_role("button", name="Save the register").click()
+    expect(page.get_by_text("The register is saved.")).to_be_visible()
+    with live_server.app.app_context():
+        record = db.session.scalar(select(AttendanceRecord).where(
+            AttendanceRecord.event_id == course_id))
+        assert record.minutes_attended == 450
+        assert record.day_minutes == {days[0].isoformat(): 360, days[1].isoformat(): 0,
+                                      days[2].isoformat(): 90}
