@@ -52,7 +52,7 @@ class EventForm(FlaskForm):
         InputRequired(message=_l("Enter the start time, for example 18:00"))])
     end_time = TimeField(_l("End time"), validators=[
         InputRequired(message=_l("Enter the end time, for example 20:00"))])
-    last_day = DateField(_l("Last day (only for an event over more than one day)"),
+    last_date = DateField(_l("Last day (only for an event over more than one day)"),
                          validators=[Optional()])
     runs = RadioField(_l("If it is over more than one day, how does it run?"), choices=[
         ("daily", _l("Each day, from the start time to the end time")),

@@ -44,7 +44,7 @@ def _vevent(event: Event, *, discreet: bool, sequence: int, cancelled: bool) -> 
     # Wall-clock times in Europe/London (with a VTIMEZONE), so calendar apps keep the meeting at
     # the right local time across clock changes.
     sessions = event.sessions
-    if len(sessions) > 1 and event.runs_daily:
+    if event.runs_each_day:
         # The same hours each day: the first day, repeated daily (a rule in London time keeps
         # 10:00 at 10:00 on both sides of a clock change).
         item.add("dtstart", clock.to_london(sessions[0].starts_at))

@@ -134,17 +134,28 @@ def last_day_of(starts_at: datetime, ends_at: datetime) -> date:
     return end.date()
 
 
+def runs_each_day(starts_at: datetime, ends_at: datetime, runs_daily: bool) -> bool:
+    """True for an event over several days that runs each day at the same hours (a day cannot
+    end before it starts, so otherwise it runs without a break)."""
+    start, end = clock.to_london(starts_at), clock.to_london(ends_at)
+    return (runs_daily and last_day_of(starts_at, ends_at) != start.date()
+            and end.time() > start.time())
+
+
 def event_sessions(starts_at: datetime, ends_at: datetime, runs_daily: bool) -> list[Session]:
     """The days of an event. An event over several days either runs each day from its start
     time to its end time (a course), or without a break from the start to the end (a
-    residential weekend), split at midnight. Worked out in London time, so a day when the
-    clocks change is an hour longer or shorter only when the event runs through the change."""
+    residential weekend), split at midnight; one that runs without a break for less than a
+    day (an evening that goes past midnight) is one sitting. Worked out in London time, so a
+    day when the clocks change is an hour longer or shorter only when the event runs through
+    the change."""
     first = clock.to_london(starts_at)
     last_day = last_day_of(starts_at, ends_at)
-    if last_day == first.date():
+    if last_day == first.date() or (not runs_each_day(starts_at, ends_at, runs_daily)
+                                    and ends_at - starts_at < timedelta(days=1)):
         return [Session(first.date(), starts_at, ends_at)]
     days = [first.date() + timedelta(days=n) for n in range((last_day - first.date()).days + 1)]
-    if runs_daily:
+    if runs_each_day(starts_at, ends_at, runs_daily):
         start_time = first.time().replace(tzinfo=None)
         end_time = clock.to_london(ends_at).time().replace(tzinfo=None)
         return [Session(day, clock.from_london(datetime.combine(day, start_time)),
@@ -268,11 +279,16 @@ class Event(Base):
 
     @property
     def is_multi_day(self) -> bool:
+        """More than one day to take part in (and to register attendance for)."""
+        return len(self.sessions) > 1
+
+    @property
+    def spans_dates(self) -> bool:
         return last_day_of(self.starts_at, self.ends_at) != clock.to_london(self.starts_at).date()
 
     @property
-    def last_day(self) -> date:
-        return last_day_of(self.starts_at, self.ends_at)
+    def runs_each_day(self) -> bool:
+        return runs_each_day(self.starts_at, self.ends_at, self.runs_daily)
 
     @property
     def duration_minutes(self) -> int:

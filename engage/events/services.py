@@ -36,6 +36,7 @@ from engage.events.models import (
     Register,
     event_sessions,
     last_day_of,
+    runs_each_day,
 )
 from engage.events.signals import attendance_corrected, booking_cancelled, register_finalised
 from engage.extensions import db
@@ -323,10 +324,10 @@ def _check_details(actor, details: EventDetails, *, event: Event | None = None) 
     if details.ends_at <= details.starts_at:
         raise ValidationFailed("The end time must be after the start time. Check the dates "
                                "and times.")
-    _check_days(details)
     if details.starts_at <= clock.now() and (event is None
                                              or details.starts_at != event.starts_at):
         raise ValidationFailed("The event must start in the future. Check the date and time.")
+    _check_days(details)
     if details.mode in (EventMode.IN_PERSON, EventMode.BOTH) and not details.venue.strip():
         raise ValidationFailed("Enter where the event is, or choose online.")
     if details.mode in (EventMode.ONLINE, EventMode.BOTH) and not details.join_link.strip():
@@ -528,7 +529,7 @@ def when_text(starts_at: datetime, ends_at: datetime, runs_daily: bool = True) -
     last = last_day_of(starts_at, ends_at)
     if last == start.date():
         return f"{start:%A %-d %B %Y}, {start:%H:%M} to {end:%H:%M}"
-    if runs_daily:
+    if runs_each_day(starts_at, ends_at, runs_daily):
         return (f"{start:%A %-d %B %Y} to {last:%A %-d %B %Y}, {start:%H:%M} to {end:%H:%M} "
                 "each day")
     return f"{start:%H:%M} on {start:%A %-d %B %Y} to {end:%H:%M} on {end:%A %-d %B %Y}"

@@ -298,7 +298,7 @@ def _prepare_event_form(form: EventForm, user) -> None:
 
 def _details_from(form: EventForm) -> services.EventDetails:
     starts_at = services.london_moment(form.day.data, form.start_time.data)
-    ends_at = services.london_moment(form.last_day.data or form.day.data, form.end_time.data)
+    ends_at = services.london_moment(form.last_date.data or form.day.data, form.end_time.data)
     return services.EventDetails(
         title=form.title.data, kind=form.kind.data,
         panel_id=int(form.panel_id.data) if form.panel_id.data else None,
@@ -352,7 +352,8 @@ def edit(event_id: int):
         form.day.data = local_start.date()
         form.start_time.data = local_start.time()
         form.end_time.data = clock.to_london(event.ends_at).time()
-        form.last_day.data = clock.to_london(event.ends_at).date() if event.is_multi_day else None
+        end_date = clock.to_london(event.ends_at).date()
+        form.last_date.data = end_date if end_date != local_start.date() else None
         form.runs.data = "daily" if event.runs_daily else "continuous"
         form.panel_id.data = str(event.panel_id) if event.panel_id else ""
         form.involvement_level.data = str(event.involvement_level)

@@ -54,14 +54,15 @@ def test_an_event_over_several_days_keeps_its_hours_each_day_across_the_clock_ch
 def test_an_event_without_a_break_counts_the_extra_hour_when_the_clocks_go_back(app):
     organiser = make_staff(Role.PROGRAMME_LEAD)
     with clock.frozen(BEFORE):
-        event = _course(organiser, first=date(2027, 10, 30), last=date(2027, 10, 31),
+        event = _course(organiser, first=date(2027, 10, 29), last=date(2027, 10, 31),
                         start=time(18, 0), end=time(14, 0), runs_daily=False,
                         title="Residential weekend")
     assert [(s.day, s.minutes) for s in event.sessions] == [
-        (date(2027, 10, 30), 6 * 60), (date(2027, 10, 31), 15 * 60)]
-    assert event.duration_minutes == 21 * 60
+        (date(2027, 10, 29), 6 * 60), (date(2027, 10, 30), 24 * 60),
+        (date(2027, 10, 31), 15 * 60)]
+    assert event.duration_minutes == 45 * 60
     assert services.when_text(event.starts_at, event.ends_at, False) == (
-        "18:00 on Saturday 30 October 2027 to 14:00 on Sunday 31 October 2027")
+        "18:00 on Friday 29 October 2027 to 14:00 on Sunday 31 October 2027")
 
 
 @pytest.mark.parametrize(("changes", "message"), [
@@ -85,7 +86,7 @@ def test_setting_up_an_event_over_several_days_through_the_form(app, browser_lik
         response = browser_like.post("/events/new", {
             "title": "Facilitation course", "kind": "training", "panel_id": "",
             "day": "2027-10-29", "start_time": "10:00", "end_time": "16:00",
-            "last_day": "2027-11-01", "runs": "daily", "mode": "in_person", "venue": "Room 1",
+            "last_date": "2027-11-01", "runs": "daily", "mode": "in_person", "venue": "Room 1",
             "join_opens_minutes": "30", "capacity": "8", "offer_hours": "24",
             "involvement_level": "", "repeat": ""}, form_url="/events/new")
         assert response.status_code == 302, response.get_data(as_text=True)
@@ -177,3 +178,15 @@ def test_register_and_claims_count_each_day_of_a_course(app, browser_like):
     assert claims[everyday.id].involvement_pence == 3 * 15000  # three full days
     assert claims[two_days.id].involvement_pence == 15000 + 7500  # a full day and a half day
     assert "day 3: 2 h attended → half day £75.00" in " ".join(claims[two_days.id].explanation)
+
+
+def test_an_evening_that_goes_past_midnight_is_one_sitting(app):
+    organiser = make_staff(Role.PROGRAMME_LEAD)
+    with clock.frozen(BEFORE):
+        event = _course(organiser, first=date(2027, 10, 29), last=date(2027, 10, 30),
+                        start=time(21, 0), end=time(1, 0), runs_daily=False,
+                        title="Late support session")
+    assert not event.is_multi_day and event.duration_minutes == 240
+    assert [s.day for s in event.sessions] == [date(2027, 10, 29)]
+    assert services.when_text(event.starts_at, event.ends_at, False) == (
+        "21:00 on Friday 29 October 2027 to 01:00 on Saturday 30 October 2027")

@@ -1,7 +1,7 @@
 """people added to a register who came without booking
 
-Revision ID: 0012_register_walk_ins
-Revises: 0011_membership_periods
+Revision ID: 0014_register_walk_ins
+Revises: 0013_dashboard_snapshots
 Create Date: 2026-12-06 00:00:00
 
 One column: records already on registers came from bookings, so they are not walk-ins.
@@ -11,8 +11,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0012_register_walk_ins'
-down_revision = '0011_membership_periods'
+revision = '0014_register_walk_ins'
+down_revision = '0013_dashboard_snapshots'
 branch_labels = None
 depends_on = None
 
