@@ -311,6 +311,8 @@ def _check_days(details: EventDetails) -> None:
         return
     start_time = clock.to_london(details.starts_at).time().replace(tzinfo=None)
     end_time = clock.to_london(details.ends_at).time().replace(tzinfo=None)
+    if end_time <= start_time and details.ends_at - details.starts_at < timedelta(days=1):
+        return  # an evening that goes past midnight: one sitting
     if end_time <= start_time:
         raise ValidationFailed(
             "An event that runs each day must end each day after it starts: check the start "

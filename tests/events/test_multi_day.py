@@ -180,11 +180,12 @@ def test_register_and_claims_count_each_day_of_a_course(app, browser_like):
     assert "day 3: 2 h attended → half day £75.00" in " ".join(claims[two_days.id].explanation)
 
 
-def test_an_evening_that_goes_past_midnight_is_one_sitting(app):
+@pytest.mark.parametrize("runs_daily", [False, True])
+def test_an_evening_that_goes_past_midnight_is_one_sitting(app, runs_daily):
     organiser = make_staff(Role.PROGRAMME_LEAD)
     with clock.frozen(BEFORE):
         event = _course(organiser, first=date(2027, 10, 29), last=date(2027, 10, 30),
-                        start=time(21, 0), end=time(1, 0), runs_daily=False,
+                        start=time(21, 0), end=time(1, 0), runs_daily=runs_daily,
                         title="Late support session")
     assert not event.is_multi_day and event.duration_minutes == 240
     assert [s.day for s in event.sessions] == [date(2027, 10, 29)]
