@@ -20,6 +20,7 @@ from engage.consultations.models import (
     QuestionKind,
     Response,
 )
+from engage.consultations.tallies import fewer_than_five
 from engage.core import clock
 from engage.core.csv import to_csv
 from engage.core.models import AuditEvent, Notification, OutboxMessage
@@ -519,9 +520,9 @@ def test_anonymous_answers_are_not_in_anyones_data_export(db, panel, member):
 
 
 def test_fewer_than_five_formatting():
-    assert services.fewer_than_five(0) == "fewer than 5"
-    assert services.fewer_than_five(4) == "fewer than 5"
-    assert services.fewer_than_five(5) == "5"
+    assert fewer_than_five(0) == "fewer than 5"
+    assert fewer_than_five(4) == "fewer than 5"
+    assert fewer_than_five(5) == "5"
 
 
 def test_datetimes_are_utc():
