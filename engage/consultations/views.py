@@ -36,6 +36,7 @@ from engage.consultations.models import (
     QuoteConsent,
     ResponseStatus,
 )
+from engage.consultations.summary_pdf import export_summary
 from engage.consultations.tallies import fewer_than_five
 from engage.core import clock
 from engage.core.csv import csv_response
@@ -486,6 +487,16 @@ def export(consultation_id: int):
     rows = services.export_rows(current_user, consultation)
     db.session.commit()  # the export is audited
     return csv_response(f"consultation-{consultation.id}-answers.csv", services.CSV_HEADER, rows)
+
+
+@bp.get("/<int:consultation_id>/summary.pdf")
+@require(Permission.MANAGE_CONSULTATIONS)
+def summary(consultation_id: int):
+    consultation = services.get_managed(consultation_id, current_user)
+    body = export_summary(current_user, consultation)
+    return current_app.response_class(body, mimetype="application/pdf", headers={
+        "Content-Disposition":
+            f'attachment; filename="consultation-{consultation.id}-summary.pdf"'})
 
 
 @bp.get("/<int:consultation_id>/results")
