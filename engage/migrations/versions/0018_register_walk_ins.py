@@ -1,7 +1,7 @@
 """people added to a register who came without booking
 
-Revision ID: 0014_register_walk_ins
-Revises: 0013_dashboard_snapshots
+Revision ID: 0018_register_walk_ins
+Revises: 0017_role_approvals
 Create Date: 2026-12-06 00:00:00
 
 One column: records already on registers came from bookings, so they are not walk-ins.
@@ -11,8 +11,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0014_register_walk_ins'
-down_revision = '0013_dashboard_snapshots'
+revision = '0018_register_walk_ins'
+down_revision = '0017_role_approvals'
 branch_labels = None
 depends_on = None
 
