@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from engage.consultations.models import AnonymousResponse, ConsultationState, Response
+from engage.consultations.models import ConsultationState, Response
 from engage.core.permissions import Role
 from engage.extensions import db
 from tests.browser.axe import assert_accessible
@@ -85,7 +85,7 @@ def test_keyboard_only_answers_a_dropdown_date_ranking_and_matrix(live_server, p
 
 def test_new_kinds_answered_without_javascript(live_server, page_without_js: Page):
     page = page_without_js
-    _, member, consultation_id, ids = _setup(live_server, anonymous=True)
+    _, member, consultation_id, ids = _setup(live_server)
     sign_in_as(page, live_server, member)
     page.goto(f"{live_server.url}/consultations/{consultation_id}/answer")
     page.get_by_label("Which area do you live in?").select_option(label="East")
@@ -98,7 +98,7 @@ def test_new_kinds_answered_without_javascript(live_server, page_without_js: Pag
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Thank you: your answers have been sent")
     with live_server.app.app_context():
-        [response] = db.session.scalars(select(AnonymousResponse)).all()
+        [response] = db.session.scalars(select(Response)).all()
         answers = {a.question_id: a for a in response.answers}
     assert answers[ids["dropdown"]].choices == ["3"]
     assert answers[ids["date"]].text == "2025-11-05"
