@@ -24,13 +24,13 @@ from engage.consultations.models import (
     QuestionKind,
 )
 from engage.core.charts import Bar, bar_chart
-from engage.core.suppression import THRESHOLD as SMALL_NUMBER
+from engage.core.suppression import THRESHOLD
 
 MONTHS_BEFORE_YEARS = 24  # dates spread wider than this are counted by year
 
 
 def fewer_than_five(count: int) -> str:
-    return _("fewer than 5") if count < SMALL_NUMBER else str(count)
+    return _("fewer than %(n)s", n=THRESHOLD) if count < THRESHOLD else str(count)
 
 
 @dataclass
@@ -42,7 +42,7 @@ class OptionCount:
 
     @property
     def suppressed(self) -> bool:
-        return self.hidden or self.count < SMALL_NUMBER
+        return self.hidden or self.count < THRESHOLD
 
     @property
     def published(self) -> str:
@@ -52,9 +52,9 @@ class OptionCount:
 def protect_small_numbers(options: list[OptionCount]) -> None:
     """For counts where each person gives one answer: if only one count were hidden it could
     be worked out from the total and the others, so the next smallest is hidden too."""
-    small = [o for o in options if o.count < SMALL_NUMBER]
+    small = [o for o in options if o.count < THRESHOLD]
     if len(small) == 1:
-        others = sorted((o for o in options if o.count >= SMALL_NUMBER), key=lambda o: o.count)
+        others = sorted((o for o in options if o.count >= THRESHOLD), key=lambda o: o.count)
         if others:
             others[0].hidden = True
 
@@ -88,7 +88,7 @@ class RankedOption:
     def average_text(self, published: bool) -> str:
         if self.ranked_by == 0:
             return _("not ranked")
-        if published and self.ranked_by < SMALL_NUMBER:
+        if published and self.ranked_by < THRESHOLD:
             return _("not shown")
         return f"{self.average:.1f}"
 

@@ -8,13 +8,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from flask import url_for
+from flask_babel import gettext as _
 from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload, lazyload
 
 from engage.accounts.models import User, UserRole
 from engage.core import audit, clock
 from engage.core.crypto import keyed_hash
 from engage.core.notify import Message, notify
 from engage.core.permissions import Permission, Role, can
+from engage.core.unit_of_work import atomic
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.events.models import (
     ACTIVE_BOOKING,
@@ -55,10 +60,7 @@ def insert_if_absent(model, **values) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING: True when the row was added. Used instead of a
     SAVEPOINT, which on SQLite (pysqlite) can commit on its own when it opens the transaction."""
     dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(model).values(**values).on_conflict_do_nothing().returning(model.id)
     return db.session.execute(statement).scalar() is not None
 
@@ -126,6 +128,21 @@ def panels_for_events(user) -> list[Panel]:
     return list(db.session.scalars(query))
 
 
+def panel_filter_choices(user) -> list:
+    """The panels a person can narrow the events list to (id and name, by name): those they
+    may create events for and those they hold a place on, in one query."""
+    query = select(Panel.id, Panel.name)
+    if not (can(user, Permission.MANAGE_EVENTS) and user.has_role(Role.PROGRAMME_LEAD)):
+        clauses = [Panel.id.in_(select(PanelMembership.panel_id).where(
+            PanelMembership.user_id == user.id,
+            PanelMembership.state.in_(PLACE_HOLDING_STATES)))]
+        if can(user, Permission.MANAGE_EVENTS):
+            clauses.append(Panel.id.in_(select(PanelStaff.panel_id)
+                                        .where(PanelStaff.user_id == user.id)))
+        query = query.where(or_(*clauses))
+    return sorted(db.session.execute(query), key=lambda panel: panel.name)
+
+
 def _visible_filter(user):
     """A WHERE clause for the events this person may see."""
     if can(user, Permission.MANAGE_EVENTS) and user.has_role(Role.PROGRAMME_LEAD):
@@ -151,7 +168,10 @@ class EventFilters:
 
 def upcoming_events(user, filters: EventFilters | None = None, limit: int = 100) -> list[Event]:
     filters = filters or EventFilters()
+    # A list shows each event's panel by name: its staff and the event's organisers are
+    # loaded only if something asks for them.
     query = (select(Event).where(_visible_filter(user), Event.ends_at > clock.now())
+             .options(lazyload(Event.organisers), joinedload(Event.panel).lazyload(Panel.staff))
              .order_by(Event.starts_at, Event.id).limit(limit))
     if filters.kind:
         query = query.where(Event.kind == filters.kind)
@@ -405,6 +425,7 @@ def _occurrences(details: EventDetails) -> list[tuple[datetime, datetime]]:
     return result
 
 
+@atomic
 def create_event(actor, details: EventDetails) -> list[Event]:
     """Create one event, or every event of a repeating series. Returns them in date order."""
     if not can_create_events(actor):
@@ -435,6 +456,7 @@ def create_event(actor, details: EventDetails) -> list[Event]:
     return events
 
 
+@atomic
 def update_event(actor, event: Event, details: EventDetails) -> list[str]:
     """Change one event. Returns what changed that people booked need to know about."""
     if not can_manage_event(actor, event):
@@ -566,7 +588,7 @@ def _take_place(event_id: int, booking_id: int) -> bool:
     return result.rowcount == 1
 
 
-def _give_back_place(event_id: int) -> None:
+def give_back_place(event_id: int) -> None:
     db.session.execute(
         update(Event).where(Event.id == event_id, Event.confirmed_count > 0)
         .values(confirmed_count=Event.confirmed_count - 1)
@@ -590,6 +612,7 @@ def _clean_details(event: Event, details: BookingDetails) -> str:
     return EventMode(event.mode)
 
 
+@atomic
 def book_event(user, event: Event, details: BookingDetails) -> Booking:
     """Book a place, or a place on the waiting list when the event is full. Booking twice (a
     double click, a second tab) finds the same booking and changes nothing."""
@@ -636,6 +659,7 @@ def book_event(user, event: Event, details: BookingDetails) -> Booking:
     return booking
 
 
+@atomic
 def update_booking_needs(user, booking: Booking, details: BookingDetails) -> None:
     if booking.user_id != user.id or not booking.is_active:
         raise NotFound()
@@ -662,7 +686,7 @@ def _end_booking(booking: Booking, from_statuses: Iterable[str], reason: EndedRe
     if result.rowcount != 1:
         raise InvalidState(message)
     if previous in PLACE_HOLDING:
-        _give_back_place(booking.event_id)
+        give_back_place(booking.event_id)
     db.session.refresh(booking)
     return previous
 
@@ -689,6 +713,7 @@ def get_booking(actor, event: Event, booking_id: int) -> Booking:
     return booking
 
 
+@atomic
 def cancel_place(actor, booking: Booking, message: str = "") -> None:
     """An organiser cancels one person's booking (or waiting-list place). The person is told
     kindly, and a place that frees up goes to the waiting list as usual."""
@@ -748,7 +773,7 @@ def offer_free_places(event: Event) -> int:
                     sequence=Booking.sequence + 1)
             .execution_options(synchronize_session=False))
         if moved.rowcount != 1:
-            _give_back_place(event.id)
+            give_back_place(event.id)
             continue
         db.session.refresh(next_up)
         offered += 1
@@ -918,6 +943,7 @@ def organiser_choices(actor, event: Event) -> list[User]:
     return [person for person in staff_choices() if person.id not in listed]
 
 
+@atomic
 def add_organiser(actor, event: Event, user_id: int) -> User:
     """Add a co-organiser: a facilitator or programme lead who can then run the event."""
     if not can_manage_event(actor, event):
@@ -941,6 +967,7 @@ def add_organiser(actor, event: Event, user_id: int) -> User:
     return person
 
 
+@atomic
 def remove_organiser(actor, event: Event, user_id: int) -> None:
     if not can_manage_event(actor, event):
         raise NotAllowed()
@@ -972,39 +999,59 @@ def _check_register(actor, event: Event) -> None:
         raise InvalidState("The register opens when the event starts.")
 
 
-def register_rows(actor, event: Event, *, keep: bool = False) -> list[AttendanceRecord]:
-    """The register, prefilled from bookings until it is saved: people with a place are marked
-    as attended and people who cancelled a place as cancelled in advance, for the organiser to
-    check. Prefilled rows are only added to the database with `keep=True` (saving and
-    finalising); showing the register changes nothing."""
-    _check_register(actor, event)
-    records = {r.user_id: r for r in db.session.scalars(
+def _records_of(event: Event) -> dict[int, AttendanceRecord]:
+    return {r.user_id: r for r in db.session.scalars(
         select(AttendanceRecord).where(AttendanceRecord.event_id == event.id))}
+
+
+def _prefilled(event: Event, records: dict[int, AttendanceRecord]) -> list[AttendanceRecord]:
+    """New records, not yet saved, for people booked who have none: people with a place are
+    marked as attended and people who cancelled a place as cancelled in advance."""
     register = register_of(event)
-    if register is None or not register.is_final:
-        for booking in db.session.scalars(select(Booking).where(
-                Booking.event_id == event.id,
-                or_(Booking.status == BookingStatus.CONFIRMED,
-                    (Booking.status == BookingStatus.CANCELLED)
-                    & (Booking.ended_reason == EndedReason.MEMBER_CANCELLED)
-                    & Booking.confirmed_at.is_not(None)))):
-            if booking.user_id in records:
-                continue
-            attended = booking.status == BookingStatus.CONFIRMED
-            record = AttendanceRecord(
-                event_id=event.id, user_id=booking.user_id, booking_id=booking.id,
-                status=(AttendanceStatus.ATTENDED if attended
-                        else AttendanceStatus.CANCELLED_IN_ADVANCE),
-                minutes_attended=event.duration_minutes if attended else None,
-                day_minutes=full_day_minutes(event) if attended else None, walked_in=False)
-            if keep:
-                db.session.add(record)
-            else:
-                record.user = booking.user
-            records[booking.user_id] = record
-        if keep:
-            db.session.flush()
-    return sorted(records.values(), key=lambda r: (r.user.display_name.lower(), r.user_id))
+    if register is not None and register.is_final:
+        return []
+    new = []
+    for booking in db.session.scalars(select(Booking).where(
+            Booking.event_id == event.id,
+            or_(Booking.status == BookingStatus.CONFIRMED,
+                (Booking.status == BookingStatus.CANCELLED)
+                & (Booking.ended_reason == EndedReason.MEMBER_CANCELLED)
+                & Booking.confirmed_at.is_not(None)))):
+        if booking.user_id in records:
+            continue
+        attended = booking.status == BookingStatus.CONFIRMED
+        new.append(AttendanceRecord(
+            event_id=event.id, user_id=booking.user_id, booking_id=booking.id,
+            user=booking.user,
+            status=(AttendanceStatus.ATTENDED if attended
+                    else AttendanceStatus.CANCELLED_IN_ADVANCE),
+            minutes_attended=event.duration_minutes if attended else None,
+            day_minutes=full_day_minutes(event) if attended else None, walked_in=False))
+    return new
+
+
+def _by_name(records) -> list[AttendanceRecord]:
+    return sorted(records, key=lambda r: (r.user.display_name.lower(), r.id or 0))
+
+
+def register_rows(actor, event: Event) -> list[AttendanceRecord]:
+    """The register, prefilled from bookings and saved the first time, for the organiser to
+    check."""
+    _check_register(actor, event)
+    records = _records_of(event)
+    for record in _prefilled(event, records):
+        db.session.add(record)
+        records[record.user_id] = record
+    db.session.flush()
+    return _by_name(records.values())
+
+
+def register_preview(actor, event: Event) -> list[AttendanceRecord]:
+    """The register as `register_rows` fills it, without saving anything: showing the register
+    never changes it (the prefilled rows are saved only by "Save")."""
+    _check_register(actor, event)
+    records = _records_of(event)
+    return _by_name([*records.values(), *_prefilled(event, records)])
 
 
 def register_counts(records: Iterable[AttendanceRecord]) -> dict[str, int]:
@@ -1088,6 +1135,7 @@ def _clean_mark(event: Event, mark: Mark) -> CleanMark:
     return CleanMark(status, None, None)
 
 
+@atomic
 def save_register(actor, event: Event, marks: dict[int, Mark]) -> None:
     """Save the register so far, keyed by each person's user id. It can be saved many times
     before it is finalised. Everything is checked before anything is written."""
@@ -1095,13 +1143,13 @@ def save_register(actor, event: Event, marks: dict[int, Mark]) -> None:
     register = register_of(event)
     if register is not None and register.is_final:
         raise InvalidState("This register is finalised. Use a correction to change a record.")
-    on_register = {r.user_id for r in register_rows(actor, event)}
+    on_register = {r.user_id for r in register_preview(actor, event)}
     cleaned = {}
     for user_id, mark in marks.items():
         if user_id not in on_register:
             raise NotFound()
         cleaned[user_id] = _clean_mark(event, mark)
-    records = {r.user_id: r for r in register_rows(actor, event, keep=True)}
+    records = {r.user_id: r for r in register_rows(actor, event)}
     for user_id, clean in cleaned.items():
         clean.apply_to(records[user_id])
     if register is None:
@@ -1121,7 +1169,7 @@ def finalise_register(actor, event: Event) -> list[AttendanceRecord]:
         raise InvalidState(
             "The register can be finalised once the event has ended, from "
             f"{clock.to_london(event.ends_at):%H:%M on %A %-d %B}. You can save it until then.")
-    records = register_rows(actor, event, keep=True)
+    records = register_rows(actor, event)
     if register_of(event) is None:
         db.session.add(Register(event_id=event.id))
         db.session.flush()
@@ -1139,6 +1187,7 @@ def finalise_register(actor, event: Event) -> list[AttendanceRecord]:
     return records
 
 
+@atomic
 def correct_attendance(actor, record: AttendanceRecord, mark: Mark,
                        reason: str) -> AttendanceCorrection:
     event = record.event
@@ -1185,7 +1234,7 @@ def _walk_in_query(event: Event, on_register: set[int]):
 def walk_in_matches(actor, event: Event, search: str, limit: int = 25) -> list[User]:
     """Members who could be added to the register: for a panel event its members, for an open
     event any member whose name or username matches what was typed."""
-    on_register = {r.user_id for r in register_rows(actor, event)}
+    on_register = {r.user_id for r in register_preview(actor, event)}
     query = _walk_in_query(event, on_register)
     words = " ".join(search.split())[:80]
     if words:
@@ -1200,7 +1249,7 @@ def walk_in_matches(actor, event: Event, search: str, limit: int = 25) -> list[U
 
 def walk_in_person(actor, event: Event, user_id: int) -> User:
     """The person to add, if they could come to this event and are not on the register."""
-    on_register = {r.user_id for r in register_rows(actor, event)}
+    on_register = {r.user_id for r in register_preview(actor, event)}
     person = db.session.scalar(_walk_in_query(event, on_register).where(User.id == user_id)
                                .limit(1))
     if person is None:
@@ -1208,6 +1257,7 @@ def walk_in_person(actor, event: Event, user_id: int) -> User:
     return person
 
 
+@atomic
 def add_walk_in(actor, event: Event, person: User, mark: Mark,
                 reason: str = "") -> AttendanceRecord:
     """Add someone who came without booking. Before the register is finalised they join it
@@ -1223,7 +1273,7 @@ def add_walk_in(actor, event: Event, person: User, mark: Mark,
     if final and not reason.strip():
         raise ValidationFailed("The register is finalised, so say why this person is being "
                                "added (for example, they came without booking).")
-    register_rows(actor, event, keep=True)
+    register_rows(actor, event)
     booking = booking_of(person, event)
     record = AttendanceRecord(event_id=event.id, user_id=person.id,
                               booking_id=booking.id if booking else None, walked_in=True)
@@ -1260,11 +1310,9 @@ def corrections_for(event: Event) -> list[AttendanceCorrection]:
 # --- the events section of a panel page ----------------------------------------------------
 
 
-def _panel_events_section(panel: Panel, user) -> dict | None:
-    """Upcoming events of the panel, for the members' area of the panel page."""
-    from flask import url_for
-    from flask_babel import gettext as _
-
+def panel_section(panel: Panel, user) -> dict | None:
+    """Upcoming events of the panel, for the members' area of the panel page (added to
+    panels' PANEL_PAGE_SECTIONS)."""
     events = upcoming_events(user, EventFilters(panel_id=panel.id), limit=10)
     items = [{
         "label": event.title,
@@ -1274,13 +1322,3 @@ def _panel_events_section(panel: Panel, user) -> dict | None:
     } for event in events]
     return {"title": _("Upcoming events"), "items": items,
             "empty": _("There are no upcoming events for this panel at the moment.")}
-
-
-def register_panel_page_section() -> None:
-    from engage.panels.services import PANEL_PAGE_SECTIONS, register_panel_section
-
-    if _panel_events_section not in PANEL_PAGE_SECTIONS:
-        register_panel_section(_panel_events_section)
-
-
-register_panel_page_section()

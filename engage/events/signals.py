@@ -11,10 +11,8 @@ ended because the person cancelled it or an organiser cancelled their place.
 
 from __future__ import annotations
 
-from blinker import Namespace
+from engage.core.wiring import Signal
 
-_signals = Namespace()
-
-register_finalised = _signals.signal("register-finalised")
-attendance_corrected = _signals.signal("attendance-corrected")
-booking_cancelled = _signals.signal("booking-cancelled")
+register_finalised = Signal("events.register_finalised")
+attendance_corrected = Signal("events.attendance_corrected")
+booking_cancelled = Signal("events.booking_cancelled")
