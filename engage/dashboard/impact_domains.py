@@ -108,7 +108,8 @@ def changes_linked(user) -> ImpactSection:
 
 
 WAITING = (ClaimState.SUBMITTED, ClaimState.LEAD_APPROVED, ClaimState.APPROVED,
-           ClaimState.PAYING, ClaimState.EXPORTED, ClaimState.PAYMENT_FAILED)
+           ClaimState.PAYING, ClaimState.TRANSFERRED, ClaimState.EXPORTED,
+           ClaimState.PAYMENT_FAILED)
 
 
 @register_impact_section

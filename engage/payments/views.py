@@ -34,6 +34,7 @@ from engage.payments.forms import (
     ExpenseClaimForm,
     ExpenseForm,
     NoteForm,
+    OtherPaymentForm,
     PolicyVersionForm,
     PreferencesForm,
     ReasonForm,
@@ -71,9 +72,12 @@ def _fail(error: DomainError) -> None:
 @bp.get("/")
 @require(Permission.USE_ACCOUNT)
 def index():
+    from engage.payments import bank
+
     claims = services.claims_of(current_user)
     return render_template("payments/index.html", claims=claims,
                            preferences=services.preferences_of(current_user),
+                           bank_offered=bank.offered(),
                            this_year=tax_year_start(clock.today_london()))
 
 
@@ -160,7 +164,9 @@ def _expense_form(claim: Claim) -> ExpenseForm:
 
 
 def _render_claim(claim: Claim, expense_form=None, submit_form=None, reason_form=None,
-                  status=200):
+                  status=200, other_form=None):
+    from engage.payments import payouts as payout_service
+
     result = services.work_out(claim) if claim.is_editable else None
     own = claim.user_id == current_user.id
     return render_template(
@@ -178,14 +184,10 @@ def _render_claim(claim: Claim, expense_form=None, submit_form=None, reason_form
         people={u.id: u for u in db.session.scalars(select(User).where(User.id.in_(
             [h.actor_id for h in claim.history if h.actor_id])))},
         ledger_entries=ledger.entries(claim.id) if services.is_finance(current_user) else [],
-        payout=_payout_of(claim),
+        payout=payout_service.payout_of(claim),
+        can_pay_by_bank=payout_service.can_pay_by_bank(),
+        other_form=other_form or OtherPaymentForm(formdata=None),
     ), status
-
-
-def _payout_of(claim: Claim):
-    from engage.payments.models import Payout
-
-    return db.session.scalar(select(Payout).where(Payout.claim_id == claim.id))
 
 
 @bp.get("/claims/<int:claim_id>")
@@ -365,6 +367,7 @@ def late_override(claim_id: int):
 def finance_queue():
     from engage.panels.models import Panel
     from engage.panels.programmes import all_programmes
+    from engage.payments import payouts as payout_service
 
     state = request.args.get("state") or None
     if state and state not in set(ClaimState):
@@ -389,7 +392,8 @@ def finance_queue():
                  "programme": programme},
         overdue={c.id for c in claims if services.is_overdue(c)},
         flags=reports.open_flags(), balance=ledger.balance(),
-        support_waiting=advances.waiting_count())
+        support_waiting=advances.waiting_count(),
+        stuck_payouts=len(payout_service.stuck_payouts()))
 
 
 @bp.post("/finance/bulk-approve")
@@ -529,46 +533,55 @@ def payment_helpers() -> dict:
 @bp.route("/bank", methods=["GET", "POST"])
 @require(Permission.USE_ACCOUNT)
 def connect_bank():
-    from engage.payments import gateway
+    from engage.payments import bank
 
-    pref = services.preferences_of(current_user)
     if request.method == "POST":
         NoteForm().validate_on_submit() or abort(400)
-        if not gateway.is_configured():
-            flash(_("Bank transfers are not set up on this site yet. Finance can pay you by "
-                    "voucher or payroll instead."), "error")
-            return redirect(url_for("payments.connect_bank"))
         try:
-            if not pref.stripe_account_id:
-                pref.stripe_account_id = gateway.create_connected_account(current_user.id)
-                db.session.add(pref)
-                db.session.commit()
-            link = gateway.onboarding_link(
-                pref.stripe_account_id,
-                return_url=url_for("payments.bank_return", _external=True),
+            url = bank.start_connection(
+                current_user, return_url=url_for("payments.bank_return", _external=True),
                 refresh_url=url_for("payments.connect_bank", _external=True))
-        except (gateway.GatewayError, gateway.GatewayUnavailable):
-            flash(_("We could not reach our payment provider. Please try again in a few "
-                    "minutes."), "error")
+        except DomainError as error:
+            flash(error.message, "error")
             return redirect(url_for("payments.connect_bank"))
-        return redirect(link)
-    return render_template("payments/bank.html", pref=pref, form=NoteForm())
+        return redirect(url)
+    return _bank_page()
+
+
+def _bank_page() -> Response:
+    """The page's forms lead on to Stripe's own pages: its CSP allows exactly that origin."""
+    from engage.core.security import csp
+    from engage.payments import bank, gateway
+
+    response = Response(render_template(
+        "payments/bank.html", pref=services.preferences_of(current_user), form=NoteForm(),
+        offered=bank.offered()))
+    if bank.offered():
+        response.headers["Content-Security-Policy"] = csp(
+            form_action=(gateway.connect_origin(),))
+    return response
+
+
+@bp.post("/bank/details")
+@require(Permission.USE_ACCOUNT)
+def bank_details():
+    from engage.payments import bank
+
+    NoteForm().validate_on_submit() or abort(400)
+    try:
+        url = bank.details_url(current_user)
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for("payments.connect_bank"))
+    return redirect(url)
 
 
 @bp.get("/bank/return")
 @require(Permission.USE_ACCOUNT)
 def bank_return():
-    from engage.payments import gateway
+    from engage.payments import bank
 
-    pref = services.preferences_of(current_user)
-    if pref.stripe_account_id:
-        try:
-            pref.stripe_onboarded = gateway.account_ready(pref.stripe_account_id)
-        except (gateway.GatewayError, gateway.GatewayUnavailable, gateway.NotConfigured):
-            pref.stripe_onboarded = False
-        db.session.add(pref)
-        db.session.commit()
-    if pref.stripe_onboarded:
+    if bank.finish_connection(current_user):
         flash(_("Your bank account is connected. We can now pay you by bank transfer."),
               "success")
     else:
@@ -585,6 +598,7 @@ def bank_return():
 @bp.get("/finance/payouts")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def payouts():
+    from engage.payments import payouts as payout_service
     from engage.payments.models import PayoutBatch, PayrollExport
 
     ready = services.finance_queue(state=ClaimState.APPROVED)
@@ -593,9 +607,14 @@ def payouts():
                                  .limit(20)).all()
     exports = db.session.scalars(select(PayrollExport).order_by(PayrollExport.id.desc())
                                  .limit(20)).all()
+    unsent, bank_wait = payout_service.stuck_limits()
     return render_template("payments/payouts.html", ready=ready, failed=failed,
                            batches=batches, exports=exports, form=NoteForm(),
-                           stripe_balance=_stripe_balance())
+                           stripe_balance=_stripe_balance(),
+                           can_pay_by_bank=payout_service.can_pay_by_bank(),
+                           stuck=payout_service.stuck_payouts(),
+                           unsent_hours=int(unsent.total_seconds() // 3600),
+                           bank_days=bank_wait.days)
 
 
 def _stripe_balance() -> int | None:
@@ -621,8 +640,14 @@ def pay_claims():
     if not ids:
         flash(_("Tick at least one claim to pay."), "error")
         return redirect(url_for("payments.payouts"))
-    batch, problems = payout_service.start_batch(current_user, ids)
-    db.session.commit()
+    try:
+        batch, problems = payout_service.start_batch(current_user, ids)
+    except DomainError as error:
+        _fail(error)
+        back = request.form.get("back") or request.args.get("back")
+        if back == "claim" and len(ids) == 1:
+            return redirect(url_for("payments.claim", claim_id=ids[0]))
+        return redirect(url_for("payments.payouts"))
     for problem in problems:
         flash(problem, "error")
     return redirect(url_for("payments.batch", batch_id=batch.id))
@@ -638,8 +663,10 @@ def batch(batch_id: int):
     if found is None:
         abort(404)
     progress = payout_service.batch_progress(found)
-    response = Response(render_template("payments/batch.html", batch=found, progress=progress))
-    if not progress["finished"]:
+    sending = payout_service.can_pay_by_bank()
+    response = Response(render_template("payments/batch.html", batch=found, progress=progress,
+                                         sending=sending, form=NoteForm()))
+    if sending and not progress["finished"]:
         response.headers["Refresh"] = "3"  # no JavaScript needed; a link refreshes too
     return response
 
@@ -649,10 +676,42 @@ def batch(batch_id: int):
 def record_manual(claim_id: int):
     from engage.payments import payouts as payout_service
 
-    def action(found, form):
-        payout_service.record_manual_payment(current_user, found, request.form.get("reference"))
+    found = db.session.get(Claim, claim_id)
+    if found is None:
+        abort(404)
+    form = OtherPaymentForm()
+    if not form.validate_on_submit():
+        return _render_claim(found, other_form=form, status=400)
+    try:
+        with db.session.begin_nested():  # a refused attempt leaves nothing behind
+            payout_service.record_manual_payment(current_user, found, form.reference.data,
+                                                 form.method.data)
+    except DomainError as error:
+        if error.status_code == 403:
+            abort(403)
+        form.form_errors.append(error.message)
+        return _render_claim(found, other_form=form, status=400)
+    flash(_("Payment recorded."), "success")
+    return redirect(url_for("payments.claim", claim_id=claim_id))
 
-    return _claim_action(claim_id, action, NoteForm, _("Payment recorded."))
+
+@bp.post("/claims/<int:claim_id>/cancel-payout")
+@require(Permission.APPROVE_CLAIMS_AS_FINANCE)
+def cancel_payout(claim_id: int):
+    from engage.payments import payouts as payout_service
+
+    found = db.session.get(Claim, claim_id)
+    if found is None:
+        abort(404)
+    NoteForm().validate_on_submit() or abort(400)
+    try:
+        with db.session.begin_nested():
+            flash(payout_service.cancel_payout(current_user, found), "success")
+    except DomainError as error:
+        _fail(error)
+    if request.form.get("back") == "payouts":
+        return redirect(url_for("payments.payouts"))
+    return redirect(url_for("payments.claim", claim_id=claim_id))
 
 
 @bp.post("/finance/payroll-exports")
@@ -872,6 +931,8 @@ def stripe_webhook():
         event = gateway.verify_webhook(payload, request.headers.get("Stripe-Signature"))
     except ValueError:
         return Response("bad signature", status=400, mimetype="text/plain")
-    outcome = payout_service.apply_webhook(event)
-    db.session.commit()
+    try:
+        outcome = payout_service.apply_webhook(event)
+    except (gateway.GatewayUnavailable, gateway.NotConfigured):
+        abort(503)  # nothing is kept; Stripe sends the event again later
     return Response(outcome, status=200, mimetype="text/plain")
