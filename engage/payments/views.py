@@ -89,6 +89,7 @@ def preferences():
         "choice": pref.choice, "cap": pounds(pref.cap_pence), "route": pref.route,
         "capacity": pref.capacity, "payroll_number": pref.payroll_number or "",
         "access_needs_taxi": pref.access_needs_taxi})
+    _offer_bank_transfer_only_when_set_up(form)
     if form.validate_on_submit():
         try:
             services.update_preferences(
@@ -108,6 +109,14 @@ def preferences():
         services.record_notice_seen(current_user)
         db.session.commit()
     return render_template("payments/preferences.html", form=form, pref=pref)
+
+
+def _offer_bank_transfer_only_when_set_up(form: PreferencesForm) -> None:
+    from engage.payments import bank
+
+    if not bank.offered():
+        form.route.choices = [(value, label) for value, label in form.route.choices
+                              if value != PaymentRoute.STRIPE]
 
 
 @bp.get("/statement")

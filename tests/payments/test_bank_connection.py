@@ -40,6 +40,7 @@ def test_member_connects_a_bank_account_through_stripe_onboarding(app, db, strip
     visitor, member = _member(app, db)
     index = visitor.get("/payments/").get_data(as_text=True)
     assert "Connect your bank account so we can pay you" in index
+    assert 'value="stripe"' in visitor.get("/payments/preferences").get_data(as_text=True)
     response = visitor.post("/payments/bank", {})
     assert response.status_code == 302
     onboarding = response.headers["Location"]
@@ -79,6 +80,8 @@ def test_with_stripe_off_the_members_pages_do_not_invite_them_to_connect_a_bank_
     visitor, member = _member(app, db)
     index = visitor.get("/payments/").get_data(as_text=True)
     assert "Connect your bank account" not in index and "/payments/bank" not in index
+    preferences = visitor.get("/payments/preferences").get_data(as_text=True)
+    assert 'value="stripe"' not in preferences and "Bank transfer" not in preferences
     bank = visitor.get("/payments/bank")
     text = bank.get_data(as_text=True)
     assert "Payments by bank transfer are not available here" in text

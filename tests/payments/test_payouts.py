@@ -505,7 +505,7 @@ def test_stripe_keys_expire_on_the_test_server_after_a_day(app, stripe_server):
                                     idempotency_key="day-key", claim_id=1, payout_id=1)
     again = {"amount_pence": 100, "destination": account, "idempotency_key": "day-key",
              "claim_id": 1, "payout_id": 1}
-    stripe_server.advance(DAY - 60)
+    stripe_server.advance(DAY - 3600)
     assert gateway.create_transfer(**again).id == first.id
-    stripe_server.advance(120)
+    stripe_server.advance(7200)
     assert gateway.create_transfer(**again).id != first.id
