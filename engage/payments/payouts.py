@@ -36,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from engage.accounts.models import User
@@ -137,7 +138,8 @@ def _note(claim: Claim, actor, reason: str) -> None:
 def _finance_people() -> list[User]:
     from engage.core.permissions import Role
 
-    return [u for u in db.session.scalars(select(User).where(User.is_disabled.is_(False)))
+    return [u for u in db.session.scalars(select(User).options(selectinload(User.roles))
+                                          .where(User.is_disabled.is_(False)))
             if u.has_role(Role.FINANCE)]
 
 

@@ -1,7 +1,7 @@
 """payouts: paid means in the bank; stuck payouts; idempotency key age; reversals
 
-Revision ID: 0012_payout_lifecycle
-Revises: 0011_membership_periods
+Revision ID: 0014_payout_lifecycle
+Revises: 0013_dashboard_snapshots
 Create Date: 2026-12-05 00:00:00
 
 Payouts get when they last moved (state_since: their last update), when their idempotency
@@ -21,8 +21,8 @@ import engage.db
 
 
 # revision identifiers, used by Alembic.
-revision = '0012_payout_lifecycle'
-down_revision = '0011_membership_periods'
+revision = '0014_payout_lifecycle'
+down_revision = '0013_dashboard_snapshots'
 branch_labels = None
 depends_on = None
 
