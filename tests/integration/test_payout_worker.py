@@ -60,7 +60,7 @@ def test_worker_killed_inside_the_stripe_call_then_restarted(shared_database, st
         second = start_worker(**settings)
         wait_until(lambda: all(r.state == PayoutState.SENT for r in _payouts()), 30,
                    "every payout to be sent", [second])
-        second.terminate()
+        second.terminate(timeout=60)  # a tick still running finishes first
 
         rows = _payouts()
         assert {r.id: r.idempotency_key for r in rows} == keys_before
