@@ -1,7 +1,7 @@
 """payouts: paid means in the bank; stuck payouts; idempotency key age; reversals
 
-Revision ID: 0014_payout_lifecycle
-Revises: 0013_dashboard_snapshots
+Revision ID: 0018_payout_lifecycle
+Revises: 0017_role_approvals
 Create Date: 2026-12-05 00:00:00
 
 Payouts get when they last moved (state_since: their last update), when their idempotency
@@ -21,8 +21,8 @@ import engage.db
 
 
 # revision identifiers, used by Alembic.
-revision = '0014_payout_lifecycle'
-down_revision = '0013_dashboard_snapshots'
+revision = '0018_payout_lifecycle'
+down_revision = '0017_role_approvals'
 branch_labels = None
 depends_on = None
 
