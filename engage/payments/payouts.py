@@ -44,6 +44,8 @@ from engage.core import audit, clock
 from engage.core.csv import write_csv
 from engage.core.money import format_pence
 from engage.core.notify import Message, notify
+from engage.core.permissions import Role
+from engage.core.unit_of_work import atomic
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
 from engage.payments import gateway, ledger
@@ -51,10 +53,12 @@ from engage.payments.links import link
 from engage.payments.models import (
     OTHER_PAYMENT_METHODS,
     UNSENT_PAYOUT_STATES,
+    BatchState,
     Claim,
     ClaimEvent,
     ClaimState,
     LedgerEntry,
+    PaymentPreference,
     PaymentRoute,
     Payout,
     PayoutBatch,
@@ -136,8 +140,6 @@ def _note(claim: Claim, actor, reason: str) -> None:
 
 
 def _finance_people() -> list[User]:
-    from engage.core.permissions import Role
-
     return [u for u in db.session.scalars(select(User).options(selectinload(User.roles))
                                           .where(User.is_disabled.is_(False)))
             if u.has_role(Role.FINANCE)]
@@ -238,6 +240,7 @@ def _wait_for_bank_again(actor, claim: Claim, payout: Payout,
     return payout
 
 
+@atomic
 def start_batch(actor, claim_ids: Iterable[int]) -> tuple[PayoutBatch, list[str]]:
     """Start a payout for each claim that can be paid by bank transfer, in one batch. A batch
     is made only when at least one payout starts: otherwise ValidationFailed, with why."""
@@ -251,7 +254,7 @@ def start_batch(actor, claim_ids: Iterable[int]) -> tuple[PayoutBatch, list[str]
         try:
             with db.session.begin_nested():
                 if batch is None:
-                    batch = PayoutBatch(created_by_id=actor.id, state="running", total=0)
+                    batch = PayoutBatch(created_by_id=actor.id, state=BatchState.RUNNING, total=0)
                     db.session.add(batch)
                     db.session.flush()
                 start_payout(actor, claim, batch)
@@ -286,6 +289,7 @@ def _transfer_at_stripe(payout: Payout) -> gateway.Transfer | None:
     return None
 
 
+@atomic
 def cancel_payout(actor, claim: Claim) -> str:
     """Cancel a payout that has not been sent; the claim goes back to "approved". A payout
     stuck in "sending" is cancelled only once Stripe confirms it has no transfer for it (if it
@@ -328,13 +332,14 @@ def batch_progress(batch: PayoutBatch) -> dict:
     return {"total": total, "done": done, "failed": failed, "cancelled": cancelled,
             "waiting": total - finished,
             "percent": int(finished * 100 / total) if total else 100,
-            "finished": batch.state == "done" or total == finished}
+            "finished": batch.state == BatchState.DONE or total == finished}
 
 
 def _close_finished_batches() -> None:
-    for batch in db.session.scalars(select(PayoutBatch).where(PayoutBatch.state == "running")):
+    running = select(PayoutBatch).where(PayoutBatch.state == BatchState.RUNNING)
+    for batch in db.session.scalars(running):
         if batch_progress(batch)["waiting"] == 0:
-            batch.state = "done"
+            batch.state = BatchState.DONE
             batch.finished_at = clock.now()
 
 
@@ -501,7 +506,7 @@ def _send_chunk(ids: list[int]) -> int:
         if _send(payout, claims[payout.claim_id]) == "sent":
             transferred.append(claims[payout.claim_id])
     _claims_transferred(transferred)
-    db.session.commit()
+    db.session.commit()  # the chunk's outcomes are kept before the next chunk is sent
     return sent + len(transferred)
 
 
@@ -515,11 +520,11 @@ def process_batches(worker_id: str = "") -> int:
         ids = list(db.session.scalars(select(Payout.id).where(
             Payout.state.in_(UNSENT_PAYOUT_STATES),
             Payout.route == PayoutMethod.STRIPE).order_by(Payout.id)))
-        db.session.commit()
+        db.session.commit()  # ends the read: each chunk is sent in its own transaction
         for start in range(0, len(ids), SEND_CHUNK):
             sent += _send_chunk(ids[start:start + SEND_CHUNK])
     _close_finished_batches()
-    db.session.commit()
+    db.session.commit()  # the finished batches, after the chunks each kept on their own
     return sent
 
 
@@ -699,8 +704,6 @@ def _payouts_carried(account: str, bank_payout_id: str) -> list[tuple[Payout, st
 
 
 def _on_account_updated(event: dict, obj: dict) -> str:
-    from engage.payments.models import PaymentPreference
-
     if event.get("account") and obj.get("id") != event.get("account"):
         return _mismatch(event, None, "the account in the event is not the account it "
                                       "describes.")
@@ -749,6 +752,7 @@ PAYROLL_HEADER = ["payroll_number", "name", "amount", "activity_date", "cost_cod
                   "engage_claim"]
 
 
+@atomic
 def create_payroll_export(actor) -> PayrollExport:
     """Every approved payroll claim not yet exported goes into one new export. A claim joins
     at most one export (a conditional UPDATE on payroll_export_id IS NULL)."""
@@ -793,6 +797,7 @@ def create_payroll_export(actor) -> PayrollExport:
     return export
 
 
+@atomic
 def confirm_payroll_paid(actor, export: PayrollExport) -> int:
     if not is_finance(actor):
         raise NotAllowed("Only finance can confirm payroll payments.")
@@ -835,6 +840,7 @@ def _take_back_from_stripe(actor, payout: Payout, claim: Claim) -> None:
         amount_reversed_pence=total, reversals=(reversal,)), actor, quiet=True)
 
 
+@atomic
 def record_manual_payment(actor, claim: Claim, reference: str,
                           method: str = PayoutMethod.VOUCHER) -> None:
     """Paid another way (voucher, cash or payroll), with its reference. A bank transfer still
@@ -1002,6 +1008,7 @@ def reconcile(worker_id: str = "") -> int:
     return found
 
 
+@atomic
 def resolve_flag(actor, flag_id: int) -> None:
     flag = db.session.get(ReconciliationFlag, flag_id)
     if flag is None:

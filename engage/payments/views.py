@@ -17,17 +17,32 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from engage.accounts.admin_views import require
+from engage.accounts.decorators import require
 from engage.accounts.models import User
 from engage.core import clock
 from engage.core.csv import write_csv
+from engage.core.money import format_pence
 from engage.core.permissions import Permission
+from engage.core.security import csp
 from engage.errors import DomainError, NotFound
 from engage.extensions import csrf, db
-from engage.payments import advances, ledger, policy, receipts, reports, services
+from engage.panels.models import Panel
+from engage.panels.programmes import all_programmes
+from engage.payments import (
+    advances,
+    bank,
+    gateway,
+    ledger,
+    policy,
+    receipts,
+    reports,
+    services,
+)
+from engage.payments import payouts as payout_service
 from engage.payments.calculation import tax_year_label, tax_year_start
 from engage.payments.forms import (
     BulkApproveForm,
@@ -47,9 +62,12 @@ from engage.payments.models import (
     BENEFITS_NOTICE_VERSION,
     Claim,
     ClaimState,
+    LedgerEntry,
     PaymentChoice,
     PaymentRoute,
     PaymentScheme,
+    PayoutBatch,
+    PayrollExport,
     PolicyVersion,
 )
 
@@ -72,8 +90,6 @@ def _fail(error: DomainError) -> None:
 @bp.get("/")
 @require(Permission.USE_ACCOUNT)
 def index():
-    from engage.payments import bank
-
     claims = services.claims_of(current_user)
     return render_template("payments/index.html", claims=claims,
                            preferences=services.preferences_of(current_user),
@@ -100,20 +116,16 @@ def preferences():
         except DomainError as error:
             _fail(error)
             return render_template("payments/preferences.html", form=form, pref=pref)
-        db.session.commit()
         flash(_("Your payment preferences are saved. You can change them at any time."),
               "success")
         return redirect(url_for("payments.index"))
     if request.method == "GET":
         # The benefits and tax notice is on this page, shown before anyone accepts payments.
         services.record_notice_seen(current_user)
-        db.session.commit()
     return render_template("payments/preferences.html", form=form, pref=pref)
 
 
 def _offer_bank_transfer_only_when_set_up(form: PreferencesForm) -> None:
-    from engage.payments import bank
-
     if not bank.offered():
         form.route.choices = [(value, label) for value, label in form.route.choices
                               if value != PaymentRoute.STRIPE]
@@ -157,7 +169,8 @@ def new_claim():
         except DomainError as error:
             _fail(error)
             return render_template("payments/new_claim.html", form=form)
-        db.session.commit()
+        flash(_("Your expense claim is started. Add each expense below, then send it."),
+              "success")
         return redirect(url_for("payments.claim", claim_id=claim.id))
     return render_template("payments/new_claim.html", form=form)
 
@@ -174,8 +187,6 @@ def _expense_form(claim: Claim) -> ExpenseForm:
 
 def _render_claim(claim: Claim, expense_form=None, submit_form=None, reason_form=None,
                   status=200, other_form=None):
-    from engage.payments import payouts as payout_service
-
     result = services.work_out(claim) if claim.is_editable else None
     own = claim.user_id == current_user.id
     return render_template(
@@ -196,6 +207,7 @@ def _render_claim(claim: Claim, expense_form=None, submit_form=None, reason_form
         payout=payout_service.payout_of(claim),
         can_pay_by_bank=payout_service.can_pay_by_bank(),
         other_form=other_form or OtherPaymentForm(formdata=None),
+        claimant=None if own or claim.user_id is None else db.session.get(User, claim.user_id),
     ), status
 
 
@@ -230,13 +242,11 @@ def add_expense(claim_id: int):
             miles=form.miles.data, description=form.description.data,
             preapproved=form.preapproved.data, receipt_file=receipt_file)
     except DomainError as error:
-        db.session.rollback()
         if isinstance(error, NotFound):
             abort(404)
         form.form_errors.append(error.message)
         return _render_claim(services.own_claim(current_user, claim_id), expense_form=form,
                              status=400)
-    db.session.commit()
     flash(_("Expense added. Check the new total below."), "success")
     return redirect(url_for("payments.claim", claim_id=claim_id) + "#calculation")
 
@@ -250,7 +260,6 @@ def remove_expense(claim_id: int, expense_id: int):
     except DomainError as error:
         _fail(error)
         return redirect(url_for("payments.claim", claim_id=claim_id))
-    db.session.commit()
     flash(_("Expense removed."), "success")
     return redirect(url_for("payments.claim", claim_id=claim_id))
 
@@ -269,13 +278,11 @@ def submit_claim(claim_id: int):
         services.submit_claim(current_user, found,
                               declined_for_activity=form.decline_this_time.data)
     except DomainError as error:
-        db.session.rollback()
         if isinstance(error, NotFound):
             abort(404)
         form.form_errors.append(error.message)
         return _render_claim(services.own_claim(current_user, claim_id), submit_form=form,
                              status=400)
-    db.session.commit()
     flash(_("Your claim has been sent. We will let you know when it moves on."), "success")
     return redirect(url_for("payments.claim", claim_id=claim_id))
 
@@ -314,12 +321,10 @@ def _claim_action(claim_id: int, action, form_class=ReasonForm, success: str = "
     try:
         action(found, form)
     except DomainError as error:
-        db.session.rollback()
         if error.status_code == 403:
             abort(403)
         flash(error.message, "error")
         return redirect(url_for("payments.claim", claim_id=claim_id))
-    db.session.commit()
     flash(success, "success")
     return redirect(url_for("payments.claim", claim_id=claim_id))
 
@@ -374,10 +379,6 @@ def late_override(claim_id: int):
 @bp.get("/finance")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def finance_queue():
-    from engage.panels.models import Panel
-    from engage.panels.programmes import all_programmes
-    from engage.payments import payouts as payout_service
-
     state = request.args.get("state") or None
     if state and state not in set(ClaimState):
         state = None
@@ -415,8 +416,8 @@ def bulk_approve():
         flash(_("Tick at least one claim to approve."), "error")
         return redirect(url_for("payments.finance_queue"))
     approved, problems = services.bulk_finance_approve(current_user, form.claim_ids.data)
-    db.session.commit()
-    flash(_("%(n)s claims approved for payment.", n=len(approved)), "success")
+    flash(ngettext("%(num)s claim approved for payment.",
+                   "%(num)s claims approved for payment.", len(approved)), "success")
     for problem in problems:
         flash(problem, "error")
     return redirect(url_for("payments.finance_queue"))
@@ -438,7 +439,6 @@ def policy_index():
         except DomainError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Scheme added. Now add its first version."), "success")
             return redirect(url_for("payments.new_version", scheme_id=scheme.id))
     schemes = db.session.scalars(select(PaymentScheme).order_by(PaymentScheme.is_default.desc(),
@@ -512,7 +512,6 @@ def new_version(scheme_id: int):
         except DomainError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("New version added. Claims for activities from %(day)s will use it.",
                     day=version.effective_from.strftime("%-d %B %Y")), "success")
             return redirect(url_for("payments.policy_version", version_id=version.id))
@@ -522,8 +521,6 @@ def new_version(scheme_id: int):
 
 @bp.app_template_filter("pence")
 def pence_filter(value) -> str:
-    from engage.core.money import format_pence
-
     return format_pence(int(value or 0))
 
 
@@ -542,8 +539,6 @@ def payment_helpers() -> dict:
 @bp.route("/bank", methods=["GET", "POST"])
 @require(Permission.USE_ACCOUNT)
 def connect_bank():
-    from engage.payments import bank
-
     if request.method == "POST":
         NoteForm().validate_on_submit() or abort(400)
         try:
@@ -559,9 +554,6 @@ def connect_bank():
 
 def _bank_page() -> Response:
     """The page's forms lead on to Stripe's own pages: its CSP allows exactly that origin."""
-    from engage.core.security import csp
-    from engage.payments import bank, gateway
-
     response = Response(render_template(
         "payments/bank.html", pref=services.preferences_of(current_user), form=NoteForm(),
         offered=bank.offered()))
@@ -574,8 +566,6 @@ def _bank_page() -> Response:
 @bp.post("/bank/details")
 @require(Permission.USE_ACCOUNT)
 def bank_details():
-    from engage.payments import bank
-
     NoteForm().validate_on_submit() or abort(400)
     try:
         url = bank.details_url(current_user)
@@ -588,8 +578,6 @@ def bank_details():
 @bp.get("/bank/return")
 @require(Permission.USE_ACCOUNT)
 def bank_return():
-    from engage.payments import bank
-
     if bank.finish_connection(current_user):
         flash(_("Your bank account is connected. We can now pay you by bank transfer."),
               "success")
@@ -607,9 +595,6 @@ def bank_return():
 @bp.get("/finance/payouts")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def payouts():
-    from engage.payments import payouts as payout_service
-    from engage.payments.models import PayoutBatch, PayrollExport
-
     ready = services.finance_queue(state=ClaimState.APPROVED)
     failed = services.finance_queue(state=ClaimState.PAYMENT_FAILED)
     batches = db.session.scalars(select(PayoutBatch).order_by(PayoutBatch.id.desc())
@@ -627,8 +612,6 @@ def payouts():
 
 
 def _stripe_balance() -> int | None:
-    from engage.payments import gateway
-
     if not gateway.is_configured():
         return None
     try:
@@ -640,8 +623,6 @@ def _stripe_balance() -> int | None:
 @bp.post("/finance/pay")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def pay_claims():
-    from engage.payments import payouts as payout_service
-
     if not NoteForm().validate_on_submit():
         abort(400)
     ids = [int(v) for v in request.form.getlist("claim_ids") + request.args.getlist(
@@ -665,9 +646,6 @@ def pay_claims():
 @bp.get("/finance/batches/<int:batch_id>")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def batch(batch_id: int):
-    from engage.payments import payouts as payout_service
-    from engage.payments.models import PayoutBatch
-
     found = db.session.get(PayoutBatch, batch_id)
     if found is None:
         abort(404)
@@ -683,8 +661,6 @@ def batch(batch_id: int):
 @bp.post("/claims/<int:claim_id>/manual-payment")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def record_manual(claim_id: int):
-    from engage.payments import payouts as payout_service
-
     found = db.session.get(Claim, claim_id)
     if found is None:
         abort(404)
@@ -692,9 +668,8 @@ def record_manual(claim_id: int):
     if not form.validate_on_submit():
         return _render_claim(found, other_form=form, status=400)
     try:
-        with db.session.begin_nested():  # a refused attempt leaves nothing behind
-            payout_service.record_manual_payment(current_user, found, form.reference.data,
-                                                 form.method.data)
+        payout_service.record_manual_payment(current_user, found, form.reference.data,
+                                             form.method.data)
     except DomainError as error:
         if error.status_code == 403:
             abort(403)
@@ -707,15 +682,12 @@ def record_manual(claim_id: int):
 @bp.post("/claims/<int:claim_id>/cancel-payout")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def cancel_payout(claim_id: int):
-    from engage.payments import payouts as payout_service
-
     found = db.session.get(Claim, claim_id)
     if found is None:
         abort(404)
     NoteForm().validate_on_submit() or abort(400)
     try:
-        with db.session.begin_nested():
-            flash(payout_service.cancel_payout(current_user, found), "success")
+        flash(payout_service.cancel_payout(current_user, found), "success")
     except DomainError as error:
         _fail(error)
     if request.form.get("back") == "payouts":
@@ -726,27 +698,22 @@ def cancel_payout(claim_id: int):
 @bp.post("/finance/payroll-exports")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def create_payroll_export():
-    from engage.payments import payouts as payout_service
-
     if not NoteForm().validate_on_submit():
         abort(400)
     try:
         export = payout_service.create_payroll_export(current_user)
     except DomainError as error:
-        db.session.rollback()
         _fail(error)
         return redirect(url_for("payments.payouts"))
-    db.session.commit()
-    flash(_("Payroll export %(n)s made with %(c)s claims. Download it below.", n=export.id,
-            c=export.claim_count), "success")
+    flash(ngettext("Payroll export %(n)s made with %(num)s claim. Download it below.",
+                   "Payroll export %(n)s made with %(num)s claims. Download it below.",
+                   export.claim_count, n=export.id), "success")
     return redirect(url_for("payments.payouts"))
 
 
 @bp.get("/finance/payroll-exports/<int:export_id>.csv")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def download_payroll_export(export_id: int):
-    from engage.payments import payouts as payout_service
-
     try:
         export = payout_service.get_export(export_id)
     except NotFound:
@@ -758,34 +725,29 @@ def download_payroll_export(export_id: int):
 @bp.post("/finance/payroll-exports/<int:export_id>/confirm")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def confirm_payroll_export(export_id: int):
-    from engage.payments import payouts as payout_service
-
     if not NoteForm().validate_on_submit():
         abort(400)
     try:
         export = payout_service.get_export(export_id)
         count = payout_service.confirm_payroll_paid(current_user, export)
     except DomainError as error:
-        db.session.rollback()
         _fail(error)
         return redirect(url_for("payments.payouts"))
-    db.session.commit()
-    flash(_("%(n)s claims marked as paid by payroll.", n=count), "success")
+    flash(ngettext("%(num)s claim marked as paid by payroll.",
+                   "%(num)s claims marked as paid by payroll.", count), "success")
     return redirect(url_for("payments.payouts"))
 
 
 @bp.post("/finance/flags/<int:flag_id>/resolve")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def resolve_flag(flag_id: int):
-    from engage.payments import payouts as payout_service
-
     if not NoteForm().validate_on_submit():
         abort(400)
     try:
         payout_service.resolve_flag(current_user, flag_id)
     except NotFound:
         abort(404)
-    db.session.commit()
+    flash(_("Marked as resolved. It is no longer listed as a difference to check."), "success")
     return redirect(url_for("payments.finance_queue"))
 
 
@@ -793,7 +755,6 @@ def resolve_flag(flag_id: int):
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def reverse_entry(entry_id: int):
     form = ReasonForm()
-    from engage.payments.models import LedgerEntry
 
     entry = db.session.get(LedgerEntry, entry_id)
     if entry is None:
@@ -806,10 +767,8 @@ def reverse_entry(entry_id: int):
     try:
         ledger.reverse(current_user, entry_id, form.reason.data)
     except DomainError as error:
-        db.session.rollback()
         _fail(error)
         return redirect(back)
-    db.session.commit()
     flash(_("Correction recorded as a reversing entry."), "success")
     return redirect(back)
 
@@ -891,13 +850,11 @@ def event_support(event_id: int):
                 token=form.token.data or "", route=form.route.data or None,
                 reference=form.reference.data or "", description=form.description.data or "")
         except DomainError as error:
-            db.session.rollback()
             if isinstance(error, NotFound):
                 abort(404)
             form.form_errors.append(error.message)
             status = 400
         else:
-            db.session.commit()
             flash(_("Recorded. The person has been told, and it will show on their claim for "
                     "this event."), "success")
             return redirect(url_for("payments.event_support", event_id=event.id))
@@ -919,10 +876,8 @@ def withdraw_support(event_id: int, record_id: int):
     try:
         advances.withdraw_support(current_user, event, record_id, form.reason.data)
     except DomainError as error:
-        db.session.rollback()
         _fail(error)
         return redirect(back)
-    db.session.commit()
     flash(_("Withdrawn. The person has been told, and their claim is worked out again."),
           "success")
     return redirect(back)
@@ -932,9 +887,6 @@ def withdraw_support(event_id: int, record_id: int):
 @csrf.exempt
 def stripe_webhook():
     """Stripe calls this. The signature is checked on the raw body; each event applies once."""
-    from engage.payments import gateway
-    from engage.payments import payouts as payout_service
-
     payload = request.get_data(cache=False, as_text=False)
     try:
         event = gateway.verify_webhook(payload, request.headers.get("Stripe-Signature"))
