@@ -1,7 +1,7 @@
 """people added to a register who came without booking
 
-Revision ID: 0018_register_walk_ins
-Revises: 0017_role_approvals
+Revision ID: 0019_register_walk_ins
+Revises: 0018_payout_lifecycle
 Create Date: 2026-12-06 00:00:00
 
 One column: records already on registers came from bookings, so they are not walk-ins.
@@ -11,8 +11,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0018_register_walk_ins'
-down_revision = '0017_role_approvals'
+revision = '0019_register_walk_ins'
+down_revision = '0018_payout_lifecycle'
 branch_labels = None
 depends_on = None
 

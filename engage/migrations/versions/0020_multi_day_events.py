@@ -1,7 +1,7 @@
 """events over several days: how they run, attendance and claims per day
 
-Revision ID: 0019_multi_day_events
-Revises: 0018_register_walk_ins
+Revision ID: 0020_multi_day_events
+Revises: 0019_register_walk_ins
 Create Date: 2026-12-06 00:00:01
 
 Every existing event is on one day, so `runs_daily` (which only matters over several days) is
@@ -12,8 +12,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0019_multi_day_events'
-down_revision = '0018_register_walk_ins'
+revision = '0020_multi_day_events'
+down_revision = '0019_register_walk_ins'
 branch_labels = None
 depends_on = None
 

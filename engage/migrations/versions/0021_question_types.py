@@ -1,7 +1,7 @@
 """consultation questions: dropdown, date, ranking and matrix (with its ratings as columns)
 
-Revision ID: 0020_question_types
-Revises: 0019_multi_day_events
+Revision ID: 0021_question_types
+Revises: 0020_multi_day_events
 Create Date: 2026-12-06 00:00:02
 
 Existing questions keep their kind and have no matrix ratings. Going back, dropdowns become
@@ -13,8 +13,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0020_question_types'
-down_revision = '0019_multi_day_events'
+revision = '0021_question_types'
+down_revision = '0020_multi_day_events'
 branch_labels = None
 depends_on = None
 
