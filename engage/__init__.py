@@ -26,7 +26,7 @@ def create_app(config: str | type | None = "development", **overrides) -> Flask:
         __name__,
         instance_path=str(INSTANCE_DIR),
         template_folder=str(PACKAGE_DIR / "templates"),
-        static_folder=str(PACKAGE_DIR / "static"),
+        static_folder=None,  # engage/core/assets.py serves it, hashed and compressed
     )
     app.config.from_object(config_class)
     app.config.update(overrides)
@@ -40,7 +40,10 @@ def create_app(config: str | type | None = "development", **overrides) -> Flask:
     _register_blueprints(app)
 
     from engage import cli, hooks
+    from engage.core import assets
     from engage.errors_http import register_error_handlers
+
+    assets.init_app(app)
 
     hooks.register(app)
     register_error_handlers(app)

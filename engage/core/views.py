@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import (
     Blueprint,
     current_app,
     jsonify,
     redirect,
     render_template,
-    send_from_directory,
     session,
 )
 from flask_login import logout_user
@@ -19,7 +16,6 @@ from sqlalchemy import text
 from engage.extensions import csrf, db
 
 bp = Blueprint("core", __name__)
-VENDOR_DIR = Path(__file__).resolve().parents[1] / "static" / "vendor" / "nhsuk"
 
 
 @bp.get("/")
@@ -61,6 +57,6 @@ def support():
     return render_template("core/support.html")
 
 
-@bp.get("/assets/<path:filename>")
-def vendor_asset(filename: str):
-    return send_from_directory(VENDOR_DIR, filename, max_age=3600)
+# The NHS.UK frontend's own paths (favicon, manifest): answered by engage/core/assets.py's
+# middleware; the rule names the URLs.
+bp.add_url_rule("/assets/<path:filename>", endpoint="vendor_asset", build_only=True)
