@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import importlib.util
 from pathlib import Path
 
 from flask import Flask
@@ -30,7 +30,7 @@ def create_app(config: str | type | None = "development", **overrides) -> Flask:
     )
     app.config.from_object(config_class)
     app.config.update(overrides)
-    _check_secrets(app)
+    _check_production(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     _configure_logging(app)
@@ -40,10 +40,11 @@ def create_app(config: str | type | None = "development", **overrides) -> Flask:
     _register_blueprints(app)
 
     from engage import cli, hooks
-    from engage.core import assets
+    from engage.core import assets, storage
     from engage.errors_http import register_error_handlers
 
     assets.init_app(app)
+    storage.init_app(app)
 
     hooks.register(app)
     register_error_handlers(app)
@@ -51,9 +52,33 @@ def create_app(config: str | type | None = "development", **overrides) -> Flask:
     return app
 
 
-def _check_secrets(app: Flask) -> None:
+def _check_production(app: Flask) -> None:
+    """Production refuses settings that are unsafe, or that break as soon as there is more than
+    one process, and says which variable to set."""
     if app.config.get("ENV_NAME") != "production":
         return
+    _check_secrets(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        raise ConfigurationError(
+            "DATABASE_URL is not set (or is SQLite): production needs PostgreSQL. Set "
+            "DATABASE_URL=postgresql+psycopg://USER:PASSWORD@HOST/DATABASE and install "
+            "engage[postgres].")
+    storage_uri = app.config["RATELIMIT_STORAGE_URI"]
+    if storage_uri.startswith("memory"):
+        raise ConfigurationError(
+            "RATELIMIT_STORAGE_URI is memory://, which counts sign-in attempts per process, so "
+            "each web process would allow the full number again. Set "
+            "RATELIMIT_STORAGE_URI=redis://HOST:6379/0 and install engage[redis].")
+    if storage_uri.startswith(("redis", "rediss")) and importlib.util.find_spec("redis") is None:
+        raise ConfigurationError(
+            "RATELIMIT_STORAGE_URI is Redis but the redis package is missing: install "
+            "engage[redis] (pip install 'engage[redis]').")
+    if app.config["STORAGE_BACKEND"] == "s3" and importlib.util.find_spec("boto3") is None:
+        raise ConfigurationError(
+            "STORAGE_BACKEND is s3 but boto3 is missing: install engage[s3].")
+
+
+def _check_secrets(app: Flask) -> None:
     weak = {"", "dev-only-not-secret", "change-me"}
     if app.config.get("SECRET_KEY", "") in weak or len(app.config["SECRET_KEY"]) < 32:
         raise ConfigurationError(
@@ -69,13 +94,11 @@ def _check_secrets(app: Flask) -> None:
 
 
 def _configure_logging(app: Flask) -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
-                            "%(message)s")
-    # Werkzeug's request log prints client addresses; the feedback routes must leave none, so
-    # the development server's access log is replaced by one without addresses (hooks.py).
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    from engage.core import logs
+
+    logs.configure_logging(app)
+    logs.init_request_log(app)
+    logs.init_reporting(app)
 
 
 def _configure_jinja(app: Flask) -> None:
@@ -95,9 +118,7 @@ def _configure_jinja(app: Flask) -> None:
 
 
 def _configure_proxies(app: Flask) -> None:
-    import os
-
-    hops = int(os.environ.get("PROXY_FIX_X_FOR", "0"))
+    hops = int(app.config["PROXY_FIX_X_FOR"])
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 

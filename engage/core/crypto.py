@@ -38,6 +38,19 @@ def decrypt(token: str) -> str:
             from exc
 
 
+def encrypt_bytes(data: bytes) -> bytes:
+    """For files (receipts): the same keys as encrypted fields."""
+    return _fernet().encrypt(data)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    try:
+        return _fernet().decrypt(token)
+    except InvalidToken as exc:
+        raise FieldKeyError("A stored file could not be decrypted with the configured key") \
+            from exc
+
+
 def keyed_hash(purpose: str, value: str) -> str:
     """A fast keyed hash (HMAC-SHA256) for high-entropy secrets such as tokens and codes."""
     key = hashlib.sha256(f"{purpose}:{current_app.config['SECRET_KEY']}".encode()).digest()
