@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
@@ -65,6 +67,38 @@ def worker_command(once: bool) -> None:
     from engage.worker import run_worker
 
     run_worker(current_app._get_current_object(), once=once)
+
+
+@engage_cli.command("import-receipts")
+@click.option("--from", "folder", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Where earlier versions kept receipts "
+              "(default: instance/receipts).")
+def import_receipts_command(folder: Path | None) -> None:
+    """Encrypt receipts kept as plain files by earlier versions into the upload storage."""
+    from engage.payments.receipts import import_plain_files
+
+    folder = folder or Path(current_app.instance_path) / "receipts"
+    imported, skipped = import_plain_files(folder)
+    click.echo(f"{imported} receipts encrypted into {storage_name()} storage; {skipped} were "
+               f"already there. The plain files in {folder} have been removed.")
+
+
+@engage_cli.command("create-bucket")
+def create_bucket_command() -> None:
+    """Make the S3 bucket (S3_BUCKET) if it does not exist yet (STORAGE_BACKEND=s3)."""
+    from engage.core.storage import S3Storage, storage
+
+    found = storage()
+    if not isinstance(found, S3Storage):
+        raise click.ClickException("STORAGE_BACKEND is not s3: there is no bucket to make.")
+    found.create_bucket()
+    click.echo(f"Bucket {found.bucket} is ready.")
+
+
+def storage_name() -> str:
+    from engage.core.storage import storage
+
+    return storage().name
 
 
 def _require_demo() -> None:

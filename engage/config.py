@@ -105,6 +105,16 @@ def selected_config() -> str:
     return _env("ENGAGE_CONFIG", "development")
 
 
+def web_server_settings() -> dict[str, object]:
+    """For gunicorn (engage/gunicorn_conf.py, `engage serve`)."""
+    return {
+        "bind": _env("WEB_BIND", "127.0.0.1:8000"),
+        "workers": _env_int("WEB_CONCURRENCY", 2),
+        "threads": _env_int("WEB_THREADS", 4),
+        "timeout": _env_int("WEB_TIMEOUT", 30),
+    }
+
+
 # Where the SQLite database and local files live when nothing else is configured: ./instance
 # beside wherever Engage is started (the checkout for `make run`).
 INSTANCE_DIR = Path(_env("ENGAGE_INSTANCE_PATH", "") or Path.cwd() / "instance").resolve()

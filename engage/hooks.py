@@ -20,10 +20,11 @@ TWO_FACTOR_SETUP_ALLOWED = {
     "core.leaving_quickly",
     "core.support",
     "core.healthz",
+    "core.readyz",
     "core.vendor_asset",
     "static",
 }
-SESSIONLESS_ENDPOINTS = {"static", "core.vendor_asset", "core.healthz"}
+SESSIONLESS_ENDPOINTS = {"static", "core.vendor_asset", "core.healthz", "core.readyz"}
 
 
 def register(app: Flask) -> None:

@@ -47,7 +47,7 @@ class Storage(Protocol):
     def get(self, key: str) -> bytes: ...
     def exists(self, key: str) -> bool: ...
     def delete(self, key: str) -> None: ...
-    def keys(self, prefix: str = "") -> Iterator[str]: ...
+    def list_keys(self, prefix: str = "") -> Iterator[str]: ...
     def check(self) -> None:
         """Raise StorageError unless files can be stored and read now (for /readyz)."""
 
@@ -82,7 +82,7 @@ class LocalStorage:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
-    def keys(self, prefix: str = "") -> Iterator[str]:
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
         if not self.root.is_dir():
             return
         for path in sorted(self.root.rglob("*")):
@@ -174,7 +174,7 @@ class S3Storage:
         except self._errors() as error:
             raise StorageError(f"Could not delete {key}: {error}") from error
 
-    def keys(self, prefix: str = "") -> Iterator[str]:
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
         paginator = self.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
             for item in page.get("Contents", []):

@@ -35,6 +35,17 @@ def healthz():
     return jsonify(app="ok", database=database), status
 
 
+@bp.get("/readyz")
+def readyz():
+    """For load balancers and monitoring: can this node serve (database, rate-limit store,
+    file storage), and how are the worker and the outbox doing (reported, not judged: a
+    stopped worker must not take the web nodes out of service)."""
+    from engage.core.readiness import report
+
+    body, ready = report()
+    return jsonify(body), 200 if ready else 503
+
+
 @bp.route("/leave", methods=["GET", "POST"])
 @csrf.exempt
 def leave():
