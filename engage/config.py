@@ -53,7 +53,7 @@ READ_FROM_ENVIRONMENT: set[str] = set()
 
 def _env(name: str, default: str) -> str:
     READ_FROM_ENVIRONMENT.add(name)
-    return os.environ.get(name, default)
+    return os.environ.get(name) or default  # set but empty counts as not set
 
 
 DEFAULT_FEEDBACK_TOPICS = [
