@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
 
 from engage.accounts.models import User
 from engage.core import audit, clock
@@ -162,7 +163,8 @@ def create_draft_involvement_claims(activity: Activity, attendees: Iterable[Atte
 
 def lead_choices() -> list[User]:
     """Staff who can approve claims as a lead (for expense-only claims)."""
-    people = db.session.scalars(select(User).where(User.is_disabled.is_(False))
+    people = db.session.scalars(select(User).options(selectinload(User.roles))
+                                .where(User.is_disabled.is_(False))
                                 .order_by(User.display_name)).all()
     return [p for p in people if p.is_staff and Permission.APPROVE_CLAIMS_AS_LEAD in
             _permissions(p)]
