@@ -120,10 +120,12 @@ def test_readyz_reports_each_dependency_the_worker_lease_and_the_outbox(client, 
     assert body["checks"]["database"] == "ok" and body["checks"]["storage"] == "ok"
     assert body["worker"] == {"lease_age_seconds": None, "leading": False}
     assert body["outbox"] == {"backlog": 0, "oldest_seconds": None}
-    leases.acquire("worker", "host:1:abc", 60)
-    queue_email("someone@example.org", "Hello", "A message.")
-    db.session.commit()
-    with clock.frozen(clock.now() + timedelta(seconds=90)):
+    moment = clock.now()
+    with clock.frozen(moment):
+        leases.acquire("worker", "host:1:abc", 60)
+        queue_email("someone@example.org", "Hello", "A message.")
+        db.session.commit()
+    with clock.frozen(moment + timedelta(seconds=90)):
         response = client.get("/readyz")
     assert response.status_code == 200 and "Set-Cookie" not in response.headers
     body = response.get_json()
