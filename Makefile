@@ -83,7 +83,7 @@ audit: install-test
 	$(BIN)/pip-audit --skip-editable --progress-spinner off
 
 bench: install-test wrk
-	@for script in bench/*.py; do case $$script in bench/hello_app.py) continue;; esac; \
+	@for script in bench/*.py; do case $$script in bench/hello_app.py|bench/bench_*.py) continue;; esac; \
 	  echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 # Pages next to bare Flask, under gunicorn and wrk (bench/pages.py; Debian's wrk).

@@ -4,11 +4,12 @@
     .venv/bin/python bench/pages.py --backends sqlite --duration 3 --only log
 
 For each database (SQLite, then PostgreSQL) it starts Engage with the production configuration
-under gunicorn (2 sync workers), and a bare Flask "hello" app (bench/hello_app.py) with the same
-gunicorn settings. It loads each page of the table below with wrk (20 connections) for a few
-seconds, round after round (3 rounds), the bare app first in every round, so a busy machine
-slows both sides alike. It prints each page's requests per second as a ratio to bare Flask and
-its 95th percentile latency, against the targets, as "pass" or "short".
+(bench/bench_config.py) under gunicorn (2 sync workers), and a bare Flask "hello" app
+(bench/hello_app.py) with the same gunicorn settings. It loads each page of the table below
+with wrk (20 connections) for a few seconds, round after round (3 rounds), the bare app first
+in every round, so a busy machine slows both sides alike. It prints each page's requests per
+second as a ratio to bare Flask and its 95th percentile latency, against the targets, as "pass"
+or "short".
 
 The data is built by this script and kept between runs in instance/bench/ (SQLite files) or in
 PostgreSQL databases named after --postgres-url's database plus "_bench_...", keyed by
@@ -44,6 +45,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(ROOT / "bench"))
 
 DATA_VERSION = "1"
 CACHE_DIR = ROOT / "instance" / "bench"
@@ -139,12 +141,13 @@ def app_overrides(url: str) -> dict:
 
 
 def build(dataset: str, url: str) -> None:
+    from bench_config import BenchProductionConfig
     from flask_migrate import upgrade
 
     from engage import create_app
     from engage.extensions import db
 
-    app = create_app("production", **app_overrides(url))
+    app = create_app(BenchProductionConfig, **app_overrides(url))
     with app.app_context():
         upgrade()
         started = time.perf_counter()
@@ -408,8 +411,8 @@ class Server:
 
 
 def engage_server(url: str, instance: Path) -> Server:
-    return Server("engage.wsgi:app", {
-        "ENGAGE_CONFIG": "production", "DATABASE_URL": url, "SECRET_KEY": BENCH_SECRET_KEY,
+    return Server("bench_wsgi:app", {
+        "PYTHONPATH": str(ROOT / "bench"), "DATABASE_URL": url, "SECRET_KEY": BENCH_SECRET_KEY,
         "FIELD_ENCRYPTION_KEY": BENCH_FIELD_KEY, "SESSION_COOKIE_SECURE": "0",
         "ENGAGE_INSTANCE_PATH": str(instance), "MAIL_BACKEND": "log",
         "LOGIN_LIMIT_PER_CLIENT": "1000 per minute", "LOGIN_LIMIT_PER_ACCOUNT": "1000 per minute",
