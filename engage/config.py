@@ -165,6 +165,9 @@ class Config:
     RATELIMIT_ENABLED = True
     LOGIN_LIMIT_PER_CLIENT = _env("LOGIN_LIMIT_PER_CLIENT", "20 per 10 minutes")
     LOGIN_LIMIT_PER_ACCOUNT = _env("LOGIN_LIMIT_PER_ACCOUNT", "5 per 10 minutes")
+    # Reset links asked for one address, whoever asks (silently: the page never says).
+    PASSWORD_RESET_LIMIT_PER_ADDRESS = _env("PASSWORD_RESET_LIMIT_PER_ADDRESS", "3 per hour")
+    REGISTER_LIMIT_PER_CLIENT = _env("REGISTER_LIMIT_PER_CLIENT", "10 per hour")
     FEEDBACK_GIVE_LIMIT = _env("FEEDBACK_GIVE_LIMIT", "10 per hour")
     FEEDBACK_CHECK_LIMIT = _env("FEEDBACK_CHECK_LIMIT", "10 per 10 minutes")
     CONSULTATION_ANSWER_LIMIT = _env("CONSULTATION_ANSWER_LIMIT", "20 per hour")
@@ -176,6 +179,10 @@ class Config:
     FEEDBACK_FORM_MAX_AGE = _env_int("FEEDBACK_FORM_MAX_AGE", 3 * 60 * 60)
     # scrypt cost of feedback-code lookups (2**14: about 16 MiB and tens of milliseconds).
     FEEDBACK_CODE_SCRYPT_N = _env_int("FEEDBACK_CODE_SCRYPT_N", 2**14)
+
+    # Anonymous consultation answers are added to the results once this many wait (and all of
+    # them when the consultation closes), so each hides among at least this many.
+    ANONYMOUS_BATCH_SIZE = _env_int("ANONYMOUS_BATCH_SIZE", 5)
 
     # Email through the outbox. MAIL_BACKEND is "smtp" or "log".
     MAIL_BACKEND = _env("MAIL_BACKEND", "smtp")

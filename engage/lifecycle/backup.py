@@ -23,10 +23,10 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from cryptography.fernet import InvalidToken
 from flask import current_app
 from sqlalchemy.engine import URL
 
+from engage.core.crypto import FieldKeyError
 from engage.core.storage import storage
 from engage.extensions import db
 
@@ -66,8 +66,8 @@ def _tool(name: str) -> str:
     return found
 
 
-def _fernet():
-    return current_app.extensions["engage_fernet"]
+def _cipher():
+    return current_app.extensions["engage_field_cipher"]
 
 
 def _dump_database(folder: Path) -> Path:
@@ -92,16 +92,16 @@ def _dump_database(folder: Path) -> Path:
 
 
 def _encrypt_file(source: Path, target: Path) -> None:
-    fernet = _fernet()
+    cipher = _cipher()
     with source.open("rb") as plain, target.open("wb") as sealed:
         sealed.write(MAGIC)
         while chunk := plain.read(CHUNK):
-            token = fernet.encrypt(chunk)
+            token = cipher.encrypt_bytes(chunk)
             sealed.write(struct.pack(">I", len(token)) + token)
 
 
 def _decrypt_file(source: Path, target: Path) -> None:
-    fernet = _fernet()
+    cipher = _cipher()
     with source.open("rb") as sealed, target.open("wb") as plain:
         if sealed.read(len(MAGIC)) != MAGIC:
             raise BackupError(f"{source} is not an Engage backup (made by `engage backup`).")
@@ -111,8 +111,8 @@ def _decrypt_file(source: Path, target: Path) -> None:
             if len(token) != length:
                 raise BackupError(f"{source} is cut short: copy the whole file and try again.")
             try:
-                plain.write(fernet.decrypt(token))
-            except InvalidToken as error:
+                plain.write(cipher.decrypt_bytes(token))
+            except FieldKeyError as error:
                 raise BackupError(
                     f"{source} cannot be decrypted with FIELD_ENCRYPTION_KEY. Set the key the "
                     "backup was made with (a list of keys may hold it as an older key).") \
