@@ -8,7 +8,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import func, select, text
 
 from engage.accounts.models import User
-from engage.core.crypto import build_fernet
+from engage.core.crypto import FieldCipher
 from engage.equality import services as equality
 from engage.extensions import db
 from engage.lifecycle.backup import BackupError, backup, restore
@@ -174,7 +174,7 @@ def test_a_backup_made_with_another_key_says_which_setting_to_check(tmp_path):
         db.engine.dispose()
     other = make_app(f"sqlite:///{tmp_path / 'other.sqlite3'}",
                      FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode())
-    other.extensions["engage_fernet"] = build_fernet(other.config["FIELD_ENCRYPTION_KEY"])
+    other.extensions["engage_field_cipher"] = FieldCipher(other.config["FIELD_ENCRYPTION_KEY"])
     with other.app_context(), pytest.raises(BackupError, match="FIELD_ENCRYPTION_KEY"):
         restore(tmp_path / "engage.backup")
 
