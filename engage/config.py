@@ -134,6 +134,21 @@ class Config:
 
     SITE_NAME = _env("SITE_NAME", "Engage")
     ORGANISATION_NAME = _env("ORGANISATION_NAME", "Engage")
+    # Who people contact (accessibility statement, privacy notice, cookies page). Empty
+    # settings are left out of those pages; with no email the feedback form is offered.
+    ORGANISATION_EMAIL = _env("ORGANISATION_EMAIL", "")
+    ORGANISATION_PHONE = _env("ORGANISATION_PHONE", "")
+    ORGANISATION_ADDRESS = _env("ORGANISATION_ADDRESS", "")
+    DATA_PROTECTION_EMAIL = _env("DATA_PROTECTION_EMAIL", "")
+    # The privacy notice's lawful basis, in the organisation's own words (a default is given).
+    PRIVACY_LAWFUL_BASIS = _env("PRIVACY_LAWFUL_BASIS", "")
+    CONTACT_REPLY_WORKING_DAYS = _env_int("CONTACT_REPLY_WORKING_DAYS", 10)
+    # The accessibility statement's own dates (ISO, YYYY-MM-DD) and who tested the site.
+    ACCESSIBILITY_STATEMENT_PREPARED_ON = _env("ACCESSIBILITY_STATEMENT_PREPARED_ON",
+                                               "2026-12-05")
+    ACCESSIBILITY_LAST_REVIEWED_ON = _env("ACCESSIBILITY_LAST_REVIEWED_ON", "2026-12-05")
+    ACCESSIBILITY_LAST_TESTED_ON = _env("ACCESSIBILITY_LAST_TESTED_ON", "2026-12-05")
+    ACCESSIBILITY_TESTED_BY = _env("ACCESSIBILITY_TESTED_BY", "the team that builds Engage")
     EXIT_URL = _env("EXIT_URL", "https://www.bbc.co.uk/weather")
     # Support signposting on every page: a JSON list of {"name", "phone", "hours", "url"}.
     HELPLINES = _env_json("HELPLINES", DEFAULT_HELPLINES)

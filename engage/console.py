@@ -37,14 +37,28 @@ def serve_command(gunicorn_args: tuple[str, ...]) -> None:
     os.execv(sys.executable, args)  # noqa: S606 - fixed program, arguments from the operator
 
 
-def build_cli() -> click.Group:
-    from engage import cli
-    from engage.lifecycle import cli as _lifecycle_cli  # noqa: F401 - backup, restore, retention
+class EngageCommands(FlaskGroup):
+    """Flask's commands, with the `engage` group's (those cli.register and the domains'
+    init_app add) at the top level too: `engage worker` for `flask engage worker`."""
 
-    group = FlaskGroup(create_app=_create_app, add_version_option=False, load_dotenv=False,
-                       help=__doc__.split("\n\n")[0])
-    for name, command in cli.engage_cli.commands.items():
-        group.add_command(command, name)
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        found = super().get_command(ctx, name)
+        if found is not None:
+            return found
+        group = super().get_command(ctx, "engage")
+        return group.get_command(ctx, name) if isinstance(group, click.Group) else None
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = set(super().list_commands(ctx))
+        group = super().get_command(ctx, "engage")
+        if isinstance(group, click.Group):
+            names.update(group.list_commands(ctx))
+        return sorted(names)
+
+
+def build_cli() -> click.Group:
+    group = EngageCommands(create_app=_create_app, add_version_option=False, load_dotenv=False,
+                           help=__doc__.split("\n\n")[0])
     group.add_command(serve_command)
     return group
 

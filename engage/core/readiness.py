@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
-from engage.core import clock
+from engage.core import clock, health
 from engage.core.models import OutboxMessage, OutboxStatus, WorkerLease
 from engage.core.storage import StorageError, storage
 from engage.extensions import db, limiter
@@ -14,12 +14,7 @@ WORKER_LEASE = "worker"
 
 
 def _database() -> str:
-    try:
-        db.session.execute(text("SELECT 1"))
-        return "ok"
-    except Exception:  # any database failure means "not ready"
-        db.session.rollback()
-        return "unavailable"
+    return "ok" if health.database_ready() else "unavailable"
 
 
 def _rate_limits() -> str:
@@ -68,7 +63,7 @@ def report() -> tuple[dict, bool]:
             body["worker"] = _worker()
             body["outbox"] = _outbox()
         except Exception:  # a table missing before migrations: say so, stay unready
-            db.session.rollback()
+            db.session.rollback()  # ends the failed transaction: the request can still finish
             body["ready"] = ready = False
             body["checks"]["database"] = "not migrated"
     return body, ready

@@ -8,9 +8,7 @@ actor=user)` follows a correction to a finalised register in the same way.
 
 from __future__ import annotations
 
-from blinker import Namespace
+from engage.core.wiring import Signal
 
-_signals = Namespace()
-
-register_finalised = _signals.signal("register-finalised")
-attendance_corrected = _signals.signal("attendance-corrected")
+register_finalised = Signal("events.register_finalised")
+attendance_corrected = Signal("events.attendance_corrected")

@@ -1,31 +1,20 @@
-"""Wiring from the events domain: a finalised attendance register creates draft claims.
+"""From the events domain: a finalised attendance register creates draft claims.
 
-The events package (issue 5) is built at the same time on another branch, so it is imported
-lazily and only if present. Its agreed interface:
-- `Event` (id, panel_id, title, kind, starts_at/ends_at UTC, involvement_level 1-4, prep_paid,
-  prep_minutes, status "scheduled"/"cancelled");
-- `AttendanceRecord` (event_id, user_id, status attended/attended_part/did_not_attend/
-  cancelled_in_advance, minutes_attended);
-- the blinker signal `engage.events.signals.register_finalised`, sent as
-  `register_finalised.send(event, records=[...], actor=user)`.
-
-`connect_to_events()` is called once at start-up from `_init_extensions`;
-tests/payments/test_events_wiring.py finalises a real register and checks the claims.
+`on_register_finalised` receives `engage.events.signals.register_finalised`, connected in the
+payments domain's init_app; tests/payments/test_events_wiring.py finalises a real register and
+checks the claims.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import logging
+from sqlalchemy import select
 
 from engage.core.clock import to_london
+from engage.events.models import TOOK_PART, AttendanceStatus, Booking, EventStatus
+from engage.extensions import db
+from engage.panels.models import Panel
 from engage.payments.activities import Activity, Attendee
-
-log = logging.getLogger("engage.payments")
-
-TOOK_PART = {"attended", "attended_part"}
-_connected = False
+from engage.payments.services import create_draft_involvement_claims
 
 
 def activity_from_event(event, lead_ids: list[int], *, cancellation_payable: bool = False
@@ -38,7 +27,7 @@ def activity_from_event(event, lead_ids: list[int], *, cancellation_payable: boo
         prep_minutes=int(getattr(event, "prep_minutes", 0) or 0),
         prep_paid=bool(getattr(event, "prep_paid", False)),
         lead_ids=tuple(lead_ids), panel_id=getattr(event, "panel_id", None),
-        cancelled=getattr(event, "status", "") == "cancelled",
+        cancelled=getattr(event, "status", "") == EventStatus.CANCELLED,
         cancellation_payable=cancellation_payable,
     )
 
@@ -50,28 +39,19 @@ def attendees_from_records(records, *, cancelled: bool = False,
     People in `declined_ids` said when booking that they do not want to be paid."""
     if cancelled:
         return [Attendee(r.user_id, 0, r.user_id in declined_ids) for r in records
-                if r.status != "cancelled_in_advance"]
+                if r.status != AttendanceStatus.CANCELLED_IN_ADVANCE]
     return [Attendee(r.user_id, int(r.minutes_attended or 0), r.user_id in declined_ids)
             for r in records if r.status in TOOK_PART]
 
 
 def declined_at_booking(event) -> set[int]:
     """Who ticked "I do not want to be paid for taking part in this event" on their booking."""
-    from sqlalchemy import select
-
-    from engage.events.models import Booking
-    from engage.extensions import db
-
     return set(db.session.scalars(select(Booking.user_id).where(
         Booking.event_id == event.id, Booking.declines_payment.is_(True))))
 
 
 def on_register_finalised(event, records=(), actor=None, **extra) -> None:
     """Signal receiver: one draft claim per attendee who took part (idempotent)."""
-    from engage.extensions import db
-    from engage.panels.models import Panel
-    from engage.payments.services import create_draft_involvement_claims
-
     panel = db.session.get(Panel, event.panel_id) if getattr(event, "panel_id", None) else None
     lead_ids = [u.id for u in panel.facilitators_and_leads()] if panel else []
     if not lead_ids and actor is not None:
@@ -83,19 +63,3 @@ def on_register_finalised(event, records=(), actor=None, **extra) -> None:
                                          declined_ids=declined_at_booking(event)),
         actor=actor)
 
-
-def connect_to_events() -> bool:
-    global _connected
-    if _connected:
-        return True
-    if importlib.util.find_spec("engage.events") is None:
-        return False
-    try:
-        signals = importlib.import_module("engage.events.signals")
-    except ImportError:
-        log.warning("engage.events has no signals module: claims are not created from "
-                    "registers")
-        return False
-    signals.register_finalised.connect(on_register_finalised, weak=False)
-    _connected = True
-    return True

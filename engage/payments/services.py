@@ -16,9 +16,11 @@ from sqlalchemy.orm import selectinload
 from engage.accounts.models import User
 from engage.core import audit, clock
 from engage.core.notify import Message, notify
-from engage.core.permissions import Permission, can
+from engage.core.permissions import Permission, can, permissions_for
+from engage.core.unit_of_work import atomic
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
+from engage.panels.models import Panel
 from engage.payments import ledger, receipts
 from engage.payments.activities import Activity, Attendee
 from engage.payments.calculation import (
@@ -87,6 +89,7 @@ def record_notice_seen(user) -> None:
                  subject_id=user.id, notice_version=BENEFITS_NOTICE_VERSION)
 
 
+@atomic
 def update_preferences(user, *, choice: str, cap_pence: int | None, route: str, capacity: str,
                        payroll_number: str | None, access_needs_taxi: bool) -> PaymentPreference:
     if choice not in set(PaymentChoice) or route not in set(PaymentRoute) or (
@@ -171,11 +174,10 @@ def lead_choices() -> list[User]:
 
 
 def _permissions(user):
-    from engage.core.permissions import permissions_for
-
     return permissions_for(user.role_set)
 
 
+@atomic
 def create_expense_claim(user, *, title: str, activity_date: date, lead_id: int,
                          panel_id: int | None = None) -> Claim:
     title = (title or "").strip()
@@ -363,6 +365,7 @@ def _editable_own(user, claim: Claim) -> None:
                            "something is wrong, ask the lead to return it to you.")
 
 
+@atomic
 def add_expense(user, claim: Claim, *, category: str, expense_date: date,
                 amount_pence: int | None, miles: int | None, description: str,
                 preapproved: bool, receipt_file: tuple[str, bytes] | None) -> Expense:
@@ -402,6 +405,7 @@ def add_expense(user, claim: Claim, *, category: str, expense_date: date,
     return expense
 
 
+@atomic
 def remove_expense(user, claim: Claim, expense_id: int) -> None:
     _editable_own(user, claim)
     expense = next((e for e in claim.expenses if e.id == expense_id), None)
@@ -414,12 +418,14 @@ def remove_expense(user, claim: Claim, expense_id: int) -> None:
 
 
 def receipt_for(user, receipt_id: int) -> Receipt:
-    """Only the claimant and finance may see a receipt; anyone else gets NotFound."""
+    """Only the claimant, the claim's lead and finance may see a receipt; anyone else gets
+    NotFound."""
     receipt = db.session.get(Receipt, receipt_id)
     if receipt is None:
         raise NotFound("That receipt does not exist.")
     claim = db.session.get(Claim, receipt.claim_id)
-    if claim is None or not (claim.user_id == user.id or is_finance(user)):
+    if claim is None or not (claim.user_id == user.id or is_finance(user)
+                             or is_lead_for(user, claim)):
         raise NotFound("That receipt does not exist.")
     return receipt
 
@@ -479,6 +485,7 @@ def move(claim: Claim, actor, from_states: Iterable[str], to_state: str, *,
     tell_member(claim, to_state)
 
 
+@atomic
 def submit_claim(user, claim: Claim, *, declined_for_activity: bool = False) -> Result:
     _editable_own(user, claim)
     claim.declined_for_activity = declined_for_activity
@@ -509,6 +516,7 @@ def _reason(reason: str | None, what: str) -> str:
     return reason
 
 
+@atomic
 def lead_approve(actor, claim: Claim, note: str | None = None) -> None:
     if not is_lead_for(actor, claim):
         raise NotAllowed("Only the activity's lead can approve this claim.")
@@ -519,6 +527,7 @@ def lead_approve(actor, claim: Claim, note: str | None = None) -> None:
          lead_approved_at=clock.now())
 
 
+@atomic
 def lead_return(actor, claim: Claim, reason: str) -> None:
     if not is_lead_for(actor, claim):
         raise NotAllowed("Only the activity's lead can return this claim.")
@@ -542,6 +551,7 @@ def advances_taken_off(claim: Claim) -> int:
     return min(paid, claim.total_pence)
 
 
+@atomic
 def finance_approve(actor, claim: Claim) -> None:
     _check_finance(actor, claim)
     if claim.is_late and not claim.late_override_reason:
@@ -561,12 +571,14 @@ def finance_approve(actor, claim: Claim) -> None:
              paid_at=clock.now(), payment_reference="Covered by advance")
 
 
+@atomic
 def finance_reject(actor, claim: Claim, reason: str) -> None:
     _check_finance(actor, claim)
     move(claim, actor, [ClaimState.LEAD_APPROVED], ClaimState.REJECTED,
          reason=_reason(reason, "not approved"), action="payments.claim_rejected")
 
 
+@atomic
 def finance_return(actor, claim: Claim, reason: str) -> None:
     _check_finance(actor, claim)
     move(claim, actor, [ClaimState.LEAD_APPROVED], ClaimState.RETURNED,
@@ -589,6 +601,7 @@ def bulk_finance_approve(actor, claim_ids: Iterable[int]) -> tuple[list[Claim], 
     return approved, problems
 
 
+@atomic
 def override_late(actor, claim: Claim, reason: str) -> None:
     if not is_finance(actor):
         raise NotAllowed("Only finance can accept a late claim.")
@@ -615,8 +628,6 @@ def finance_queue(*, state: str | None = None, panel_id: int | None = None,
                   programme: int | str | None = None) -> list[Claim]:
     """Claims for finance. `programme` is a programme id, or NO_PROGRAMME for claims with no
     panel or whose panel has no programme."""
-    from engage.panels.models import Panel
-
     query = select(Claim).where(Claim.state.not_in([ClaimState.DRAFT]))
     if programme == NO_PROGRAMME:
         query = query.outerjoin(Panel, Panel.id == Claim.panel_id).where(

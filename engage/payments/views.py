@@ -18,18 +18,23 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from engage.accounts.admin_views import require
+from engage.accounts.decorators import require
 from engage.accounts.models import User
 from engage.core import clock
 from engage.core.csv import write_csv
+from engage.core.money import format_pence
 from engage.core.permissions import Permission
 from engage.core.storage import FileMissing
 from engage.errors import DomainError, NotFound
 from engage.extensions import csrf, db
-from engage.payments import advances, ledger, policy, receipts, reports, services
+from engage.panels.models import Panel
+from engage.panels.programmes import all_programmes
+from engage.payments import advances, gateway, ledger, policy, receipts, reports, services
+from engage.payments import payouts as payout_service
 from engage.payments.calculation import tax_year_label, tax_year_start
 from engage.payments.forms import (
     BulkApproveForm,
@@ -48,9 +53,13 @@ from engage.payments.models import (
     BENEFITS_NOTICE_VERSION,
     Claim,
     ClaimState,
+    LedgerEntry,
     PaymentChoice,
     PaymentRoute,
     PaymentScheme,
+    Payout,
+    PayoutBatch,
+    PayrollExport,
     PolicyVersion,
 )
 
@@ -97,14 +106,12 @@ def preferences():
         except DomainError as error:
             _fail(error)
             return render_template("payments/preferences.html", form=form, pref=pref)
-        db.session.commit()
         flash(_("Your payment preferences are saved. You can change them at any time."),
               "success")
         return redirect(url_for("payments.index"))
     if request.method == "GET":
         # The benefits and tax notice is on this page, shown before anyone accepts payments.
         services.record_notice_seen(current_user)
-        db.session.commit()
     return render_template("payments/preferences.html", form=form, pref=pref)
 
 
@@ -146,7 +153,8 @@ def new_claim():
         except DomainError as error:
             _fail(error)
             return render_template("payments/new_claim.html", form=form)
-        db.session.commit()
+        flash(_("Your expense claim is started. Add each expense below, then send it."),
+              "success")
         return redirect(url_for("payments.claim", claim_id=claim.id))
     return render_template("payments/new_claim.html", form=form)
 
@@ -181,12 +189,11 @@ def _render_claim(claim: Claim, expense_form=None, submit_form=None, reason_form
             [h.actor_id for h in claim.history if h.actor_id])))},
         ledger_entries=ledger.entries(claim.id) if services.is_finance(current_user) else [],
         payout=_payout_of(claim),
+        claimant=None if own or claim.user_id is None else db.session.get(User, claim.user_id),
     ), status
 
 
 def _payout_of(claim: Claim):
-    from engage.payments.models import Payout
-
     return db.session.scalar(select(Payout).where(Payout.claim_id == claim.id))
 
 
@@ -221,13 +228,11 @@ def add_expense(claim_id: int):
             miles=form.miles.data, description=form.description.data,
             preapproved=form.preapproved.data, receipt_file=receipt_file)
     except DomainError as error:
-        db.session.rollback()
         if isinstance(error, NotFound):
             abort(404)
         form.form_errors.append(error.message)
         return _render_claim(services.own_claim(current_user, claim_id), expense_form=form,
                              status=400)
-    db.session.commit()
     flash(_("Expense added. Check the new total below."), "success")
     return redirect(url_for("payments.claim", claim_id=claim_id) + "#calculation")
 
@@ -241,7 +246,6 @@ def remove_expense(claim_id: int, expense_id: int):
     except DomainError as error:
         _fail(error)
         return redirect(url_for("payments.claim", claim_id=claim_id))
-    db.session.commit()
     flash(_("Expense removed."), "success")
     return redirect(url_for("payments.claim", claim_id=claim_id))
 
@@ -260,13 +264,11 @@ def submit_claim(claim_id: int):
         services.submit_claim(current_user, found,
                               declined_for_activity=form.decline_this_time.data)
     except DomainError as error:
-        db.session.rollback()
         if isinstance(error, NotFound):
             abort(404)
         form.form_errors.append(error.message)
         return _render_claim(services.own_claim(current_user, claim_id), submit_form=form,
                              status=400)
-    db.session.commit()
     flash(_("Your claim has been sent. We will let you know when it moves on."), "success")
     return redirect(url_for("payments.claim", claim_id=claim_id))
 
@@ -308,12 +310,10 @@ def _claim_action(claim_id: int, action, form_class=ReasonForm, success: str = "
     try:
         action(found, form)
     except DomainError as error:
-        db.session.rollback()
         if error.status_code == 403:
             abort(403)
         flash(error.message, "error")
         return redirect(url_for("payments.claim", claim_id=claim_id))
-    db.session.commit()
     flash(success, "success")
     return redirect(url_for("payments.claim", claim_id=claim_id))
 
@@ -368,9 +368,6 @@ def late_override(claim_id: int):
 @bp.get("/finance")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def finance_queue():
-    from engage.panels.models import Panel
-    from engage.panels.programmes import all_programmes
-
     state = request.args.get("state") or None
     if state and state not in set(ClaimState):
         state = None
@@ -407,8 +404,8 @@ def bulk_approve():
         flash(_("Tick at least one claim to approve."), "error")
         return redirect(url_for("payments.finance_queue"))
     approved, problems = services.bulk_finance_approve(current_user, form.claim_ids.data)
-    db.session.commit()
-    flash(_("%(n)s claims approved for payment.", n=len(approved)), "success")
+    flash(ngettext("%(num)s claim approved for payment.",
+                   "%(num)s claims approved for payment.", len(approved)), "success")
     for problem in problems:
         flash(problem, "error")
     return redirect(url_for("payments.finance_queue"))
@@ -430,7 +427,6 @@ def policy_index():
         except DomainError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Scheme added. Now add its first version."), "success")
             return redirect(url_for("payments.new_version", scheme_id=scheme.id))
     schemes = db.session.scalars(select(PaymentScheme).order_by(PaymentScheme.is_default.desc(),
@@ -504,7 +500,6 @@ def new_version(scheme_id: int):
         except DomainError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("New version added. Claims for activities from %(day)s will use it.",
                     day=version.effective_from.strftime("%-d %B %Y")), "success")
             return redirect(url_for("payments.policy_version", version_id=version.id))
@@ -514,8 +509,6 @@ def new_version(scheme_id: int):
 
 @bp.app_template_filter("pence")
 def pence_filter(value) -> str:
-    from engage.core.money import format_pence
-
     return format_pence(int(value or 0))
 
 
@@ -534,8 +527,6 @@ def payment_helpers() -> dict:
 @bp.route("/bank", methods=["GET", "POST"])
 @require(Permission.USE_ACCOUNT)
 def connect_bank():
-    from engage.payments import gateway
-
     pref = services.preferences_of(current_user)
     if request.method == "POST":
         NoteForm().validate_on_submit() or abort(400)
@@ -547,7 +538,6 @@ def connect_bank():
             if not pref.stripe_account_id:
                 pref.stripe_account_id = gateway.create_connected_account(current_user.id)
                 db.session.add(pref)
-                db.session.commit()
             link = gateway.onboarding_link(
                 pref.stripe_account_id,
                 return_url=url_for("payments.bank_return", _external=True),
@@ -563,8 +553,6 @@ def connect_bank():
 @bp.get("/bank/return")
 @require(Permission.USE_ACCOUNT)
 def bank_return():
-    from engage.payments import gateway
-
     pref = services.preferences_of(current_user)
     if pref.stripe_account_id:
         try:
@@ -572,7 +560,6 @@ def bank_return():
         except (gateway.GatewayError, gateway.GatewayUnavailable, gateway.NotConfigured):
             pref.stripe_onboarded = False
         db.session.add(pref)
-        db.session.commit()
     if pref.stripe_onboarded:
         flash(_("Your bank account is connected. We can now pay you by bank transfer."),
               "success")
@@ -590,8 +577,6 @@ def bank_return():
 @bp.get("/finance/payouts")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def payouts():
-    from engage.payments.models import PayoutBatch, PayrollExport
-
     ready = services.finance_queue(state=ClaimState.APPROVED)
     failed = services.finance_queue(state=ClaimState.PAYMENT_FAILED)
     batches = db.session.scalars(select(PayoutBatch).order_by(PayoutBatch.id.desc())
@@ -604,8 +589,6 @@ def payouts():
 
 
 def _stripe_balance() -> int | None:
-    from engage.payments import gateway
-
     if not gateway.is_configured():
         return None
     try:
@@ -617,8 +600,6 @@ def _stripe_balance() -> int | None:
 @bp.post("/finance/pay")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def pay_claims():
-    from engage.payments import payouts as payout_service
-
     if not NoteForm().validate_on_submit():
         abort(400)
     ids = [int(v) for v in request.form.getlist("claim_ids") + request.args.getlist(
@@ -627,7 +608,6 @@ def pay_claims():
         flash(_("Tick at least one claim to pay."), "error")
         return redirect(url_for("payments.payouts"))
     batch, problems = payout_service.start_batch(current_user, ids)
-    db.session.commit()
     for problem in problems:
         flash(problem, "error")
     return redirect(url_for("payments.batch", batch_id=batch.id))
@@ -636,9 +616,6 @@ def pay_claims():
 @bp.get("/finance/batches/<int:batch_id>")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def batch(batch_id: int):
-    from engage.payments import payouts as payout_service
-    from engage.payments.models import PayoutBatch
-
     found = db.session.get(PayoutBatch, batch_id)
     if found is None:
         abort(404)
@@ -652,8 +629,6 @@ def batch(batch_id: int):
 @bp.post("/claims/<int:claim_id>/manual-payment")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def record_manual(claim_id: int):
-    from engage.payments import payouts as payout_service
-
     def action(found, form):
         payout_service.record_manual_payment(current_user, found, request.form.get("reference"))
 
@@ -663,27 +638,22 @@ def record_manual(claim_id: int):
 @bp.post("/finance/payroll-exports")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def create_payroll_export():
-    from engage.payments import payouts as payout_service
-
     if not NoteForm().validate_on_submit():
         abort(400)
     try:
         export = payout_service.create_payroll_export(current_user)
     except DomainError as error:
-        db.session.rollback()
         _fail(error)
         return redirect(url_for("payments.payouts"))
-    db.session.commit()
-    flash(_("Payroll export %(n)s made with %(c)s claims. Download it below.", n=export.id,
-            c=export.claim_count), "success")
+    flash(ngettext("Payroll export %(n)s made with %(num)s claim. Download it below.",
+                   "Payroll export %(n)s made with %(num)s claims. Download it below.",
+                   export.claim_count, n=export.id), "success")
     return redirect(url_for("payments.payouts"))
 
 
 @bp.get("/finance/payroll-exports/<int:export_id>.csv")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def download_payroll_export(export_id: int):
-    from engage.payments import payouts as payout_service
-
     try:
         export = payout_service.get_export(export_id)
     except NotFound:
@@ -695,34 +665,29 @@ def download_payroll_export(export_id: int):
 @bp.post("/finance/payroll-exports/<int:export_id>/confirm")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def confirm_payroll_export(export_id: int):
-    from engage.payments import payouts as payout_service
-
     if not NoteForm().validate_on_submit():
         abort(400)
     try:
         export = payout_service.get_export(export_id)
         count = payout_service.confirm_payroll_paid(current_user, export)
     except DomainError as error:
-        db.session.rollback()
         _fail(error)
         return redirect(url_for("payments.payouts"))
-    db.session.commit()
-    flash(_("%(n)s claims marked as paid by payroll.", n=count), "success")
+    flash(ngettext("%(num)s claim marked as paid by payroll.",
+                   "%(num)s claims marked as paid by payroll.", count), "success")
     return redirect(url_for("payments.payouts"))
 
 
 @bp.post("/finance/flags/<int:flag_id>/resolve")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def resolve_flag(flag_id: int):
-    from engage.payments import payouts as payout_service
-
     if not NoteForm().validate_on_submit():
         abort(400)
     try:
         payout_service.resolve_flag(current_user, flag_id)
     except NotFound:
         abort(404)
-    db.session.commit()
+    flash(_("Marked as resolved. It is no longer listed as a difference to check."), "success")
     return redirect(url_for("payments.finance_queue"))
 
 
@@ -730,7 +695,6 @@ def resolve_flag(flag_id: int):
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def reverse_entry(entry_id: int):
     form = ReasonForm()
-    from engage.payments.models import LedgerEntry
 
     entry = db.session.get(LedgerEntry, entry_id)
     if entry is None:
@@ -743,10 +707,8 @@ def reverse_entry(entry_id: int):
     try:
         ledger.reverse(current_user, entry_id, form.reason.data)
     except DomainError as error:
-        db.session.rollback()
         _fail(error)
         return redirect(back)
-    db.session.commit()
     flash(_("Correction recorded as a reversing entry."), "success")
     return redirect(back)
 
@@ -828,13 +790,11 @@ def event_support(event_id: int):
                 token=form.token.data or "", route=form.route.data or None,
                 reference=form.reference.data or "", description=form.description.data or "")
         except DomainError as error:
-            db.session.rollback()
             if isinstance(error, NotFound):
                 abort(404)
             form.form_errors.append(error.message)
             status = 400
         else:
-            db.session.commit()
             flash(_("Recorded. The person has been told, and it will show on their claim for "
                     "this event."), "success")
             return redirect(url_for("payments.event_support", event_id=event.id))
@@ -856,10 +816,8 @@ def withdraw_support(event_id: int, record_id: int):
     try:
         advances.withdraw_support(current_user, event, record_id, form.reason.data)
     except DomainError as error:
-        db.session.rollback()
         _fail(error)
         return redirect(back)
-    db.session.commit()
     flash(_("Withdrawn. The person has been told, and their claim is worked out again."),
           "success")
     return redirect(back)
@@ -869,14 +827,10 @@ def withdraw_support(event_id: int, record_id: int):
 @csrf.exempt
 def stripe_webhook():
     """Stripe calls this. The signature is checked on the raw body; each event applies once."""
-    from engage.payments import gateway
-    from engage.payments import payouts as payout_service
-
     payload = request.get_data(cache=False, as_text=False)
     try:
         event = gateway.verify_webhook(payload, request.headers.get("Stripe-Signature"))
     except ValueError:
         return Response("bad signature", status=400, mimetype="text/plain")
     outcome = payout_service.apply_webhook(event)
-    db.session.commit()
     return Response(outcome, status=200, mimetype="text/plain")

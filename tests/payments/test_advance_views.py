@@ -180,10 +180,10 @@ def test_the_finance_queue_filters_by_programme_and_totals_follow(app, db):
     page = _html(browser.get("/payments/finance"))
     assert "2 claims, total £150.00" in page and "Survivor voice" in page
     page = _html(browser.get(f"/payments/finance?programme={programme.id}"))
-    assert "1 claims, total £75.00" in page
+    assert "1 claim, total £75.00" in page
     assert f'<option value="{programme.id}" selected>' in page
     page = _html(browser.get("/payments/finance?programme=none"))
-    assert "1 claims, total £75.00" in page
+    assert "1 claim, total £75.00" in page
     page = _html(browser.get("/payments/finance?programme=not-a-programme"))
     assert "2 claims, total £150.00" in page
 

@@ -74,9 +74,3 @@ def test_cancelled_event_lets_booked_people_claim_expenses(app, db):
     paid = db.session.scalar(select(Claim).where(Claim.activity_ref_id == 9))
     assert paid.involvement_pence == 7500
 
-
-def test_connect_does_nothing_while_events_is_missing(app):
-    import importlib.util
-
-    expected = importlib.util.find_spec("engage.events") is not None
-    assert events_link.connect_to_events() is expected
