@@ -19,7 +19,7 @@ worker_class = "gthread"
 graceful_timeout = 20
 keepalive = 5
 # The control socket and heartbeat files go to memory, not a container's overlay disk.
-worker_tmp_dir = "/dev/shm"  # noqa: S108 - gunicorn's documented place for heartbeat files
+worker_tmp_dir = "/dev/shm"  # noqa: S108  # nosec B108 - gunicorn's place for heartbeat files
 accesslog = None
 access_log_format = '"%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
