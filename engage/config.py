@@ -223,6 +223,18 @@ class Config:
     STRIPE_WEBHOOK_SECRET = _env("STRIPE_WEBHOOK_SECRET", "")
     STRIPE_API_BASE = _env("STRIPE_API_BASE", "https://api.stripe.com")
     STRIPE_TIMEOUT_SECONDS = _env_float("STRIPE_TIMEOUT_SECONDS", 20)
+    # The Connect endpoint's signing secret (events on members' connected accounts: bank
+    # payouts, account updates). Stripe gives the Connect endpoint its own secret; leave it
+    # unset when one endpoint's secret signs both.
+    STRIPE_CONNECT_WEBHOOK_SECRET = _env("STRIPE_CONNECT_WEBHOOK_SECRET", "")
+    # Where Stripe's onboarding and Express dashboard pages live: the one other origin the
+    # bank account page's form may lead to (CSP form-action). Unset: https://connect.stripe.com,
+    # or STRIPE_API_BASE's origin when that is a local Stripe-compatible server.
+    STRIPE_CONNECT_ORIGIN = _env("STRIPE_CONNECT_ORIGIN", "")
+    # A payout not sent within this many hours, or transferred and not in the bank within
+    # this many days, is flagged to finance (the payouts page and nightly reconciliation).
+    PAYOUT_STUCK_AFTER_HOURS = _env_float("PAYOUT_STUCK_AFTER_HOURS", 24)
+    PAYOUT_BANK_WAIT_DAYS = _env_float("PAYOUT_BANK_WAIT_DAYS", 10)
 
     # Worker (APScheduler) settings.
     WORKER_POLL_SECONDS = _env_float("WORKER_POLL_SECONDS", 10)

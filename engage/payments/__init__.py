@@ -15,6 +15,7 @@ from engage.payments.models import (
     PaymentChoice,
     PaymentMode,
     PaymentRoute,
+    PayoutState,
     SupportKind,
 )
 
@@ -27,4 +28,4 @@ def init_app(app: Flask) -> None:
     wiring.add_command(app, cli.import_receipts_command)
     wiring.connect(app, register_finalised, events_link.on_register_finalised)
     wiring.add_template_names(app, ClaimState, ClaimKind, SupportKind, BatchState, PaymentChoice,
-                              PaymentMode, PaymentRoute, LedgerEntryType)
+                              PaymentMode, PaymentRoute, LedgerEntryType, PayoutState)

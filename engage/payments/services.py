@@ -58,8 +58,8 @@ from engage.payments.policy import facts_of, version_in_force
 
 # Claims that count towards a person's tax-year totals (cap and mileage bands).
 COUNTING_STATES = (ClaimState.SUBMITTED, ClaimState.LEAD_APPROVED, ClaimState.APPROVED,
-                   ClaimState.PAYING, ClaimState.EXPORTED, ClaimState.PAID,
-                   ClaimState.PAYMENT_FAILED)
+                   ClaimState.PAYING, ClaimState.TRANSFERRED, ClaimState.EXPORTED,
+                   ClaimState.PAID, ClaimState.PAYMENT_FAILED)
 
 # ---------------------------------------------------------------------------------------------
 # Preferences and the benefits notice
@@ -640,7 +640,7 @@ def finance_queue(*, state: str | None = None, panel_id: int | None = None,
     else:
         query = query.where(Claim.state.in_([ClaimState.LEAD_APPROVED, ClaimState.APPROVED,
                                              ClaimState.PAYMENT_FAILED, ClaimState.PAYING,
-                                             ClaimState.EXPORTED]))
+                                             ClaimState.TRANSFERRED, ClaimState.EXPORTED]))
     if panel_id:
         query = query.where(Claim.panel_id == panel_id)
     if route:
