@@ -112,7 +112,7 @@ def _answer_page(consultation: Consultation, *, values, errors, problem=None, st
 
 
 def _answer_limit() -> str:
-    return current_app.config.get("CONSULTATION_ANSWER_LIMIT", "20 per hour")
+    return current_app.config["CONSULTATION_ANSWER_LIMIT"]
 
 
 @bp.route("/<int:consultation_id>/answer", methods=["GET", "POST"])
