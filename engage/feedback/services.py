@@ -33,15 +33,6 @@ from engage.feedback.models import (
     random_feedback_id,
 )
 
-DEFAULT_TOPICS = [
-    "Sexual assault referral centre",
-    "Counselling and therapy",
-    "Police and reporting",
-    "Courts and justice",
-    "Health services",
-    "This website",
-    "Something else",
-]
 MAX_REPLY_LENGTH = 5000
 MAX_QUOTE_LENGTH = 1000
 MAX_REASON_LENGTH = 1000
@@ -60,7 +51,7 @@ WRONG_CODE = (
 
 def topics() -> list[str]:
     """The services or topics people can choose from (FEEDBACK_TOPICS setting)."""
-    return list(current_app.config.get("FEEDBACK_TOPICS") or DEFAULT_TOPICS)
+    return list(current_app.config["FEEDBACK_TOPICS"])
 
 
 @dataclass(frozen=True)

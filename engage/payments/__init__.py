@@ -6,7 +6,7 @@ from flask import Flask
 
 from engage.core import wiring
 from engage.events.signals import register_finalised
-from engage.payments import events_link, payouts, personal_data, views
+from engage.payments import cli, events_link, payouts, personal_data, views
 from engage.payments.models import (
     BatchState,
     ClaimKind,
@@ -15,6 +15,7 @@ from engage.payments.models import (
     PaymentChoice,
     PaymentMode,
     PaymentRoute,
+    PayoutState,
     SupportKind,
 )
 
@@ -24,6 +25,7 @@ def init_app(app: Flask) -> None:
     wiring.add_personal_data(app, *personal_data.KINDS)
     wiring.add_job(app, "payments_send_payouts", payouts.process_batches, every=0)
     wiring.add_job(app, "payments_reconcile", payouts.reconcile, every=24 * 60 * 60)
+    wiring.add_command(app, cli.import_receipts_command)
     wiring.connect(app, register_finalised, events_link.on_register_finalised)
     wiring.add_template_names(app, ClaimState, ClaimKind, SupportKind, BatchState, PaymentChoice,
-                              PaymentMode, PaymentRoute, LedgerEntryType)
+                              PaymentMode, PaymentRoute, LedgerEntryType, PayoutState)

@@ -40,8 +40,15 @@ def attendees_from_records(records, *, cancelled: bool = False,
     if cancelled:
         return [Attendee(r.user_id, 0, r.user_id in declined_ids) for r in records
                 if r.status != AttendanceStatus.CANCELLED_IN_ADVANCE]
-    return [Attendee(r.user_id, int(r.minutes_attended or 0), r.user_id in declined_ids)
+    return [Attendee(r.user_id, int(r.minutes_attended or 0), r.user_id in declined_ids,
+                     day_minutes_of(r))
             for r in records if r.status in TOOK_PART]
+
+
+def day_minutes_of(record) -> tuple[int, ...]:
+    """Minutes on each day of an event over several days, in date order (empty for one day)."""
+    days = getattr(record, "day_minutes", None) or {}
+    return tuple(int(days[day] or 0) for day in sorted(days))
 
 
 def declined_at_booking(event) -> set[int]:

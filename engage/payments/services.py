@@ -58,8 +58,8 @@ from engage.payments.policy import facts_of, version_in_force
 
 # Claims that count towards a person's tax-year totals (cap and mileage bands).
 COUNTING_STATES = (ClaimState.SUBMITTED, ClaimState.LEAD_APPROVED, ClaimState.APPROVED,
-                   ClaimState.PAYING, ClaimState.EXPORTED, ClaimState.PAID,
-                   ClaimState.PAYMENT_FAILED)
+                   ClaimState.PAYING, ClaimState.TRANSFERRED, ClaimState.EXPORTED,
+                   ClaimState.PAID, ClaimState.PAYMENT_FAILED)
 
 # ---------------------------------------------------------------------------------------------
 # Preferences and the benefits notice
@@ -142,7 +142,8 @@ def create_draft_involvement_claims(activity: Activity, attendees: Iterable[Atte
             activity_title=activity.title, activity_date=activity.activity_date,
             involvement_level=activity.involvement_level, panel_id=activity.panel_id,
             lead_ids=list(activity.lead_ids), minutes_taken_part=attendee.minutes_taken_part,
-            prep_minutes=activity.prep_minutes, prep_paid=activity.prep_paid,
+            day_minutes=list(attendee.day_minutes), prep_minutes=activity.prep_minutes,
+            prep_paid=activity.prep_paid,
             activity_cancelled=activity.cancelled,
             cancellation_payable=activity.cancellation_payable,
             declined_for_activity=attendee.declined,
@@ -305,7 +306,8 @@ def work_out(claim: Claim) -> Result:
     activity = ActivityFacts(
         title=claim.activity_title, kind_label=_kind_label(claim),
         involvement_level=claim.involvement_level, minutes_taken_part=claim.minutes_taken_part,
-        prep_minutes=claim.prep_minutes, prep_paid=claim.prep_paid,
+        day_minutes=tuple(claim.day_minutes or ()), prep_minutes=claim.prep_minutes,
+        prep_paid=claim.prep_paid,
         cancelled=claim.activity_cancelled, cancellation_payable=claim.cancellation_payable,
         activity_date=claim.activity_date,
     )
@@ -640,7 +642,7 @@ def finance_queue(*, state: str | None = None, panel_id: int | None = None,
     else:
         query = query.where(Claim.state.in_([ClaimState.LEAD_APPROVED, ClaimState.APPROVED,
                                              ClaimState.PAYMENT_FAILED, ClaimState.PAYING,
-                                             ClaimState.EXPORTED]))
+                                             ClaimState.TRANSFERRED, ClaimState.EXPORTED]))
     if panel_id:
         query = query.where(Claim.panel_id == panel_id)
     if route:

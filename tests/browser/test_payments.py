@@ -7,7 +7,7 @@ from playwright.sync_api import Page, expect
 
 from engage.core.permissions import Role
 from engage.extensions import db
-from engage.payments import payouts, services
+from engage.payments import services
 from engage.payments.models import PaymentScheme, PayoutBatch
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import LiveServer, sign_in_as
@@ -37,7 +37,7 @@ def tab_until(page: Page, check, limit: int = 80) -> dict:
 
 @pytest.fixture
 def people(live_server: LiveServer, tmp_path):
-    live_server.app.config["RECEIPTS_DIR"] = str(tmp_path / "receipts")
+    live_server.app.config["UPLOADS_DIR"] = str(tmp_path / "receipts")
     with live_server.app.app_context():
         seed()
         member, lead = make_member(), make_staff(Role.FACILITATOR)
@@ -50,8 +50,9 @@ def people(live_server: LiveServer, tmp_path):
         sent = make_claim(member, lead, ref_id=2)
         services.submit_claim(member, sent)
         ready = approved_claim(make_member(), lead)
-        batch, _ = payouts.start_batch(finance, [])
-        db.session.add(PayoutBatch(total=0, state="done"))
+        batch = PayoutBatch(total=0, state="done")
+        db.session.add(batch)
+        db.session.flush()
         ids = {"claim": claim.id, "sent": sent.id, "ready": ready.id, "batch": batch.id,
                "scheme": db.session.query(PaymentScheme.id).first()[0],
                "version": claim.policy_version_id}

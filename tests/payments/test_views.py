@@ -23,7 +23,7 @@ ROLES = ["anonymous", "member", "other_member", "facilitator", "programme_lead",
 
 @pytest.fixture(autouse=True)
 def _setup(app, tmp_path):
-    app.config["RECEIPTS_DIR"] = str(tmp_path / "receipts")
+    app.config["UPLOADS_DIR"] = str(tmp_path / "receipts")
     seed()
 
 
@@ -83,17 +83,20 @@ def test_bad_uploads_are_refused_and_the_typed_values_kept(app, db, filename, da
     assert db.session.scalar(select(Receipt.id)) is None
 
 
-def test_receipts_are_stored_outside_the_web_root_and_served_as_attachments(app, db, tmp_path):
+def test_receipts_are_stored_encrypted_outside_the_web_root_and_served_as_attachments(
+        app, db, tmp_path):
     member = make_member()
     claim = make_claim(member)
     visitor = _signed_in(app, member)
     _upload(visitor, claim.id, "parking.png", PNG)
     receipt = db.session.scalar(select(Receipt))
-    stored = tmp_path / "receipts" / receipt.stored_name
-    assert stored.read_bytes() == PNG
+    stored = tmp_path / "receipts" / "receipts" / receipt.stored_name
+    assert stored.stat().st_mode & 0o777 == 0o600
+    assert PNG not in stored.read_bytes() and b"PNG" not in stored.read_bytes()
     assert "." not in receipt.stored_name and len(receipt.stored_name) == 48
     response = visitor.get(f"/payments/receipts/{receipt.id}")
     assert response.status_code == 200
+    assert response.data == PNG
     assert response.headers["Content-Disposition"].startswith("attachment")
     assert response.headers["Content-Type"] == "image/png"
     other = _signed_in(app, make_member())
@@ -137,7 +140,7 @@ def test_lead_and_finance_approve_through_the_pages_and_the_statement_adds_up(ap
     assert as_finance.post("/payments/finance/bulk-approve", {"claim_ids": [claim.id]},
                            form_url="/payments/finance").status_code == 302
     response = as_finance.post(f"/payments/claims/{claim.id}/manual-payment",
-                               {"reference": "VOUCHER-9"},
+                               {"method": "voucher", "reference": "VOUCHER-9"},
                                form_url=f"/payments/claims/{claim.id}")
     assert response.status_code == 302
     as_member = _signed_in(app, member)
@@ -232,7 +235,7 @@ POST_ONLY = {
     "payments.bulk_approve", "payments.pay_claims", "payments.record_manual",
     "payments.create_payroll_export", "payments.confirm_payroll_export",
     "payments.resolve_flag", "payments.stripe_webhook", "payments.reverse_entry",
-    "payments.withdraw_support",
+    "payments.withdraw_support", "payments.cancel_payout", "payments.bank_details",
 }
 
 
@@ -291,6 +294,9 @@ def test_post_routes_refuse_the_wrong_people(app, db):
     url = f"/payments/claims/{claim.id}"
     assert other.post(f"{url}/lead-approve", {}, form_url="/payments/").status_code == 403
     assert other.post(f"{url}/finance-approve", {}, form_url="/payments/").status_code == 403
+    assert other.post(f"{url}/cancel-payout", {}, form_url="/payments/").status_code == 403
+    assert other.post(f"{url}/manual-payment", {"method": "voucher", "reference": "V1"},
+                      form_url="/payments/").status_code == 403
     other_lead = _signed_in(app, make_staff(Role.FACILITATOR))
     assert other_lead.post(f"{url}/lead-approve", {}, form_url="/payments/").status_code == 404
     programme_lead = _signed_in(app, make_staff(Role.PROGRAMME_LEAD))
