@@ -9,8 +9,8 @@ from sqlalchemy import text
 from engage.extensions import db
 from tests.test_migrations import empty_database_url, keep_logging, migration_app  # noqa: F401
 
-BEFORE = "0017_role_approvals"
-GOVERNANCE = "0018_change_governance"
+BEFORE = "0021_question_types"
+GOVERNANCE = "0022_change_governance"
 
 
 def test_published_entries_get_their_first_version(migration_app):  # noqa: F811

@@ -1,7 +1,7 @@
 """'you said, we did' governance: versions of published entries, sending back, withdrawal
 
-Revision ID: 0018_change_governance
-Revises: 0017_role_approvals
+Revision ID: 0022_change_governance
+Revises: 0021_question_types
 Create Date: 2026-12-05 21:00:00
 
 Each published entry gets its version 1 (a copy of what is public now), so editing it later
@@ -15,8 +15,8 @@ from alembic import op
 import engage.db
 
 # revision identifiers, used by Alembic.
-revision = '0018_change_governance'
-down_revision = '0017_role_approvals'
+revision = '0022_change_governance'
+down_revision = '0021_question_types'
 branch_labels = None
 depends_on = None
 
