@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import contains_eager
 
 from engage.accounts.models import User, UserSession
+from engage.accounts.queues import staff_queues
 from engage.accounts.services import end_session, session_key
 from engage.core import page_cache
 from engage.core.clock import to_london
@@ -154,6 +155,8 @@ def template_helpers() -> dict:
         "can": lambda permission: can(user, Permission(permission)),
         "nav_user": user,
         "unread_count": _unread_count(user) if user else 0,
+        # Called by base.html for staff only: members and visitors pay no queries for it.
+        "staff_queues": lambda: staff_queues(user),
     }
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from engage.changes import personal_data, public_cache, services, views
+from engage.accounts.queues import STAFF_QUEUES
+from engage.changes import personal_data, public_cache, queues, services, views
 from engage.changes.models import EntryEventKind, Publication
 from engage.consultations.services import RESPONSES_PAGE
 from engage.core import wiring
@@ -18,3 +19,4 @@ def init_app(app: Flask) -> None:
     wiring.add_hook(app, LINKED_CHANGES, services.published_changes_for_feedback)
     wiring.add_hook(app, RESPONSES_PAGE, services.consultation_answer_links)
     wiring.add_template_names(app, Publication, EntryEventKind)
+    wiring.add_hook(app, STAFF_QUEUES, queues.staff_queues)

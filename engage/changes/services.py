@@ -413,20 +413,35 @@ def delete_draft(actor: Any, entry: ChangeEntry) -> None:
                  subject_id=entry_id)
 
 
+def _awaiting_approval_by(actor: Any):
+    """The condition on ChangeEntry: it (or its new version) waits for a second person, and
+    this person neither wrote nor submitted it."""
+    waiting_versions = select(ChangeVersion.entry_id).where(
+        ChangeVersion.publication == VersionState.AWAITING_APPROVAL,
+        ChangeVersion.created_by_id.is_distinct_from(actor.id),
+        ChangeVersion.submitted_by_id.is_distinct_from(actor.id))
+    return or_(
+        and_(ChangeEntry.publication == Publication.AWAITING_APPROVAL,
+             ChangeEntry.created_by_id.is_distinct_from(actor.id),
+             ChangeEntry.submitted_by_id.is_distinct_from(actor.id)),
+        ChangeEntry.id.in_(waiting_versions))
+
+
 def awaiting_approval_by(actor: Any) -> list[ChangeEntry]:
     """Entries (or their new versions) waiting for a second person, which this person may
     approve: neither written nor submitted by them."""
     if not can(actor, Permission.APPROVE_CHANGES):
         return []
-    waiting_versions = select(ChangeVersion.entry_id).where(
-        ChangeVersion.publication == VersionState.AWAITING_APPROVAL,
-        ChangeVersion.created_by_id.is_distinct_from(actor.id),
-        ChangeVersion.submitted_by_id.is_distinct_from(actor.id))
-    return list(db.session.scalars(select(ChangeEntry).where(or_(
-        and_(ChangeEntry.publication == Publication.AWAITING_APPROVAL,
-             ChangeEntry.created_by_id.is_distinct_from(actor.id),
-             ChangeEntry.submitted_by_id.is_distinct_from(actor.id)),
-        ChangeEntry.id.in_(waiting_versions))).order_by(ChangeEntry.id)).unique())
+    return list(db.session.scalars(select(ChangeEntry).where(_awaiting_approval_by(actor))
+                                   .order_by(ChangeEntry.id)).unique())
+
+
+def count_awaiting_approval_by(actor: Any) -> int:
+    """How many entries `awaiting_approval_by` would list, in one COUNT."""
+    if not can(actor, Permission.APPROVE_CHANGES):
+        return 0
+    return db.session.scalar(select(func.count()).select_from(ChangeEntry)
+                             .where(_awaiting_approval_by(actor))) or 0
 
 
 def named_givers_for_entry(entry: ChangeEntry) -> list[Any]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
+from engage.accounts.queues import STAFF_QUEUES
 from engage.core import wiring
-from engage.feedback import personal_data, tasks, views
+from engage.feedback import personal_data, queues, tasks, views
 from engage.feedback.models import FeedbackStatus
 
 
@@ -14,3 +15,4 @@ def init_app(app: Flask) -> None:
     wiring.add_job(app, "feedback_mix_recent", tasks.mix_recent, every=60)
     wiring.add_personal_data(app, *personal_data.KINDS)
     wiring.add_template_names(app, FeedbackStatus)
+    wiring.add_hook(app, STAFF_QUEUES, queues.staff_queues)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
+from engage.accounts.queues import STAFF_QUEUES
 from engage.core import wiring
 from engage.events.signals import register_finalised
-from engage.payments import cli, events_link, payouts, personal_data, views
+from engage.payments import cli, events_link, payouts, personal_data, queues, views
 from engage.payments.models import (
     BatchState,
     ClaimKind,
@@ -27,5 +28,6 @@ def init_app(app: Flask) -> None:
     wiring.add_job(app, "payments_reconcile", payouts.reconcile, every=24 * 60 * 60)
     wiring.add_command(app, cli.import_receipts_command)
     wiring.connect(app, register_finalised, events_link.on_register_finalised)
+    wiring.add_hook(app, STAFF_QUEUES, queues.staff_queues)  # claims waiting for this person
     wiring.add_template_names(app, ClaimState, ClaimKind, SupportKind, BatchState, PaymentChoice,
                               PaymentMode, PaymentRoute, LedgerEntryType, PayoutState)

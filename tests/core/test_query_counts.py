@@ -8,6 +8,7 @@ and counts again.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -19,10 +20,13 @@ from engage.consultations.models import Consultation
 from engage.core.models import Notification
 from engage.core.permissions import Role
 from engage.demo import DEMO_PASSWORD, seed_demo
+from engage.feedback import services as feedback_services
+from engage.payments import services as payment_services
 from tests.conftest import FormClient
-from tests.factories import make_staff, sign_in
+from tests.factories import make_member, make_staff, sign_in
 from tests.factories_events import make_event
 from tests.factories_feedback import make_entry, make_feedback, publish
+from tests.factories_payments import make_claim
 
 
 def queries(db, client, path: str) -> int:
@@ -137,4 +141,42 @@ def test_programme_dashboard_asks_a_fixed_number_of_questions(app, db, demo):
     first = queries(db, lead, "/dashboard")
     more_entries(db)
     more_for_member(db)
-    assert queries(db, lead, "/dashboard") == first == 33
+    # 33 for the dashboard itself, plus one COUNT for each of the lead's three work queues in
+    # the navigation (feedback to triage, entries to approve, claims to check).
+    assert queries(db, lead, "/dashboard") == first == 36
+
+
+def more_queued_work(db, n: int = 6) -> None:
+    """More of everything the staff work queues count: new and flagged feedback, entries
+    waiting for a second person, claims sent to demo-lead and claims waiting for finance."""
+    lead = db.session.scalar(select(User).where(User.username == "demo-lead"))
+    writer = make_staff(Role.PROGRAMME_LEAD)
+    for number in range(n):
+        item = make_feedback(body=f"More feedback to triage, number {number}.")
+        feedback_services.flag_safeguarding(writer, item)
+        entry = make_entry(writer, said=f"Waiting for approval, number {number}.")
+        change_services.submit_for_approval(writer, entry)
+        member = make_member()
+        claim = make_claim(member, lead)
+        payment_services.submit_claim(member, claim)
+        checked = make_claim(member, writer, ref_id=90_000 + number)
+        payment_services.submit_claim(member, checked)
+        payment_services.lead_approve(writer, checked)
+    db.session.commit()
+    db.session.expunge_all()
+
+
+@pytest.mark.parametrize(("username", "queue_counts"), [
+    ("demo-lead", 3),  # feedback to triage, entries to approve, claims to check
+    ("demo-finance", 1),  # claims to approve for payment
+    ("demo-safeguarding", 1),  # safeguarding queue
+])
+def test_staff_work_queues_cost_one_count_each_however_much_is_waiting(
+        app, db, demo, username, queue_counts):
+    staff = signed_in(app, db, username)
+    assert queries(db, staff, "/") == 1 + queue_counts  # the person, then one COUNT per queue
+    more_queued_work(db)
+    assert queries(db, staff, "/") == 1 + queue_counts
+    badges = re.findall(r'engage-badge--queue" aria-hidden="true">(\d+)<',
+                        staff.get("/").get_data(as_text=True))
+    assert len(badges) == queue_counts and all(int(b) >= 6 for b in badges)  # the work grew
