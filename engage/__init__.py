@@ -118,9 +118,11 @@ def _init_extensions(app: Flask) -> None:
     from engage.payments import personal_data as _payments_data  # noqa: F401
     from engage.payments import retention as _payments_retention  # noqa: F401 - after personal_data
     from engage.payments.events_link import connect_to_events
+    from engage.payments.notices import register_notice as register_payment_notice
 
     app.extensions["engage_fernet"] = build_fernet(app.config["FIELD_ENCRYPTION_KEY"])
-    connect_to_events()  # registers → draft claims; a no-op until engage.events exists
+    connect_to_events()  # registers, corrections and cancellations → claims
+    register_payment_notice()  # the benefits and tax notice before a paid role
     connect_equality_to_events()  # registers → equality snapshots of who attended
     db.init_app(app)
     with app.app_context():

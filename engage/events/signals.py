@@ -4,6 +4,9 @@
 finalising transaction: a receiver adds its rows to the same session, and if anything fails the
 whole finalisation rolls back. `attendance_corrected.send(event, record=..., correction=...,
 actor=user)` follows a correction to a finalised register in the same way.
+`event_cancelled.send(event, booked_user_ids=[...], cancellation_payable=bool, actor=user)` is
+sent when an event is cancelled, naming everyone who had a confirmed place; the organiser
+says whether the cancellation is payable (for example, cancelled on the day).
 """
 
 from __future__ import annotations
@@ -14,3 +17,4 @@ _signals = Namespace()
 
 register_finalised = _signals.signal("register-finalised")
 attendance_corrected = _signals.signal("attendance-corrected")
+event_cancelled = _signals.signal("event-cancelled")

@@ -567,3 +567,25 @@ def register_panel_section(section: PanelSection) -> PanelSection:
 
 def panel_sections(panel: Panel, user) -> list[dict]:
     return [s for s in (section(panel, user) for section in PANEL_PAGE_SECTIONS) if s]
+
+
+# --- notices other domains add before someone accepts a role --------
+
+# (user, involvement_level, where) -> HTML to show above the form, or None. `where` names the
+# page, like "panel 3" or "event 12", so the contributor can record what it showed where.
+RoleNotice = Callable[[object, int, str], "str | None"]
+ROLE_NOTICES: list[RoleNotice] = []
+
+
+def register_role_notice(notice: RoleNotice) -> RoleNotice:
+    """Higher domains (payments: the benefits and tax notice before a paid role) add a notice
+    to the pages where a person accepts a role (applying to a panel, booking an event) without
+    panels or events importing them. A notice never blocks accepting."""
+    if notice not in ROLE_NOTICES:
+        ROLE_NOTICES.append(notice)
+    return notice
+
+
+def role_notices(user, involvement_level: int, where: str) -> list[str]:
+    return [n for n in (notice(user, involvement_level, where) for notice in ROLE_NOTICES)
+            if n]

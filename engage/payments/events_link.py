@@ -1,101 +1,120 @@
-"""Wiring from the events domain: a finalised attendance register creates draft claims.
+"""Claims follow events: payments listens to the signals the events domain defines
+(engage.events.signals); events never imports payments.
 
-The events package (issue 5) is built at the same time on another branch, so it is imported
-lazily and only if present. Its agreed interface:
-- `Event` (id, panel_id, title, kind, starts_at/ends_at UTC, involvement_level 1-4, prep_paid,
-  prep_minutes, status "scheduled"/"cancelled");
-- `AttendanceRecord` (event_id, user_id, status attended/attended_part/did_not_attend/
-  cancelled_in_advance, minutes_attended);
-- the blinker signal `engage.events.signals.register_finalised`, sent as
-  `register_finalised.send(event, records=[...], actor=user)`.
+- `register_finalised`: one draft claim per person who took part.
+- `attendance_corrected`: a correction after the register was finalised updates the person's
+  claim (or makes one, if they now took part), while it can still change.
+- `event_cancelled`: everyone with a place gets a draft claim, for costs they could not get
+  back and, where the organiser marked the cancellation payable, the involvement payment for
+  the time planned.
 
-`connect_to_events()` is called once at start-up from `_init_extensions`;
-tests/payments/test_events_wiring.py finalises a real register and checks the claims.
+`connect_to_events()` is called once at start-up.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import logging
+from sqlalchemy import select
 
 from engage.core.clock import to_london
+from engage.events import signals
+from engage.events.models import AttendanceStatus, Booking, Event
+from engage.extensions import db
+from engage.panels.models import Panel
+from engage.payments import services
 from engage.payments.activities import Activity, Attendee
+from engage.payments.models import Claim
 
-log = logging.getLogger("engage.payments")
-
-TOOK_PART = {"attended", "attended_part"}
+TOOK_PART = {AttendanceStatus.ATTENDED, AttendanceStatus.ATTENDED_PART}
 _connected = False
 
 
-def activity_from_event(event, lead_ids: list[int], *, cancellation_payable: bool = False
-                        ) -> Activity:
+def lead_ids_for(event: Event, actor=None) -> list[int]:
+    """Who checks claims for the event: the panel's facilitators and leads, and the event's
+    organisers; the person acting when there is nobody else."""
+    panel = db.session.get(Panel, event.panel_id) if event.panel_id else None
+    ids = [u.id for u in panel.facilitators_and_leads()] if panel else []
+    ids += [o.user_id for o in event.organisers if o.user_id not in ids]
+    if not ids and actor is not None:
+        ids = [actor.id]
+    return ids
+
+
+def activity_from_event(event: Event, lead_ids: list[int], *, cancelled: bool = False,
+                        cancellation_payable: bool = False) -> Activity:
     return Activity(
         kind="event", ref_id=event.id, title=event.title,
         activity_date=to_london(event.starts_at).date(),
         involvement_level=event.involvement_level,
-        kind_label=str(getattr(event, "kind", "") or "activity").replace("_", " "),
-        prep_minutes=int(getattr(event, "prep_minutes", 0) or 0),
-        prep_paid=bool(getattr(event, "prep_paid", False)),
-        lead_ids=tuple(lead_ids), panel_id=getattr(event, "panel_id", None),
-        cancelled=getattr(event, "status", "") == "cancelled",
-        cancellation_payable=cancellation_payable,
+        kind_label=str(event.kind or "activity").replace("_", " "),
+        prep_minutes=int(event.prep_minutes or 0), prep_paid=bool(event.prep_paid),
+        lead_ids=tuple(lead_ids), panel_id=event.panel_id,
+        cancelled=cancelled, cancellation_payable=cancellation_payable,
+        planned_minutes=event.duration_minutes,
     )
 
 
-def attendees_from_records(records, *, cancelled: bool = False,
-                           declined_ids: frozenset[int] | set[int] = frozenset()
+def attendees_from_records(records, *, declined_ids: frozenset[int] | set[int] = frozenset()
                            ) -> list[Attendee]:
-    """Who can claim: those who took part; for a cancelled event, everyone still booked.
-    People in `declined_ids` said when booking that they do not want to be paid."""
-    if cancelled:
-        return [Attendee(r.user_id, 0, r.user_id in declined_ids) for r in records
-                if r.status != "cancelled_in_advance"]
+    """Who can claim: those who took part. People in `declined_ids` said when booking that
+    they do not want to be paid."""
     return [Attendee(r.user_id, int(r.minutes_attended or 0), r.user_id in declined_ids)
             for r in records if r.status in TOOK_PART]
 
 
-def declined_at_booking(event) -> set[int]:
+def declined_at_booking(event: Event) -> set[int]:
     """Who ticked "I do not want to be paid for taking part in this event" on their booking."""
-    from sqlalchemy import select
-
-    from engage.events.models import Booking
-    from engage.extensions import db
-
     return set(db.session.scalars(select(Booking.user_id).where(
         Booking.event_id == event.id, Booking.declines_payment.is_(True))))
 
 
-def on_register_finalised(event, records=(), actor=None, **extra) -> None:
-    """Signal receiver: one draft claim per attendee who took part (idempotent)."""
-    from engage.extensions import db
-    from engage.panels.models import Panel
-    from engage.payments.services import create_draft_involvement_claims
-
-    panel = db.session.get(Panel, event.panel_id) if getattr(event, "panel_id", None) else None
-    lead_ids = [u.id for u in panel.facilitators_and_leads()] if panel else []
-    if not lead_ids and actor is not None:
-        lead_ids = [actor.id]
-    activity = activity_from_event(
-        event, lead_ids, cancellation_payable=bool(extra.get("cancellation_payable")))
-    create_draft_involvement_claims(
-        activity, attendees_from_records(records, cancelled=activity.cancelled,
-                                         declined_ids=declined_at_booking(event)),
+def on_register_finalised(event: Event, records=(), actor=None, **extra) -> None:
+    """One draft claim per attendee who took part (idempotent)."""
+    activity = activity_from_event(event, lead_ids_for(event, actor))
+    services.create_draft_involvement_claims(
+        activity, attendees_from_records(records, declined_ids=declined_at_booking(event)),
         actor=actor)
+
+
+def on_event_cancelled(event: Event, booked_user_ids=(), cancellation_payable: bool = False,
+                       actor=None, **extra) -> None:
+    """Everyone with a place can claim: costs they could not get back, and the involvement
+    payment for the time planned when the cancellation is payable."""
+    activity = activity_from_event(event, lead_ids_for(event, actor), cancelled=True,
+                                   cancellation_payable=cancellation_payable)
+    declined = declined_at_booking(event)
+    services.create_draft_involvement_claims(
+        activity, [Attendee(user_id, 0, user_id in declined) for user_id in booked_user_ids],
+        actor=actor)
+
+
+def on_attendance_corrected(event: Event, record=None, correction=None, actor=None,
+                            **extra) -> None:
+    """The person's claim follows the corrected record (see services.follow_attendance)."""
+    if record is None:
+        return
+    minutes = int(record.minutes_attended or 0) if record.status in TOOK_PART else 0
+    claim = db.session.scalar(select(Claim).where(
+        Claim.user_id == record.user_id, Claim.activity_kind == "event",
+        Claim.activity_ref_id == event.id))
+    if claim is None:
+        if minutes <= 0:
+            return
+        activity = activity_from_event(event, lead_ids_for(event, actor))
+        services.create_draft_involvement_claims(
+            activity, [Attendee(record.user_id, minutes,
+                                record.user_id in declined_at_booking(event))], actor=actor)
+        return
+    reason = getattr(correction, "reason", "") or ""
+    services.follow_attendance(claim, minutes, actor, reason)
 
 
 def connect_to_events() -> bool:
     global _connected
     if _connected:
         return True
-    if importlib.util.find_spec("engage.events") is None:
-        return False
-    try:
-        signals = importlib.import_module("engage.events.signals")
-    except ImportError:
-        log.warning("engage.events has no signals module: claims are not created from "
-                    "registers")
-        return False
     signals.register_finalised.connect(on_register_finalised, weak=False)
+    signals.attendance_corrected.connect(on_attendance_corrected, weak=False)
+    signals.event_cancelled.connect(on_event_cancelled, weak=False)
     _connected = True
     return True
+

@@ -27,25 +27,35 @@ from engage.core.csv import write_csv
 from engage.core.permissions import Permission
 from engage.errors import DomainError, NotFound
 from engage.extensions import csrf, db
-from engage.payments import advances, ledger, policy, receipts, reports, services
+from engage.payments import advances, ledger, payroll, policy, receipts, reports, services
 from engage.payments.calculation import tax_year_label, tax_year_start
 from engage.payments.forms import (
     BulkApproveForm,
     ExpenseClaimForm,
     ExpenseForm,
+    FinanceRejectForm,
+    FinanceReturnForm,
+    LateOverrideForm,
+    LeadApproveForm,
+    LeadRejectForm,
+    LeadReturnForm,
     NoteForm,
+    PayrollExportForm,
     PolicyVersionForm,
     PreferencesForm,
     ReasonForm,
     SchemeForm,
     SubmitClaimForm,
     SupportForm,
+    WithdrawForm,
     pounds,
 )
 from engage.payments.models import (
     BENEFITS_NOTICE_VERSION,
+    Capacity,
     Claim,
     ClaimState,
+    LedgerEntryType,
     PaymentChoice,
     PaymentRoute,
     PaymentScheme,
@@ -84,25 +94,23 @@ def preferences():
     form = PreferencesForm(data=None if request.method == "POST" else {
         "choice": pref.choice, "cap": pounds(pref.cap_pence), "route": pref.route,
         "capacity": pref.capacity, "payroll_number": pref.payroll_number or "",
-        "access_needs_taxi": pref.access_needs_taxi})
+        "legal_name": pref.legal_name or "", "access_needs_taxi": pref.access_needs_taxi})
     if form.validate_on_submit():
         try:
             services.update_preferences(
                 current_user, choice=form.choice.data, cap_pence=form.cap.pence,
                 route=form.route.data, capacity=form.capacity.data,
-                payroll_number=form.payroll_number.data,
+                payroll_number=form.payroll_number.data, legal_name=form.legal_name.data,
                 access_needs_taxi=form.access_needs_taxi.data)
         except DomainError as error:
-            _fail(error)
-            return render_template("payments/preferences.html", form=form, pref=pref)
-        db.session.commit()
+            form.form_errors.append(error.message)
+            return render_template("payments/preferences.html", form=form, pref=pref), 400
         flash(_("Your payment preferences are saved. You can change them at any time."),
               "success")
         return redirect(url_for("payments.index"))
     if request.method == "GET":
         # The benefits and tax notice is on this page, shown before anyone accepts payments.
         services.record_notice_seen(current_user)
-        db.session.commit()
     return render_template("payments/preferences.html", form=form, pref=pref)
 
 
@@ -134,19 +142,23 @@ def statement_csv():
 @require(Permission.USE_ACCOUNT)
 def new_claim():
     form = ExpenseClaimForm()
-    form.lead_id.choices = [(0, _("Choose a person"))] + [
-        (p.id, p.display_name) for p in services.lead_choices()]
+    panels = services.panels_for_expense_claims(current_user)
+    form.panel_id.choices = [(0, _("Choose a panel"))] + [(p.id, p.name) for p in panels]
+    status = 200
     if form.validate_on_submit():
         try:
-            claim = services.create_expense_claim(
-                current_user, title=form.title.data, activity_date=form.activity_date.data,
-                lead_id=form.lead_id.data)
+            with db.session.begin_nested():
+                claim = services.create_expense_claim(
+                    current_user, title=form.title.data,
+                    activity_date=form.activity_date.data, panel_id=form.panel_id.data)
         except DomainError as error:
-            _fail(error)
-            return render_template("payments/new_claim.html", form=form)
-        db.session.commit()
-        return redirect(url_for("payments.claim", claim_id=claim.id))
-    return render_template("payments/new_claim.html", form=form)
+            form.form_errors.append(error.message)
+            status = 400
+        else:
+            return redirect(url_for("payments.claim", claim_id=claim.id))
+    elif request.method == "POST":
+        status = 400
+    return render_template("payments/new_claim.html", form=form, panels=panels), status
 
 
 def _expense_form(claim: Claim) -> ExpenseForm:
@@ -159,25 +171,46 @@ def _expense_form(claim: Claim) -> ExpenseForm:
     return form
 
 
-def _render_claim(claim: Claim, expense_form=None, submit_form=None, reason_form=None,
+ACTION_FORMS = {
+    "finance_approve": NoteForm, "manual_payment": NoteForm,
+    "lead_approve": LeadApproveForm, "lead_return": LeadReturnForm,
+    "lead_reject": LeadRejectForm, "late_override": LateOverrideForm,
+    "finance_reject": FinanceRejectForm, "finance_return": FinanceReturnForm,
+    "withdraw": WithdrawForm,
+}
+
+
+def _submit_form(claim: Claim) -> SubmitClaimForm:
+    pref = services.preferences_of(current_user)
+    return SubmitClaimForm(formdata=None, data={
+        "decline_this_time": claim.declined_for_activity,
+        "capacity": services.capacity_of(claim, pref)})
+
+
+def _render_claim(claim: Claim, expense_form=None, submit_form=None, action=None,
                   status=200):
+    """The claim page. `action` is (name, form) of an action form sent with a problem, shown
+    with its error and what was typed."""
     result = services.work_out(claim) if claim.is_editable else None
     own = claim.user_id == current_user.id
+    forms = {name: form_class(formdata=None) for name, form_class in ACTION_FORMS.items()}
+    if action is not None:
+        forms[action[0]] = action[1]
+    finance = services.is_finance(current_user) and not own
     return render_template(
         "payments/claim.html", claim=claim, result=result, own=own,
         expense_form=expense_form or _expense_form(claim),
-        submit_form=submit_form or SubmitClaimForm(
-            formdata=None, data={"decline_this_time": claim.declined_for_activity}),
-        reason_form=reason_form or ReasonForm(), support=services.support_for(claim),
-        note_form=NoteForm(), deadline=services.deadline_of(claim),
+        submit_form=submit_form or _submit_form(claim), forms=forms,
+        support=services.support_for(claim), deadline=services.deadline_of(claim),
         past_deadline=services.is_past_deadline(claim),
+        expense_window=services.expense_window(claim) if own and claim.is_editable else None,
         is_lead=services.is_lead_for(current_user, claim) and not own,
-        is_finance=services.is_finance(current_user) and not own,
+        is_finance=finance, can_withdraw=finance and claim.state in
+        services.WITHDRAWABLE_STATES,
+        claimant=db.session.get(User, claim.user_id) if claim.user_id and not own else None,
         rules={r.category: r for r in (claim.policy_version.expense_rules
                                         if claim.policy_version else [])},
-        people={u.id: u for u in db.session.scalars(select(User).where(User.id.in_(
-            [h.actor_id for h in claim.history if h.actor_id])))},
-        ledger_entries=ledger.entries(claim.id) if services.is_finance(current_user) else [],
+        ledger_entries=ledger.entries(claim.id) if finance else [],
         payout=_payout_of(claim),
     ), status
 
@@ -213,19 +246,18 @@ def add_expense(claim_id: int):
     if upload and getattr(upload, "filename", ""):
         receipt_file = (upload.filename, upload.read(receipts.MAX_RECEIPT_BYTES + 1))
     try:
-        services.add_expense(
-            current_user, found, category=form.category.data,
-            expense_date=form.expense_date.data, amount_pence=form.amount.pence,
-            miles=form.miles.data, description=form.description.data,
-            preapproved=form.preapproved.data, receipt_file=receipt_file)
+        with db.session.begin_nested():
+            services.add_expense(
+                current_user, found, category=form.category.data,
+                expense_date=form.expense_date.data, amount_pence=form.amount.pence,
+                miles=form.miles.data, description=form.description.data,
+                preapproved=form.preapproved.data, receipt_file=receipt_file)
     except DomainError as error:
-        db.session.rollback()
         if isinstance(error, NotFound):
             abort(404)
         form.form_errors.append(error.message)
         return _render_claim(services.own_claim(current_user, claim_id), expense_form=form,
                              status=400)
-    db.session.commit()
     flash(_("Expense added. Check the new total below."), "success")
     return redirect(url_for("payments.claim", claim_id=claim_id) + "#calculation")
 
@@ -239,7 +271,6 @@ def remove_expense(claim_id: int, expense_id: int):
     except DomainError as error:
         _fail(error)
         return redirect(url_for("payments.claim", claim_id=claim_id))
-    db.session.commit()
     flash(_("Expense removed."), "success")
     return redirect(url_for("payments.claim", claim_id=claim_id))
 
@@ -255,16 +286,16 @@ def submit_claim(claim_id: int):
     if not form.validate_on_submit():
         return _render_claim(found, submit_form=form, status=400)
     try:
-        services.submit_claim(current_user, found,
-                              declined_for_activity=form.decline_this_time.data)
+        with db.session.begin_nested():
+            services.submit_claim(current_user, found,
+                                  declined_for_activity=form.decline_this_time.data,
+                                  capacity=form.capacity.data)
     except DomainError as error:
-        db.session.rollback()
         if isinstance(error, NotFound):
             abort(404)
         form.form_errors.append(error.message)
         return _render_claim(services.own_claim(current_user, claim_id), submit_form=form,
                              status=400)
-    db.session.commit()
     flash(_("Your claim has been sent. We will let you know when it moves on."), "success")
     return redirect(url_for("payments.claim", claim_id=claim_id))
 
@@ -293,22 +324,26 @@ def lead_queue():
                            claims=services.lead_queue(current_user))
 
 
-def _claim_action(claim_id: int, action, form_class=ReasonForm, success: str = ""):
+def _claim_action(claim_id: int, name: str, action, success: str):
+    """Load the claim (404 if hidden), validate the action's form, call the service, redirect;
+    a problem shows the claim page again with the message and what was typed."""
     found = db.session.get(Claim, claim_id)
     if found is None or not services.can_see_claim(current_user, found):
         abort(404)
-    form = form_class()
+    form = ACTION_FORMS[name]()
     if not form.validate_on_submit():
-        return _render_claim(found, reason_form=form, status=400)
+        return _render_claim(found, action=(name, form), status=400)
     try:
-        action(found, form)
+        with db.session.begin_nested():  # a refused action leaves nothing half-written
+            action(found, form)
     except DomainError as error:
-        db.session.rollback()
         if error.status_code == 403:
             abort(403)
-        flash(error.message, "error")
-        return redirect(url_for("payments.claim", claim_id=claim_id))
-    db.session.commit()
+        if isinstance(error, NotFound):
+            abort(404)
+        form.form_errors.append(error.message)
+        return _render_claim(db.session.get(Claim, claim_id), action=(name, form),
+                             status=400)
     flash(success, "success")
     return redirect(url_for("payments.claim", claim_id=claim_id))
 
@@ -316,48 +351,97 @@ def _claim_action(claim_id: int, action, form_class=ReasonForm, success: str = "
 @bp.post("/claims/<int:claim_id>/lead-approve")
 @require(Permission.APPROVE_CLAIMS_AS_LEAD)
 def lead_approve(claim_id: int):
-    return _claim_action(claim_id, lambda c, f: services.lead_approve(current_user, c,
-                                                                      f.reason.data),
-                         NoteForm, _("Claim approved. It is now with finance."))
+    return _claim_action(claim_id, "lead_approve", lambda c, f: services.lead_approve(
+        current_user, c, f.reason.data), _("Claim approved. It is now with finance."))
 
 
 @bp.post("/claims/<int:claim_id>/lead-return")
 @require(Permission.APPROVE_CLAIMS_AS_LEAD)
 def lead_return(claim_id: int):
-    return _claim_action(claim_id, lambda c, f: services.lead_return(current_user, c,
-                                                                     f.reason.data),
-                         success=_("Claim returned to the member with your reason."))
+    return _claim_action(claim_id, "lead_return", lambda c, f: services.lead_return(
+        current_user, c, f.reason.data), _("Claim returned to the member with your reason."))
+
+
+@bp.post("/claims/<int:claim_id>/lead-reject")
+@require(Permission.APPROVE_CLAIMS_AS_LEAD)
+def lead_reject(claim_id: int):
+    return _claim_action(claim_id, "lead_reject", lambda c, f: services.lead_reject(
+        current_user, c, f.reason.data), _("Claim not approved. The member has been told why."))
 
 
 @bp.post("/claims/<int:claim_id>/finance-approve")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def finance_approve(claim_id: int):
-    return _claim_action(claim_id, lambda c, f: services.finance_approve(current_user, c),
-                         NoteForm, _("Claim approved for payment."))
+    return _claim_action(claim_id, "finance_approve", lambda c, f: services.finance_approve(
+        current_user, c), _("Claim approved for payment."))
 
 
 @bp.post("/claims/<int:claim_id>/finance-reject")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def finance_reject(claim_id: int):
-    return _claim_action(claim_id, lambda c, f: services.finance_reject(current_user, c,
-                                                                        f.reason.data),
-                         success=_("Claim not approved. The member has been told why."))
+    return _claim_action(claim_id, "finance_reject", lambda c, f: services.finance_reject(
+        current_user, c, f.reason.data), _("Claim not approved. The member has been told why."))
 
 
 @bp.post("/claims/<int:claim_id>/finance-return")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def finance_return(claim_id: int):
-    return _claim_action(claim_id, lambda c, f: services.finance_return(current_user, c,
-                                                                        f.reason.data),
-                         success=_("Claim returned to the member with your reason."))
+    return _claim_action(claim_id, "finance_return", lambda c, f: services.finance_return(
+        current_user, c, f.reason.data), _("Claim returned to the member with your reason."))
+
+
+@bp.post("/claims/<int:claim_id>/withdraw-approval")
+@require(Permission.APPROVE_CLAIMS_AS_FINANCE)
+def withdraw_approval(claim_id: int):
+    return _claim_action(claim_id, "withdraw", lambda c, f: services.withdraw_approval(
+        current_user, c, f.withdraw_reason.data, f.to.data),
+        _("Approval withdrawn. The claim will not be paid as it was."))
 
 
 @bp.post("/claims/<int:claim_id>/late-override")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def late_override(claim_id: int):
-    return _claim_action(claim_id, lambda c, f: services.override_late(current_user, c,
-                                                                       f.reason.data),
-                         success=_("Late claim accepted. You can now approve it."))
+    return _claim_action(claim_id, "late_override", lambda c, f: services.override_late(
+        current_user, c, f.reason.data), _("Late claim accepted. You can now approve it."))
+
+
+def _date_arg(name: str, problems: list[str], label: str) -> date | None:
+    text = (request.args.get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        if not text.isascii():
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        problems.append(_("Enter the %(what)s as a date, like 2027-03-14.", what=label))
+        return None
+
+
+def _queue_filters(programmes) -> tuple[services.QueueFilters, list[str]]:
+    """The queue's filters from the address; anything not understood is left out, with a
+    message for dates typed wrongly."""
+    problems: list[str] = []
+    state = request.args.get("state") or None
+    if state and state not in set(ClaimState):
+        state = None
+    route = request.args.get("route") or None
+    if route and route not in set(PaymentRoute):
+        route = None
+    programme = request.args.get("programme") or None
+    if programme != services.NO_PROGRAMME and not (
+            programme and programme.isdigit() and int(programme) in {p.id for p in programmes}):
+        programme = None
+    activity = (request.args.get("activity") or "").strip()[:220] or None
+    if activity and ":" not in activity:
+        activity = None
+    filters = services.QueueFilters(
+        state=state, route=route, panel_id=request.args.get("panel", type=int),
+        older_than_days=request.args.get("age", type=int), programme=programme,
+        activity=activity, search=(request.args.get("q") or "").strip()[:120],
+        date_from=_date_arg("from", problems, _("first activity date")),
+        date_to=_date_arg("to", problems, _("last activity date")))
+    return filters, problems
 
 
 @bp.get("/finance")
@@ -366,28 +450,17 @@ def finance_queue():
     from engage.panels.models import Panel
     from engage.panels.programmes import all_programmes
 
-    state = request.args.get("state") or None
-    if state and state not in set(ClaimState):
-        state = None
-    route = request.args.get("route") or None
-    panel_id = request.args.get("panel", type=int)
-    age = request.args.get("age", type=int)
     programmes = all_programmes()
-    programme = request.args.get("programme") or None
-    if programme != services.NO_PROGRAMME and not (
-            programme and programme.isdigit() and int(programme) in {p.id for p in programmes}):
-        programme = None
-    claims = services.finance_queue(state=state, route=route, panel_id=panel_id,
-                                    older_than_days=age, programme=programme)
+    filters, problems = _queue_filters(programmes)
+    page = services.queue_page(filters, request.args.get("page", 1, type=int))
     panels = db.session.scalars(select(Panel).order_by(Panel.name)).all()
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
-        "payments/finance_queue.html", claims=claims, form=BulkApproveForm(),
-        total=sum(c.total_pence for c in claims),
-        to_pay=sum(c.to_pay_pence for c in claims), states=list(ClaimState), panels=panels,
-        programmes=programmes, no_programme=services.NO_PROGRAMME,
-        filters={"state": state, "route": route, "panel": panel_id, "age": age,
-                 "programme": programme},
-        overdue={c.id for c in claims if services.is_overdue(c)},
+        "payments/finance_queue.html", page=page, claims=page.claims, form=BulkApproveForm(),
+        states=list(ClaimState), panels=panels, programmes=programmes,
+        activities=services.queue_activities(), no_programme=services.NO_PROGRAMME,
+        filters=filters, problems=problems, args=args,
+        overdue={c.id for c in page.claims if services.is_overdue(c)},
         flags=reports.open_flags(), balance=ledger.balance(),
         support_waiting=advances.waiting_count())
 
@@ -464,7 +537,7 @@ def new_version(scheme_id: int):
         "hourly": pounds(latest.hourly_pence if latest else 0),
         "threshold_minutes": latest.threshold_minutes if latest else 240,
         "threshold_is_half_day": latest.threshold_is_half_day if latest else True,
-        "claim_deadline_days": latest.claim_deadline_days if latest else 91,
+        "claim_deadline_months": latest.claim_deadline_months if latest else 3,
         "target_payment_days": latest.target_payment_days if latest else 30,
         "cost_code": latest.cost_code if latest else "",
         "car_first_rate": bands[0][1], "car_band_miles": bands[1][0] if len(bands) > 1 else 10000,
@@ -483,7 +556,7 @@ def new_version(scheme_id: int):
             threshold_minutes=form.threshold_minutes.data,
             threshold_is_half_day=form.threshold_is_half_day.data,
             hourly_pence=form.hourly.pence or 0,
-            claim_deadline_days=form.claim_deadline_days.data,
+            claim_deadline_months=form.claim_deadline_months.data,
             target_payment_days=form.target_payment_days.data,
             cost_code=form.cost_code.data or "", notes=form.notes.data or "",
             rules={
@@ -518,6 +591,9 @@ def pence_filter(value) -> str:
 def payment_helpers() -> dict:
     return {"claim_state_label": lambda s: ClaimState(s).label,
             "route_label": lambda r: PaymentRoute(r).label,
+            "capacity_label": lambda c: Capacity(c).label,
+            "ledger_type_label": lambda t: LedgerEntryType(t).label,
+            "category_label": policy.category_label,
             "notice_version": BENEFITS_NOTICE_VERSION, "PaymentChoice": PaymentChoice}
 
 
@@ -585,16 +661,14 @@ def bank_return():
 @bp.get("/finance/payouts")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def payouts():
-    from engage.payments.models import PayoutBatch, PayrollExport
+    from engage.payments.models import PayoutBatch
 
     ready = services.finance_queue(state=ClaimState.APPROVED)
     failed = services.finance_queue(state=ClaimState.PAYMENT_FAILED)
     batches = db.session.scalars(select(PayoutBatch).order_by(PayoutBatch.id.desc())
                                  .limit(20)).all()
-    exports = db.session.scalars(select(PayrollExport).order_by(PayrollExport.id.desc())
-                                 .limit(20)).all()
     return render_template("payments/payouts.html", ready=ready, failed=failed,
-                           batches=batches, exports=exports, form=NoteForm(),
+                           batches=batches, form=NoteForm(),
                            stripe_balance=_stripe_balance())
 
 
@@ -652,35 +726,69 @@ def record_manual(claim_id: int):
     def action(found, form):
         payout_service.record_manual_payment(current_user, found, request.form.get("reference"))
 
-    return _claim_action(claim_id, action, NoteForm, _("Payment recorded."))
+    return _claim_action(claim_id, "manual_payment", action, _("Payment recorded."))
 
 
-@bp.post("/finance/payroll-exports")
+@bp.route("/finance/payroll", methods=["GET", "POST"])
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
-def create_payroll_export():
-    from engage.payments import payouts as payout_service
+def payroll_exports():
+    """Claims waiting for payroll, making an export with its pay date, and past exports."""
+    form = PayrollExportForm()
+    status = 200
+    if request.method == "GET":
+        form.pay_date.data = clock.today_london()
+    elif form.validate_on_submit():
+        try:
+            with db.session.begin_nested():
+                export, problems = payroll.create_payroll_export(current_user,
+                                                                 form.pay_date.data)
+        except DomainError as error:
+            form.form_errors.append(error.message)
+            status = 400
+        else:
+            flash(_("Payroll export %(n)s made with %(c)s claims. Download it below, and "
+                    "confirm it when payroll has paid.", n=export.id, c=export.claim_count),
+                  "success")
+            for problem in problems:
+                flash(problem, "error")
+            return redirect(url_for("payments.payroll_export", export_id=export.id))
+    else:
+        status = 400
+    return render_template("payments/payroll.html", form=form,
+                           waiting=payroll.waiting_for_payroll(),
+                           exports=payroll.recent_exports(), header=payroll.PAYROLL_HEADER
+                           ), status
 
-    if not NoteForm().validate_on_submit():
-        abort(400)
+
+@bp.get("/finance/payroll-exports/<int:export_id>")
+@require(Permission.APPROVE_CLAIMS_AS_FINANCE)
+def payroll_export(export_id: int):
     try:
-        export = payout_service.create_payroll_export(current_user)
-    except DomainError as error:
-        db.session.rollback()
-        _fail(error)
-        return redirect(url_for("payments.payouts"))
-    db.session.commit()
-    flash(_("Payroll export %(n)s made with %(c)s claims. Download it below.", n=export.id,
-            c=export.claim_count), "success")
-    return redirect(url_for("payments.payouts"))
+        export = payroll.get_export(export_id)
+    except NotFound:
+        abort(404)
+    return _render_export(export)
+
+
+def _render_export(export, problems=(), failed=None, reasons=None, status=200):
+    return render_template("payments/payroll_export.html", export=export,
+                           claims=payroll.claims_in(export), form=NoteForm(),
+                           problems=problems, failed=failed or set(), reasons=reasons or {},
+                           names=_names_of(c.user_id for c, _lines in payroll.claims_in(export))
+                           ), status
+
+
+def _names_of(user_ids) -> dict[int, str]:
+    ids = [i for i in user_ids if i]
+    return {u.id: u.display_name for u in db.session.scalars(select(User).where(
+        User.id.in_(ids)))}
 
 
 @bp.get("/finance/payroll-exports/<int:export_id>.csv")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def download_payroll_export(export_id: int):
-    from engage.payments import payouts as payout_service
-
     try:
-        export = payout_service.get_export(export_id)
+        export = payroll.get_export(export_id)
     except NotFound:
         abort(404)
     return Response(export.content, mimetype="text/csv", headers={
@@ -690,20 +798,27 @@ def download_payroll_export(export_id: int):
 @bp.post("/finance/payroll-exports/<int:export_id>/confirm")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def confirm_payroll_export(export_id: int):
-    from engage.payments import payouts as payout_service
-
+    try:
+        export = payroll.get_export(export_id)
+    except NotFound:
+        abort(404)
     if not NoteForm().validate_on_submit():
         abort(400)
+    in_export = {c.id for c, _lines in payroll.claims_in(export)}
+    failed = {int(v) for v in request.form.getlist("failed") if v.isdigit()} & in_export
+    reasons = {claim_id: request.form.get(f"failed-reason-{claim_id}", "")
+               for claim_id in in_export}
     try:
-        export = payout_service.get_export(export_id)
-        count = payout_service.confirm_payroll_paid(current_user, export)
+        with db.session.begin_nested():
+            paid, not_paid = payroll.confirm_payroll_paid(
+                current_user, export, {claim_id: reasons[claim_id] for claim_id in failed})
     except DomainError as error:
-        db.session.rollback()
-        _fail(error)
-        return redirect(url_for("payments.payouts"))
-    db.session.commit()
-    flash(_("%(n)s claims marked as paid by payroll.", n=count), "success")
-    return redirect(url_for("payments.payouts"))
+        return _render_export(payroll.get_export(export_id), [error.message], failed, reasons,
+                              status=400)
+    flash(_("%(n)s claims marked as paid by payroll.", n=paid), "success")
+    if not_paid:
+        flash(_("%(n)s claims payroll did not pay are back with finance.", n=not_paid), "info")
+    return redirect(url_for("payments.payroll_export", export_id=export_id))
 
 
 @bp.post("/finance/flags/<int:flag_id>/resolve")
@@ -724,9 +839,9 @@ def resolve_flag(flag_id: int):
 @bp.post("/finance/ledger/<int:entry_id>/reverse")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def reverse_entry(entry_id: int):
-    form = ReasonForm()
     from engage.payments.models import LedgerEntry
 
+    form = ReasonForm()
     entry = db.session.get(LedgerEntry, entry_id)
     if entry is None:
         abort(404)
@@ -736,18 +851,18 @@ def reverse_entry(entry_id: int):
         flash(_("Give a reason for the correction."), "error")
         return redirect(back)
     try:
-        ledger.reverse(current_user, entry_id, form.reason.data)
+        with db.session.begin_nested():
+            services.correct_ledger(current_user, entry_id, form.reason.data)
     except DomainError as error:
-        db.session.rollback()
         _fail(error)
         return redirect(back)
-    db.session.commit()
     flash(_("Correction recorded as a reversing entry."), "success")
     return redirect(back)
 
 
 def _spend_csv(rows, categories, group: str, filename: str) -> Response:
-    body = write_csv([group, "quarter", *categories, "total"],
+    body = write_csv([group, "quarter", *[policy.category_label(c) for c in categories],
+                      "total"],
                      [[r.panel, r.quarter, *[reports.pounds_text(r.by_category.get(c, 0))
                                              for c in categories],
                        reports.pounds_text(r.total_pence)] for r in rows])
