@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app engage.wsgi
 VENDOR := engage/static/vendor/nhsuk
 NHSUK_DIST := node_modules/nhsuk-frontend/dist/nhsuk
 
-.PHONY: run test install install-test assets translations migrate seed chromium lint audit bench clean worker
+.PHONY: run test install install-test assets translations migrate seed chromium lint audit bench bench-pages wrk clean worker
 
 run: install assets translations migrate seed
 	@echo ""
@@ -77,8 +77,20 @@ lint: install-test
 audit: install-test
 	$(BIN)/pip-audit --skip-editable --progress-spinner off
 
-bench: install-test
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script; done
+bench: install-test wrk
+	@for script in bench/*.py; do case $$script in bench/hello_app.py|bench/bench_*.py) continue;; esac; \
+	  echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# Pages next to bare Flask, under gunicorn and wrk (bench/pages.py; Debian's wrk).
+bench-pages: install-test wrk
+	$(BIN)/python bench/pages.py
+
+wrk:
+	@if ! command -v wrk >/dev/null; then \
+	  echo "Installing wrk from Debian packages for the page benchmark"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; \
+	fi
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache

@@ -132,11 +132,34 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app)
+    _install_request_gettext(app)
     login_manager.init_app(app)
     login_manager.session_protection = None  # no IP/agent fingerprint; see hooks.py
     login_manager.login_view = "accounts.sign_in"
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"
+
+
+def _install_request_gettext(app: Flask) -> None:
+    """Templates call _() dozens of times a page, and Flask-Babel looks the request's
+    translations up afresh (three context look-ups) on every call: look them up once per
+    request (or app context) instead."""
+    from flask import g
+    from flask_babel import get_translations
+
+    def translations():
+        found = g.get("engage_translations")
+        if found is None:
+            found = g.engage_translations = get_translations()
+        return found
+
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
+    )
 
 
 def _register_blueprints(app: Flask) -> None:

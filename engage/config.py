@@ -132,6 +132,11 @@ class Config:
     LANGUAGES = {"en_GB": "English"}
 
     HSTS = False
+    # How long the dashboard's figures are kept before they are worked out again (seconds;
+    # engage/dashboard/snapshots.py). 0 works them out on every visit.
+    DASHBOARD_FIGURES_MAX_AGE = float(os.environ.get("DASHBOARD_FIGURES_MAX_AGE", "600"))
+    # Signed-out copies of public pages (engage/core/page_cache.py).
+    PUBLIC_PAGE_CACHE = _env_bool("PUBLIC_PAGE_CACHE", True)
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
 
 
@@ -159,6 +164,7 @@ class TestingConfig(Config):
     # subprocess).
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "0"))
     PASSWORD_HASHER = "fast"  # noqa: S105 - a hasher name, not a password
+    DASHBOARD_FIGURES_MAX_AGE = 0.0  # tests read figures as they change; one test keeps them
     DEMO_COMMANDS_ENABLED = True
     PUBLIC_BASE_URL = "http://localhost"
 

@@ -4,6 +4,7 @@ helpers."""
 from __future__ import annotations
 
 import time
+from functools import cache
 
 from flask import Flask, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
@@ -24,9 +25,13 @@ TWO_FACTOR_SETUP_ALLOWED = {
     "static",
 }
 SESSIONLESS_ENDPOINTS = {"static", "core.vendor_asset", "core.healthz"}
+SEEN_AT_RESOLUTION = 60  # seconds; idle time-outs are exact to within this
 
 
 def register(app: Flask) -> None:
+    from engage.core import page_cache
+
+    page_cache.init_app(app)
     login_manager.user_loader(load_user)
     app.before_request(enforce_session_rules)
     app.after_request(lambda response: add_security_headers(app, response))
@@ -61,15 +66,36 @@ def role_label(role) -> str:
     return ROLE_LABELS[Role(role)]
 
 
-def load_user(user_id: str):
+@cache
+def _user_query():
+    """Built once and reused: the person, their roles (joined) and their unread count."""
+    from sqlalchemy import bindparam, func, select
+    from sqlalchemy.orm import contains_eager
+
     from engage.accounts.models import User
+    from engage.core.models import Notification
+
+    unread = (select(func.count()).select_from(Notification)
+              .where(Notification.user_id == User.id, Notification.read_at.is_(None))
+              .correlate(User).scalar_subquery())
+    return (select(User, unread).outerjoin(User.roles).options(contains_eager(User.roles))
+            .where(User.id == bindparam("user_id")))
+
+
+def load_user(user_id: str):
+    """The signed-in person, their roles and their unread message count, in one query."""
+    from flask import g
 
     try:
         raw_id, raw_version = user_id.split(":", 1)
-        user = db.session.get(User, int(raw_id))
+        wanted = int(raw_id)
     except (ValueError, TypeError):
         return None
-    if user is None or user.is_disabled or str(user.session_version) != raw_version:
+    row = db.session.execute(_user_query(), {"user_id": wanted}).unique().first()
+    if row is None:
+        return None
+    user, g.engage_unread_count = row
+    if user.is_disabled or str(user.session_version) != raw_version:
         return None
     return user
 
@@ -102,7 +128,9 @@ def enforce_session_rules():
         session.clear()
         flash("You were signed out because the session timed out. Please sign in again.", "info")
         return redirect(url_for("accounts.sign_in"))
-    session["seen_at"] = now
+    if now - seen >= SEEN_AT_RESOLUTION:
+        # Written at most once a minute: the cookie is signed and sent again only then.
+        session["seen_at"] = now
     if current_user.needs_two_factor_setup and request.endpoint not in TWO_FACTOR_SETUP_ALLOWED:
         return redirect(url_for("accounts.two_factor_setup"))
     return None
@@ -122,10 +150,13 @@ def template_helpers() -> dict:
 
 
 def _unread_count(user) -> int:
+    from flask import g
     from sqlalchemy import func, select
 
     from engage.core.models import Notification
 
+    if "engage_unread_count" in g:  # read with the user at the start of the request
+        return g.engage_unread_count
     try:
         return db.session.scalar(
             select(func.count()).select_from(Notification).where(

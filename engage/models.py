@@ -7,6 +7,7 @@ from engage.accounts import models as accounts_models
 from engage.changes import models as changes_models
 from engage.consultations import models as consultations_models
 from engage.core import models as core_models
+from engage.dashboard import models as dashboard_models
 from engage.equality import models as equality_models
 from engage.events import models as events_models
 from engage.feedback import models as feedback_models
@@ -25,4 +26,5 @@ DOMAIN_MODELS = [
     payments_models,
     equality_models,
     lifecycle_models,
+    dashboard_models,
 ]

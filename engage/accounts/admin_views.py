@@ -6,6 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, EmailField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -49,7 +50,8 @@ class RolesForm(FlaskForm):
 @bp.get("/")
 @require(Permission.MANAGE_STAFF)
 def index():
-    staff = db.session.scalars(select(User).order_by(User.username_key)).all()
+    staff = db.session.scalars(select(User).options(selectinload(User.roles))
+                               .order_by(User.username_key)).all()
     staff = [u for u in staff if u.is_staff]
     member_count = db.session.scalar(select(func.count()).select_from(User)) - len(staff)
     return render_template("admin/index.html", staff=staff, member_count=member_count)

@@ -38,7 +38,10 @@ class User(UserMixin, Base):
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user",
         cascade="all, delete-orphan",
-        lazy="selectin",
+        # Loaded on use: the signed-in person's roles come with them (hooks.load_user); lists
+        # that check roles ask for them (selectinload), and users loaded alongside other
+        # things (panel members, organisers) do not fetch roles no page shows.
+        lazy="select",
         foreign_keys="UserRole.user_id",
     )
     recovery_codes: Mapped[list[RecoveryCode]] = relationship(

@@ -211,3 +211,25 @@ class ChangeLink(Base):
     anonymous_answer: Mapped[AnonymousAnswer | None] = relationship(
         primaryjoin="foreign(ChangeLink.anonymous_answer_id) == AnonymousAnswer.id",
         backref=backref("change_links", cascade="all, delete-orphan"))
+
+
+class PublicOrganisation(Base):
+    """The public log's organisation filter: one row per organisation with published entries.
+    Rebuilt whenever entries change (public_cache.py), so the log never reads every entry to
+    list them."""
+
+    __tablename__ = "change_public_organisations"
+
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    entries: Mapped[int]
+
+
+class PublicTheme(Base):
+    """The public log's theme filter: one row per theme with published entries."""
+
+    __tablename__ = "change_public_themes"
+
+    theme_id: Mapped[int] = mapped_column(
+        ForeignKey("feedback_themes.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    entries: Mapped[int]

@@ -20,7 +20,10 @@ from engage.changes.models import (
     ChangeStatus,
     LinkKind,
     Publication,
+    PublicOrganisation,
+    PublicTheme,
 )
+from engage.changes.public_cache import public_log_changed
 from engage.consultations.models import (
     AnonymousAnswer,
     Answer,
@@ -39,7 +42,7 @@ from engage.db import UTCDateTime
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
 from engage.feedback import services as feedback_services
-from engage.feedback.models import FeedbackGiver, FeedbackItem, FeedbackStatus, FeedbackTheme
+from engage.feedback.models import FeedbackGiver, FeedbackItem, FeedbackStatus
 
 MAX_TEXT = 4000
 EDITABLE_FIELDS = ("said", "done", "organisation", "theme_id", "status", "not_possible_reason",
@@ -105,6 +108,7 @@ def update_entry(actor: Any, entry: ChangeEntry, **fields: Any) -> ChangeEntry:
         entry.publication = Publication.DRAFT
         entry.submitted_by_id = None
     if entry.is_published:
+        public_log_changed()
         now = clock.now()
         entry.updated_at = now
         if entry.status != old_status:
@@ -166,6 +170,7 @@ def approve_entry(actor: Any, entry: ChangeEntry) -> None:
                              status=entry.status)
     db.session.add(event)
     db.session.flush()
+    public_log_changed()
     audit.record("change.published", actor_id=actor.id, subject_type="change_entry",
                  subject_id=entry.id)
     _tell_people(entry, event, "What you told us has led to a change",
@@ -548,14 +553,12 @@ def public_quotes(entry: ChangeEntry) -> list[Quote]:
 
 
 def filter_options() -> dict[str, list[Any]]:
+    """The organisations and themes of published entries, from the small tables that
+    public_cache.py keeps up to date (never from every entry)."""
     organisations = list(db.session.scalars(
-        select(ChangeEntry.organisation).where(ChangeEntry.publication == Publication.PUBLISHED)
-        .distinct().order_by(ChangeEntry.organisation)))
+        select(PublicOrganisation.name).order_by(PublicOrganisation.name)))
     themes = list(db.session.execute(
-        select(FeedbackTheme.id, FeedbackTheme.name)
-        .where(FeedbackTheme.id.in_(select(ChangeEntry.theme_id).where(
-            ChangeEntry.publication == Publication.PUBLISHED)))
-        .order_by(FeedbackTheme.name)))
+        select(PublicTheme.theme_id, PublicTheme.name).order_by(PublicTheme.name)))
     return {"organisations": organisations, "themes": themes}
 
 

@@ -19,7 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engage.changes import feeds, services
+from engage.changes import feeds, public_cache, services
 from engage.changes.forms import (
     ActionForm,
     EntryForm,
@@ -36,6 +36,7 @@ from engage.extensions import db
 from engage.feedback import services as feedback_services
 
 bp = Blueprint("changes", __name__)
+bp.record_once(lambda state: public_cache.register(state.app))
 
 feedback_services.register_linked_change_finder(services.published_changes_for_feedback)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 BAR_HEIGHT = 28
 GAP = 12
@@ -34,39 +34,38 @@ def _wrap(label: str, limit: int = 30) -> str:
 
 
 def bar_chart(title: str, bars: list[Bar], *, chart_id: str, description: str = "") -> Markup:
-    """A horizontal bar chart as an inline <svg> element. Markup.format escapes every value."""
+    """A horizontal bar chart as an inline <svg> element; every value is escaped."""
     known = [b.value for b in bars if b.value is not None]
     largest = max(known) if known else 0
     height = TOP * 2 + len(bars) * (BAR_HEIGHT + GAP)
     width = LABEL_WIDTH + BAR_AREA + VALUE_WIDTH
     summary = description or "; ".join(f"{b.label}: {b.value_text}" for b in bars)
+    ident = escape(chart_id)
+    # f-strings with escape() on every value: Markup.format goes through string.Formatter,
+    # which was a fifth of the dashboard's time.
     parts = [
-        Markup('<svg class="engage-chart" xmlns="http://www.w3.org/2000/svg" role="img" '
-               'viewBox="0 0 {w} {h}" width="{w}" height="{h}" '
-               'aria-labelledby="{id}-title {id}-desc" focusable="false">'
-               '<title id="{id}-title">{title}</title><desc id="{id}-desc">{desc}</desc>'
-               '<line x1="{x}" y1="{top}" x2="{x}" y2="{bottom}" stroke="{axis}" '
-               'stroke-width="2"/>').format(
-            w=width, h=height, id=chart_id, title=title, desc=summary, x=LABEL_WIDTH, top=TOP,
-            bottom=height - TOP, axis=COLOURS["axis"]),
+        f'<svg class="engage-chart" xmlns="http://www.w3.org/2000/svg" role="img" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'aria-labelledby="{ident}-title {ident}-desc" focusable="false">'
+        f'<title id="{ident}-title">{escape(title)}</title>'
+        f'<desc id="{ident}-desc">{escape(summary)}</desc>'
+        f'<line x1="{LABEL_WIDTH}" y1="{TOP}" x2="{LABEL_WIDTH}" y2="{height - TOP}" '
+        f'stroke="{COLOURS["axis"]}" stroke-width="2"/>',
     ]
     for index, bar in enumerate(bars):
         y = TOP + index * (BAR_HEIGHT + GAP)
         text_y = y + BAR_HEIGHT / 2 + FONT_SIZE / 3
-        parts.append(Markup(
-            '<text x="{x}" y="{y}" text-anchor="end" font-size="{size}" fill="{fill}">{label}'
-            '</text>').format(x=LABEL_WIDTH - 8, y=text_y, size=FONT_SIZE,
-                              fill=COLOURS["text"], label=_wrap(bar.label)))
+        parts.append(f'<text x="{LABEL_WIDTH - 8}" y="{text_y}" text-anchor="end" '
+                     f'font-size="{FONT_SIZE}" fill="{COLOURS["text"]}">'
+                     f'{escape(_wrap(bar.label))}</text>')
         length = 0
         if bar.value is not None and largest:
             length = max(round(BAR_AREA * bar.value / largest), 2 if bar.value else 0)
         if length:
-            parts.append(Markup(
-                '<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="{fill}"/>').format(
-                x=LABEL_WIDTH, y=y, w=length, h=BAR_HEIGHT, fill=COLOURS["bar"]))
-        parts.append(Markup(
-            '<text x="{x}" y="{y}" font-size="{size}" fill="{fill}">{value}</text>').format(
-            x=LABEL_WIDTH + length + 8, y=text_y, size=FONT_SIZE, fill=COLOURS["text"],
-            value=bar.value_text))
-    parts.append(Markup("</svg>"))
-    return Markup("").join(parts)
+            parts.append(f'<rect x="{LABEL_WIDTH}" y="{y}" width="{length}" '
+                         f'height="{BAR_HEIGHT}" fill="{COLOURS["bar"]}"/>')
+        parts.append(f'<text x="{LABEL_WIDTH + length + 8}" y="{text_y}" '
+                     f'font-size="{FONT_SIZE}" fill="{COLOURS["text"]}">'
+                     f'{escape(bar.value_text)}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704  # nosec B704 - every value escaped above

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DDL, JSON, ForeignKey, Index, String, Text, event
+from sqlalchemy import DDL, JSON, BigInteger, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engage.core import clock
@@ -112,3 +112,14 @@ class WorkerLease(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     holder: Mapped[str] = mapped_column(String(80))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PageVersion(Base):
+    """A version number per group of public pages (engage/core/page_cache.py). Any process on
+    any node that changes what those pages show adds one, in the same transaction as the
+    change; every process compares it with the version its cached copy was made at."""
+
+    __tablename__ = "page_versions"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=1)

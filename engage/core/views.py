@@ -16,9 +16,13 @@ from flask import (
 from flask_login import logout_user
 from sqlalchemy import text
 
+from engage.core import page_cache
 from engage.extensions import csrf, db
 
 bp = Blueprint("core", __name__)
+# Pages that show no data are the same for everyone signed out: rendered once per process.
+bp.record_once(lambda state: [page_cache.cache_public_page(state.app, endpoint) for endpoint in
+                              ("core.home", "core.support", "core.leaving_quickly")])
 VENDOR_DIR = Path(__file__).resolve().parents[1] / "static" / "vendor" / "nhsuk"
 
 

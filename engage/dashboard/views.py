@@ -18,10 +18,11 @@ from engage.dashboard import (
     impact_domains,  # noqa: F401 - registers the merged impact sections
     metrics,  # noqa: F401 - registers the built-in sections
     programme,
+    snapshots,
 )
 from engage.dashboard.forms import AddFeedbackCodeForm, DashboardFilterForm
 from engage.dashboard.impact import impact_for
-from engage.dashboard.sections import build_sections, find_figure
+from engage.dashboard.sections import find_figure
 from engage.errors import NotFound
 from engage.extensions import db
 from engage.feedback import services as feedback
@@ -49,7 +50,7 @@ def index():
     form = _filter_form()
     filters = form.filters()
     return render_template("dashboard/index.html", form=form, filters=filters,
-                           sections=build_sections(filters), query=request.args.to_dict())
+                           figures=snapshots.figures_for(filters))
 
 
 @bp.get("/dashboard/download/<key>.csv")

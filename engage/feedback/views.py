@@ -12,6 +12,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask_login import current_user, login_required
 
 from engage.accounts.admin_views import require
+from engage.core import page_cache
 from engage.core.permissions import Permission
 from engage.errors import DomainError, NotFound
 from engage.extensions import csrf, db, limiter
@@ -30,6 +31,10 @@ from engage.feedback.forms import (
 from engage.feedback.models import MAX_FEEDBACK_LENGTH, FeedbackItem, FeedbackStatus
 
 bp = Blueprint("feedback", __name__)
+# The form is the same for everyone signed out; its form token is time-limited, so a copy is
+# kept for a minute only.
+bp.record_once(lambda state: page_cache.cache_public_page(state.app, "feedback.give",
+                                                          max_age=60))
 
 GIVE_FORM = "give-feedback"
 CHECK_FORM = "check-feedback"

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from engage.accounts.models import User
 from engage.core import audit, clock
@@ -180,7 +181,8 @@ def _fail(payout: Payout, reason: str, *, money_had_moved: bool) -> None:
 def _finance_people() -> list[User]:
     from engage.core.permissions import Role
 
-    return [u for u in db.session.scalars(select(User).where(User.is_disabled.is_(False)))
+    return [u for u in db.session.scalars(select(User).options(selectinload(User.roles))
+                                          .where(User.is_disabled.is_(False)))
             if u.has_role(Role.FINANCE)]
 
 

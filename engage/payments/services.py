@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import selectinload
 
 from engage.accounts.models import User
 from engage.core import audit, clock
@@ -927,7 +928,8 @@ def _tell_finance_to_check(claim: Claim, actor, note: str) -> None:
 
 
 def finance_people() -> list[User]:
-    return [u for u in db.session.scalars(select(User).where(User.is_disabled.is_(False)))
+    return [u for u in db.session.scalars(select(User).options(selectinload(User.roles))
+                                          .where(User.is_disabled.is_(False)))
             if is_finance(u)]
 
 

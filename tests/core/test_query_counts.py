@@ -1,0 +1,139 @@
+"""Each page type asks the database a fixed number of questions, however much data there is.
+
+A page whose query count grows with the data (a query per entry, per event, per role) gets
+slower for everyone as the programme grows; bench/pages.py measures the speed, these tests keep
+the count where it was measured. Each test counts a page, adds more of what the page lists,
+and counts again.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, select
+
+from engage.accounts.models import User
+from engage.changes import services as change_services
+from engage.consultations.models import Consultation
+from engage.core.models import Notification
+from engage.core.permissions import Role
+from engage.demo import DEMO_PASSWORD, seed_demo
+from tests.conftest import FormClient
+from tests.factories import make_staff, sign_in
+from tests.factories_events import make_event
+from tests.factories_feedback import make_entry, make_feedback, publish
+
+
+def queries(db, client, path: str) -> int:
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        response = client.get(path)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert response.status_code == 200, path
+    return len(statements)
+
+
+@pytest.fixture
+def demo(app, db):
+    seed_demo()
+    db.session.commit()
+
+
+def signed_in(app, db, username: str) -> FormClient:
+    client = FormClient(app.test_client())
+    user = db.session.scalar(select(User).where(User.username == username))
+    sign_in(client, user, DEMO_PASSWORD)
+    db.session.expunge_all()  # each request loads what it needs, as in production
+    return client
+
+
+def more_entries(db, n: int = 12) -> None:
+    lead = make_staff(Role.PROGRAMME_LEAD)
+    for number in range(n):
+        entry = make_entry(said=f"More entries to list, number {number}.",
+                           organisation=f"Organisation {number}")
+        publish(entry, lead)
+        for _ in range(3):
+            change_services.link_feedback(lead, entry, make_feedback().id)
+    db.session.commit()
+    db.session.expunge_all()
+
+
+def more_for_member(db, username: str = "demo-member") -> None:
+    member = db.session.scalar(select(User).where(User.username == username))
+    for number in range(5):
+        db.session.add(Notification(user_id=member.id, title=f"Message {number}",
+                                    body="Something happened.", link="/account"))
+        make_event(starts_in=timedelta(days=3 + number), title=f"Open event {number}")
+    db.session.commit()
+    db.session.expunge_all()
+
+
+def test_public_log_asks_six_questions_then_one_while_nothing_changes(app, db, demo):
+    visitor = app.test_client()
+    assert queries(db, visitor, "/you-said-we-did") == 6  # version, entries, history, counts,
+    assert queries(db, visitor, "/you-said-we-did") == 1  # organisations, themes; then version
+    more_entries(db)
+    assert queries(db, visitor, "/you-said-we-did") == 6
+    assert queries(db, visitor, "/you-said-we-did") == 1
+
+
+def test_public_log_json_asks_four_questions_then_one(app, db, demo):
+    visitor = app.test_client()
+    assert queries(db, visitor, "/you-said-we-did.json") == 4
+    assert queries(db, visitor, "/you-said-we-did.json") == 1
+    more_entries(db)
+    assert queries(db, visitor, "/you-said-we-did.json") == 4
+    assert queries(db, visitor, "/you-said-we-did.json") == 1
+
+
+def test_home_and_feedback_form_signed_out_ask_nothing(app, db, demo):
+    visitor = app.test_client()
+    more_entries(db)
+    assert queries(db, visitor, "/") == 0
+    assert queries(db, visitor, "/feedback") == 0
+
+
+def test_signed_in_home_is_one_query_for_person_roles_and_messages(app, db, demo):
+    member = signed_in(app, db, "demo-member")
+    assert queries(db, member, "/") == 1
+    more_for_member(db)
+    assert queries(db, member, "/") == 1
+
+
+def test_account_page_asks_two_questions(app, db, demo):
+    member = signed_in(app, db, "demo-member")
+    assert queries(db, member, "/account") == 2
+    more_for_member(db)
+    assert queries(db, member, "/account") == 2
+
+
+def test_events_page_asks_nine_questions(app, db, demo):
+    member = signed_in(app, db, "demo-member")
+    assert queries(db, member, "/events/") == 9
+    more_for_member(db)
+    assert queries(db, member, "/events/") == 9
+
+
+def test_consultation_page_asks_six_questions(app, db, demo):
+    member = signed_in(app, db, "demo-member")
+    consultation_id = db.session.scalar(
+        select(Consultation.id).where(Consultation.panel_id.is_(None)))
+    assert queries(db, member, f"/consultations/{consultation_id}") == 6
+    more_for_member(db)
+    assert queries(db, member, f"/consultations/{consultation_id}") == 6
+
+
+def test_programme_dashboard_asks_a_fixed_number_of_questions(app, db, demo):
+    lead = signed_in(app, db, "demo-lead")
+    first = queries(db, lead, "/dashboard")
+    more_entries(db)
+    more_for_member(db)
+    assert queries(db, lead, "/dashboard") == first == 33
