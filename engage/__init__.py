@@ -58,10 +58,12 @@ def _check_secrets(app: Flask) -> None:
             "random value of at least 32 characters (python -c 'import secrets; "
             "print(secrets.token_urlsafe(48))')."
         )
-    if not app.config.get("FIELD_ENCRYPTION_KEY"):
+    if len(app.config.get("FIELD_ENCRYPTION_KEY", "").split(",")[0].strip()) < 32:
         raise ConfigurationError(
-            "FIELD_ENCRYPTION_KEY is missing: set it to a Fernet key (python -c 'from "
-            "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')."
+            "FIELD_ENCRYPTION_KEY is missing or too short: set it to a random value of at "
+            "least 32 characters (python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'). Keep the value you already use: "
+            "changing it makes every encrypted field unreadable."
         )
 
 
@@ -105,7 +107,7 @@ def _init_extensions(app: Flask) -> None:
     from engage.changes import personal_data as _changes_data  # noqa: F401
     from engage.consultations import personal_data as _consultations_data  # noqa: F401
     from engage.consultations import retention as _consultations_retention  # noqa: F401
-    from engage.core.crypto import build_fernet
+    from engage.core.crypto import FieldCipher
     from engage.db import configure_sqlite
     from engage.equality import personal_data as _equality_data  # noqa: F401
     from engage.equality.events_link import connect_to_events as connect_equality_to_events
@@ -120,7 +122,7 @@ def _init_extensions(app: Flask) -> None:
     from engage.payments.events_link import connect_to_events
     from engage.payments.notices import register_notice as register_payment_notice
 
-    app.extensions["engage_fernet"] = build_fernet(app.config["FIELD_ENCRYPTION_KEY"])
+    app.extensions["engage_field_cipher"] = FieldCipher(app.config["FIELD_ENCRYPTION_KEY"])
     connect_to_events()  # registers, corrections and cancellations → claims
     register_payment_notice()  # the benefits and tax notice before a paid role
     connect_equality_to_events()  # registers → equality snapshots of who attended

@@ -96,6 +96,14 @@ class Config:
     RATELIMIT_ENABLED = True
     LOGIN_LIMIT_PER_CLIENT = os.environ.get("LOGIN_LIMIT_PER_CLIENT", "20 per 10 minutes")
     LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 10 minutes")
+    # Reset links asked for one address, whoever asks (silently: the page never says).
+    PASSWORD_RESET_LIMIT_PER_ADDRESS = os.environ.get("PASSWORD_RESET_LIMIT_PER_ADDRESS",
+                                                      "3 per hour")
+    REGISTER_LIMIT_PER_CLIENT = os.environ.get("REGISTER_LIMIT_PER_CLIENT", "10 per hour")
+
+    # Anonymous consultation answers are added to the results once this many wait (and all of
+    # them when the consultation closes), so each hides among at least this many.
+    ANONYMOUS_BATCH_SIZE = int(os.environ.get("ANONYMOUS_BATCH_SIZE", "5"))
 
     # Email through the outbox. MAIL_BACKEND is "smtp" or "log".
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Engine, MetaData, Text, event
+from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, Text, event
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -19,6 +20,16 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# A primary key for rows that must not reveal their order of arrival: random 63-bit values,
+# never a sequence. On SQLite it is an INTEGER PRIMARY KEY, so the table's rowid is the random
+# value itself and the b-tree is ordered by it, not by insertion.
+RandomIdType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def random_row_id() -> int:
+    return secrets.randbelow(2**63 - 1) + 1
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -43,7 +54,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class EncryptedText(TypeDecorator[str]):
-    """Text encrypted at rest with the FIELD_ENCRYPTION_KEY (Fernet: AES-128-CBC + HMAC).
+    """Text encrypted at rest with a key derived from FIELD_ENCRYPTION_KEY (AES-256-GCM, a
+    random nonce, padded to a size bucket; no time is stored: see engage/core/crypto.py).
 
     The key lives in the environment, never in the database or its backups.
     """
@@ -71,6 +83,8 @@ def configure_sqlite(engine: Engine) -> None:
 
     - Foreign keys are enforced (SQLite leaves them off unless asked), so ON DELETE CASCADE and
       SET NULL work on the default database too.
+    - Deleted rows are overwritten with zeros (secure_delete), so a deleted draft or sealed
+      envelope does not stay readable in the file's free pages.
     - A SAVEPOINT is always inside a transaction. Python's sqlite3 driver opens a transaction
       only before a write, so a SAVEPOINT issued first would itself open one and its RELEASE
       would commit everything early; here a BEGIN is issued first when none is open.
@@ -84,6 +98,7 @@ def configure_sqlite(engine: Engine) -> None:
 def _enforce_foreign_keys(dbapi_connection, connection_record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

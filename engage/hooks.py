@@ -7,7 +7,7 @@ import time
 from functools import cache
 
 from flask import Flask, flash, redirect, request, session, url_for
-from flask_login import current_user, logout_user
+from flask_login import current_user, logout_user, user_logged_out
 
 from engage.core.permissions import Permission, can
 from engage.core.security import add_security_headers
@@ -33,6 +33,7 @@ def register(app: Flask) -> None:
 
     page_cache.init_app(app)
     login_manager.user_loader(load_user)
+    user_logged_out.connect(end_server_session, app)
     app.before_request(enforce_session_rules)
     app.after_request(lambda response: add_security_headers(app, response))
     app.context_processor(template_helpers)
@@ -68,36 +69,56 @@ def role_label(role) -> str:
 
 @cache
 def _user_query():
-    """Built once and reused: the person, their roles (joined) and their unread count."""
+    """Built once and reused: the person (only while the cookie's server-side session exists),
+    their roles (joined) and their unread count."""
     from sqlalchemy import bindparam, func, select
     from sqlalchemy.orm import contains_eager
 
-    from engage.accounts.models import User
+    from engage.accounts.models import User, UserSession
     from engage.core.models import Notification
 
     unread = (select(func.count()).select_from(Notification)
               .where(Notification.user_id == User.id, Notification.read_at.is_(None))
               .correlate(User).scalar_subquery())
-    return (select(User, unread).outerjoin(User.roles).options(contains_eager(User.roles))
+    return (select(User, unread)
+            .join(UserSession, (UserSession.user_id == User.id)
+                  & (UserSession.id == bindparam("session_key")))
+            .outerjoin(User.roles).options(contains_eager(User.roles))
             .where(User.id == bindparam("user_id")))
 
 
 def load_user(user_id: str):
-    """The signed-in person, their roles and their unread message count, in one query."""
+    """The signed-in person, their roles and their unread message count, in one query, only
+    while their server-side session exists (signing out deletes it, so a copied cookie stops
+    working)."""
     from flask import g
 
+    from engage.accounts.services import session_key
+
+    key = session_key(session.get("sid"))
+    if key is None:
+        return None
     try:
         raw_id, raw_version = user_id.split(":", 1)
         wanted = int(raw_id)
     except (ValueError, TypeError):
         return None
-    row = db.session.execute(_user_query(), {"user_id": wanted}).unique().first()
+    row = db.session.execute(_user_query(), {"user_id": wanted, "session_key": key}
+                             ).unique().first()
     if row is None:
         return None
     user, g.engage_unread_count = row
     if user.is_disabled or str(user.session_version) != raw_version:
         return None
     return user
+
+
+def end_server_session(sender, user=None, **extra) -> None:
+    """Flask-Login signs someone out (the sign-out button, "Exit this page", a time-out):
+    their server-side session is deleted too."""
+    from engage.accounts.services import end_session
+
+    end_session(session.get("sid"))
 
 
 def _limits_for(user) -> tuple[float, float]:

@@ -34,16 +34,18 @@ Job = tuple[str, Callable[[str], object], float]
 
 
 def all_jobs() -> list[Job]:
+    from engage.accounts.tasks import JOBS as accounts_jobs
     from engage.consultations.tasks import JOBS as consultation_jobs
     from engage.core.tasks import JOBS as core_jobs
     from engage.dashboard.snapshots import JOBS as dashboard_jobs
     from engage.equality.tasks import JOBS as equality_jobs
     from engage.events.tasks import JOBS as events_jobs
+    from engage.feedback.tasks import JOBS as feedback_jobs
     from engage.lifecycle.tasks import JOBS as lifecycle_jobs
     from engage.payments.tasks import JOBS as payments_jobs
 
-    return [*events_jobs, *core_jobs, *consultation_jobs, *payments_jobs, *equality_jobs,
-            *lifecycle_jobs, *dashboard_jobs]
+    return [*accounts_jobs, *events_jobs, *core_jobs, *consultation_jobs, *feedback_jobs,
+            *payments_jobs, *equality_jobs, *lifecycle_jobs, *dashboard_jobs]
 
 
 class Worker:

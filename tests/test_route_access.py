@@ -49,6 +49,7 @@ EXPECTED = {
     "admin.invite": ("/admin/staff/invite", ADMIN_ONLY),
     "admin.user_detail": ("/admin/users/{member_id}", ADMIN_ONLY),
     "admin.audit_log": ("/admin/audit", ADMIN_ONLY),
+    "admin.approvals": ("/admin/approvals", ADMIN_ONLY),
 }
 
 # POST-only endpoints: an anonymous visitor is sent to sign in (after the CSRF check passes).
@@ -57,6 +58,8 @@ POST_ONLY = {
     "accounts.sign_out_everywhere": "/account/sign-out-everywhere",
     "accounts.mark_read": "/notifications/1/read",
     "accounts.mark_all_read": "/notifications/read-all",
+    "admin.approve": "/admin/approvals/1/approve",
+    "admin.decline": "/admin/approvals/1/decline",
 }
 
 

@@ -1,11 +1,12 @@
-"""People, their roles, two-factor secrets, recovery codes and staff invitations."""
+"""People, their roles, signed-in sessions, two-factor secrets, recovery codes and staff
+invitations."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engage.core import clock
@@ -98,6 +99,18 @@ class UserRole(Base):
     user: Mapped[User] = relationship(back_populates="roles", foreign_keys=[user_id])
 
 
+class UserSession(Base):
+    """One signed-in browser. Its session cookie carries a random token; only a keyed hash of
+    it is kept here. Signing out deletes the row, so a copy of the cookie stops working at
+    once (the user loader looks the row up on every request)."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)
+
+
 class RecoveryCode(Base):
     """Single-use codes for a forgotten password (members without email) or a lost
     two-factor device (staff). Stored only as keyed hashes."""
@@ -131,9 +144,59 @@ class StaffInvitation(Base):
         ForeignKey("users.id", ondelete="SET NULL")
     )
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # False while an invitation to a powerful role waits for a second admin's approval.
+    approved: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     @property
     def is_usable(self) -> bool:
         return (
-            self.accepted_at is None and self.revoked_at is None and self.expires_at > clock.now()
+            self.approved and self.accepted_at is None and self.revoked_at is None
+            and self.expires_at > clock.now()
         )
+
+
+class GrantOutcome:
+    APPROVED = "approved"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+
+
+class RoleGrantRequest(Base):
+    """A powerful role (admin, finance officer, programme lead) asked for by one admin, for an
+    existing account or in a staff invitation. It takes effect only when a second admin, who
+    is neither the one asking nor the person receiving it, approves."""
+
+    __tablename__ = "role_grant_requests"
+    __table_args__ = (
+        CheckConstraint("(user_id IS NULL) <> (invitation_id IS NULL)", name="one_target"),
+        CheckConstraint("outcome IS NULL OR outcome IN ('approved', 'declined', 'cancelled')",
+                        name="outcome_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    role: Mapped[str] = mapped_column(String(30))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    invitation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_invitations.id", ondelete="CASCADE"), index=True)
+    requested_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(10), index=True)
+
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    invitation: Mapped[StaffInvitation | None] = relationship()
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+
+    @property
+    def is_pending(self) -> bool:
+        return self.outcome is None
+
+    @property
+    def target_name(self) -> str:
+        if self.user is not None:
+            return self.user.display_name
+        return self.invitation.display_name if self.invitation else ""

@@ -7,7 +7,14 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from engage.accounts.models import RecoveryCode, StaffInvitation, User, UserRole
+from engage.accounts.models import (
+    RecoveryCode,
+    RoleGrantRequest,
+    StaffInvitation,
+    User,
+    UserRole,
+    UserSession,
+)
 from engage.core.models import AuditEvent, Notification, OutboxMessage
 from engage.core.personal_data import PersonalDataKind, register
 from engage.extensions import db
@@ -38,6 +45,34 @@ def _recovery_codes(user: User) -> list[dict[str, Any]]:
     # The codes themselves are stored only as hashes and cannot be exported.
     return [{"created_at": _iso(c.created_at), "used_at": _iso(c.used_at)}
             for c in user.recovery_codes]
+
+
+def _sessions(user: User) -> list[dict[str, Any]]:
+    rows = db.session.scalars(select(UserSession).where(UserSession.user_id == user.id))
+    return [{"signed_in_at": _iso(r.started_at)} for r in rows]
+
+
+def _erase_sessions(user: User) -> None:
+    db.session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+
+
+def _role_requests(user: User) -> list[dict[str, Any]]:
+    rows = db.session.scalars(select(RoleGrantRequest).where(
+        (RoleGrantRequest.user_id == user.id) | (RoleGrantRequest.requested_by_id == user.id)
+        | (RoleGrantRequest.decided_by_id == user.id)))
+    return [{"role": r.role, "for_you": r.user_id == user.id,
+             "asked_by_you": r.requested_by_id == user.id,
+             "decided_by_you": r.decided_by_id == user.id, "outcome": r.outcome,
+             "requested_at": _iso(r.requested_at), "decided_at": _iso(r.decided_at)}
+            for r in rows]
+
+
+def _erase_role_requests(user: User) -> None:
+    db.session.execute(delete(RoleGrantRequest).where(RoleGrantRequest.user_id == user.id))
+    db.session.execute(update(RoleGrantRequest).where(
+        RoleGrantRequest.requested_by_id == user.id).values(requested_by_id=None))
+    db.session.execute(update(RoleGrantRequest).where(
+        RoleGrantRequest.decided_by_id == user.id).values(decided_by_id=None))
 
 
 def _notifications(user: User) -> list[dict[str, Any]]:
@@ -120,6 +155,14 @@ KINDS = [
                      "So you can get back in without email.", "No one can read them.",
                      "Until used, replaced or your account closes.", _recovery_codes,
                      _erase_recovery_codes),
+    PersonalDataKind("role_grant_requests", "Role changes waiting for a second admin",
+                     "So that no admin can give powerful roles alone.", "Admins.",
+                     "Until your account closes (the audit log keeps the record).",
+                     _role_requests, _erase_role_requests),
+    PersonalDataKind("user_sessions", "Where you are signed in",
+                     "So that signing out really ends a session.", "No one.",
+                     "Until you sign out, or at the latest a day after you signed in.",
+                     _sessions, _erase_sessions),
     PersonalDataKind("notifications", "Messages to you", "To tell you what happened.",
                      "You.", "Until you close your account.", _notifications,
                      _erase_notifications),

@@ -9,15 +9,23 @@ from datetime import timedelta
 import pyotp
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
-from engage.accounts.models import RecoveryCode, StaffInvitation, User, UserRole
+from engage.accounts.models import (
+    GrantOutcome,
+    RecoveryCode,
+    RoleGrantRequest,
+    StaffInvitation,
+    User,
+    UserRole,
+    UserSession,
+)
 from engage.accounts.passwords import burn_time, hash_password, password_problem, verify_password
 from engage.core import audit, clock
 from engage.core.crypto import keyed_hash
-from engage.core.notify import queue_email
-from engage.core.permissions import Role
-from engage.errors import InvalidState, NotAllowed, ValidationFailed
+from engage.core.notify import Message, notify, queue_email
+from engage.core.permissions import ROLE_LABELS, Role
+from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
 
 RECOVERY_CODE_COUNT = 10
@@ -65,11 +73,14 @@ def register_member(
 
 
 def _check_new_credentials(username: str, password: str) -> None:
-    if username_taken(username):
-        raise ValidationFailed("That username is already in use. Please choose another.")
+    """The password first: whether a username is taken is said only once everything else on
+    the form is right, so the form cannot be used to test names for free (it is throttled
+    too)."""
     problem = password_problem(password, username)
     if problem:
         raise ValidationFailed(problem)
+    if username_taken(username):
+        raise ValidationFailed("That username is already in use. Please choose another.")
 
 
 def _new_recovery_code() -> str:
@@ -138,12 +149,55 @@ def record_sign_in(user: User) -> None:
     audit.record("auth.signed_in", actor_id=user.id, subject_type="user", subject_id=user.id)
 
 
+# --- server-side sessions ------------------------------------------------------------------
+
+
+def _session_key(token: str) -> str:
+    return keyed_hash("user-session", token)
+
+
+def open_session(user: User) -> str:
+    """A new signed-in session: returns the token for the session cookie; only its keyed hash
+    is stored."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(UserSession(id=_session_key(token), user_id=user.id))
+    db.session.flush()
+    return token
+
+
+def session_key(token: str | None) -> str | None:
+    return _session_key(token) if token else None
+
+
+def end_session(token: str | None) -> None:
+    """Signing out: the cookie's session stops working everywhere it was copied to."""
+    if token:
+        db.session.execute(delete(UserSession).where(UserSession.id == _session_key(token)))
+
+
+def end_all_sessions(user: User, *, keep: str | None = None) -> None:
+    condition = [UserSession.user_id == user.id]
+    if keep:
+        condition.append(UserSession.id != _session_key(keep))
+    db.session.execute(delete(UserSession).where(*condition))
+
+
+def purge_old_sessions() -> int:
+    """Sessions past the longest absolute time-out can never be used again (the worker)."""
+    config = current_app.config
+    longest = max(config["STAFF_ABSOLUTE_TIMEOUT"], config["MEMBER_ABSOLUTE_TIMEOUT"])
+    result = db.session.execute(delete(UserSession).where(
+        UserSession.started_at < clock.now() - longest))
+    return result.rowcount or 0
+
+
 def set_password(user: User, new_password: str) -> None:
     problem = password_problem(new_password, user.username)
     if problem:
         raise ValidationFailed(problem)
     user.password_hash = hash_password(new_password)
     user.session_version += 1  # a new password ends every other session
+    end_all_sessions(user)
 
 
 def change_password(user: User, current_password: str, new_password: str) -> None:
@@ -156,6 +210,7 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
 
 def sign_out_everywhere(user: User) -> None:
     user.session_version += 1
+    end_all_sessions(user)
     audit.record("auth.signed_out_everywhere", actor_id=user.id, subject_type="user",
                  subject_id=user.id)
 
@@ -176,12 +231,14 @@ def make_reset_token(user: User) -> str:
 
 
 def request_password_reset(email: str) -> None:
-    """Queue a reset link to every account with this address. Silent either way."""
+    """Queue a reset link to every account with this address whose owner marked it safe to
+    email. Silent either way: the page says the same whether or not anything was sent."""
     wanted = email.strip().lower()
     if not wanted:
         return
     users = db.session.scalars(
-        select(User).where(func.lower(User.email) == wanted, User.is_disabled.is_(False))
+        select(User).where(func.lower(User.email) == wanted, User.is_disabled.is_(False),
+                           User.email_is_safe.is_(True))
     ).all()
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     for user in users:
@@ -293,6 +350,7 @@ class Invitation:
 
 
 def invite_staff(actor: User, *, role: Role, display_name: str, email: str | None) -> Invitation:
+    """An invitation to a powerful role works only once a second admin approves it."""
     if role == Role.MEMBER:
         raise ValidationFailed("Members register themselves; invitations are for staff roles.")
     token = secrets.token_urlsafe(32)
@@ -303,11 +361,14 @@ def invite_staff(actor: User, *, role: Role, display_name: str, email: str | Non
         email=(email or "").strip() or None,
         created_by_id=actor.id,
         expires_at=clock.now() + current_app.config["INVITATION_MAX_AGE"],
+        approved=role not in POWERFUL_ROLES,
     )
     db.session.add(invitation)
     db.session.flush()
     audit.record("staff.invited", actor_id=actor.id, subject_type="staff_invitation",
                  subject_id=invitation.id, role=str(role))
+    if not invitation.approved:
+        _ask_a_second_admin(actor, role, invitation=invitation)
     if invitation.email:
         base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
         queue_email(
@@ -326,6 +387,12 @@ def invitation_for_token(token: str) -> StaffInvitation:
             StaffInvitation.token_hash == keyed_hash("staff-invitation", token)
         )
     )
+    if (invitation is not None and not invitation.approved and invitation.revoked_at is None
+            and invitation.expires_at > clock.now()):
+        raise InvalidState(
+            "This invitation is waiting for a second admin to approve it. Please try the link "
+            "again later, or ask the person who invited you."
+        )
     if invitation is None or not invitation.is_usable:
         raise InvalidState(
             "This invitation link has expired or has already been used. Please ask the "
@@ -354,19 +421,145 @@ def accept_invitation(token: str, *, username: str, password: str) -> User:
     return user
 
 
-def set_roles(actor: User, user: User, roles: set[Role]) -> None:
+# Roles that move money, publish in the organisation's name or hand out roles: granting one
+# takes two admins, so no single admin can give themselves (or an account they control) power.
+POWERFUL_ROLES = frozenset({Role.ADMIN, Role.FINANCE, Role.PROGRAMME_LEAD})
+
+
+def set_roles(actor: User, user: User, roles: set[Role]) -> list[RoleGrantRequest]:
+    """Change a person's roles. Removing a role, or granting an everyday one, happens at once;
+    a powerful role waits for a second admin (returned). Nobody grants roles to themselves."""
+    before = user.role_set
     if actor.id == user.id and Role.ADMIN not in roles:
         raise NotAllowed("You cannot remove your own admin role. Ask another admin.")
-    before = user.role_set
+    if actor.id == user.id and roles - before:
+        raise NotAllowed("You cannot give yourself a role. Ask another admin.")
     for existing in list(user.roles):
         if Role(existing.role) not in roles:
             user.roles.remove(existing)
-    for role in roles - before:
-        user.roles.append(UserRole(role=role, granted_by_id=actor.id))
-    if before != roles:
+    waiting = []
+    for role in sorted(roles - before):
+        if role in POWERFUL_ROLES:
+            request = _pending_for_user(user, role) or _ask_a_second_admin(actor, role,
+                                                                           user=user)
+            waiting.append(request)
+        else:
+            user.roles.append(UserRole(role=role, granted_by_id=actor.id))
+    after = user.role_set
+    if before != after:
         user.session_version += 1
         audit.record("staff.roles_changed", actor_id=actor.id, subject_type="user",
-                     subject_id=user.id, before=sorted(before), after=sorted(roles))
+                     subject_id=user.id, before=sorted(before), after=sorted(after))
+    return waiting
+
+
+def _pending_for_user(user: User, role: Role) -> RoleGrantRequest | None:
+    return db.session.scalar(select(RoleGrantRequest).where(
+        RoleGrantRequest.user_id == user.id, RoleGrantRequest.role == str(role),
+        RoleGrantRequest.outcome.is_(None)))
+
+
+def _admins() -> list[User]:
+    return list(db.session.scalars(
+        select(User).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == str(Role.ADMIN), User.is_disabled.is_(False))
+        .order_by(User.id)))
+
+
+def _ask_a_second_admin(actor: User, role: Role, *, user: User | None = None,
+                        invitation: StaffInvitation | None = None) -> RoleGrantRequest:
+    request = RoleGrantRequest(role=str(role), user_id=user.id if user else None,
+                               invitation_id=invitation.id if invitation else None,
+                               requested_by_id=actor.id)
+    db.session.add(request)
+    db.session.flush()
+    audit.record("staff.role_grant_requested", actor_id=actor.id,
+                 subject_type="user" if user else "staff_invitation",
+                 subject_id=user.id if user else invitation.id, role=str(role),
+                 request_id=request.id)
+    for admin in _admins():
+        if admin.id != actor.id:
+            notify(admin, Message(
+                "A role change needs a second admin",
+                f"{actor.display_name} has asked to give the role "
+                f"'{ROLE_LABELS[role]}' to {request.target_name}. It takes effect only "
+                "when another admin approves it.", "/admin/approvals"),
+                dedupe_key=f"role-grant-{request.id}-{admin.id}")
+    return request
+
+
+def pending_grants() -> list[RoleGrantRequest]:
+    return list(db.session.scalars(select(RoleGrantRequest).where(
+        RoleGrantRequest.outcome.is_(None)).order_by(RoleGrantRequest.requested_at,
+                                                     RoleGrantRequest.id)))
+
+
+def pending_grants_for(user: User) -> list[RoleGrantRequest]:
+    return [r for r in pending_grants() if r.user_id == user.id]
+
+
+def may_approve(actor: User, request: RoleGrantRequest) -> bool:
+    """A second admin: not the one who asked, and not the person who would receive it."""
+    return (actor.has_role(Role.ADMIN) and request.is_pending
+            and actor.id != request.requested_by_id and actor.id != request.user_id)
+
+
+def _pending_request(request_id: int) -> RoleGrantRequest:
+    request = db.session.get(RoleGrantRequest, request_id)
+    if request is None:
+        raise NotFound()
+    if not request.is_pending:
+        raise InvalidState("This request has already been decided.")
+    return request
+
+
+def approve_grant(actor: User, request_id: int) -> RoleGrantRequest:
+    request = _pending_request(request_id)
+    if not may_approve(actor, request):
+        raise NotAllowed("A second admin must approve this: not the admin who asked for it, "
+                         "and not the person who would receive the role.")
+    _decide(actor, request, GrantOutcome.APPROVED)
+    if request.user is not None:
+        user = request.user
+        if Role(request.role) not in user.role_set:
+            user.roles.append(UserRole(role=request.role, granted_by_id=request.requested_by_id))
+            user.session_version += 1
+    elif request.invitation is not None:
+        request.invitation.approved = True
+    return request
+
+
+def decline_grant(actor: User, request_id: int) -> RoleGrantRequest:
+    """Another admin declines; the admin who asked can take the request back."""
+    request = _pending_request(request_id)
+    if not actor.has_role(Role.ADMIN):
+        raise NotAllowed()
+    own = actor.id == request.requested_by_id
+    _decide(actor, request, GrantOutcome.CANCELLED if own else GrantOutcome.DECLINED)
+    if request.invitation is not None:
+        request.invitation.revoked_at = clock.now()
+    return request
+
+
+def _decide(actor: User, request: RoleGrantRequest, outcome: str) -> None:
+    result = db.session.execute(
+        update(RoleGrantRequest)
+        .where(RoleGrantRequest.id == request.id, RoleGrantRequest.outcome.is_(None))
+        .values(outcome=outcome, decided_by_id=actor.id, decided_at=clock.now())
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise InvalidState("This request has already been decided.")
+    db.session.refresh(request)
+    audit.record(f"staff.role_grant_{outcome}", actor_id=actor.id,
+                 subject_type="user" if request.user_id else "staff_invitation",
+                 subject_id=request.user_id or request.invitation_id, role=request.role,
+                 request_id=request.id, requested_by=request.requested_by_id)
+    if request.requested_by is not None and request.requested_by_id != actor.id:
+        notify(request.requested_by, Message(
+            "A role change you asked for was decided",
+            f"The role '{ROLE_LABELS[Role(request.role)]}' for {request.target_name} was "
+            f"{outcome}.", "/admin/approvals"),
+            dedupe_key=f"role-grant-decided-{request.id}")
 
 
 def set_disabled(actor: User, user: User, disabled: bool) -> None:
@@ -374,6 +567,7 @@ def set_disabled(actor: User, user: User, disabled: bool) -> None:
         raise NotAllowed("You cannot disable your own account.")
     user.is_disabled = disabled
     user.session_version += 1
+    end_all_sessions(user)
     audit.record("account.disabled" if disabled else "account.enabled", actor_id=actor.id,
                  subject_type="user", subject_id=user.id)
 

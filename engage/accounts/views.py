@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from urllib.parse import urlsplit
 
@@ -39,7 +38,7 @@ from engage.accounts.models import User
 from engage.core import clock
 from engage.core.models import Notification
 from engage.core.permissions import Permission, can
-from engage.core.ratelimit import account_key
+from engage.core.ratelimit import account_key, address_key, allowance_left
 from engage.errors import DomainError, NotFound
 from engage.extensions import db, limiter
 
@@ -74,7 +73,8 @@ def start_session(user: User) -> None:
     session.clear()
     login_user(user)
     now = time.time()
-    session["sid"] = secrets.token_urlsafe(16)
+    # A new server-side session: signing out deletes it, so a copied cookie stops working.
+    session["sid"] = services.open_session(user)
     session["login_at"] = now
     session["seen_at"] = now
     session["next"] = next_url
@@ -92,6 +92,7 @@ def _after_sign_in():
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_limit("REGISTER_LIMIT_PER_CLIENT"), methods=["POST"])
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("accounts.account"))
@@ -231,8 +232,10 @@ def recover():
 def forgot():
     form = ForgotForm()
     if form.validate_on_submit():
-        services.request_password_reset(form.email.data)
-        db.session.commit()
+        # Per address as well as per client, silently: the page is the same either way.
+        if allowance_left(current_app.config["PASSWORD_RESET_LIMIT_PER_ADDRESS"],
+                          "password-reset", address_key(form.email.data)):
+            services.request_password_reset(form.email.data)
         return render_template("accounts/forgot_sent.html")
     return render_template("accounts/forgot.html", form=form)
 

@@ -3,9 +3,13 @@
 Anonymity is built into the schema: answers to an anonymous consultation live in
 `anonymous_responses` / `anonymous_answers`, which have no column or foreign key that could lead
 to a person (no user id, no address, no time finer than the day, random ids instead of
-sequential ones so the order of arrival cannot be matched against anything). The separate
-`participation_receipts` table records only that a person took part, so they can be told they
-already answered.
+sequential ones). The separate `participation_receipts` table records only that a person took
+part, so they can be told they already answered.
+
+The order of arrival is not kept either: a sent answer is sealed (engage/core/inbox.py) and the
+worker writes anonymous rows in shuffled batches, and writes the whole set again in a new order
+when the consultation closes (services.add_waiting_answers). On SQLite the two tables are
+WITHOUT ROWID, so their b-trees are ordered by the random ids, not by insertion.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engage.core import clock
+from engage.core.anonymity import register_anonymous_tables
 from engage.db import Base, EncryptedText, UTCDateTime
 
 PREFER_NOT_TO_SAY = "prefer_not_to_say"
@@ -264,12 +269,14 @@ class AnonymousResponse(Base):
     """An anonymous response: nothing here can lead to a person."""
 
     __tablename__ = "anonymous_responses"
+    __table_args__ = {"sqlite_with_rowid": False}
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
     consultation_id: Mapped[int] = mapped_column(
         ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
     submitted_on: Mapped[date] = mapped_column(Date)
-    # A random value from the answer page, so a double click without an account is stored once.
+    # A keyed hash of a random value from the answer page, so a double click without an
+    # account is stored once.
     form_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     answers: Mapped[list[AnonymousAnswer]] = relationship(
@@ -278,7 +285,8 @@ class AnonymousResponse(Base):
 
 class AnonymousAnswer(AnswerColumns, Base):
     __tablename__ = "anonymous_answers"
-    __table_args__ = (UniqueConstraint("response_id", "question_id"),)
+    __table_args__ = (UniqueConstraint("response_id", "question_id"),
+                      {"sqlite_with_rowid": False})
 
     response_id: Mapped[str] = mapped_column(
         ForeignKey("anonymous_responses.id", ondelete="CASCADE"), index=True)
@@ -295,3 +303,6 @@ class ParticipationReceipt(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
                                          primary_key=True, index=True)
     took_part_on: Mapped[date] = mapped_column(Date)
+
+
+register_anonymous_tables("anonymous_responses", "anonymous_answers")

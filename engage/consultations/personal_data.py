@@ -12,16 +12,12 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from engage.consultations.models import (
-    AnonymousAnswer,
-    AnonymousResponse,
     Consultation,
     ParticipationReceipt,
     Question,
-    QuoteConsent,
     Response,
     ResponseStatus,
 )
-from engage.core.clock import to_london
 from engage.core.personal_data import PersonalDataKind, register
 from engage.extensions import db
 
@@ -58,23 +54,15 @@ def _erase_responses(user) -> None:
 
 
 def _anonymise_responses(user) -> None:
-    """Keep sent answers in the results with no link to the person: each becomes an anonymous
-    response (the day it was sent, a random id), and no answer can be quoted any more, because
-    the person can no longer be asked or credited. Unsent drafts are deleted."""
-    withdrawn = {QuoteConsent.PUBLIC, QuoteConsent.COMMISSIONER}
+    """Keep sent answers in the results with no link to the person: each is sealed to become
+    an anonymous response (the day it was sent, a random id) when the worker next adds
+    anonymous answers, not written beside the closure. No answer can be quoted any more,
+    because the person can no longer be asked or credited. Unsent drafts are deleted."""
+    from engage.consultations.services import keep_without_name
+
     for response in db.session.scalars(select(Response).where(
             Response.user_id == user.id, Response.status == ResponseStatus.SUBMITTED)):
-        sent = response.submitted_at or response.updated_at
-        kept = AnonymousResponse(consultation_id=response.consultation_id,
-                                 submitted_on=to_london(sent).date())
-        for answer in response.answers:
-            consent = answer.quote_consent
-            kept.answers.append(AnonymousAnswer(
-                question_id=answer.question_id, choices=list(answer.choices or []),
-                text=answer.text, prefer_not_to_say=answer.prefer_not_to_say,
-                quote_consent=QuoteConsent.INTERNAL if consent in withdrawn else consent,
-                tags=list(answer.tags or [])))
-        db.session.add(kept)
+        keep_without_name(response)
     db.session.flush()
     _erase_responses(user)
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import url_for
+from flask import current_app, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from engage.consultations.models import (
@@ -30,12 +30,19 @@ from engage.consultations.models import (
     QuoteConsent,
     Response,
     ResponseStatus,
+    random_id,
 )
-from engage.core import audit, clock
+from engage.core import audit, clock, inbox
 from engage.core.charts import Bar, bar_chart
+from engage.core.crypto import keyed_hash
 from engage.core.notify import Message, notify
 from engage.core.permissions import Permission, Role, can
-from engage.equality.services import take_equality_snapshot
+from engage.equality.services import (
+    record_snapshot,
+    reshuffle_snapshots,
+    snapshot_answers,
+    take_equality_snapshot,
+)
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
 from engage.panels import services as panels
@@ -164,11 +171,12 @@ def update_consultation(actor, consultation: Consultation,
 
 
 def has_answers(consultation: Consultation) -> bool:
-    """True once anyone has started answering (a saved draft counts)."""
+    """True once anyone has started answering (a saved draft, or anonymous answers still
+    waiting to be added, count)."""
     return bool(db.session.scalar(select(
         exists().where(Response.consultation_id == consultation.id)
         | exists().where(AnonymousResponse.consultation_id == consultation.id)
-    )))
+    ))) or waiting_count(consultation) > 0
 
 
 def questions_editable(consultation: Consultation) -> bool:
@@ -338,6 +346,7 @@ def close_consultation(actor, consultation: Consultation) -> None:
     _move(consultation, ConsultationState.OPEN, _("This consultation is not open."),
           state=ConsultationState.CLOSED, closed_at=clock.now())
     _discard_anonymous_drafts(consultation)
+    settle_anonymous_answers(consultation)
     audit.record("consultation.closed", actor_id=actor.id, subject_type="consultation",
                  subject_id=consultation.id)
 
@@ -367,6 +376,7 @@ def close_due_consultations() -> int:
         )
         if result.rowcount == 1:
             _discard_anonymous_drafts(consultation)
+            settle_anonymous_answers(consultation)
             audit.record("consultation.closed", subject_type="consultation",
                          subject_id=consultation.id, by="schedule")
             closed += 1
@@ -607,9 +617,19 @@ def submit_answers(user, consultation: Consultation, answers: dict[int, AnswerIn
     return SubmitResult()
 
 
+ANONYMOUS_ANSWERS = "consultation.anonymous_answers"  # the kind of sealed envelope
+DEFAULT_BATCH_SIZE = 5
+
+
 def _submit_anonymous(user, consultation: Consultation, answers: dict[int, AnswerInput],
                       form_token: str | None) -> SubmitResult:
+    """Anonymous answers are sealed in an envelope, not written as anonymous rows: the
+    worker adds them to the results in shuffled batches (add_waiting_answers), so nothing in
+    the database lines them up with this person's receipt. No audit event: the worker counts
+    them by day."""
     today = clock.today_london()
+    payload: dict[str, Any] = {"day": today.isoformat(), "answers": _sealable(answers)}
+    lookup = None
     if _signed_in(user):
         # The receipt's primary key (consultation, person) makes a second send impossible.
         try:
@@ -618,28 +638,146 @@ def _submit_anonymous(user, consultation: Consultation, answers: dict[int, Answe
                                                     user_id=user.id, took_part_on=today))
         except IntegrityError:
             return SubmitResult(already_had_it=True, anonymous=True)
-        form_token = None
-    elif not form_token or len(form_token) > 64:
-        raise ValidationFailed(_("The page had expired, so nothing was saved. Please reload "
-                                 "the page and send your answers again."))
-    response = AnonymousResponse(consultation_id=consultation.id, submitted_on=today,
-                                 form_token=form_token)
-    try:
-        with db.session.begin_nested():
-            db.session.add(response)
-            _write_answers(response, answers, AnonymousAnswer)
-    except IntegrityError:
-        # The same page sent twice (a double click or the back button): we already have it.
-        return SubmitResult(already_had_it=True, anonymous=True)
-    if _signed_in(user):
-        take_equality_snapshot(user, "consultation", consultation.id)
+        payload["equality"] = snapshot_answers(user)
         delete_responses(Response.consultation_id == consultation.id,
                          Response.user_id == user.id)
-    # Deliberately no actor and no response id in the audit record.
-    audit.record("consultation.answered_anonymously", subject_type="consultation",
-                 subject_id=consultation.id)
-    db.session.flush()
+    else:
+        if not form_token or len(form_token) > 64:
+            raise ValidationFailed(_("The page had expired, so nothing was saved. Please "
+                                     "reload the page and send your answers again."))
+        # A random value from the answer page, kept only as a keyed hash, so a double click
+        # without an account is stored once.
+        lookup = keyed_hash("consultation-answer-page", form_token)
+        if db.session.scalar(select(exists().where(AnonymousResponse.form_token == lookup))):
+            return SubmitResult(already_had_it=True, anonymous=True)
+        payload["page"] = lookup
+    try:
+        inbox.seal(ANONYMOUS_ANSWERS, payload, scope=str(consultation.id), lookup=lookup)
+    except inbox.AlreadySealed:
+        # The same page sent twice (a double click or the back button): we already have it.
+        return SubmitResult(already_had_it=True, anonymous=True)
     return SubmitResult(anonymous=True)
+
+
+def _sealable(answers: dict[int, AnswerInput]) -> dict[str, dict[str, Any]]:
+    return {str(qid): {"choices": list(a.choices), "text": a.text,
+                       "prefer_not_to_say": a.prefer_not_to_say, "consent": a.consent}
+            for qid, a in answers.items() if not a.is_empty}
+
+
+def keep_without_name(response: Response) -> None:
+    """A closed account's sent answers stay in the results without the name: they are sealed
+    like anonymous answers and added by the worker, not written in step with the closure.
+    They can no longer be quoted, because the person can no longer be asked or credited."""
+    withdrawn = {QuoteConsent.PUBLIC, QuoteConsent.COMMISSIONER}
+    sent = response.submitted_at or response.updated_at
+    answers = {str(a.question_id): {
+        "choices": list(a.choices or []), "text": a.text,
+        "prefer_not_to_say": a.prefer_not_to_say,
+        "consent": QuoteConsent.INTERNAL if a.quote_consent in withdrawn else a.quote_consent,
+        "tags": list(a.tags or [])} for a in response.answers}
+    inbox.seal(ANONYMOUS_ANSWERS, {"day": clock.to_london(sent).date().isoformat(),
+                                   "answers": answers, "kept": True},
+               scope=str(response.consultation_id))
+
+
+def batch_size() -> int:
+    return int(current_app.config.get("ANONYMOUS_BATCH_SIZE", DEFAULT_BATCH_SIZE))
+
+
+def waiting_count(consultation: Consultation) -> int:
+    """Anonymous answers sent but not added to the results yet."""
+    return inbox.count(ANONYMOUS_ANSWERS, str(consultation.id))
+
+
+def add_waiting_answers() -> int:
+    """The worker's job: add sealed answers to the results once at least `batch_size()` wait
+    for an open consultation (so each batch hides each person among at least that many), and
+    all of them once it has closed, when the whole anonymous set is written again in a new
+    random order so that not even the batches can be told apart."""
+    added = 0
+    for scope, count in inbox.waiting(ANONYMOUS_ANSWERS).items():
+        consultation = db.session.get(Consultation, int(scope)) if scope.isdigit() else None
+        if consultation is None:
+            inbox.open_all(ANONYMOUS_ANSWERS, scope)  # its consultation was deleted
+        elif consultation.state in (ConsultationState.CLOSED, ConsultationState.PUBLISHED):
+            added += settle_anonymous_answers(consultation)
+        elif count >= batch_size():
+            added += _write_waiting(consultation)
+    return added
+
+
+def settle_anonymous_answers(consultation: Consultation) -> int:
+    """Add every waiting answer and write the consultation's whole anonymous set again in a
+    new random order, in one transaction (at close, and when a closed account's answers are
+    kept after it)."""
+    added = _write_waiting(consultation)
+    _rewrite_anonymous_set(consultation)
+    reshuffle_snapshots("consultation", consultation.id)
+    return added
+
+
+def _write_waiting(consultation: Consultation) -> int:
+    envelopes = inbox.open_all(ANONYMOUS_ANSWERS, str(consultation.id))
+    questions = {q.id for q in consultation.ordered_questions()}
+    per_day: Counter[str] = Counter()
+    snapshots: list[tuple[str, str]] = []
+    for envelope in envelopes:  # already in random order
+        payload = envelope.payload
+        response = AnonymousResponse(id=random_id(), consultation_id=consultation.id,
+                                     submitted_on=date.fromisoformat(payload["day"]),
+                                     form_token=payload.get("page"))
+        for question_id, values in payload["answers"].items():
+            if int(question_id) in questions:
+                response.answers.append(AnonymousAnswer(
+                    question_id=int(question_id), choices=values["choices"],
+                    text=values["text"], prefer_not_to_say=values["prefer_not_to_say"],
+                    quote_consent=values["consent"], tags=values.get("tags", [])))
+        db.session.add(response)
+        if "equality" in payload:
+            snapshots.append((payload["equality"], payload["day"][:7]))
+        if not payload.get("kept"):
+            per_day[payload["day"]] += 1
+    # Shuffled apart from the answers, so the n-th snapshot is not the n-th response's.
+    inbox.shuffle(snapshots)
+    for answers, month in snapshots:
+        record_snapshot("consultation", consultation.id, answers, month=month)
+    db.session.flush()
+    for day, number in per_day.items():
+        audit.count_anonymous("consultation.answered_anonymously", date.fromisoformat(day),
+                              number)
+    return len(envelopes)
+
+
+def _rewrite_anonymous_set(consultation: Consultation) -> None:
+    """Delete and insert again, in random order with the same ids, every anonymous response
+    of the consultation: afterwards they share one transaction and their physical order is
+    random, so the batches they arrived in cannot be told apart."""
+    responses = list(db.session.scalars(select(AnonymousResponse).where(
+        AnonymousResponse.consultation_id == consultation.id)))
+    if not responses:
+        return
+    copies = [(r.id, r.submitted_on, r.form_token,
+               [dict(id=a.id, question_id=a.question_id, choices=list(a.choices or []),
+                     text=a.text, prefer_not_to_say=a.prefer_not_to_say,
+                     quote_consent=a.quote_consent, tags=list(a.tags or []))
+                for a in r.answers]) for r in responses]
+    ids = [r.id for r in responses]
+    for response in responses:
+        for answer in response.answers:
+            db.session.expunge(answer)
+        db.session.expunge(response)
+    db.session.execute(delete(AnonymousAnswer).where(AnonymousAnswer.response_id.in_(ids))
+                       .execution_options(synchronize_session=False))
+    db.session.execute(delete(AnonymousResponse).where(AnonymousResponse.id.in_(ids))
+                       .execution_options(synchronize_session=False))
+    inbox.shuffle(copies)
+    for response_id, day, token, answers in copies:
+        inbox.shuffle(answers)
+        db.session.add(AnonymousResponse(
+            id=response_id, consultation_id=consultation.id, submitted_on=day,
+            form_token=token, answers=[AnonymousAnswer(**values) for values in answers]))
+    db.session.flush()
 
 
 # --- results --------
@@ -655,8 +793,8 @@ class AnswerView:
 
 
 def answer_rows(consultation: Consultation) -> list[AnswerView]:
-    """Every sent answer. Anonymous ones are ordered by their random id, so the order tells
-    nothing about when they arrived."""
+    """Every sent answer. Anonymous ones are ordered by day, then by their random id, so the
+    order tells nothing finer than the day about when they arrived."""
     views: list[AnswerView] = []
     named = db.session.scalars(
         select(Response).where(Response.consultation_id == consultation.id,
@@ -664,7 +802,7 @@ def answer_rows(consultation: Consultation) -> list[AnswerView]:
         .order_by(Response.id))
     anonymous = db.session.scalars(
         select(AnonymousResponse).where(AnonymousResponse.consultation_id == consultation.id)
-        .order_by(AnonymousResponse.id))
+        .order_by(AnonymousResponse.submitted_on, AnonymousResponse.id))
     number = 0
     for response in named:
         number += 1
@@ -680,8 +818,7 @@ def answer_rows(consultation: Consultation) -> list[AnswerView]:
 
 
 def response_count(consultation: Consultation) -> int:
-    from sqlalchemy import func
-
+    """Sent responses in the results (anonymous ones once the worker has added them)."""
     named = db.session.scalar(select(func.count()).select_from(Response).where(
         Response.consultation_id == consultation.id,
         Response.status == ResponseStatus.SUBMITTED)) or 0

@@ -1,4 +1,5 @@
-"""Consultation polling jobs: close consultations whose time is up, send notices."""
+"""Consultation polling jobs: close consultations whose time is up, add sealed anonymous
+answers to the results in batches, send notices."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ def close_due(worker_id: str) -> int:
     return services.close_due_consultations()
 
 
+def add_anonymous_answers(worker_id: str) -> int:
+    return services.add_waiting_answers()
+
+
 def send_notices(worker_id: str) -> int:
     # Notices carry links built with url_for, which needs a request context (paths only).
     with current_app.test_request_context("/"):
@@ -19,5 +24,6 @@ def send_notices(worker_id: str) -> int:
 
 JOBS = [
     ("consultations_close_due", close_due, 60),
+    ("consultations_anonymous_answers", add_anonymous_answers, 60),
     ("consultations_notices", send_notices, 300),
 ]

@@ -271,7 +271,9 @@ def _manage_page(consultation: Consultation, *, part_form=None, question_form=No
         "consultations/manage.html", c=consultation, part_form=part_form,
         question_form=question_form, extend_form=extend_form, problem=problem,
         editable=services.questions_editable(consultation),
-        responses=services.response_count(consultation), form=EmptyForm(),
+        responses=services.response_count(consultation),
+        waiting=services.waiting_count(consultation), batch_size=services.batch_size(),
+        form=EmptyForm(),
     ), status
 
 

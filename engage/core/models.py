@@ -1,16 +1,17 @@
-"""Core tables: audit log, in-app notifications, email outbox, worker leases."""
+"""Core tables: audit log, daily counts of anonymous actions, sealed envelopes, in-app
+notifications, email outbox, worker leases."""
 
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import DDL, JSON, BigInteger, ForeignKey, Index, String, Text, event
+from sqlalchemy import DDL, JSON, BigInteger, Date, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engage.core import clock
-from engage.db import Base, EncryptedText, UTCDateTime
+from engage.db import Base, EncryptedText, RandomIdType, UTCDateTime, random_row_id
 
 
 class AuditEvent(Base):
@@ -54,6 +55,44 @@ for _ddl in AUDIT_GUARD_SQLITE:
     event.listen(AuditEvent.__table__, "after_create", _ddl.execute_if(dialect="sqlite"))
 for _ddl in AUDIT_GUARD_POSTGRES:
     event.listen(AuditEvent.__table__, "after_create", _ddl.execute_if(dialect="postgresql"))
+
+
+class AnonymousActivityCount(Base):
+    """How many anonymous actions of a kind happened on a day: the only record of them.
+
+    An audit row with its time beside named sign-ins would say who did it; a daily count says
+    only how much happened.
+    """
+
+    __tablename__ = "anonymous_activity_counts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    action: Mapped[str] = mapped_column(String(80), primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class SealedEnvelope(Base):
+    """Anonymous content on its way to its table (engage/core/inbox.py).
+
+    A request that must not write an anonymous row next to a named one (an anonymous answer
+    beside its participation receipt) seals the content here instead; the worker opens
+    envelopes in shuffled batches and writes the anonymous rows, so their ids, physical order
+    and transaction say nothing about when each arrived. Everything but the kind and scope is
+    encrypted; there is no time.
+    """
+
+    __tablename__ = "sealed_envelopes"
+    __table_args__ = (Index("ix_sealed_envelopes_kind_scope", "kind", "scope"),)
+
+    id: Mapped[int] = mapped_column(RandomIdType, primary_key=True, autoincrement=False,
+                                    default=random_row_id)
+    kind: Mapped[str] = mapped_column(String(40))
+    # What the envelope belongs to (a consultation's id), so the worker can count batches
+    # without opening anything.
+    scope: Mapped[str] = mapped_column(String(40), default="")
+    # A keyed hash that finds the envelope again (a double-sent page), or None.
+    lookup: Mapped[str | None] = mapped_column(String(64), unique=True)
+    payload: Mapped[str] = mapped_column(EncryptedText)
 
 
 class Notification(Base):

@@ -26,3 +26,23 @@ def account_key() -> str:
     day = clock.today_london().isoformat()
     raw = f"{current_app.config['SECRET_KEY']}|{day}|account|{username}"
     return "account:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def address_key(email: str) -> str:
+    """Counts requests about one email address (password resets), whoever sends them; keyed
+    by a daily-rotating hash, never the address itself."""
+    day = clock.today_london().isoformat()
+    raw = f"{current_app.config['SECRET_KEY']}|{day}|address|{email.strip().lower()}"
+    return "address:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def allowance_left(limit: str, scope: str, key: str) -> bool:
+    """Count one request against `limit` for this key without answering 429: for limits the
+    visitor must not be able to notice (the page says the same whatever happens)."""
+    from limits import parse
+
+    from engage.extensions import limiter
+
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return True
+    return limiter.limiter.hit(parse(limit), scope, key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engage.core.anonymity import vacuum_anonymous_tables
 from engage.core.mailer import send_due_messages
 
 
@@ -9,4 +10,9 @@ def send_outbox(worker_id: str) -> int:
     return send_due_messages(worker_id)
 
 
-JOBS = [("send_outbox", send_outbox, 0)]
+def vacuum_anonymous(worker_id: str) -> bool:
+    return vacuum_anonymous_tables()
+
+
+JOBS = [("send_outbox", send_outbox, 0),
+        ("vacuum_anonymous_tables", vacuum_anonymous, 24 * 60 * 60)]

@@ -2,7 +2,9 @@
 
 Both hold the answers only as encrypted JSON, in tables apart from any contribution.
 `equality_snapshots` has no column that leads to a person: no user id, a random id instead of
-a sequential one (so the order of arrival cannot be matched with anything), and only the month.
+a sequential one, and only the month. On SQLite the table is WITHOUT ROWID, so rows are stored
+in the order of their random ids; snapshots of anonymous answers are written by the worker in
+shuffled batches (consultations.services.add_waiting_answers).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engage.core import clock
+from engage.core.anonymity import register_anonymous_tables
 from engage.db import Base, EncryptedText, UTCDateTime
 
 
@@ -37,7 +40,8 @@ class EqualitySnapshot(Base):
     """A copy of someone's answers when they took part in something, without any link to them."""
 
     __tablename__ = "equality_snapshots"
-    __table_args__ = (Index("ix_equality_snapshots_context", "context_kind", "context_id"),)
+    __table_args__ = (Index("ix_equality_snapshots_context", "context_kind", "context_id"),
+                      {"sqlite_with_rowid": False})
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
     # "panel" (joined a panel), "consultation" (answered one), later "event" (attended).
@@ -79,3 +83,6 @@ class PopulationFigure(Base):
     question_key: Mapped[str] = mapped_column(String(40), primary_key=True)
     option_key: Mapped[str] = mapped_column(String(40), primary_key=True)
     per_mille: Mapped[int]
+
+
+register_anonymous_tables("equality_snapshots", "equality_tallies")

@@ -4,6 +4,7 @@ the person themselves (their own answers, and their own-data download)."""
 from __future__ import annotations
 
 import json
+import secrets
 from collections import Counter
 from collections.abc import Iterable
 
@@ -67,19 +68,51 @@ def take_equality_snapshot(user, context_kind: str, context_id: int) -> Equality
     """Copy the person's answers as they are now, with no link back to them.
 
     Call it once each time someone takes part: panels call it when a membership becomes
-    active, consultations when someone first sends their answers, and events should call it
-    when attendance is recorded (`take_equality_snapshot(user, "event", event.id)`). People
-    who have not answered are still counted, as "not answered".
+    active, consultations when someone first sends named answers, and events when attendance
+    is recorded (`take_equality_snapshot(user, "event", event.id)`). People who have not
+    answered are still counted, as "not answered". For an anonymous answer, the consultation
+    carries `snapshot_answers(user)` in its sealed envelope instead and calls
+    `record_snapshot` when the worker writes the answers, so the snapshot is not written in
+    step with the person's participation receipt.
     """
+    return record_snapshot(context_kind, context_id, snapshot_answers(user))
+
+
+def snapshot_answers(user) -> str:
+    """The person's answers as a snapshot holds them (JSON)."""
+    return json.dumps(answers_of(user), sort_keys=True)
+
+
+def record_snapshot(context_kind: str, context_id: int, answers: str,
+                    month: str | None = None) -> EqualitySnapshot:
     if context_kind not in CONTEXT_KINDS:
         raise ValueError(f"unknown equality context {context_kind!r}")
     snapshot = EqualitySnapshot(
         context_kind=context_kind, context_id=context_id,
-        month=clock.today_london().strftime("%Y-%m"),
-        answers=json.dumps(answers_of(user), sort_keys=True),
+        month=month or clock.today_london().strftime("%Y-%m"), answers=answers,
     )
     db.session.add(snapshot)
     return snapshot
+
+
+def reshuffle_snapshots(context_kind: str, context_id: int) -> None:
+    """Write a context's snapshots again in a new random order, in one transaction, so their
+    order of arrival (the batches an anonymous consultation's answers came in) is gone."""
+    rows = list(db.session.scalars(select(EqualitySnapshot).where(
+        EqualitySnapshot.context_kind == context_kind,
+        EqualitySnapshot.context_id == context_id)))
+    if not rows:
+        return
+    copies = [dict(id=r.id, context_kind=r.context_kind, context_id=r.context_id,
+                   month=r.month, answers=r.answers, tallied=r.tallied) for r in rows]
+    for row in rows:
+        db.session.expunge(row)
+    db.session.execute(delete(EqualitySnapshot).where(
+        EqualitySnapshot.id.in_([c["id"] for c in copies]))
+        .execution_options(synchronize_session=False))
+    secrets.SystemRandom().shuffle(copies)
+    db.session.add_all(EqualitySnapshot(**values) for values in copies)
+    db.session.flush()
 
 
 def _month_filter(query, months: tuple[str, str] | None):

@@ -9,9 +9,11 @@ session CSRF and protected instead by:
    `Referrer-Policy: same-origin` keeps for our own pages) with every form POST; if either is
    present it must be this site. This is what stops another site submitting the form in a
    visitor's browser.
-2. A signed, time-limited form token in a hidden field. It is the same for everyone (it signs
-   only the form's name and the time it was made), so it carries no identifier; it shows the
-   post came from a page we served recently and keeps stale or scripted replays out.
+2. A signed, time-limited form token in a hidden field. It signs the form's name, the time it
+   was made and a random nonce that is stored nowhere, so it identifies nothing but that one
+   page; it shows the post came from a page we served recently and keeps stale or scripted
+   replays out. On the give-feedback page the nonce also makes a repeated post of the same page
+   find the feedback already stored and show the same code (codes.code_for_page).
 
 Signed-in members already have a session, so when they give feedback the ordinary session CSRF
 token is checked as well (a forged request could otherwise attach their name).
@@ -19,6 +21,7 @@ token is checked as well (a forged request could otherwise attach their name).
 
 from __future__ import annotations
 
+import secrets
 from urllib.parse import urlsplit
 
 from flask import current_app, request
@@ -36,7 +39,7 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def form_token(form_name: str) -> str:
-    return _serializer().dumps(form_name)
+    return _serializer().dumps({"form": form_name, "nonce": secrets.token_urlsafe(16)})
 
 
 def _same_origin(value: str) -> bool:
@@ -45,8 +48,9 @@ def _same_origin(value: str) -> bool:
     return (parts.scheme, parts.netloc) == (ours.scheme, ours.netloc)
 
 
-def check_anonymous_post(form_name: str) -> None:
-    """Raise CSRFError (the usual kind 'form expired' page) unless the post is ours."""
+def check_anonymous_post(form_name: str) -> str:
+    """Raise CSRFError (the usual kind 'form expired' page) unless the post is ours. Returns
+    the page's one-time nonce."""
     origin = request.headers.get("Origin")
     referer = request.headers.get("Referer")
     if origin is not None:
@@ -56,9 +60,10 @@ def check_anonymous_post(form_name: str) -> None:
         raise CSRFError("The form was sent from another site.")
     token = request.form.get(FORM_TOKEN_FIELD, "")
     try:
-        name = _serializer().loads(token, max_age=current_app.config.get(
+        signed = _serializer().loads(token, max_age=current_app.config.get(
             "FEEDBACK_FORM_MAX_AGE", FORM_TOKEN_MAX_AGE))
     except BadSignature as error:
         raise CSRFError("The form had expired.") from error
-    if name != form_name:
+    if not isinstance(signed, dict) or signed.get("form") != form_name:
         raise CSRFError("The form did not match.")
+    return str(signed["nonce"])

@@ -15,6 +15,11 @@ something derived from it):
   paid once per submission or check; wrong guesses are also rate limited at /feedback/check.
 
 Rotating SECRET_KEY makes existing codes unrecognisable: the README says so.
+
+A code from the give-feedback page is derived from that page's one-time form token with a
+server key (`code_for_page`), so sending the same page twice (a double click, a reload) finds
+the feedback already stored and shows the same code again, and nothing extra is stored to do
+it: see docs/decisions/0015-anonymity-against-the-database-holder.md.
 """
 
 from __future__ import annotations
@@ -51,6 +56,26 @@ def _word_set() -> frozenset[str]:
 def new_code(words: int = CODE_WORDS) -> str:
     vocabulary = wordlist()
     return SEPARATOR.join(secrets.choice(vocabulary) for _ in range(words))
+
+
+def code_for_page(page_nonce: str, words: int = CODE_WORDS) -> str:
+    """The code for feedback sent from the page that carried this random nonce: words chosen
+    by HMAC-SHA256 under a key derived from SECRET_KEY (rejection sampling keeps every word
+    equally likely). Without SECRET_KEY the nonce says nothing about the code."""
+    vocabulary = wordlist()
+    key = hmac.new(current_app.config["SECRET_KEY"].encode(), b"feedback-code-from-page",
+                   hashlib.sha256).digest()
+    limit = (65536 // len(vocabulary)) * len(vocabulary)
+    chosen: list[str] = []
+    block = 0
+    while len(chosen) < words:
+        stream = hmac.new(key, f"{page_nonce}:{block}".encode(), hashlib.sha256).digest()
+        for i in range(0, len(stream), 2):
+            value = int.from_bytes(stream[i:i + 2], "big")
+            if value < limit and len(chosen) < words:
+                chosen.append(vocabulary[value % len(vocabulary)])
+        block += 1
+    return SEPARATOR.join(chosen)
 
 
 def normalise(typed: str) -> str:

@@ -11,7 +11,14 @@ point at a person, and each is written only by that person's own choice.
 Feedback ids are random numbers below 2**31, not a counter: a counter would let anyone who can
 see ids put same-day submissions in order, which is a clock finer than the day. They stay below
 2**31 so they fit every integer column that refers to them (the audit log's subject_id); the
-columns themselves are BIGINT. give_feedback retries the rare clash.
+columns themselves are BIGINT (INTEGER PRIMARY KEY on SQLite, so the table's rowid is the random
+id and rows are stored in its order, not in the order they arrived). give_feedback retries the
+rare clash.
+
+The order of arrival is hidden from someone holding the database too: the worker writes the
+day's items again every few minutes, in id order, so they share one transaction id and their
+physical order is that of the random ids (services.mix_recent_feedback); once a day is over its
+items are written once more and marked settled.
 """
 
 from __future__ import annotations
@@ -27,12 +34,15 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Index,
+    Integer,
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from engage.core.anonymity import register_anonymous_tables
 from engage.db import Base, EncryptedText
 
 
@@ -75,9 +85,12 @@ class FeedbackItem(Base):
     )
 
     id: Mapped[int] = mapped_column(
-        BigInteger, primary_key=True, autoincrement=False, default=random_feedback_id
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False,
+        default=random_feedback_id,
     )
     received_on: Mapped[date] = mapped_column(Date)
+    # True once the worker has written the item again after its day ended (see above).
+    settled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     body: Mapped[str] = mapped_column(EncryptedText)
     topic: Mapped[str | None] = mapped_column(String(40), index=True)
     may_quote: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -165,15 +178,17 @@ class ImpactFeedbackLink(Base):
     """A member typed the code of anonymous feedback to see it on their "your impact" page.
 
     Written only by the member's own action and deleted when they remove it, close their
-    account, withdraw the feedback or its code stops working. It keeps no time: the time a code
-    was added could be matched against the day the feedback arrived or a reply was sent. Staff
-    pages never read this table, so adding a code never changes what staff see.
+    account, withdraw the feedback or its code stops working. It keeps no time, and its id is
+    random rather than a counter, for the same reason: the time a code was added could be
+    matched against the day the feedback arrived or a reply was sent. Staff pages never read
+    this table, so adding a code never changes what staff see.
     """
 
     __tablename__ = "impact_feedback_links"
     __table_args__ = (UniqueConstraint("user_id", "feedback_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False,
+                                    default=random_feedback_id)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     feedback_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("feedback_items.id", ondelete="CASCADE"), index=True
@@ -184,3 +199,6 @@ class ImpactFeedbackLink(Base):
 
 ANONYMOUS_TABLES = ("feedback_items", "feedback_replies", "feedback_themes",
                     "feedback_item_themes")
+
+
+register_anonymous_tables(*ANONYMOUS_TABLES)

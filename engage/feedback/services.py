@@ -63,6 +63,7 @@ def topics() -> list[str]:
 class GivenFeedback:
     item: FeedbackItem
     code: str
+    repeated: bool = False  # the same page was sent again: nothing new was stored
 
 
 def _clean(text: str | None) -> str:
@@ -70,11 +71,13 @@ def _clean(text: str | None) -> str:
 
 
 def give_feedback(actor: Any, *, body: str, topic: str | None = None, may_quote: bool = False,
-                  attach_name: bool = False) -> GivenFeedback:
+                  attach_name: bool = False, page_nonce: str | None = None) -> GivenFeedback:
     """Store feedback and return its code, which exists only in this return value.
 
     Nothing about the giver is stored unless a signed-in member asks to attach their name. No
-    audit event is written: its exact time would be a clock finer than the day.
+    audit event is written: its exact time would be a clock finer than the day. With the
+    give-feedback page's one-time nonce the code is derived from it, so the same page sent
+    again stores nothing new and returns the same code (`repeated`).
     """
     body = _clean(body)
     if not body:
@@ -87,22 +90,37 @@ def give_feedback(actor: Any, *, body: str, topic: str | None = None, may_quote:
     if topic and topic not in topics():
         raise ValidationFailed("Choose a topic from the list, or leave it empty.")
     named = bool(attach_name and getattr(actor, "is_authenticated", False))
-    code = codes.new_code()
+    code = codes.code_for_page(page_nonce) if page_nonce else codes.new_code()
+    lookup = codes.lookup_key(code)
+    already = _item_with_lookup(lookup)
+    if already is not None:
+        return GivenFeedback(item=already, code=code, repeated=True)
     item = FeedbackItem(
         id=_unused_feedback_id(),
         received_on=clock.today_london(),
         body=body,
         topic=topic or None,
         may_quote=bool(may_quote),
-        code_lookup=codes.lookup_key(code),
+        code_lookup=lookup,
         status=FeedbackStatus.NEW,
     )
-    db.session.add(item)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(item)
+    except IntegrityError:
+        # The same page sent twice at once: the other request stored it.
+        already = _item_with_lookup(lookup)
+        if already is None:
+            raise
+        return GivenFeedback(item=already, code=code, repeated=True)
     if named:
         db.session.add(FeedbackGiver(feedback_id=item.id, user_id=actor.id))
         db.session.flush()
     return GivenFeedback(item=item, code=code)
+
+
+def _item_with_lookup(lookup: str) -> FeedbackItem | None:
+    return db.session.scalar(select(FeedbackItem).where(FeedbackItem.code_lookup == lookup))
 
 
 def _unused_feedback_id() -> int:
@@ -127,16 +145,42 @@ def delete_replies_by_giver(item: FeedbackItem) -> int:
     count = len(item.replies)
     db.session.execute(delete(FeedbackReply).where(FeedbackReply.feedback_id == item.id))
     db.session.expire(item, ["replies"])
-    audit.record("feedback.replies_deleted_by_giver")
+    audit.count_anonymous("feedback.replies_deleted_by_giver", clock.today_london())
     return count
 
 
 def withdraw_feedback(item: FeedbackItem) -> None:
     """The person holding the code takes their feedback back: it is deleted with its replies,
-    themes and links to changes. The audit event names no item, so it cannot be tied back."""
+    themes and links to changes. Only the day's count of withdrawals records it: an audit row
+    with its time could be tied to whoever was signed in then."""
     db.session.delete(item)
     db.session.flush()
-    audit.record("feedback.withdrawn_by_giver")
+    audit.count_anonymous("feedback.withdrawn_by_giver", clock.today_london())
+
+
+# --- hiding the order of arrival ---------------------------------------------------------------
+
+
+def mix_recent_feedback() -> int:
+    """The worker's job: write today's feedback again (and, once, each earlier day's that is not
+    settled yet), one row at a time in the order of the random ids, re-encrypting the text.
+
+    Afterwards those rows share one transaction id and PostgreSQL's physical order follows the
+    random ids, so neither says in what order they arrived; on SQLite the random id already is
+    the rowid. The rows are updated in id order, never in parallel, so this cannot deadlock
+    with itself. Returns how many rows were written.
+    """
+    today = clock.today_london()
+    rows = db.session.execute(
+        select(FeedbackItem.id, FeedbackItem.body, FeedbackItem.received_on)
+        .where((FeedbackItem.received_on >= today) | FeedbackItem.settled.is_(False))
+        .order_by(FeedbackItem.id)).all()
+    for row in rows:
+        db.session.execute(
+            update(FeedbackItem).where(FeedbackItem.id == row.id)
+            .values(body=row.body, settled=row.received_on < today)
+            .execution_options(synchronize_session=False))
+    return len(rows)
 
 
 # --- staff triage -----------------------------------------------------------------------------
@@ -354,9 +398,12 @@ def add_feedback_to_impact(user: Any, code: str) -> ImpactAddition:
         raise NotFound(WRONG_CODE)
     if item.giver is not None and item.giver.user_id == user.id:
         return ImpactAddition(item, added=False, named_by_you=True)
+    link_id = random_feedback_id()
+    while db.session.get(ImpactFeedbackLink, link_id) is not None:
+        link_id = random_feedback_id()
     try:
         with db.session.begin_nested():
-            db.session.add(ImpactFeedbackLink(user_id=user.id, feedback_id=item.id))
+            db.session.add(ImpactFeedbackLink(id=link_id, user_id=user.id, feedback_id=item.id))
     except IntegrityError:
         return ImpactAddition(item, added=False)
     return ImpactAddition(item, added=True)

@@ -12,7 +12,6 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask_login import current_user, login_required
 
 from engage.accounts.admin_views import require
-from engage.core import page_cache
 from engage.core.permissions import Permission
 from engage.errors import DomainError, NotFound
 from engage.extensions import csrf, db, limiter
@@ -31,10 +30,8 @@ from engage.feedback.forms import (
 from engage.feedback.models import MAX_FEEDBACK_LENGTH, FeedbackItem, FeedbackStatus
 
 bp = Blueprint("feedback", __name__)
-# The form is the same for everyone signed out; its form token is time-limited, so a copy is
-# kept for a minute only.
-bp.record_once(lambda state: page_cache.cache_public_page(state.app, "feedback.give",
-                                                          max_age=60))
+# The give-feedback form is never cached: its form token carries a one-time nonce from which
+# the feedback code is derived, so a shared copy would give two visitors one code.
 
 GIVE_FORM = "give-feedback"
 CHECK_FORM = "check-feedback"
@@ -44,10 +41,10 @@ def _give_limit() -> str:
     return current_app.config.get("FEEDBACK_GIVE_LIMIT", "10 per hour")
 
 
-def _protect_post(form_name: str) -> None:
+def _protect_post(form_name: str) -> str:
     if current_user.is_authenticated:
         csrf.protect()
-    check_anonymous_post(form_name)
+    return check_anonymous_post(form_name)
 
 
 # --- giving feedback --------------------------------------------------------------------------
@@ -60,7 +57,7 @@ def give():
     form = GiveFeedbackForm()
     form.topic.choices = [("", "Choose a topic (optional)")] + [(t, t) for t in services.topics()]
     if request.method == "POST":
-        _protect_post(GIVE_FORM)
+        page_nonce = _protect_post(GIVE_FORM)
         if form.website.data:
             form.website.errors = ["Please leave this field empty. It is there to catch "
                                    "automated spam."]
@@ -69,13 +66,14 @@ def give():
                 given = services.give_feedback(
                     current_user, body=form.body.data, topic=form.topic.data or None,
                     may_quote=form.may_quote.data == "yes",
-                    attach_name=form.attach_name.data == "named")
+                    attach_name=form.attach_name.data == "named", page_nonce=page_nonce)
             except DomainError as error:
                 db.session.rollback()
                 form.body.errors = [*form.body.errors, error.message]
             else:
                 db.session.commit()
                 return render_template("feedback/given.html", code=given.code,
+                                       repeated=given.repeated,
                                        named=form.attach_name.data == "named"
                                        and current_user.is_authenticated)
     form.form_token.data = form_token(GIVE_FORM)

@@ -36,7 +36,7 @@ def test_wrong_recovery_code_does_not_reveal_account(db, browser_like):
 
 
 def test_reset_by_email_end_to_end(app, db, browser_like, smtp):
-    user = make_member(email="kit@example.org")
+    user = make_member(email="kit@example.org", email_is_safe=True)
     db.session.commit()
     response = browser_like.post("/account/forgot", {"email": "KIT@example.org"})
     assert "Check your email" in response.get_data(as_text=True)
@@ -68,6 +68,42 @@ def test_reset_link_expires(app, db, browser_like):
         time.time = real_time
     assert response.status_code == 409
     assert "expired" in response.get_data(as_text=True)
+
+
+def _page_text(response) -> str:
+    """What the person reads: the page without the form's one-time token."""
+    return re.sub(r'value="[^"]*"', "", response.get_data(as_text=True))
+
+
+def test_item_4_forgot_never_emails_an_unsafe_address_and_says_the_same_thing(
+        app, db, browser_like, smtp):
+    make_member(email="unsafe@example.org", email_is_safe=False)
+    make_member(email="safe@example.org", email_is_safe=True)
+    db.session.commit()
+    pages = [browser_like.post("/account/forgot", {"email": address}) for address in
+             ("unsafe@example.org", "nobody@example.org", "safe@example.org")]
+    assert {p.status_code for p in pages} == {200}
+    assert len({_page_text(p) for p in pages}) == 1, "the same words whatever happened"
+    assert "Check your email" in _page_text(pages[0])
+    assert send_due_messages("test") == 1
+    [mail] = smtp.wait_for(1)
+    assert mail.rcpt_tos == ["safe@example.org"]
+
+
+def test_item_4_forgot_is_throttled_per_address_silently_and_per_client(
+        app, db, browser_like, smtp):
+    app.config["PASSWORD_RESET_LIMIT_PER_ADDRESS"] = "2 per hour"
+    app.config["LOGIN_LIMIT_PER_CLIENT"] = "5 per hour"
+    make_member(email="safe@example.org", email_is_safe=True)
+    db.session.commit()
+    same_address = [browser_like.post("/account/forgot", {"email": "Safe@example.org"})
+                    for _ in range(3)]
+    assert {_page_text(p) for p in same_address} == {_page_text(same_address[0])}
+    assert send_due_messages("test") == 2, "the third asked too often for that address"
+    browser_like.post("/account/forgot", {"email": "other@example.org"})
+    browser_like.post("/account/forgot", {"email": "third@example.org"})
+    too_many = browser_like.post("/account/forgot", {"email": "fourth@example.org"})
+    assert too_many.status_code == 429, "and too often from one client"
 
 
 def test_unknown_email_is_silent(db, browser_like, smtp):

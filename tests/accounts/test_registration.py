@@ -81,3 +81,26 @@ def test_registration_is_audited_without_personal_data(db, browser_like):
     events = db.session.scalars(select(AuditEvent)).all()
     assert "account.registered" in {e.action for e in events}
     assert all("river" not in str(e.details) for e in events)
+
+
+def test_item_6_a_taken_username_is_said_only_once_the_rest_of_the_form_is_right(
+        app, db, browser_like):
+    from tests.conftest import FormClient
+
+    register(browser_like)
+    stranger = FormClient(app.test_client())
+    weak = register(stranger, password="password1").get_data(as_text=True)
+    assert "one of the most common" in weak
+    assert "already in use" not in weak, "a bad password says nothing about the name"
+    bad_email = register(stranger, email="not an address").get_data(as_text=True)
+    assert "already in use" not in bad_email
+    right = register(stranger).get_data(as_text=True)
+    assert "already in use" in right
+
+
+def test_item_6_registration_is_throttled_per_client(app, db, browser_like):
+    app.config["REGISTER_LIMIT_PER_CLIENT"] = "3 per hour"
+    answers = [register(browser_like, username=f"river{n}", password="password1").status_code
+               for n in range(4)]
+    assert answers == [200, 200, 200, 429]
+    assert db.session.scalar(select(User)) is None

@@ -169,3 +169,52 @@ def test_staff_needs_second_factor(db, browser_like):
     right = browser_like.post("/sign-in/two-factor", {"code": totp_now(staff)})
     assert right.status_code == 302
     assert browser_like.get("/account").status_code == 200
+
+
+def _copy_of_the_cookie(app, browser_like):
+    from tests.conftest import FormClient
+
+    thief = FormClient(app.test_client())
+    thief.client.set_cookie("session", browser_like.client.get_cookie("session").value)
+    return thief
+
+
+def test_item_5_signing_out_ends_the_session_so_a_copied_cookie_no_longer_works(
+        app, db, browser_like):
+    from engage.accounts.models import UserSession
+
+    user = make_member()
+    db.session.commit()
+    sign_in(browser_like, user)
+    copy = _copy_of_the_cookie(app, browser_like)
+    assert copy.get("/account").status_code == 200, "a copied cookie works while signed in"
+    assert db.session.scalar(select(UserSession.user_id)) == user.id
+
+    browser_like.post("/sign-out", form_url="/account")
+
+    replayed = copy.get("/account")
+    assert replayed.status_code == 302 and "/sign-in" in replayed.headers["Location"]
+    assert db.session.scalar(select(UserSession)) is None
+
+
+def test_item_5_leaving_with_exit_this_page_ends_the_session_too(app, db, browser_like):
+    user = make_member()
+    db.session.commit()
+    sign_in(browser_like, user)
+    copy = _copy_of_the_cookie(app, browser_like)
+    browser_like.get("/leave")
+    assert copy.get("/account").status_code == 302
+
+
+def test_item_5_other_sessions_survive_one_sign_out_and_end_with_sign_out_everywhere(app, db):
+    from tests.conftest import FormClient
+
+    user = make_member()
+    db.session.commit()
+    laptop, phone, tablet = (FormClient(app.test_client()) for _ in range(3))
+    for browser in (laptop, phone, tablet):
+        sign_in(browser, user)
+    laptop.post("/sign-out", form_url="/account")
+    assert phone.get("/account").status_code == 200
+    phone.post("/account/sign-out-everywhere", form_url="/account")
+    assert tablet.get("/account").status_code == 302

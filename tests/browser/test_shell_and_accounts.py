@@ -202,6 +202,14 @@ def test_admin_pages_are_accessible(live_server, page):
     expect(heading(page)).to_have_text("Sam (facilitator)")
     assert_accessible(page, "staff member page")
 
+    page.get_by_label("Finance officer").check()
+    page.get_by_role("button", name="Save changes").click()
+    page.goto(f"{live_server.url}/admin/approvals")
+    expect(heading(page)).to_have_text("Role changes waiting for a second admin")
+    expect(page.get_by_text("You asked for this, so another admin must approve it.")
+           ).to_be_visible()
+    assert_accessible(page, "role changes waiting for a second admin")
+
 
 # --- keyboard ----------------------------------------------------------------------------------
 

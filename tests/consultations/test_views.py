@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from engage.consultations import services
 from engage.consultations.models import (
     AnonymousResponse,
     Consultation,
@@ -157,6 +158,8 @@ def test_double_submit_of_the_same_page_stores_one_response(app, db, people, pan
     first = member.raw_post(f"/consultations/{consultation.id}/answer", data=data)
     second = member.raw_post(f"/consultations/{consultation.id}/answer", data=data)
     assert first.status_code == second.status_code == 302
+    assert services.waiting_count(consultation) == 1
+    services.settle_anonymous_answers(consultation)
     assert db.session.scalar(select(func.count()).select_from(AnonymousResponse)) == 1
     flash = _html(member.get(second.headers["Location"]))
     assert "We already had your answers, so nothing was sent twice" in flash
@@ -175,6 +178,8 @@ def test_visitor_answers_a_public_anonymous_consultation_without_an_account(app,
         "form_token": token, _name(consultation, "scale"): "4"},
         form_url=f"/consultations/{consultation.id}/answer")
     assert response.status_code == 302
+    assert services.waiting_count(consultation) == 1
+    services.settle_anonymous_answers(consultation)
     assert db.session.scalar(select(func.count()).select_from(AnonymousResponse)) == 1
 
 

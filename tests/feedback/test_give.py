@@ -148,3 +148,36 @@ def test_a_visitor_cannot_attach_a_name_or_an_unknown_topic(client, db):
     html = give_via_page(client, "Odd topic", topic="Not on the list").get_data(as_text=True)
     assert "Choose a topic from the list" in html
     assert _count(db) == 1
+
+
+def test_item_10_posting_the_same_feedback_page_twice_stores_one_item_and_shows_the_same_code(
+        client, db):
+    page = {"form_token": form_token(client), "body": "The lift was broken again.",
+            "may_quote": "no", "attach_name": "anonymous"}
+    first = client.post("/feedback", data=page)
+    again = client.post("/feedback", data={**page, "body": "The lift was broken again!"})
+    assert first.status_code == again.status_code == 200
+    assert code_from(first) == code_from(again)
+    assert _count(db) == 1
+    assert db.session.scalar(select(FeedbackItem.body)) == "The lift was broken again."
+    assert "This page had already been sent" in again.get_data(as_text=True)
+    assert "already been sent" not in first.get_data(as_text=True)
+
+    other = give_via_page(client, "The lift was broken again.")
+    assert code_from(other) != code_from(first), "a fresh page is new feedback"
+    assert _count(db) == 2
+
+
+def test_a_repeated_page_shows_the_code_only_while_its_token_lasts(app, client, db):
+    page = {"form_token": form_token(client), "body": "Kind reception staff.",
+            "may_quote": "no"}
+    client.post("/feedback", data=page)
+    app.config["FEEDBACK_FORM_MAX_AGE"] = -1  # the page is now older than tokens last
+    late = client.post("/feedback", data=page)
+    assert late.status_code == 400
+    assert 'id="feedback-code"' not in late.get_data(as_text=True)
+    assert _count(db) == 1
+
+
+def test_the_page_token_is_different_on_every_page(client):
+    assert form_token(client) != form_token(client)

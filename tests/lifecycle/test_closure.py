@@ -50,6 +50,9 @@ def test_keeping_contributions_leaves_them_unnamed_and_unquoted(db, browser_like
     db.session.expire_all()
     assert db.session.get(User, user_id) is None
     assert count(Response) == 0 and count(EqualityAnswers) == 0
+    assert count(AnonymousAnswer) == 0, "not written beside the closure"
+    assert consultations.waiting_count(consultation) == 1
+    consultations.settle_anonymous_answers(consultation)  # as the worker does at the close
     assert consultations.response_count(consultation) == 1
     kept = db.session.scalar(select(AnonymousAnswer).where(AnonymousAnswer.text.is_not(None)))
     assert kept.text == "The waiting list was too long."
