@@ -298,7 +298,7 @@ def main() -> None:
             lead_id = lead.id
             from flask_login import login_user
 
-            from engage.dashboard.sections import SECTION_PROVIDERS
+            from engage.dashboard.sections import DASHBOARD_SECTIONS
             from engage.dashboard.views import _filter_form, index
             from engage.equality.tasks import tally_snapshots
 
@@ -336,7 +336,7 @@ def main() -> None:
                 print(f"  {'':32}" + "".join(f"{label:>14}" for label, _q in queries))
                 rows = [(name, function) for name, function in figure_functions()]
                 rows += [(f"section: {provider.__name__}", provider)
-                         for provider in SECTION_PROVIDERS]
+                         for provider in DASHBOARD_SECTIONS.functions()]
                 for name, function in rows:
                     print(f"  {name:32}" + "".join(f"{ms(timed(function, f)):>14}"
                                                   for f in filters))

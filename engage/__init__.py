@@ -3,24 +3,55 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
+from types import ModuleType
 
-from flask import Flask
+from flask import Flask, g
+from flask_babel import get_translations
 from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from engage import (
+    accounts,
+    changes,
+    cli,
+    consultations,
+    core,
+    dashboard,
+    equality,
+    events,
+    extensions,
+    feedback,
+    hooks,
+    lifecycle,
+    panels,
+    payments,
+)
+from engage.config import CONFIGS, INSTANCE_DIR
+from engage.core import wiring
+from engage.core.crypto import FieldCipher
 from engage.core.unit_of_work import EngageFlask
+from engage.db import configure_sqlite
+from engage.errors_http import register_error_handlers
+from engage.extensions import babel, csrf, limiter, login_manager, migrate
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+
+# The domains in dependency order (DESIGN.md): each one's init_app registers its blueprints,
+# personal data, jobs, hooks and signal receivers; a domain may rely on those before it.
+DOMAINS: tuple[ModuleType, ...] = (
+    core, accounts, panels, consultations, feedback, events, changes, payments,
+    equality, lifecycle, dashboard,
+)
 
 
 class ConfigurationError(RuntimeError):
     """Raised when a configuration cannot run safely (for example, a missing secret)."""
 
 
-def create_app(config: str | type | None = "development", **overrides) -> Flask:
-    from engage.config import CONFIGS, INSTANCE_DIR
-
+def create_app(config: str | type | None = "development", *,
+               domains: tuple[ModuleType, ...] = DOMAINS, **overrides) -> Flask:
     config_class = CONFIGS[config] if isinstance(config, str) else config
     app = EngageFlask(
         __name__,
@@ -37,10 +68,10 @@ def create_app(config: str | type | None = "development", **overrides) -> Flask:
     _configure_jinja(app)
     _configure_proxies(app)
     _init_extensions(app)
-    _register_blueprints(app)
-
-    from engage import cli, hooks
-    from engage.errors_http import register_error_handlers
+    registries = wiring.setup(app)
+    for domain in domains:
+        domain.init_app(app)
+    registries.close()
 
     hooks.register(app)
     register_error_handlers(app)
@@ -94,43 +125,20 @@ def _configure_jinja(app: Flask) -> None:
 
 
 def _configure_proxies(app: Flask) -> None:
-    import os
-
     hops = int(os.environ.get("PROXY_FIX_X_FOR", "0"))
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def _init_extensions(app: Flask) -> None:
-    from engage import models  # noqa: F401 - every table registered before use
-    from engage.accounts import personal_data  # noqa: F401 - registers personal data kinds
-    from engage.changes import personal_data as _changes_data  # noqa: F401
-    from engage.consultations import personal_data as _consultations_data  # noqa: F401
-    from engage.consultations import retention as _consultations_retention  # noqa: F401
-    from engage.core.crypto import FieldCipher
-    from engage.db import configure_sqlite
-    from engage.equality import personal_data as _equality_data  # noqa: F401
-    from engage.equality.events_link import connect_to_events as connect_equality_to_events
-    from engage.events import personal_data as _events_data  # noqa: F401
-    from engage.extensions import babel, csrf, db, limiter, login_manager, migrate
-    from engage.feedback import personal_data as _feedback_data  # noqa: F401
-    from engage.feedback import retention as _feedback_retention  # noqa: F401 - after personal_data
-    from engage.panels import personal_data as _panels_data  # noqa: F401
-    from engage.panels import retention as _panels_retention  # noqa: F401 - retention rules
-    from engage.payments import personal_data as _payments_data  # noqa: F401
-    from engage.payments import retention as _payments_retention  # noqa: F401 - after personal_data
-    from engage.payments.events_link import connect_to_events
-    from engage.payments.notices import register_notice as register_payment_notice
-
     app.extensions["engage_field_cipher"] = FieldCipher(app.config["FIELD_ENCRYPTION_KEY"])
-    connect_to_events()  # registers, corrections and cancellations → claims
-    register_payment_notice()  # the benefits and tax notice before a paid role
-    connect_equality_to_events()  # registers → equality snapshots of who attended
-    db.init_app(app)
+    # extensions.db, never a name `db` here: it would hide the engage.db module (migrations
+    # use engage.db.UTCDateTime).
+    extensions.db.init_app(app)
     with app.app_context():
-        for engine in db.engines.values():
+        for engine in extensions.db.engines.values():
             configure_sqlite(engine)
-    migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"))
+    migrate.init_app(app, extensions.db, directory=str(PACKAGE_DIR / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app)
@@ -146,9 +154,6 @@ def _install_request_gettext(app: Flask) -> None:
     """Templates call _() dozens of times a page, and Flask-Babel looks the request's
     translations up afresh (three context look-ups) on every call: look them up once per
     request (or app context) instead."""
-    from flask import g
-    from flask_babel import get_translations
-
     def translations():
         found = g.get("engage_translations")
         if found is None:
@@ -162,33 +167,3 @@ def _install_request_gettext(app: Flask) -> None:
         pgettext=lambda c, s: translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
     )
-
-
-def _register_blueprints(app: Flask) -> None:
-    from engage.accounts.admin_views import bp as admin_bp
-    from engage.accounts.views import bp as accounts_bp
-    from engage.changes.views import bp as changes_bp
-    from engage.consultations.views import bp as consultations_bp
-    from engage.core.views import bp as core_bp
-    from engage.dashboard.views import bp as dashboard_bp
-    from engage.equality.views import bp as equality_bp
-    from engage.events.views import bp as events_bp
-    from engage.feedback.views import bp as feedback_bp
-    from engage.lifecycle.views import bp as lifecycle_bp
-    from engage.panels.programme_views import bp as programmes_bp
-    from engage.panels.views import bp as panels_bp
-    from engage.payments.views import bp as payments_bp
-
-    app.register_blueprint(core_bp)
-    app.register_blueprint(accounts_bp)
-    app.register_blueprint(admin_bp)
-    app.register_blueprint(events_bp)
-    app.register_blueprint(panels_bp)
-    app.register_blueprint(programmes_bp)
-    app.register_blueprint(consultations_bp)
-    app.register_blueprint(feedback_bp)
-    app.register_blueprint(changes_bp)
-    app.register_blueprint(payments_bp)
-    app.register_blueprint(equality_bp)
-    app.register_blueprint(lifecycle_bp)
-    app.register_blueprint(dashboard_bp)

@@ -4,53 +4,57 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
-engage_cli = AppGroup("engage", help="Engage project commands.")
+from engage.accounts.services import create_admin
+from engage.core.wiring import registries
+from engage.demo import current_code, seed_demo
+from engage.errors import DomainError
+from engage.extensions import db
+from engage.worker import run_worker
 
 
 def register(app: Flask) -> None:
-    from engage.lifecycle import cli as _lifecycle_cli  # noqa: F401 - backup, restore, retention
+    """The `engage` command group: these commands, then those the domains added in their
+    init_app (wiring.add_command)."""
+    group = AppGroup("engage", help="Engage project commands.")
+    for command in (create_admin_command, seed_demo_command, demo_code_command, worker_command,
+                    *registries(app).commands.values()):
+        group.add_command(command)
+    app.cli.add_command(group)
 
-    app.cli.add_command(engage_cli)
 
-
-@engage_cli.command("create-admin")
+@click.command("create-admin")
+@with_appcontext
 @click.option("--username", prompt=True)
 @click.option("--display-name", prompt=True)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--email", default="", help="Optional email address.")
 def create_admin_command(username: str, display_name: str, password: str, email: str) -> None:
     """Create an admin account (they set up two-factor at first sign-in)."""
-    from engage.accounts.services import create_admin
-    from engage.errors import DomainError
-    from engage.extensions import db
-
     try:
         create_admin(username=username, display_name=display_name, password=password,
                      email=email or None)
     except DomainError as error:
         raise click.ClickException(error.message) from error
-    db.session.commit()
+    db.session.commit()  # a command is its own unit of work
     click.echo(f"Admin '{username}' created. They will set up two-factor when they first sign in.")
 
 
-@engage_cli.command("seed-demo")
+@click.command("seed-demo")
+@with_appcontext
 def seed_demo_command() -> None:
     """Load demo accounts and data. Safe to run more than once."""
-    from engage.demo import seed_demo
-
     _require_demo()
     for line in seed_demo():
         click.echo(line)
 
 
-@engage_cli.command("demo-code")
+@click.command("demo-code")
 @click.argument("username")
+@with_appcontext
 def demo_code_command(username: str) -> None:
     """Print the current two-factor code for a demo account (development only)."""
-    from engage.demo import current_code
-
     _require_demo()
     code = current_code(username)
     if code is None:
@@ -58,12 +62,11 @@ def demo_code_command(username: str) -> None:
     click.echo(code)
 
 
-@engage_cli.command("worker")
+@click.command("worker")
 @click.option("--once", is_flag=True, help="Run every due job once, then stop.")
+@with_appcontext
 def worker_command(once: bool) -> None:
     """Start the scheduler process (email outbox and other polling jobs)."""
-    from engage.worker import run_worker
-
     run_worker(current_app._get_current_object(), once=once)
 
 

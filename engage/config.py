@@ -69,6 +69,22 @@ class Config:
 
     SITE_NAME = os.environ.get("SITE_NAME", "Engage")
     ORGANISATION_NAME = os.environ.get("ORGANISATION_NAME", "Engage")
+    # Who people contact (accessibility statement, privacy notice, cookies page). Empty
+    # settings are left out of those pages; with no email the feedback form is offered.
+    ORGANISATION_EMAIL = os.environ.get("ORGANISATION_EMAIL", "")
+    ORGANISATION_PHONE = os.environ.get("ORGANISATION_PHONE", "")
+    ORGANISATION_ADDRESS = os.environ.get("ORGANISATION_ADDRESS", "")
+    DATA_PROTECTION_EMAIL = os.environ.get("DATA_PROTECTION_EMAIL", "")
+    # The privacy notice's lawful basis, in the organisation's own words (a default is given).
+    PRIVACY_LAWFUL_BASIS = os.environ.get("PRIVACY_LAWFUL_BASIS", "")
+    CONTACT_REPLY_WORKING_DAYS = int(os.environ.get("CONTACT_REPLY_WORKING_DAYS", "10"))
+    # The accessibility statement's own dates (ISO, YYYY-MM-DD) and who tested the site.
+    ACCESSIBILITY_STATEMENT_PREPARED_ON = os.environ.get(
+        "ACCESSIBILITY_STATEMENT_PREPARED_ON", "2026-12-05")
+    ACCESSIBILITY_LAST_REVIEWED_ON = os.environ.get("ACCESSIBILITY_LAST_REVIEWED_ON", "2026-12-05")
+    ACCESSIBILITY_LAST_TESTED_ON = os.environ.get("ACCESSIBILITY_LAST_TESTED_ON", "2026-12-05")
+    ACCESSIBILITY_TESTED_BY = os.environ.get("ACCESSIBILITY_TESTED_BY",
+                                             "the team that builds Engage")
     EXIT_URL = os.environ.get("EXIT_URL", "https://www.bbc.co.uk/weather")
     HELPLINES = DEFAULT_HELPLINES
     DEMO_COMMANDS_ENABLED = False

@@ -66,6 +66,7 @@ class EncryptedText(TypeDecorator[str]):
     def process_bind_param(self, value: str | None, dialect) -> str | None:
         if value is None:
             return None
+        # engage.core's package imports engage.extensions, which imports this module.
         from engage.core.crypto import encrypt
 
         return encrypt(value)
@@ -73,6 +74,7 @@ class EncryptedText(TypeDecorator[str]):
     def process_result_value(self, value: str | None, dialect) -> str | None:
         if value is None:
             return None
+        # engage.core's package imports engage.extensions, which imports this module.
         from engage.core.crypto import decrypt
 
         return decrypt(value)

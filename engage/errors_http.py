@@ -52,7 +52,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
-        db.session.rollback()
+        # The unit of work (engage/core/unit_of_work.py) has already rolled the request back.
         return render_error(error.status_code, error.message or None)
 
     @app.errorhandler(HTTPException)
@@ -61,6 +61,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
-        db.session.rollback()
+        # Also for errors outside the view (a request hook), which the unit of work does not
+        # wrap: the error page must be able to use the session.
+        db.session.rollback()  # the error page must be able to use the session
         log.exception("Unhandled error: %s", type(error).__name__)
         return render_error(500)

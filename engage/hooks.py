@@ -6,12 +6,21 @@ from __future__ import annotations
 import time
 from functools import cache
 
-from flask import Flask, flash, redirect, request, session, url_for
+from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user, user_logged_out
+from markupsafe import Markup
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import contains_eager
 
-from engage.core.permissions import Permission, can
+from engage.accounts.models import User, UserSession
+from engage.accounts.services import end_session, session_key
+from engage.core import page_cache
+from engage.core.clock import to_london
+from engage.core.models import Notification
+from engage.core.permissions import ROLE_LABELS, Permission, Role, can
 from engage.core.security import add_security_headers
 from engage.extensions import db, login_manager
+from engage.panels.richtext import sanitise
 
 # Endpoints a member of staff may use before finishing two-factor set-up.
 TWO_FACTOR_SETUP_ALLOWED = {
@@ -20,6 +29,9 @@ TWO_FACTOR_SETUP_ALLOWED = {
     "core.leave",
     "core.leaving_quickly",
     "core.support",
+    "core.accessibility",
+    "core.cookies",
+    "lifecycle.privacy",
     "core.healthz",
     "core.vendor_asset",
     "static",
@@ -29,8 +41,6 @@ SEEN_AT_RESOLUTION = 60  # seconds; idle time-outs are exact to within this
 
 
 def register(app: Flask) -> None:
-    from engage.core import page_cache
-
     page_cache.init_app(app)
     login_manager.user_loader(load_user)
     user_logged_out.connect(end_server_session, app)
@@ -45,16 +55,10 @@ def register(app: Flask) -> None:
 def formatted_html(value: str | None):
     """Staff-formatted text, cleaned again as it is shown (it was cleaned when saved too), so a
     template never marks raw text as safe."""
-    from markupsafe import Markup
-
-    from engage.panels.richtext import sanitise
-
     return Markup(sanitise(value))  # noqa: S704  # nosec B704 - nh3 has just cleaned it
 
 
 def format_london(moment) -> str:
-    from engage.core.clock import to_london
-
     if moment is None:
         return ""
     local = to_london(moment)
@@ -62,8 +66,6 @@ def format_london(moment) -> str:
 
 
 def role_label(role) -> str:
-    from engage.core.permissions import ROLE_LABELS, Role
-
     return ROLE_LABELS[Role(role)]
 
 
@@ -71,12 +73,6 @@ def role_label(role) -> str:
 def _user_query():
     """Built once and reused: the person (only while the cookie's server-side session exists),
     their roles (joined) and their unread count."""
-    from sqlalchemy import bindparam, func, select
-    from sqlalchemy.orm import contains_eager
-
-    from engage.accounts.models import User, UserSession
-    from engage.core.models import Notification
-
     unread = (select(func.count()).select_from(Notification)
               .where(Notification.user_id == User.id, Notification.read_at.is_(None))
               .correlate(User).scalar_subquery())
@@ -91,10 +87,6 @@ def load_user(user_id: str):
     """The signed-in person, their roles and their unread message count, in one query, only
     while their server-side session exists (signing out deletes it, so a copied cookie stops
     working)."""
-    from flask import g
-
-    from engage.accounts.services import session_key
-
     key = session_key(session.get("sid"))
     if key is None:
         return None
@@ -116,8 +108,6 @@ def load_user(user_id: str):
 def end_server_session(sender, user=None, **extra) -> None:
     """Flask-Login signs someone out (the sign-out button, "Exit this page", a time-out):
     their server-side session is deleted too."""
-    from engage.accounts.services import end_session
-
     end_session(session.get("sid"))
 
 
@@ -127,8 +117,6 @@ def _limits_for(user) -> tuple[float, float]:
         if user.is_staff
         else ("MEMBER_IDLE_TIMEOUT", "MEMBER_ABSOLUTE_TIMEOUT")
     )
-    from flask import current_app
-
     return (
         current_app.config[config[0]].total_seconds(),
         current_app.config[config[1]].total_seconds(),
@@ -158,8 +146,6 @@ def enforce_session_rules():
 
 
 def template_helpers() -> dict:
-    from flask import current_app
-
     user = current_user if current_user.is_authenticated else None
     return {
         "site_name": current_app.config["SITE_NAME"],
@@ -171,11 +157,6 @@ def template_helpers() -> dict:
 
 
 def _unread_count(user) -> int:
-    from flask import g
-    from sqlalchemy import func, select
-
-    from engage.core.models import Notification
-
     if "engage_unread_count" in g:  # read with the user at the start of the request
         return g.engage_unread_count
     try:
@@ -185,5 +166,5 @@ def _unread_count(user) -> int:
             )
         ) or 0
     except Exception:  # an error page must still render when the database is down
-        db.session.rollback()
+        db.session.rollback()  # ends the failed read, so the error page can use the session
         return 0

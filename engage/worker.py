@@ -5,8 +5,9 @@ the leader lease in the database; a worker without the lease stands by. While it
 heartbeat renews the lease several times per WORKER_LEASE_SECONDS, so a tick that runs longer
 than the lease (a big batch, a slow SMTP server) does not let a standby take over beside it.
 Jobs are polling jobs over database state, so a restarted or duplicated worker neither loses nor
-repeats work.
-Jobs live in <domain>/tasks.py as JOBS = [(name, function, minimum seconds between runs)].
+repeats work. Jobs live in <domain>/tasks.py and are registered by each domain's init_app
+(`wiring.add_job`), so the worker runs what the app's registry holds, in the domains' order,
+with the jobs that deliver what others queued (the email outbox) last.
 """
 
 from __future__ import annotations
@@ -18,34 +19,24 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
 from engage.core import leases
+from engage.core.wiring import Job, registries
 from engage.extensions import db
 
 log = logging.getLogger("engage.worker")
 LEASE_NAME = "worker"
 
-Job = tuple[str, Callable[[str], object], float]
 
-
-def all_jobs() -> list[Job]:
-    from engage.accounts.tasks import JOBS as accounts_jobs
-    from engage.consultations.tasks import JOBS as consultation_jobs
-    from engage.core.tasks import JOBS as core_jobs
-    from engage.dashboard.snapshots import JOBS as dashboard_jobs
-    from engage.equality.tasks import JOBS as equality_jobs
-    from engage.events.tasks import JOBS as events_jobs
-    from engage.feedback.tasks import JOBS as feedback_jobs
-    from engage.lifecycle.tasks import JOBS as lifecycle_jobs
-    from engage.payments.tasks import JOBS as payments_jobs
-
-    return [*accounts_jobs, *events_jobs, *core_jobs, *consultation_jobs, *feedback_jobs,
-            *payments_jobs, *equality_jobs, *lifecycle_jobs, *dashboard_jobs]
+def jobs_of(app: Flask) -> list[Job]:
+    """Every registered job in the order a tick runs them."""
+    jobs = list(registries(app).jobs.values())
+    return [job for job in jobs if not job.after_others] + [job for job in jobs
+                                                             if job.after_others]
 
 
 class Worker:
@@ -67,23 +58,23 @@ class Worker:
                 self.is_leader = leader
             if not leader:
                 return
-            for name, job, every in all_jobs():
-                self._run(name, job, every)
+            for job in jobs_of(self.app):
+                self._run(job)
             db.session.remove()
 
-    def _run(self, name: str, job: Callable[[str], object], every: float) -> None:
+    def _run(self, job: Job) -> None:
         now = time.monotonic()
-        if every and now - self.last_run.get(name, -every) < every:
+        if job.every and now - self.last_run.get(job.name, -job.every) < job.every:
             return
-        self.last_run[name] = now
+        self.last_run[job.name] = now
         try:
-            result = job(self.worker_id)
-            db.session.commit()
+            result = job.run(self.worker_id)
+            db.session.commit()  # the job's unit of work: one commit, or nothing on failure
             if result:
-                log.info("job %s: %s", name, result)
+                log.info("job %s: %s", job.name, result)
         except Exception:
-            db.session.rollback()
-            log.exception("job %s failed", name)
+            db.session.rollback()  # a failed job leaves nothing written
+            log.exception("job %s failed", job.name)
 
     def heartbeat(self) -> None:
         """Renew the lease while leading, also in the middle of a long tick."""

@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from engage import create_app
 from engage.extensions import db as _db
+from tests.html_checks import assert_no_duplicate_ids
 from tests.smtp import SmtpSink
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -23,14 +24,20 @@ def pytest_report_header(config):
 
 
 class IsolatedClient(FlaskClient):
-    """The test keeps an app context open (for its database work). Flask reuses an open app
+    """Every HTML page it gets is checked for repeated ids (tests/html_checks.py).
+
+    The test keeps an app context open (for its database work). Flask reuses an open app
     context for requests, so `g` (Flask-Login's user, Flask-WTF's CSRF token) would leak from
     one request to the next; a browser's requests never share it, so clear it each time."""
 
     def open(self, *args, **kwargs):
         if has_app_context():
             g.__dict__.clear()
-        return super().open(*args, **kwargs)
+        response = super().open(*args, **kwargs)
+        if response.mimetype == "text/html":
+            assert_no_duplicate_ids(response.get_data(as_text=True),
+                                    f"{response.request.method} {response.request.path}")
+        return response
 
 
 def make_app(database_url: str = "sqlite://", **overrides):

@@ -29,6 +29,8 @@ EXPECTED = {
     "core.leave": ("/leave", dict.fromkeys(ROLES, 302)),
     "core.leaving_quickly": ("/leaving-quickly", OK_ALL),
     "core.support": ("/support", OK_ALL),
+    "core.accessibility": ("/accessibility", OK_ALL),
+    "core.cookies": ("/cookies", OK_ALL),
     "core.vendor_asset": ("/assets/nhsuk-frontend.min.css", OK_ALL),
     "accounts.register": ("/register", ANON_ONLY),
     "accounts.sign_in": ("/sign-in", ANON_ONLY),

@@ -1,0 +1,15 @@
+"""People, roles, sign-in, two-factor, contact preferences, own-data download and closure."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from engage.accounts import admin_views, personal_data, tasks, views
+from engage.core import wiring
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(views.bp)
+    app.register_blueprint(admin_views.bp)
+    wiring.add_personal_data(app, *personal_data.KINDS)
+    wiring.add_job(app, "accounts_purge_sessions", tasks.purge_sessions, every=60 * 60)

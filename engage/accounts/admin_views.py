@@ -88,10 +88,8 @@ def user_detail(user_id: int):
             if form.disabled.data != user.is_disabled:
                 services.set_disabled(current_user, user, form.disabled.data)
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(error.message)
         else:
-            db.session.commit()
             flash(f"Saved changes for {user.display_name}.", "success")
             if waiting:
                 flash(_("Giving the role %(roles)s waits for another admin to approve it. The "

@@ -10,14 +10,14 @@ from flask_login import current_user, login_required
 from engage.core.permissions import Permission, can
 
 
-def require(permission: Permission):
-    """Signed in (else to the sign-in page) and holding the permission (else 403)."""
+def require(*permissions: Permission):
+    """Signed in (else to the sign-in page) and holding one of the permissions (else 403)."""
 
     def decorator(view):
         @wraps(view)
         @login_required
         def wrapped(*args, **kwargs):
-            if not can(current_user, permission):
+            if not any(can(current_user, permission) for permission in permissions):
                 abort(403)
             return view(*args, **kwargs)
 

@@ -25,6 +25,8 @@ from engage.core import audit, clock
 from engage.core.crypto import keyed_hash
 from engage.core.notify import Message, notify, queue_email
 from engage.core.permissions import ROLE_LABELS, Role
+from engage.core.personal_data import close_all, export_all
+from engage.core.unit_of_work import atomic
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
 
@@ -53,6 +55,7 @@ class NewAccount:
     recovery_codes: list[str]
 
 
+@atomic
 def register_member(
     *, username: str, display_name: str, password: str, email: str | None
 ) -> NewAccount:
@@ -116,6 +119,7 @@ def unused_recovery_code_count(user: User) -> int:
     return sum(1 for code in user.recovery_codes if code.used_at is None)
 
 
+@atomic
 def reset_password_with_recovery_code(username: str, code: str, new_password: str) -> User:
     user = find_by_username(username)
     if user is None or user.is_disabled or not use_recovery_code(user, code):
@@ -200,6 +204,7 @@ def set_password(user: User, new_password: str) -> None:
     end_all_sessions(user)
 
 
+@atomic
 def change_password(user: User, current_password: str, new_password: str) -> None:
     if not verify_password(user.password_hash, current_password):
         raise ValidationFailed("Your current password was not right. Please try again.")
@@ -266,6 +271,7 @@ def user_for_reset_token(token: str) -> User:
     return user
 
 
+@atomic
 def reset_password(token: str, new_password: str) -> User:
     user = user_for_reset_token(token)
     set_password(user, new_password)
@@ -316,6 +322,7 @@ def verify_totp(user: User, code: str) -> bool:
     return True
 
 
+@atomic
 def confirm_two_factor(user: User, code: str) -> list[str]:
     if not verify_totp(user, code):
         raise ValidationFailed(
@@ -401,6 +408,7 @@ def invitation_for_token(token: str) -> StaffInvitation:
     return invitation
 
 
+@atomic
 def accept_invitation(token: str, *, username: str, password: str) -> User:
     invitation = invitation_for_token(token)
     _check_new_credentials(username, password)
@@ -426,6 +434,7 @@ def accept_invitation(token: str, *, username: str, password: str) -> User:
 POWERFUL_ROLES = frozenset({Role.ADMIN, Role.FINANCE, Role.PROGRAMME_LEAD})
 
 
+@atomic
 def set_roles(actor: User, user: User, roles: set[Role]) -> list[RoleGrantRequest]:
     """Change a person's roles. Removing a role, or granting an everyday one, happens at once;
     a powerful role waits for a second admin (returned). Nobody grants roles to themselves."""
@@ -562,6 +571,7 @@ def _decide(actor: User, request: RoleGrantRequest, outcome: str) -> None:
             dedupe_key=f"role-grant-decided-{request.id}")
 
 
+@atomic
 def set_disabled(actor: User, user: User, disabled: bool) -> None:
     if actor.id == user.id:
         raise NotAllowed("You cannot disable your own account.")
@@ -609,8 +619,6 @@ def staff_session_limits() -> tuple[timedelta, timedelta]:
 
 
 def export_own_data(user: User) -> dict:
-    from engage.core.personal_data import export_all
-
     audit.record("account.data_exported", actor_id=user.id, subject_type="user",
                  subject_id=user.id)
     return {
@@ -620,9 +628,8 @@ def export_own_data(user: User) -> dict:
     }
 
 
+@atomic
 def close_account(user: User, password: str, *, keep_contributions: bool = False) -> None:
-    from engage.core.personal_data import close_all
-
     if not verify_password(user.password_hash, password):
         raise ValidationFailed("Your password was not right, so your account is still open.")
     audit.record("account.closed", actor_id=user.id, subject_type="user", subject_id=user.id,

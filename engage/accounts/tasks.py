@@ -8,5 +8,3 @@ from engage.accounts.services import purge_old_sessions
 def purge_sessions(worker_id: str) -> int:
     return purge_old_sessions()
 
-
-JOBS = [("accounts_purge_sessions", purge_sessions, 60 * 60)]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-from urllib.parse import urlsplit
 
+import segno
 from flask import (
     Blueprint,
     Response,
@@ -18,7 +18,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select, update
 
 from engage.accounts import services
 from engage.accounts.forms import (
@@ -35,11 +34,12 @@ from engage.accounts.forms import (
     SignInForm,
 )
 from engage.accounts.models import User
-from engage.core import clock
-from engage.core.models import Notification
+from engage.core import clock, notify
 from engage.core.permissions import Permission, can
+from engage.core.personal_data import closure_preview
 from engage.core.ratelimit import account_key, address_key, allowance_left
-from engage.errors import DomainError, NotFound
+from engage.core.security import safe_path
+from engage.errors import DomainError
 from engage.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__)
@@ -53,18 +53,6 @@ def _failed_attempt(response: Response) -> bool:
 
 def _limit(name: str):
     return lambda: current_app.config[name]
-
-
-def safe_next(target: str | None) -> str | None:
-    """Only same-site paths: never another host, never a scheme, never '//'."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    if "\\" in target:
-        return None
-    return target
 
 
 def start_session(user: User) -> None:
@@ -82,7 +70,7 @@ def start_session(user: User) -> None:
 
 
 def _after_sign_in():
-    target = safe_next(session.pop("next", None))
+    target = safe_path(session.pop("next", None))
     if current_user.needs_two_factor_setup:
         return redirect(url_for("accounts.two_factor_setup"))
     return redirect(target or url_for("accounts.account"))
@@ -108,9 +96,7 @@ def register():
         except DomainError as error:
             _attach_error(form, error.message)
         else:
-            db.session.commit()
             start_session(account.user)
-            db.session.commit()
             if account.recovery_codes:
                 return render_template("accounts/recovery_codes.html",
                                        codes=account.recovery_codes, first_time=True)
@@ -141,11 +127,10 @@ def sign_in():
     if current_user.is_authenticated:
         return redirect(url_for("accounts.account"))
     if request.method == "GET" and request.args.get("next"):
-        session["next"] = safe_next(request.args.get("next"))
+        session["next"] = safe_path(request.args.get("next"))
     form = SignInForm()
     if form.validate_on_submit():
         user = services.authenticate(form.username.data, form.password.data)
-        db.session.commit()
         if user is None:
             form.form_errors.append(
                 "We could not sign you in with that username and password. Check them and "
@@ -156,7 +141,6 @@ def sign_in():
             return redirect(url_for("accounts.two_factor"))
         else:
             start_session(user)
-            db.session.commit()
             return _after_sign_in()
     return render_template("accounts/sign_in.html", form=form)
 
@@ -185,9 +169,7 @@ def two_factor():
     if form.validate_on_submit():
         if services.second_factor_ok(user, form.code.data):
             start_session(user)
-            db.session.commit()
             return _after_sign_in()
-        db.session.commit()
         form.code.errors.append(
             "That code did not work. Enter the newest 6-digit code from your authenticator "
             "app, or one of your recovery codes."
@@ -218,10 +200,8 @@ def recover():
                 form.username.data, form.code.data, form.password.data
             )
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(error.message)
         else:
-            db.session.commit()
             flash("Your new password is set. Please sign in with it.", "success")
             return redirect(url_for("accounts.sign_in"))
     return render_template("accounts/recover.html", form=form)
@@ -248,10 +228,8 @@ def reset(token: str):
         try:
             services.reset_password(token, form.password.data)
         except DomainError as error:
-            db.session.rollback()
             form.password.errors.append(error.message)
         else:
-            db.session.commit()
             flash("Your new password is set. Please sign in with it.", "success")
             return redirect(url_for("accounts.sign_in"))
     return render_template("accounts/reset.html", form=form)
@@ -288,7 +266,6 @@ def contact():
             email_is_safe=form.email_is_safe.data,
             discreet_mode=form.discreet_mode.data != "off",
         )
-        db.session.commit()
         flash(_contact_summary(current_user), "success")
         return redirect(url_for("accounts.account"))
     return render_template("accounts/contact.html", form=form)
@@ -312,13 +289,10 @@ def change_password():
             services.change_password(current_user, form.current_password.data,
                                      form.password.data)
         except DomainError as error:
-            db.session.rollback()
             field = form.current_password if "current" in error.message else form.password
             field.errors.append(error.message)
         else:
-            db.session.commit()
             start_session(current_user._get_current_object())
-            db.session.commit()
             flash("Your password has been changed. Other devices have been signed out.",
                   "success")
             return redirect(url_for("accounts.account"))
@@ -331,7 +305,6 @@ def sign_out_everywhere():
     if not EmptyForm().validate_on_submit():
         return redirect(url_for("accounts.account"))
     services.sign_out_everywhere(current_user)
-    db.session.commit()
     logout_user()
     session.clear()
     flash("You have been signed out on every device, including this one.", "success")
@@ -344,7 +317,6 @@ def recovery_codes():
     form = EmptyForm()
     if form.validate_on_submit():
         codes = services.issue_recovery_codes(current_user)
-        db.session.commit()
         return render_template("accounts/recovery_codes.html", codes=codes, first_time=False)
     return render_template("accounts/recovery_codes_new.html", form=form,
                            left=services.unused_recovery_code_count(current_user))
@@ -357,16 +329,13 @@ def two_factor_setup():
         flash("Two-factor authentication is already set up.", "info")
         return redirect(url_for("accounts.account"))
     secret = services.start_two_factor(current_user)
-    db.session.commit()
     form = CodeForm()
     if form.validate_on_submit():
         try:
             codes = services.confirm_two_factor(current_user, form.code.data)
         except DomainError as error:
-            db.session.rollback()
             form.code.errors.append(error.message)
         else:
-            db.session.commit()
             return render_template("accounts/recovery_codes.html", codes=codes,
                                    first_time=True, two_factor=True)
     return render_template(
@@ -378,8 +347,6 @@ def two_factor_setup():
 
 
 def _qr_data_uri(uri: str) -> str:
-    import segno
-
     return segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
 
 
@@ -392,7 +359,6 @@ def export():
     form = EmptyForm()
     if form.validate_on_submit():
         data = services.export_own_data(current_user)
-        db.session.commit()
         body = json.dumps(data, indent=2, ensure_ascii=False)
         filename = f"engage-my-data-{clock.today_london().isoformat()}.json"
         return Response(
@@ -416,14 +382,11 @@ def close():
             services.close_account(current_user, form.password.data,
                                    keep_contributions=form.contributions.data == "keep")
         except DomainError as error:
-            db.session.rollback()
             form.password.errors.append(error.message)
         else:
-            db.session.commit()
             logout_user()
             session.clear()
             return render_template("accounts/closed.html")
-    from engage.core.personal_data import closure_preview
 
     return render_template("accounts/close.html", form=form,
                            preview=closure_preview(current_user))
@@ -435,24 +398,17 @@ def close():
 @bp.get("/notifications")
 @login_required
 def notifications():
-    rows = db.session.scalars(
-        select(Notification)
-        .where(Notification.user_id == current_user.id)
-        .order_by(Notification.created_at.desc(), Notification.id.desc())
-        .limit(100)
-    ).all()
-    return render_template("accounts/notifications.html", notifications=rows, form=EmptyForm())
+    return render_template("accounts/notifications.html",
+                           notifications=notify.notifications_of(current_user), form=EmptyForm())
 
 
 @bp.post("/notifications/<int:notification_id>/read")
 @login_required
 def mark_read(notification_id: int):
-    notification = db.session.get(Notification, notification_id)
-    if notification is None or notification.user_id != current_user.id:
-        raise NotFound()
-    if EmptyForm().validate_on_submit() and notification.read_at is None:
-        notification.read_at = clock.now()
-        db.session.commit()
+    notification = notify.own_notification(current_user, notification_id)
+    if EmptyForm().validate_on_submit():
+        notify.mark_read(notification)
+        flash("Message marked as read.", "success")
     return redirect(url_for("accounts.notifications"))
 
 
@@ -460,12 +416,7 @@ def mark_read(notification_id: int):
 @login_required
 def mark_all_read():
     if EmptyForm().validate_on_submit():
-        db.session.execute(
-            update(Notification)
-            .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
-            .values(read_at=clock.now())
-        )
-        db.session.commit()
+        notify.mark_all_read(current_user)
         flash("All messages marked as read.", "success")
     return redirect(url_for("accounts.notifications"))
 
@@ -482,12 +433,9 @@ def join_staff(token: str):
             user = services.accept_invitation(token, username=form.username.data,
                                               password=form.password.data)
         except DomainError as error:
-            db.session.rollback()
             _attach_error(form, error.message)
         else:
-            db.session.commit()
             start_session(user)
-            db.session.commit()
             flash("Your account is ready. Next, set up two-factor authentication.", "success")
             return redirect(url_for("accounts.two_factor_setup"))
     return render_template("accounts/join_staff.html", form=form, invitation=invitation)

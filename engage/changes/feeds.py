@@ -14,6 +14,7 @@ from flask import current_app, url_for
 
 from engage.changes.links import public_count
 from engage.changes.models import ChangeEntry
+from engage.core.clock import iso
 
 JSON_FIELD_DOCS = (
     ("id", "The entry's number."),
@@ -43,10 +44,6 @@ CSV_COLUMNS = ("id", "url", "you_said", "we_did", "organisation", "theme", "stat
 ATOM_NS = "http://www.w3.org/2005/Atom"
 
 
-def _iso(value) -> str | None:
-    return value.isoformat() if value else None
-
-
 def entry_record(entry: ChangeEntry, counts: dict[str, int]) -> dict[str, Any]:
     return {
         "id": entry.id,
@@ -58,14 +55,14 @@ def entry_record(entry: ChangeEntry, counts: dict[str, int]) -> dict[str, Any]:
         "status": str(entry.status),
         "status_label": entry.status_label,
         "not_possible_reason": entry.not_possible_reason,
-        "target_date": _iso(entry.target_on),
-        "completed_date": _iso(entry.completed_on),
-        "published": _iso(entry.published_at),
-        "updated": _iso(entry.updated_at or entry.published_at),
+        "target_date": iso(entry.target_on),
+        "completed_date": iso(entry.completed_on),
+        "published": iso(entry.published_at),
+        "updated": iso(entry.updated_at or entry.published_at),
         "feedback_count": public_count(counts.get("feedback", 0)),
         "response_count": public_count(counts.get("consultation_answer", 0)),
         "consultation_count": counts.get("consultation", 0),
-        "history": [{"date": _iso(e.occurred_at), "kind": e.kind, "status": e.status}
+        "history": [{"date": iso(e.occurred_at), "kind": e.kind, "status": e.status}
                     for e in entry.events],
     }
 
@@ -91,15 +88,15 @@ def atom_feed(entries: list[ChangeEntry], counts: dict[int, dict[str, int]]) -> 
     author = el(feed, "author")
     el(author, "name", current_app.config["ORGANISATION_NAME"])
     newest = max((e.updated_at or e.published_at for e in entries), default=None)
-    el(feed, "updated", _iso(newest) or "1970-01-01T00:00:00+00:00")
+    el(feed, "updated", iso(newest) or "1970-01-01T00:00:00+00:00")
     for entry in entries:
         node = el(feed, "entry")
         link = url_for("changes.public_entry", entry_id=entry.id, _external=True)
         el(node, "title", entry.title)
         el(node, "id", link)
         el(node, "link", rel="alternate", href=link, type="text/html")
-        el(node, "published", _iso(entry.published_at))
-        el(node, "updated", _iso(entry.updated_at or entry.published_at))
+        el(node, "published", iso(entry.published_at))
+        el(node, "updated", iso(entry.updated_at or entry.published_at))
         el(node, "category", term=str(entry.status), label=entry.status_label)
         summary = (f"You said: {entry.said}\n\nWe did: {entry.done}\n\n"
                    f"By: {entry.organisation}. Status: {entry.status_label}.")

@@ -28,42 +28,59 @@ its status changes. Anonymous respondents cannot be told: nothing links them to 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from engage.changes.models import LinkKind
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
-SMALL_NUMBER = 5
+from engage.changes.models import LinkKind
+from engage.core.suppression import THRESHOLD, is_small
 
 
 @dataclass(frozen=True)
 class LinkKindSpec:
     kind: LinkKind
-    noun_one: str
-    noun_many: str
+    counted: Callable[[int], str]  # "1 consultation", "7 pieces of feedback"
+    none_yet: Callable[[], str]
+    fewer_than: Callable[[], str]  # "Fewer than 5 pieces of feedback"
     # Counts of what people said are hidden under 5; a count of consultations is not.
     hide_small: bool = True
 
 
 LINK_KINDS: dict[str, LinkKindSpec] = {
-    LinkKind.FEEDBACK: LinkKindSpec(LinkKind.FEEDBACK, "piece of feedback", "pieces of feedback"),
+    LinkKind.FEEDBACK: LinkKindSpec(
+        LinkKind.FEEDBACK,
+        lambda n: ngettext("%(num)s piece of feedback", "%(num)s pieces of feedback", n),
+        lambda: _("No pieces of feedback linked yet"),
+        lambda: ngettext("Fewer than %(num)s piece of feedback",
+                         "Fewer than %(num)s pieces of feedback", THRESHOLD)),
     LinkKind.CONSULTATION_ANSWER: LinkKindSpec(
-        LinkKind.CONSULTATION_ANSWER, "consultation response", "consultation responses"),
-    LinkKind.CONSULTATION: LinkKindSpec(LinkKind.CONSULTATION, "consultation", "consultations",
-                                        hide_small=False),
+        LinkKind.CONSULTATION_ANSWER,
+        lambda n: ngettext("%(num)s consultation response", "%(num)s consultation responses",
+                           n),
+        lambda: _("No consultation responses linked yet"),
+        lambda: ngettext("Fewer than %(num)s consultation response",
+                         "Fewer than %(num)s consultation responses", THRESHOLD)),
+    LinkKind.CONSULTATION: LinkKindSpec(
+        LinkKind.CONSULTATION,
+        lambda n: ngettext("%(num)s consultation", "%(num)s consultations", n),
+        lambda: _("No consultations linked yet"),
+        lambda: ngettext("Fewer than %(num)s consultation", "Fewer than %(num)s consultations",
+                         THRESHOLD),
+        hide_small=False),
 }
 
 
 def count_text(count: int, spec: LinkKindSpec) -> str:
     """Counts under 5 are never shown exactly: a '1' could point at one person."""
     if count == 0:
-        return f"No {spec.noun_many} linked yet"
-    if not spec.hide_small:
-        return f"{count} {spec.noun_one if count == 1 else spec.noun_many}"
-    if count < SMALL_NUMBER:
-        return f"Fewer than {SMALL_NUMBER} {spec.noun_many}"
-    return f"{count} {spec.noun_many}"
+        return spec.none_yet()
+    if spec.hide_small and is_small(count):
+        return spec.fewer_than()
+    return spec.counted(count)
 
 
 def public_count(count: int) -> int | None:
     """The number for open data: null when it is between 1 and 4."""
-    return None if 0 < count < SMALL_NUMBER else count
+    return None if is_small(count) else count

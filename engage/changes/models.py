@@ -143,6 +143,12 @@ class ChangeEntry(Base):
         return summary[:100].rsplit(" ", 1)[0].rstrip(",;:.") + "\u2026"
 
 
+class EntryEventKind(enum.StrEnum):
+    PUBLISHED = "published"
+    STATUS = "status"  # the status changed
+    EDITED = "edited"
+
+
 class ChangeEntryEvent(Base):
     """The public history of a published entry: published, status changed, updated.
     Who did it is in the audit log."""

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 
 from engage.changes.models import ChangeEntry
-from engage.core.personal_data import PersonalDataKind, register
+from engage.core.personal_data import PersonalDataKind
 from engage.extensions import db
 
 _ROLES = ("created_by_id", "submitted_by_id", "approved_by_id")
@@ -29,8 +29,8 @@ def _erase(user: Any) -> None:
                            .values({column: None}))
 
 
-register(PersonalDataKind(
+KINDS = [PersonalDataKind(
     "change_entries", "'You said, we did' entries you wrote or approved",
     "To show that a second person approved each published change.",
     "Staff who manage 'you said, we did' entries.",
-    "Until you close your account.", _entries, _erase))
+    "Until you close your account.", _entries, _erase)]

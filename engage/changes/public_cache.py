@@ -27,6 +27,7 @@ from engage.changes.models import (
 )
 from engage.consultations.models import AnonymousAnswer, Answer
 from engage.core import page_cache
+from engage.extensions import db
 from engage.feedback.models import FeedbackItem, FeedbackTheme
 
 PUBLIC_LOG = "public-log"
@@ -46,8 +47,6 @@ def register(app: Flask) -> None:
 def public_log_changed(session: Session | None = None) -> None:
     """The public log shows something new: bump its version now (in this transaction) and
     rebuild the filter lists before the transaction commits."""
-    from engage.extensions import db
-
     session = session or db.session()
     if session.info.get(_STALE):
         return
@@ -57,8 +56,6 @@ def public_log_changed(session: Session | None = None) -> None:
 
 def rebuild_public_filters(session: Session | None = None) -> None:
     """The organisations and themes that published entries have, with how many each."""
-    from engage.extensions import db
-
     connection = (session or db.session()).connection()
     published = ChangeEntry.publication == Publication.PUBLISHED
     connection.execute(delete(PublicOrganisation))

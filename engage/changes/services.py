@@ -12,18 +12,21 @@ from typing import Any
 from sqlalchemy import and_, delete, func, literal, or_, select, tuple_, update
 from sqlalchemy.orm import selectinload
 
+from engage.accounts.models import User
 from engage.changes.links import LINK_KINDS
 from engage.changes.models import (
     ChangeEntry,
     ChangeEntryEvent,
     ChangeLink,
     ChangeStatus,
+    EntryEventKind,
     LinkKind,
     Publication,
     PublicOrganisation,
     PublicTheme,
 )
 from engage.changes.public_cache import public_log_changed
+from engage.consultations import services as consultation_services
 from engage.consultations.models import (
     AnonymousAnswer,
     Answer,
@@ -36,13 +39,16 @@ from engage.consultations.models import (
 )
 from engage.consultations.models import Response as ConsultationResponse
 from engage.core import audit, clock
+from engage.core.models import Notification
 from engage.core.notify import Message, notify
 from engage.core.permissions import Permission, can
+from engage.core.unit_of_work import atomic
 from engage.db import UTCDateTime
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
 from engage.feedback import services as feedback_services
 from engage.feedback.models import FeedbackGiver, FeedbackItem, FeedbackStatus
+from engage.panels.services import credit_for
 
 MAX_TEXT = 4000
 EDITABLE_FIELDS = ("said", "done", "organisation", "theme_id", "status", "not_possible_reason",
@@ -81,6 +87,7 @@ def _clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return {name: cleaned.get(name) for name in EDITABLE_FIELDS}
 
 
+@atomic
 def create_entry(actor: Any, **fields: Any) -> ChangeEntry:
     _require(actor, Permission.WRITE_CHANGES)
     entry = ChangeEntry(created_by_id=actor.id, publication=Publication.DRAFT,
@@ -92,6 +99,7 @@ def create_entry(actor: Any, **fields: Any) -> ChangeEntry:
     return entry
 
 
+@atomic
 def update_entry(actor: Any, entry: ChangeEntry, **fields: Any) -> ChangeEntry:
     """Drafts change quietly. An entry waiting for approval goes back to draft, so the approver
     always approves what they read. A published entry changes in public, with an 'updated on'
@@ -112,10 +120,10 @@ def update_entry(actor: Any, entry: ChangeEntry, **fields: Any) -> ChangeEntry:
         now = clock.now()
         entry.updated_at = now
         if entry.status != old_status:
-            event = ChangeEntryEvent(entry_id=entry.id, occurred_at=now, kind="status",
+            event = ChangeEntryEvent(entry_id=entry.id, occurred_at=now, kind=EntryEventKind.STATUS,
                                      status=entry.status)
         else:
-            event = ChangeEntryEvent(entry_id=entry.id, occurred_at=now, kind="edited",
+            event = ChangeEntryEvent(entry_id=entry.id, occurred_at=now, kind=EntryEventKind.EDITED,
                                      note="Details updated")
         db.session.add(event)
         db.session.flush()
@@ -166,7 +174,7 @@ def approve_entry(actor: Any, entry: ChangeEntry) -> None:
     now = clock.now()
     _publication_move(entry, Publication.AWAITING_APPROVAL, Publication.PUBLISHED,
                       approved_by_id=actor.id, published_at=now)
-    event = ChangeEntryEvent(entry_id=entry.id, occurred_at=now, kind="published",
+    event = ChangeEntryEvent(entry_id=entry.id, occurred_at=now, kind=EntryEventKind.PUBLISHED,
                              status=entry.status)
     db.session.add(event)
     db.session.flush()
@@ -181,8 +189,6 @@ def named_givers_for_entry(entry: ChangeEntry) -> list[Any]:
     """Everyone to tell about this entry, once each: named givers of linked feedback, and
     named respondents of linked consultation answers and of linked consultations (sent
     responses only). Anonymous feedback and anonymous answers lead to no one."""
-    from engage.accounts.models import User
-
     feedback_givers = (
         select(FeedbackGiver.user_id)
         .join(ChangeLink, ChangeLink.feedback_id == FeedbackGiver.feedback_id)
@@ -222,6 +228,7 @@ def parse_feedback_reference(typed: str) -> int | None:
     return int(digits) if digits and len(digits) <= 19 else None
 
 
+@atomic
 def link_feedback(actor: Any, entry: ChangeEntry, feedback_id: int) -> ChangeLink:
     _require(actor, Permission.WRITE_CHANGES)
     item = db.session.get(FeedbackItem, feedback_id)
@@ -234,13 +241,8 @@ def link_feedback(actor: Any, entry: ChangeEntry, feedback_id: int) -> ChangeLin
         return existing
     link = ChangeLink(entry_id=entry.id, kind=LinkKind.FEEDBACK, feedback_id=feedback_id)
     db.session.add(link)
-    db.session.execute(
-        update(FeedbackItem).where(FeedbackItem.id == feedback_id)
-        .values(status=FeedbackStatus.LINKED, status_changed_on=clock.today_london(),
-                closed_reason=None)
-        .execution_options(synchronize_session=False))
     db.session.flush()
-    db.session.refresh(item)
+    feedback_services.mark_linked(item)
     audit.record("change.feedback_linked", actor_id=actor.id, subject_type="change_entry",
                  subject_id=entry.id, feedback_id=feedback_id)
     if entry.is_published:
@@ -261,12 +263,9 @@ def unlink_feedback(actor: Any, entry: ChangeEntry, feedback_id: int) -> None:
         raise NotFound()
     still_linked = db.session.scalar(select(func.count()).select_from(ChangeLink).where(
         ChangeLink.feedback_id == feedback_id))
-    if not still_linked:
-        db.session.execute(
-            update(FeedbackItem)
-            .where(FeedbackItem.id == feedback_id, FeedbackItem.status == FeedbackStatus.LINKED)
-            .values(status=FeedbackStatus.ACKNOWLEDGED, status_changed_on=clock.today_london())
-            .execution_options(synchronize_session=False))
+    item = db.session.get(FeedbackItem, feedback_id)
+    if not still_linked and item is not None:
+        feedback_services.mark_unlinked(item)
     db.session.expire(entry, ["links"])
     audit.record("change.feedback_unlinked", actor_id=actor.id, subject_type="change_entry",
                  subject_id=entry.id, feedback_id=feedback_id)
@@ -290,6 +289,7 @@ def _published_consultation(consultation_id: int) -> Consultation:
     return consultation
 
 
+@atomic
 def link_consultation(actor: Any, entry: ChangeEntry, consultation_id: int) -> ChangeLink:
     _require(actor, Permission.WRITE_CHANGES)
     consultation = _published_consultation(consultation_id)
@@ -318,6 +318,7 @@ def find_answer(answer_id: str) -> Answer | AnonymousAnswer | None:
     return db.session.get(AnonymousAnswer, answer_id)
 
 
+@atomic
 def link_consultation_answer(actor: Any, entry: ChangeEntry, answer_id: str) -> ChangeLink:
     """Link one free-text answer. Any sent answer may be linked and counted; whether its words
     are ever shown publicly depends only on the respondent's own choice for it."""
@@ -366,8 +367,6 @@ def answers_with_text(consultation: Consultation) -> list[Answer | AnonymousAnsw
 
 def _named_respondents(*, consultation_id: int | None = None,
                        answer_id: str | None = None) -> list[Any]:
-    from engage.accounts.models import User
-
     query = (select(User).join(ConsultationResponse, ConsultationResponse.user_id == User.id)
              .where(ConsultationResponse.status == ResponseStatus.SUBMITTED,
                     User.is_disabled.is_(False)))
@@ -382,8 +381,6 @@ def _named_respondents(*, consultation_id: int | None = None,
 def _tell_linked(entry: ChangeEntry, person: Any, target: str) -> None:
     """Linking more of someone's answers to a published entry tells them once: not again if
     they have already heard about this entry."""
-    from engage.core.models import Notification
-
     link = f"/you-said-we-did/{entry.id}"
     if db.session.scalar(select(Notification.id).where(Notification.user_id == person.id,
                                                        Notification.link == link).limit(1)):
@@ -520,8 +517,6 @@ def public_quotes(entry: ChangeEntry) -> list[Quote]:
     Consultation answers: only answers the respondent marked "may be quoted publicly", from
     consultations whose results are published, credited as the respondent chose (anonymous
     answers never are)."""
-    from engage.panels.services import credit_for
-
     quotes = [Quote(text) for text in db.session.scalars(
         select(FeedbackItem.quote)
         .join(ChangeLink, ChangeLink.feedback_id == FeedbackItem.id)
@@ -639,6 +634,19 @@ def entries_linked_to_answers(answer_ids: list[str]) -> dict[str, list[ChangeEnt
         for answer_id, entry in rows:
             out[answer_id].append(entry)
     return dict(out)
+
+
+def consultation_answer_links(consultation: Consultation, user) -> dict | None:
+    """Added to a consultation's answers page (consultations.RESPONSES_PAGE): under each
+    written answer, the entries it is linked to and, once the results are published, a way
+    for programme leads to link it to an entry."""
+    if not can(user, Permission.WRITE_CHANGES):
+        return None
+    ids = [row.id for row in consultation_services.answer_rows(consultation) if row.values.text]
+    return {"answer_templates": ["changes/_answer_links.html"],
+            "change_entries": staff_entries()
+            if consultation.state == ConsultationState.PUBLISHED else [],
+            "answer_changes": entries_linked_to_answers(ids)}
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,9 @@ approve entries."""
 
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import (
     Blueprint,
     Response,
-    abort,
     flash,
     jsonify,
     redirect,
@@ -17,9 +14,10 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
-from engage.changes import feeds, public_cache, services
+from engage.accounts.decorators import require
+from engage.changes import feeds, services
 from engage.changes.forms import (
     ActionForm,
     EntryForm,
@@ -31,28 +29,12 @@ from engage.changes.links import LINK_KINDS, count_text
 from engage.changes.models import ChangeEntry, ChangeStatus
 from engage.core.csv import csv_response
 from engage.core.permissions import Permission, can
+from engage.core.security import safe_path
 from engage.errors import DomainError, NotFound
 from engage.extensions import db
 from engage.feedback import services as feedback_services
 
 bp = Blueprint("changes", __name__)
-bp.record_once(lambda state: public_cache.register(state.app))
-
-feedback_services.register_linked_change_finder(services.published_changes_for_feedback)
-
-
-def require_any(*permissions: Permission):
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def wrapped(*args, **kwargs):
-            if not any(can(current_user, p) for p in permissions):
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def _counts_text(counts: dict[str, int]) -> list[str]:
@@ -151,29 +133,27 @@ def _entry_fields(form: EntryForm) -> dict:
 
 
 @bp.get("/staff/changes")
-@require_any(Permission.WRITE_CHANGES, Permission.APPROVE_CHANGES)
+@require(Permission.WRITE_CHANGES, Permission.APPROVE_CHANGES)
 def staff_list():
     return render_template("changes/staff_list.html", entries=services.staff_entries())
 
 
 @bp.route("/staff/changes/new", methods=["GET", "POST"])
-@require_any(Permission.WRITE_CHANGES)
+@require(Permission.WRITE_CHANGES)
 def new():
     form = EntryForm()
     if form.validate_on_submit():
         try:
             entry = services.create_entry(current_user, **_entry_fields(form))
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(error.message)
         else:
-            db.session.commit()
             return redirect(url_for("changes.staff_entry", entry_id=entry.id))
     return render_template("changes/edit.html", form=form, entry=None)
 
 
 @bp.route("/staff/changes/<int:entry_id>/edit", methods=["GET", "POST"])
-@require_any(Permission.WRITE_CHANGES)
+@require(Permission.WRITE_CHANGES)
 def edit(entry_id: int):
     entry = _load(entry_id)
     form = EntryForm(data=None if request.method == "POST" else {
@@ -185,10 +165,8 @@ def edit(entry_id: int):
         try:
             services.update_entry(current_user, entry, **_entry_fields(form))
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(error.message)
         else:
-            db.session.commit()
             return redirect(url_for("changes.staff_entry", entry_id=entry.id))
     return render_template("changes/edit.html", form=form, entry=entry)
 
@@ -216,33 +194,31 @@ def _staff_page(entry: ChangeEntry, link_form: LinkFeedbackForm | None = None,
 
 
 @bp.get("/staff/changes/<int:entry_id>")
-@require_any(Permission.WRITE_CHANGES, Permission.APPROVE_CHANGES)
+@require(Permission.WRITE_CHANGES, Permission.APPROVE_CHANGES)
 def staff_entry(entry_id: int):
     return _staff_page(_load(entry_id))
 
 
 @bp.post("/staff/changes/<int:entry_id>/submit")
-@require_any(Permission.WRITE_CHANGES)
+@require(Permission.WRITE_CHANGES)
 def submit(entry_id: int):
     entry = _load(entry_id)
     if ActionForm().validate_on_submit():
         services.submit_for_approval(current_user, entry)
-        db.session.commit()
     return redirect(url_for("changes.staff_entry", entry_id=entry.id))
 
 
 @bp.post("/staff/changes/<int:entry_id>/approve")
-@require_any(Permission.APPROVE_CHANGES)
+@require(Permission.APPROVE_CHANGES)
 def approve(entry_id: int):
     entry = _load(entry_id)
     if ActionForm().validate_on_submit():
         services.approve_entry(current_user, entry)
-        db.session.commit()
     return redirect(url_for("changes.staff_entry", entry_id=entry.id))
 
 
 @bp.post("/staff/changes/<int:entry_id>/links")
-@require_any(Permission.WRITE_CHANGES)
+@require(Permission.WRITE_CHANGES)
 def link(entry_id: int):
     entry = _load(entry_id)
     form = LinkFeedbackForm()
@@ -254,26 +230,23 @@ def link(entry_id: int):
                                   "feedback's page.")
             services.link_feedback(current_user, entry, feedback_id)
         except DomainError as error:
-            db.session.rollback()
             form.reference.errors = [error.message]
         else:
-            db.session.commit()
             return redirect(url_for("changes.staff_entry", entry_id=entry.id))
     return _staff_page(entry, form), 400
 
 
 @bp.post("/staff/changes/<int:entry_id>/links/<int:feedback_id>/remove")
-@require_any(Permission.WRITE_CHANGES)
+@require(Permission.WRITE_CHANGES)
 def unlink(entry_id: int, feedback_id: int):
     entry = _load(entry_id)
     if ActionForm().validate_on_submit():
         services.unlink_feedback(current_user, entry, feedback_id)
-        db.session.commit()
     return redirect(url_for("changes.staff_entry", entry_id=entry.id))
 
 
 @bp.post("/staff/changes/<int:entry_id>/consultations")
-@require_any(Permission.WRITE_CHANGES)
+@require(Permission.WRITE_CHANGES)
 def link_consultation(entry_id: int):
     entry = _load(entry_id)
     form = _consultation_form(LinkConsultationForm())
@@ -281,64 +254,56 @@ def link_consultation(entry_id: int):
         try:
             services.link_consultation(current_user, entry, form.consultation.data)
         except DomainError as error:
-            db.session.rollback()
             form.consultation.errors = [error.message]
         else:
-            db.session.commit()
             return redirect(url_for("changes.staff_entry", entry_id=entry.id))
     return _staff_page(entry, consultation_form=form), 400
 
 
 @bp.post("/staff/changes/<int:entry_id>/consultations/<int:consultation_id>/remove")
-@require_any(Permission.WRITE_CHANGES)
+@require(Permission.WRITE_CHANGES)
 def unlink_consultation(entry_id: int, consultation_id: int):
     entry = _load(entry_id)
     if ActionForm().validate_on_submit():
         services.unlink_consultation(current_user, entry, consultation_id)
-        db.session.commit()
     return redirect(url_for("changes.staff_entry", entry_id=entry.id))
 
 
 @bp.post("/staff/changes/<int:entry_id>/answers/<answer_id>/remove")
-@require_any(Permission.WRITE_CHANGES)
+@require(Permission.WRITE_CHANGES)
 def unlink_answer(entry_id: int, answer_id: str):
     entry = _load(entry_id)
     if ActionForm().validate_on_submit():
         services.unlink_consultation_answer(current_user, entry, answer_id)
-        db.session.commit()
     return redirect(url_for("changes.staff_entry", entry_id=entry.id))
 
 
-def _safe_back(back: str | None, fallback: str) -> str:
+def _back_to_answers(back: str | None, fallback: str) -> str:
     """Only back to a consultation's answers page on this site."""
-    if back and back.startswith("/consultations/") and "//" not in back and "\\" not in back:
-        return back
-    return fallback
+    return safe_path(back, under="/consultations/") or fallback
 
 
 @bp.post("/staff/changes/answer-links")
-@require_any(Permission.WRITE_CHANGES)
+@require(Permission.WRITE_CHANGES)
 def link_answer():
     """From a consultation's answers page: "link this answer to a change"."""
     form = LinkAnswerForm()
     if not form.validate_on_submit():
         flash(_("Choose a change from the list, then link the answer."), "error")
-        return redirect(_safe_back(form.back.data, url_for("changes.staff_list")))
+        return redirect(_back_to_answers(form.back.data, url_for("changes.staff_list")))
     entry = _load(form.entry.data)
     try:
         services.link_consultation_answer(current_user, entry, form.answer_id.data)
     except DomainError as error:
-        db.session.rollback()
         flash(error.message, "error")
-        return redirect(_safe_back(form.back.data, url_for("changes.staff_list")))
-    db.session.commit()
+        return redirect(_back_to_answers(form.back.data, url_for("changes.staff_list")))
     flash(_("Answer linked to the change \u201c%(title)s\u201d.", title=entry.title), "success")
-    return redirect(_safe_back(form.back.data,
-                               url_for("changes.staff_entry", entry_id=entry.id)))
+    return redirect(_back_to_answers(form.back.data,
+                                     url_for("changes.staff_entry", entry_id=entry.id)))
 
 
 @bp.get("/staff/changes/measures")
-@require_any(Permission.TRIAGE_FEEDBACK, Permission.WRITE_CHANGES, Permission.VIEW_DASHBOARD)
+@require(Permission.TRIAGE_FEEDBACK, Permission.WRITE_CHANGES, Permission.VIEW_DASHBOARD)
 def measures():
     return render_template("changes/measures.html", measures=services.measures())
 

@@ -6,7 +6,6 @@ exported or erased per person. Receipts (only that someone took part) are.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -18,12 +17,11 @@ from engage.consultations.models import (
     Response,
     ResponseStatus,
 )
-from engage.core.personal_data import PersonalDataKind, register
+from engage.consultations.retention import UNSENT_DRAFTS_RULE
+from engage.consultations.services import delete_responses, keep_without_name
+from engage.core.clock import iso
+from engage.core.personal_data import PersonalDataKind
 from engage.extensions import db
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def _responses(user) -> list[dict[str, Any]]:
@@ -42,14 +40,12 @@ def _responses(user) -> list[dict[str, Any]]:
                 "quote_consent": answer.quote_consent,
             })
         out.append({"consultation": consultation.title if consultation else None,
-                    "status": response.status, "submitted_at": _iso(response.submitted_at),
-                    "updated_at": _iso(response.updated_at), "answers": answers})
+                    "status": response.status, "submitted_at": iso(response.submitted_at),
+                    "updated_at": iso(response.updated_at), "answers": answers})
     return out
 
 
 def _erase_responses(user) -> None:
-    from engage.consultations.services import delete_responses
-
     delete_responses(Response.user_id == user.id)
 
 
@@ -58,8 +54,6 @@ def _anonymise_responses(user) -> None:
     an anonymous response (the day it was sent, a random id) when the worker next adds
     anonymous answers, not written beside the closure. No answer can be quoted any more,
     because the person can no longer be asked or credited. Unsent drafts are deleted."""
-    from engage.consultations.services import keep_without_name
-
     for response in db.session.scalars(select(Response).where(
             Response.user_id == user.id, Response.status == ResponseStatus.SUBMITTED)):
         keep_without_name(response)
@@ -80,7 +74,7 @@ def _erase_receipts(user) -> None:
 
 def _created(user) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(Consultation).where(Consultation.created_by_id == user.id))
-    return [{"consultation": c.title, "created_at": _iso(c.created_at)} for c in rows]
+    return [{"consultation": c.title, "created_at": iso(c.created_at)} for c in rows]
 
 
 def _erase_created(user) -> None:
@@ -98,7 +92,7 @@ KINDS = [
                      anonymise=_anonymise_responses,
                      anonymise_note="Answers you sent stay in the results without your name "
                      "and can no longer be quoted. Drafts you never sent are deleted.",
-                     retention_key="consultation_unsent_drafts"),
+                     retention=UNSENT_DRAFTS_RULE),
     PersonalDataKind("participation_receipts", "Anonymous consultations you took part in",
                      "Only so we can tell you that you have already answered. It does not say "
                      "which answers were yours: nobody can find that out.",
@@ -108,6 +102,3 @@ KINDS = [
                      "Until you close your account.", _created, _erase_created,
                      on_close="The consultation stays, without your name."),
 ]
-
-for _kind in KINDS:
-    register(_kind)

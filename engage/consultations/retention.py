@@ -7,8 +7,9 @@ from datetime import datetime
 from sqlalchemy import delete, select
 
 from engage.consultations.models import Consultation, Response, ResponseStatus
+from engage.core.clock import months_before
+from engage.core.personal_data import RetentionRule
 from engage.extensions import db
-from engage.lifecycle.retention import RetentionRule, months_before, register
 
 UNSENT_DRAFTS = "consultation_unsent_drafts"
 
@@ -25,6 +26,6 @@ def remove_unsent_drafts(now: datetime, months: int) -> int:
     return result.rowcount or 0
 
 
-register(RetentionRule(
+UNSENT_DRAFTS_RULE = RetentionRule(
     UNSENT_DRAFTS, "Consultation answers saved as a draft and never sent", 3,
-    "after the consultation closed", remove_unsent_drafts))
+    "after the consultation closed", remove_unsent_drafts)

@@ -32,30 +32,27 @@ from engage.consultations.models import (
     ResponseStatus,
     random_id,
 )
+from engage.consultations.signals import anonymous_snapshots_added, took_part
 from engage.core import audit, clock, inbox
 from engage.core.charts import Bar, bar_chart
 from engage.core.crypto import keyed_hash
 from engage.core.notify import Message, notify
 from engage.core.permissions import Permission, Role, can
-from engage.equality.services import (
-    record_snapshot,
-    reshuffle_snapshots,
-    snapshot_answers,
-    take_equality_snapshot,
-)
+from engage.core.suppression import THRESHOLD
+from engage.core.unit_of_work import atomic
+from engage.core.wiring import Hook
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
 from engage.panels import services as panels
 from engage.panels.models import Panel
 from engage.panels.richtext import sanitise
 
-SMALL_NUMBER = 5  # counts below this are never published exactly
 MAX_OPTIONS = 20
 MAX_TAG_LENGTH = 40
 
 
 def fewer_than_five(count: int) -> str:
-    return _("fewer than 5") if count < SMALL_NUMBER else str(count)
+    return _("fewer than %(n)s", n=THRESHOLD) if count < THRESHOLD else str(count)
 
 
 # --- who may do what --------
@@ -143,6 +140,7 @@ def _apply_details(consultation: Consultation, details: ConsultationDetails) -> 
     consultation.is_anonymous = details.is_anonymous
 
 
+@atomic
 def create_consultation(actor, panel: Panel | None, details: ConsultationDetails) -> Consultation:
     if not can_create_consultation(actor, panel):
         raise NotFound() if panel is not None else NotAllowed()
@@ -157,6 +155,7 @@ def create_consultation(actor, panel: Panel | None, details: ConsultationDetails
     return consultation
 
 
+@atomic
 def update_consultation(actor, consultation: Consultation,
                         details: ConsultationDetails) -> None:
     if not can_manage(actor, consultation):
@@ -194,6 +193,7 @@ def _check_editable(actor, consultation: Consultation) -> None:
                              "agreed to."))
 
 
+@atomic
 def add_part(actor, consultation: Consultation, title: str, intro: str = "",
              content_note: str = "") -> ConsultationPart:
     _check_editable(actor, consultation)
@@ -232,6 +232,7 @@ class QuestionDetails:
     scale_high_label: str = ""
 
 
+@atomic
 def add_question(actor, consultation: Consultation, details: QuestionDetails) -> Question:
     _check_editable(actor, consultation)
     part = _part_of(consultation, details.part_id)
@@ -273,6 +274,7 @@ def add_question(actor, consultation: Consultation, details: QuestionDetails) ->
     return question
 
 
+@atomic
 def delete_question(actor, consultation: Consultation, question_id: int) -> None:
     _check_editable(actor, consultation)
     for part in consultation.parts:
@@ -286,6 +288,7 @@ def delete_question(actor, consultation: Consultation, question_id: int) -> None
     raise NotFound()
 
 
+@atomic
 def delete_part(actor, consultation: Consultation, part_id: int) -> None:
     _check_editable(actor, consultation)
     part = _part_of(consultation, part_id)
@@ -312,6 +315,7 @@ def _move(consultation: Consultation, from_state: str, message: str, **values) -
     db.session.refresh(consultation)
 
 
+@atomic
 def open_consultation(actor, consultation: Consultation) -> None:
     if not can_manage(actor, consultation):
         raise NotFound()
@@ -325,6 +329,7 @@ def open_consultation(actor, consultation: Consultation) -> None:
                  subject_id=consultation.id)
 
 
+@atomic
 def extend_closing(actor, consultation: Consultation, new_closes_at: datetime) -> None:
     if not can_manage(actor, consultation):
         raise NotFound()
@@ -340,6 +345,7 @@ def extend_closing(actor, consultation: Consultation, new_closes_at: datetime) -
                  subject_id=consultation.id)
 
 
+@atomic
 def close_consultation(actor, consultation: Consultation) -> None:
     if not can_manage(actor, consultation):
         raise NotFound()
@@ -351,6 +357,7 @@ def close_consultation(actor, consultation: Consultation) -> None:
                  subject_id=consultation.id)
 
 
+@atomic
 def publish_results(actor, consultation: Consultation) -> None:
     if not can_manage(actor, consultation):
         raise NotFound()
@@ -559,6 +566,7 @@ def _write_answers(response, answers: dict[int, AnswerInput], answer_class) -> N
         row.quote_consent = answer.consent
 
 
+@atomic
 def save_draft(user, consultation: Consultation, answers: dict[int, AnswerInput]) -> Response:
     """Save and come back later (people with an account)."""
     if not _signed_in(user):
@@ -597,6 +605,7 @@ class SubmitResult:
     anonymous: bool = False
 
 
+@atomic
 def submit_answers(user, consultation: Consultation, answers: dict[int, AnswerInput], *,
                    form_token: str | None = None) -> SubmitResult:
     check_can_answer(user, consultation)
@@ -610,7 +619,7 @@ def submit_answers(user, consultation: Consultation, answers: dict[int, AnswerIn
     response.updated_at = now
     if first_time:
         response.submitted_at = now
-        take_equality_snapshot(user, "consultation", consultation.id)
+        took_part.send(consultation, user=user)
     db.session.flush()
     audit.record("consultation.answered" if first_time else "consultation.answer_updated",
                  actor_id=user.id, subject_type="consultation", subject_id=consultation.id)
@@ -618,6 +627,9 @@ def submit_answers(user, consultation: Consultation, answers: dict[int, AnswerIn
 
 
 ANONYMOUS_ANSWERS = "consultation.anonymous_answers"  # the kind of sealed envelope
+# Equality's sealed copy of a person's answers, taken when they send anonymous answers
+# (a function (user) -> str | None); recorded through signals.anonymous_snapshots_added.
+ANONYMOUS_SNAPSHOT = Hook("consultations.anonymous_snapshot")
 DEFAULT_BATCH_SIZE = 5
 
 
@@ -638,7 +650,10 @@ def _submit_anonymous(user, consultation: Consultation, answers: dict[int, Answe
                                                     user_id=user.id, took_part_on=today))
         except IntegrityError:
             return SubmitResult(already_had_it=True, anonymous=True)
-        payload["equality"] = snapshot_answers(user)
+        # What equality keeps about who took part travels sealed with the answers, and is
+        # recorded when they are added, apart from them (ANONYMOUS_SNAPSHOT).
+        for sealed in ANONYMOUS_SNAPSHOT.results(user)[:1]:
+            payload["equality"] = sealed
         delete_responses(Response.consultation_id == consultation.id,
                          Response.user_id == user.id)
     else:
@@ -713,7 +728,7 @@ def settle_anonymous_answers(consultation: Consultation) -> int:
     kept after it)."""
     added = _write_waiting(consultation)
     _rewrite_anonymous_set(consultation)
-    reshuffle_snapshots("consultation", consultation.id)
+    anonymous_snapshots_added.send(consultation, snapshots=[], settled=True)
     return added
 
 
@@ -740,8 +755,8 @@ def _write_waiting(consultation: Consultation) -> int:
             per_day[payload["day"]] += 1
     # Shuffled apart from the answers, so the n-th snapshot is not the n-th response's.
     inbox.shuffle(snapshots)
-    for answers, month in snapshots:
-        record_snapshot("consultation", consultation.id, answers, month=month)
+    if snapshots:
+        anonymous_snapshots_added.send(consultation, snapshots=snapshots, settled=False)
     db.session.flush()
     for day, number in per_day.items():
         audit.count_anonymous("consultation.answered_anonymously", date.fromisoformat(day),
@@ -836,7 +851,7 @@ class OptionCount:
 
     @property
     def suppressed(self) -> bool:
-        return self.hidden or self.count < SMALL_NUMBER
+        return self.hidden or self.count < THRESHOLD
 
     @property
     def published(self) -> str:
@@ -849,9 +864,9 @@ def _protect_small_numbers(question: Question, options: list[OptionCount]) -> No
     that case the next smallest count is hidden too."""
     if question.kind == QuestionKind.MULTIPLE_CHOICE:
         return
-    small = [o for o in options if o.count < SMALL_NUMBER]
+    small = [o for o in options if o.count < THRESHOLD]
     if len(small) == 1:
-        others = sorted((o for o in options if o.count >= SMALL_NUMBER), key=lambda o: o.count)
+        others = sorted((o for o in options if o.count >= THRESHOLD), key=lambda o: o.count)
         if others:
             others[0].hidden = True
 
@@ -1074,11 +1089,25 @@ def _remind(consultation: Consultation, link: str, which: str) -> int:
     return count
 
 
-# --- the consultations section of a panel page --------
+# --- what higher domains add to the staff page of answers --------
+
+# A function (consultation, user) that returns template values for
+# consultations/responses.html, or None: "you said, we did" adds the entries an answer can be
+# linked to.
+RESPONSES_PAGE = Hook("consultations.responses_page")
 
 
-@panels.register_panel_section
-def _panel_consultations(panel: Panel, user) -> dict | None:
+def responses_page_extras(consultation: Consultation, user) -> dict:
+    extras: dict = {}
+    for values in RESPONSES_PAGE.results(consultation, user):
+        extras.update(values)
+    return extras
+
+
+# --- the consultations section of a panel page (added to PANEL_PAGE_SECTIONS) --------
+
+
+def panel_section(panel: Panel, user) -> dict | None:
     rows = db.session.scalars(select(Consultation).where(
         Consultation.panel_id == panel.id,
         Consultation.state.in_([ConsultationState.OPEN, ConsultationState.PUBLISHED]))

@@ -20,10 +20,3 @@ def send_notices(worker_id: str) -> int:
     # Notices carry links built with url_for, which needs a request context (paths only).
     with current_app.test_request_context("/"):
         return services.send_due_notices()
-
-
-JOBS = [
-    ("consultations_close_due", close_due, 60),
-    ("consultations_anonymous_answers", add_anonymous_answers, 60),
-    ("consultations_notices", send_notices, 300),
-]

@@ -18,7 +18,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engage.accounts.admin_views import require
+from engage.accounts.decorators import require
 from engage.consultations import services
 from engage.consultations.forms import (
     ConsultationForm,
@@ -37,10 +37,11 @@ from engage.consultations.models import (
 )
 from engage.core import clock
 from engage.core.csv import csv_response
-from engage.core.permissions import Permission, can
+from engage.core.permissions import Permission
 from engage.core.ratelimit import client_key
+from engage.core.security import safe_path
 from engage.errors import DomainError, NotFound
-from engage.extensions import db, limiter
+from engage.extensions import limiter
 from engage.panels import services as panels
 
 bp = Blueprint("consultations", __name__, url_prefix="/consultations")
@@ -154,12 +155,10 @@ def answer(consultation_id: int):
         else:
             services.save_draft(user, consultation, answers)
     except DomainError as error:
-        db.session.rollback()
         if error.status_code == 404:
             raise
         return _answer_page(consultation, values=values, errors={}, problem=error.message,
                             form_token=token, status=error.status_code)
-    db.session.commit()
     if not sending:
         flash(_("Your answers are saved. You can come back and finish them at any time before "
                 "the consultation closes."), "success")
@@ -178,7 +177,6 @@ def withdraw(consultation_id: int):
         raise NotFound()
     if request.method == "POST":
         services.withdraw_response(current_user, consultation)
-        db.session.commit()
         flash(_("Your answers have been withdrawn and deleted."), "success")
         return redirect(url_for("consultations.detail", consultation_id=consultation.id))
     return render_template("consultations/withdraw.html", c=consultation, response=response,
@@ -224,10 +222,8 @@ def new():
         try:
             consultation = services.create_consultation(current_user, panel, _details(form))
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(error.message)
         else:
-            db.session.commit()
             flash(_("The consultation is saved as a draft. Now add its questions."), "success")
             return redirect(url_for("consultations.manage", consultation_id=consultation.id))
     return render_template("consultations/form.html", form=form, panel=panel, c=None)
@@ -251,10 +247,8 @@ def edit(consultation_id: int):
         try:
             services.update_consultation(current_user, consultation, _details(form))
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(error.message)
         else:
-            db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("consultations.manage", consultation_id=consultation.id))
     return render_template("consultations/form.html", form=form, panel=consultation.panel,
@@ -293,10 +287,8 @@ def add_part(consultation_id: int):
             services.add_part(current_user, consultation, form.title.data, form.intro.data or "",
                               form.content_note.data or "")
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(error.message)
         else:
-            db.session.commit()
             flash(_("Part added."), "success")
             return redirect(url_for("consultations.manage", consultation_id=consultation.id))
     return _manage_page(consultation, part_form=form, status=400)
@@ -309,11 +301,9 @@ def delete_part(consultation_id: int, part_id: int):
     try:
         services.delete_part(current_user, consultation, part_id)
     except DomainError as error:
-        db.session.rollback()
         if error.status_code == 404:
             raise
         return _manage_page(consultation, problem=error.message, status=error.status_code)
-    db.session.commit()
     flash(_("Part removed."), "success")
     return redirect(url_for("consultations.manage", consultation_id=consultation.id))
 
@@ -335,10 +325,8 @@ def add_question(consultation_id: int):
                 scale_high_label=form.scale_high_label.data or "",
             ))
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(error.message)
         else:
-            db.session.commit()
             flash(_("Question added."), "success")
             return redirect(url_for("consultations.manage", consultation_id=consultation.id,
                                     _anchor="questions"))
@@ -352,11 +340,9 @@ def delete_question(consultation_id: int, question_id: int):
     try:
         services.delete_question(current_user, consultation, question_id)
     except DomainError as error:
-        db.session.rollback()
         if error.status_code == 404:
             raise
         return _manage_page(consultation, problem=error.message, status=error.status_code)
-    db.session.commit()
     flash(_("Question removed."), "success")
     return redirect(url_for("consultations.manage", consultation_id=consultation.id))
 
@@ -378,11 +364,9 @@ def change_state(consultation_id: int, change: str):
     try:
         action(current_user, consultation)
     except DomainError as error:
-        db.session.rollback()
         if error.status_code == 404:
             raise
         return _manage_page(consultation, problem=error.message, status=error.status_code)
-    db.session.commit()
     flash(_(message), "success")
     return redirect(url_for("consultations.manage", consultation_id=consultation.id))
 
@@ -397,10 +381,8 @@ def extend(consultation_id: int):
             services.extend_closing(current_user, consultation,
                                     clock.from_london(form.closes_at.data))
         except DomainError as error:
-            db.session.rollback()
             form.closes_at.errors = [*form.closes_at.errors, error.message]
         else:
-            db.session.commit()
             flash(_("The closing date has been extended."), "success")
             return redirect(url_for("consultations.manage", consultation_id=consultation.id))
     return _manage_page(consultation, extend_form=form, status=400)
@@ -432,21 +414,8 @@ def responses(consultation_id: int):
         count=services.response_count(consultation), tags=services.all_tags(consultation),
         tag=tag, consent=consent, question_id=question_id, QuoteConsent=QuoteConsent,
         tag_form=TagForm(formdata=None), form=EmptyForm(),
-        **_change_links(consultation),
+        **services.responses_page_extras(consultation, current_user),
     )
-
-
-def _change_links(consultation) -> dict:
-    """'Link this answer to a change' (issue 4): programme leads pick a 'you said, we did'
-    entry for a written answer once the results are published."""
-    from engage.changes import services as changes
-
-    if not can(current_user, Permission.WRITE_CHANGES):
-        return {"change_entries": [], "answer_changes": {}}
-    ids = [row.id for row in services.answer_rows(consultation) if row.values.text]
-    return {"change_entries": changes.staff_entries()
-            if consultation.state == ConsultationState.PUBLISHED else [],
-            "answer_changes": changes.entries_linked_to_answers(ids)}
 
 
 @bp.post("/<int:consultation_id>/answers/<answer_id>/tags")
@@ -454,15 +423,13 @@ def _change_links(consultation) -> dict:
 def tag_answer(consultation_id: int, answer_id: str):
     consultation = services.get_managed(consultation_id, current_user)
     form = TagForm()
-    back = request.form.get("back") or ""
-    target = (back if back.startswith(f"/consultations/{consultation.id}/responses")
-              and "//" not in back else
-              url_for("consultations.responses", consultation_id=consultation.id))
+    target = (safe_path(request.form.get("back"),
+                        under=f"/consultations/{consultation.id}/responses")
+              or url_for("consultations.responses", consultation_id=consultation.id))
     if not form.validate_on_submit():
         flash(" ".join(str(e) for e in form.label.errors) or _("Enter a tag."), "error")
         return redirect(target)
     services.tag_answer(current_user, consultation, answer_id, form.label.data)
-    db.session.commit()
     flash(_("Tag added."), "success")
     return redirect(target)
 
@@ -472,7 +439,6 @@ def tag_answer(consultation_id: int, answer_id: str):
 def untag_answer(consultation_id: int, answer_id: str):
     consultation = services.get_managed(consultation_id, current_user)
     services.untag_answer(current_user, consultation, answer_id, request.form.get("label", ""))
-    db.session.commit()
     flash(_("Tag removed."), "success")
     return redirect(url_for("consultations.responses", consultation_id=consultation.id))
 
@@ -482,7 +448,6 @@ def untag_answer(consultation_id: int, answer_id: str):
 def export(consultation_id: int):
     consultation = services.get_managed(consultation_id, current_user)
     rows = services.export_rows(current_user, consultation)
-    db.session.commit()  # the export is audited
     return csv_response(f"consultation-{consultation.id}-answers.csv", services.CSV_HEADER, rows)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -43,3 +44,16 @@ def frozen(moment: datetime) -> Iterator[None]:
 def set_frozen(moment: datetime | None) -> None:
     global _frozen
     _frozen = moment.astimezone(UTC) if moment is not None else None
+
+
+def months_before(moment: datetime, months: int) -> datetime:
+    """The same time `months` calendar months earlier (the last day if that month is short)."""
+    month_index = moment.year * 12 + moment.month - 1 - months
+    year, month = divmod(month_index, 12)
+    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
+    return moment.replace(year=year, month=month + 1, day=day)
+
+
+def iso(moment: datetime | date | None) -> str | None:
+    """A time or day as ISO 8601 text (for exports and feeds); nothing stays nothing."""
+    return moment.isoformat() if moment else None

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from flask import Response
+
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
 
@@ -55,8 +57,6 @@ def write_csv(header: Iterable[Any], rows: Iterable[Iterable[Any]]) -> bytes:
 
 def csv_response(filename: str, header: Iterable[Any], rows: Iterable[Iterable[Any]]):
     """A Flask response that downloads the CSV as an attachment."""
-    from flask import Response
-
     body = to_csv(header, rows).encode("utf-8")
     response = Response(body, mimetype="text/csv")  # Flask adds "; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'

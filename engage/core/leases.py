@@ -23,17 +23,17 @@ def acquire(name: str, holder: str, ttl_seconds: float) -> bool:
         .values(holder=holder, expires_at=expires)
     )
     if result.rowcount == 1:
-        db.session.commit()
+        db.session.commit()  # the lease is held once committed, before any job runs
         return True
-    db.session.rollback()
+    db.session.rollback()  # ends the failed update, so the read below starts afresh
     if db.session.get(WorkerLease, name) is not None:
         return False
     try:
         db.session.add(WorkerLease(name=name, holder=holder, expires_at=expires))
-        db.session.commit()
+        db.session.commit()  # the lease is held once committed, before any job runs
         return True
     except IntegrityError:
-        db.session.rollback()
+        db.session.rollback()  # another worker took the lease first
         return False
 
 
@@ -43,4 +43,4 @@ def release(name: str, holder: str) -> None:
         .where(WorkerLease.name == name, WorkerLease.holder == holder)
         .values(expires_at=clock.now() - timedelta(seconds=1))
     )
-    db.session.commit()
+    db.session.commit()  # released at once, so a standby can take over

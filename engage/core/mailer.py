@@ -54,7 +54,7 @@ def _due_ids(limit: int) -> list[int]:
         .order_by(OutboxMessage.id)
         .limit(limit)
     ).all()
-    db.session.rollback()
+    db.session.rollback()  # ends the read: each message is claimed in its own transaction
     return list(rows)
 
 
@@ -68,7 +68,7 @@ def _claim(message_id: int, worker_id: str) -> bool:
         .where(OutboxMessage.id == message_id, _is_due(now))
         .values(status=OutboxStatus.SENDING, claimed_at=now, claimed_by=worker_id)
     )
-    db.session.commit()
+    db.session.commit()  # claimed before sending, so no other worker sends it too
     return result.rowcount == 1
 
 
@@ -88,7 +88,7 @@ def _deliver(message: OutboxMessage) -> bool:
     message.sent_at = clock.now()
     message.attempts += 1
     message.last_error = None
-    db.session.commit()
+    db.session.commit()  # marked sent straight after sending, so a restart does not resend
     return True
 
 
@@ -100,7 +100,7 @@ def _record_failure(message: OutboxMessage, exc: Exception) -> None:
     else:
         message.status = OutboxStatus.PENDING
         message.next_attempt_at = clock.now() + backoff(message.attempts)
-    db.session.commit()
+    db.session.commit()  # the failure is kept even if a later message fails too
     log.warning("outbox message %s not sent (attempt %s): %s", message.id, message.attempts,
                 message.last_error)
 

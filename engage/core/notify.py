@@ -9,8 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
+from sqlalchemy import select, update
 
+from engage.core import clock
 from engage.core.models import Notification, OutboxMessage
+from engage.errors import NotFound
 from engage.extensions import db
 
 DISCREET_SUBJECT = "You have a new message"
@@ -87,3 +90,34 @@ def queue_email(
     )
     db.session.add(message)
     return message
+
+
+# --- a person's messages (the notifications page) -------------------------------------------
+
+
+def notifications_of(user: Recipient, limit: int = 100) -> list[Notification]:
+    return list(db.session.scalars(
+        select(Notification).where(Notification.user_id == user.id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)))
+
+
+def own_notification(user: Recipient, notification_id: int) -> Notification:
+    """The person's own message; anyone else's is not found."""
+    notification = db.session.get(Notification, notification_id)
+    if notification is None or notification.user_id != user.id:
+        raise NotFound()
+    return notification
+
+
+def mark_read(notification: Notification) -> None:
+    if notification.read_at is None:
+        notification.read_at = clock.now()
+        db.session.flush()
+
+
+def mark_all_read(user: Recipient) -> None:
+    db.session.execute(
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=clock.now())
+        .execution_options(synchronize_session=False))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from flask import current_app, request
+from limits import parse
 
 from engage.core import clock
 
@@ -39,8 +40,7 @@ def address_key(email: str) -> str:
 def allowance_left(limit: str, scope: str, key: str) -> bool:
     """Count one request against `limit` for this key without answering 429: for limits the
     visitor must not be able to notice (the page says the same whatever happens)."""
-    from limits import parse
-
+    # engage.extensions imports this module (client_key), so the limiter is imported here.
     from engage.extensions import limiter
 
     if not current_app.config.get("RATELIMIT_ENABLED", True):

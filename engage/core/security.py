@@ -1,6 +1,9 @@
-"""Security headers on every response, errors included, and session lifetime checks."""
+"""Security headers on every response, errors included, session lifetime checks, and safe
+redirect targets."""
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
 
@@ -35,3 +38,15 @@ def add_security_headers(app: Flask, response: Response) -> Response:
         headers["Cache-Control"] = "no-store"
         headers["Pragma"] = "no-cache"
     return response
+
+
+def safe_path(target: str | None, *, under: str = "/") -> str | None:
+    """`target` when it is a path on this site that starts with `under` (a `next` or `back`
+    address from a form or a link), else None: never another host, never a scheme, and never
+    '//' or a backslash, which browsers can read as another host."""
+    if not target or not target.startswith(under) or "//" in target or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target

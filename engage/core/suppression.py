@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-THRESHOLD = 5
+THRESHOLD = 5  # the one small-number threshold: counts from 1 to 4 are never shown exactly
 HIDDEN_TEXT = "not shown"
 
 
@@ -52,7 +52,8 @@ class SuppressedTable:
         return any(c.suppressed for c in everything)
 
 
-def _is_small(value: int, threshold: int) -> bool:
+def is_small(value: int, threshold: int = THRESHOLD) -> bool:
+    """A count of people small enough to point at someone (zero is not: it is nobody)."""
     return 0 < value < threshold
 
 
@@ -64,15 +65,15 @@ def suppress_table(counts: list[list[int]], *, threshold: int = THRESHOLD) -> Su
     if any(len(row) != width for row in counts):
         raise ValueError("every row needs the same number of columns")
     # The full grid with margins: the last column holds row totals, the last row column totals.
-    grid = [[Cell(v, _is_small(v, threshold)) for v in row] + [Cell(sum(row))]
+    grid = [[Cell(v, is_small(v, threshold)) for v in row] + [Cell(sum(row))]
             for row in counts]
     column_sums = [sum(row[c] for row in counts) for c in range(width)]
-    grid.append([Cell(v, _is_small(v, threshold)) for v in column_sums]
+    grid.append([Cell(v, is_small(v, threshold)) for v in column_sums]
                 + [Cell(sum(column_sums))])
     # A total that is itself small is hidden like any small count.
     for row in grid[:-1]:
-        row[-1].suppressed = _is_small(row[-1].value, threshold)
-    grid[-1][-1].suppressed = _is_small(grid[-1][-1].value, threshold)
+        row[-1].suppressed = is_small(row[-1].value, threshold)
+    grid[-1][-1].suppressed = is_small(grid[-1][-1].value, threshold)
 
     rows, columns = len(grid), width + 1
     lines: list[list[tuple[int, int]]] = []

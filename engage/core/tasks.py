@@ -12,7 +12,3 @@ def send_outbox(worker_id: str) -> int:
 
 def vacuum_anonymous(worker_id: str) -> bool:
     return vacuum_anonymous_tables()
-
-
-JOBS = [("send_outbox", send_outbox, 0),
-        ("vacuum_anonymous_tables", vacuum_anonymous, 24 * 60 * 60)]

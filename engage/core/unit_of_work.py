@@ -8,9 +8,16 @@ engage/worker.py. This is the shape of Indico's request handler (indico/web/rh.p
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
 from flask import Flask
 
 from engage.extensions import db
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class EngageFlask(Flask):
@@ -20,7 +27,20 @@ class EngageFlask(Flask):
         try:
             response = super().dispatch_request()
         except BaseException:
-            db.session.rollback()
+            db.session.rollback()  # a failed request leaves nothing written
             raise
-        db.session.commit()
+        db.session.commit()  # the request's one commit
         return response
+
+
+def atomic(use_case: Callable[P, R]) -> Callable[P, R]:
+    """For a use case whose DomainError a view catches to show it on the form: what the use
+    case wrote before raising is undone (a savepoint), so the request's one commit keeps only
+    the rest. Without it, the boundary would commit a half-done change."""
+
+    @wraps(use_case)
+    def in_a_savepoint(*args: P.args, **kwargs: P.kwargs) -> R:
+        with db.session.begin_nested():
+            return use_case(*args, **kwargs)
+
+    return in_a_savepoint

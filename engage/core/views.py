@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from flask import (
@@ -13,16 +14,15 @@ from flask import (
     send_from_directory,
     session,
 )
+from flask_babel import ngettext
 from flask_login import logout_user
-from sqlalchemy import text
 
-from engage.core import page_cache
-from engage.extensions import csrf, db
+from engage.core import health
+from engage.core.accessibility import KNOWN_PROBLEMS, statement_dates
+from engage.core.organisation import organisation
+from engage.extensions import csrf
 
 bp = Blueprint("core", __name__)
-# Pages that show no data are the same for everyone signed out: rendered once per process.
-bp.record_once(lambda state: [page_cache.cache_public_page(state.app, endpoint) for endpoint in
-                              ("core.home", "core.support", "core.leaving_quickly")])
 VENDOR_DIR = Path(__file__).resolve().parents[1] / "static" / "vendor" / "nhsuk"
 
 
@@ -33,14 +33,8 @@ def home():
 
 @bp.get("/healthz")
 def healthz():
-    try:
-        db.session.execute(text("SELECT 1"))
-        database = "ok"
-    except Exception:  # any database failure means "not ready"
-        db.session.rollback()
-        database = "unavailable"
-    status = 200 if database == "ok" else 503
-    return jsonify(app="ok", database=database), status
+    ready = health.database_ready()
+    return jsonify(app="ok", database="ok" if ready else "unavailable"), 200 if ready else 503
 
 
 @bp.route("/leave", methods=["GET", "POST"])
@@ -63,6 +57,29 @@ def leaving_quickly():
 @bp.get("/support")
 def support():
     return render_template("core/support.html")
+
+
+@bp.get("/accessibility")
+def accessibility():
+    return render_template("core/accessibility.html", organisation=organisation(),
+                           known_problems=KNOWN_PROBLEMS, dates=statement_dates(),
+                           tested_by=current_app.config["ACCESSIBILITY_TESTED_BY"])
+
+
+def _duration(lifetime: timedelta) -> str:
+    minutes = int(lifetime.total_seconds() // 60)
+    if minutes % 60:
+        return ngettext("%(num)d minute", "%(num)d minutes", minutes)
+    return ngettext("%(num)d hour", "%(num)d hours", minutes // 60)
+
+
+@bp.get("/cookies")
+def cookies():
+    config = current_app.config
+    return render_template("core/cookies.html", organisation=organisation(),
+                           cookie_name=config["SESSION_COOKIE_NAME"],
+                           member_idle=_duration(config["MEMBER_IDLE_TIMEOUT"]),
+                           staff_idle=_duration(config["STAFF_IDLE_TIMEOUT"]))
 
 
 @bp.get("/assets/<path:filename>")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Optional, ValidationError
@@ -43,7 +44,9 @@ class DashboardFilterForm(FlaskForm):
             months = (field.data.year - self.start.data.year) * 12 + \
                 field.data.month - self.start.data.month
             if months >= MAX_MONTHS:
-                raise ValidationError(_l("Choose a range of up to %(n)s months.", n=MAX_MONTHS))
+                raise ValidationError(ngettext("Choose a range of up to %(num)s month.",
+                                               "Choose a range of up to %(num)s months.",
+                                               MAX_MONTHS))
 
     def filters(self) -> Filters:
         start, end = default_range()

@@ -1,8 +1,8 @@
 """A member's "your impact" page: what they took part in and what it led to.
 
-The page is a list of sections from providers `(user) -> ImpactSection | None`. Panels and
-consultations are here now. At merge, each later domain adds its own with
-`register_impact_section(...)`:
+The page is a list of sections from providers `(user) -> ImpactSection | None`, added in
+engage/dashboard/__init__.py's init_app with `wiring.add_hook(app, IMPACT_SECTIONS, provider)`.
+Panels and consultations are here; impact_domains.py has the rest:
 
 - events: the events the person attended (from AttendanceRecord);
 - feedback: the feedback they gave with their name, and anonymous feedback only when they add
@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from flask import url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from engage.consultations.models import (
@@ -28,6 +29,7 @@ from engage.consultations.models import (
     Response,
     ResponseStatus,
 )
+from engage.core.wiring import Hook
 from engage.extensions import db
 from engage.panels.models import MembershipState, PanelMembership
 
@@ -53,20 +55,13 @@ class ImpactSection:
 
 
 ImpactProvider = Callable[[object], ImpactSection | None]
-IMPACT_SECTIONS: list[ImpactProvider] = []
-
-
-def register_impact_section(provider: ImpactProvider) -> ImpactProvider:
-    if provider not in IMPACT_SECTIONS:
-        IMPACT_SECTIONS.append(provider)
-    return provider
+IMPACT_SECTIONS = Hook("dashboard.impact_sections")
 
 
 def impact_for(user) -> list[ImpactSection]:
-    return [s for s in (provider(user) for provider in IMPACT_SECTIONS) if s is not None]
+    return IMPACT_SECTIONS.results(user)
 
 
-@register_impact_section
 def panels_joined(user) -> ImpactSection:
     memberships = db.session.scalars(
         select(PanelMembership).where(PanelMembership.user_id == user.id,
@@ -77,12 +72,12 @@ def panels_joined(user) -> ImpactSection:
     current = sum(m.state in (MembershipState.ACTIVE, MembershipState.ON_BREAK)
                   for m in memberships)
     return ImpactSection("panels", _("Panels"),
-                         _("You have joined %(n)s panels; you are a member of %(c)s now.",
-                           n=len(memberships), c=current),
+                         ngettext("You have joined %(num)s panel; you are a member of %(c)s now.",
+                                  "You have joined %(num)s panels; you are a member of %(c)s "
+                                  "now.", len(memberships), c=current),
                          items, _("You have not joined a panel yet."))
 
 
-@register_impact_section
 def consultations_answered(user) -> ImpactSection:
     responses = db.session.execute(
         select(Consultation).join(Response, Response.consultation_id == Consultation.id)
@@ -98,10 +93,13 @@ def consultations_answered(user) -> ImpactSection:
             else url_for("consultations.detail", consultation_id=consultation.id)))
     anonymous = db.session.scalar(select(func.count()).select_from(ParticipationReceipt)
                                   .where(ParticipationReceipt.user_id == user.id)) or 0
-    summary = _("You answered %(n)s consultations with your name.", n=len(items))
+    summary = ngettext("You answered %(num)s consultation with your name.",
+                       "You answered %(num)s consultations with your name.", len(items))
     if anonymous:
-        summary += " " + _("You also took part in %(n)s anonymous consultations. Your "
-                           "answers there are not linked to you, so they are not listed.",
-                           n=anonymous)
+        summary += " " + ngettext(
+            "You also took part in %(num)s anonymous consultation. Your answers there are not "
+            "linked to you, so they are not listed.",
+            "You also took part in %(num)s anonymous consultations. Your answers there are not "
+            "linked to you, so they are not listed.", anonymous)
     return ImpactSection("consultations", _("Consultations"), summary, items,
                          _("You have not answered a consultation with your name yet."))

@@ -1,8 +1,8 @@
 """"Your impact" sections from events, feedback, "you said, we did" and payments.
 
-Each is a provider registered with `register_impact_section`. Named feedback is found through
-`feedback_givers` (the member chose to attach their name); anonymous feedback appears only
-through `impact_feedback_links`, which only the member writes, by typing its code.
+Each is a provider added to `IMPACT_SECTIONS` by the dashboard's init_app. Named feedback is
+found through `feedback_givers` (the member chose to attach their name); anonymous feedback
+appears only through `impact_feedback_links`, which only the member writes, by typing its code.
 """
 
 from __future__ import annotations
@@ -14,21 +14,18 @@ from sqlalchemy import select
 
 from engage.changes.models import ChangeEntry, ChangeLink, Publication
 from engage.core.clock import to_london
-from engage.dashboard.impact import ImpactItem, ImpactSection, register_impact_section
-from engage.events.models import AttendanceRecord, Event, Register
+from engage.dashboard.impact import ImpactItem, ImpactSection
+from engage.events.models import TOOK_PART, AttendanceRecord, AttendanceStatus, Event, Register
 from engage.extensions import db
 from engage.feedback import services as feedback
 from engage.payments.models import Claim, ClaimState
 from engage.payments.reports import pounds_text
-
-TOOK_PART = ("attended", "attended_part")
 
 
 def _sent_on(item) -> str:
     return item.received_on.strftime("%-d %B %Y")
 
 
-@register_impact_section
 def events_attended(user) -> ImpactSection:
     rows = db.session.execute(
         select(Event, AttendanceRecord.status)
@@ -40,17 +37,17 @@ def events_attended(user) -> ImpactSection:
     items = [ImpactItem(
         event.title,
         _("You came on %(day)s", day=to_london(event.starts_at).strftime("%-d %B %Y"))
-        if status == "attended" else
+        if status == AttendanceStatus.ATTENDED else
         _("You came for part of it on %(day)s",
           day=to_london(event.starts_at).strftime("%-d %B %Y")),
         url_for("events.detail", event_id=event.id)) for event, status in rows]
     return ImpactSection("events", _("Events"),
-                         _("You took part in %(n)s events.", n=len(items)), items,
+                         ngettext("You took part in %(num)s event.",
+                                  "You took part in %(num)s events.", len(items)), items,
                          _("No events yet. Events appear here once the register has been "
                            "completed."))
 
 
-@register_impact_section
 def feedback_given(user) -> ImpactSection:
     items = []
     for item in feedback.feedback_of_member(user):
@@ -61,13 +58,14 @@ def feedback_given(user) -> ImpactSection:
         items.append(ImpactItem(title, label,
                                 url_for("feedback.your_item", feedback_id=item.id)))
     return ImpactSection("feedback", _("Feedback"),
-                         _("You gave %(n)s pieces of feedback with your name.", n=len(items)),
+                         ngettext("You gave %(num)s piece of feedback with your name.",
+                                  "You gave %(num)s pieces of feedback with your name.",
+                                  len(items)),
                          items, _("You have not given feedback with your name yet. Feedback "
                                   "you gave anonymously is not linked to you, so it is not "
                                   "listed."))
 
 
-@register_impact_section
 def feedback_added_by_code(user) -> ImpactSection:
     """Anonymous feedback the member added with its code. There is no link to the check page
     (it needs the code, which we never keep), so the status and replies are shown here."""
@@ -92,7 +90,6 @@ def feedback_added_by_code(user) -> ImpactSection:
                          extra_template="dashboard/_feedback_codes.html")
 
 
-@register_impact_section
 def changes_linked(user) -> ImpactSection:
     entries = db.session.scalars(
         select(ChangeEntry).join(ChangeLink, ChangeLink.entry_id == ChangeEntry.id)
@@ -103,15 +100,19 @@ def changes_linked(user) -> ImpactSection:
     items = [ImpactItem(entry.title, entry.status_label,
                         url_for("changes.public_entry", entry_id=entry.id)) for entry in entries]
     return ImpactSection("changes", _("You said, we did"),
-                         _("Your voice is part of %(n)s changes.", n=len(items)), items,
+                         ngettext("Your voice is part of %(num)s change.",
+                                  "Your voice is part of %(num)s changes.", len(items)), items,
                          _("None of your feedback is linked to a published change yet."))
+
+
+def _claims(count: int) -> str:
+    return ngettext("%(num)s claim", "%(num)s claims", count)
 
 
 WAITING = (ClaimState.SUBMITTED, ClaimState.LEAD_APPROVED, ClaimState.APPROVED,
            ClaimState.PAYING, ClaimState.EXPORTED, ClaimState.PAYMENT_FAILED)
 
 
-@register_impact_section
 def payments_summary(user) -> ImpactSection | None:
     claims = list(db.session.scalars(select(Claim).where(Claim.user_id == user.id)))
     if not claims:
@@ -121,10 +122,11 @@ def payments_summary(user) -> ImpactSection | None:
     not_sent = [c for c in claims if c.state in (ClaimState.DRAFT, ClaimState.RETURNED)]
     total = sum(c.involvement_pence + c.expenses_pence for c in paid)
     items = [
-        ImpactItem(_("Paid"), _("%(n)s claims, £%(total)s in all", n=len(paid),
+        ImpactItem(_("Paid"), ngettext("%(num)s claim, £%(total)s in all",
+                                       "%(num)s claims, £%(total)s in all", len(paid),
                                 total=pounds_text(total))),
-        ImpactItem(_("Being checked or paid"), _("%(n)s claims", n=len(waiting))),
-        ImpactItem(_("Not sent yet, or returned to you"), _("%(n)s claims", n=len(not_sent)),
+        ImpactItem(_("Being checked or paid"), _claims(len(waiting))),
+        ImpactItem(_("Not sent yet, or returned to you"), _claims(len(not_sent)),
                    url_for("payments.index")),
     ]
     return ImpactSection("payments", _("Payments"),

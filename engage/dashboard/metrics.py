@@ -23,7 +23,7 @@ from engage.core.clock import from_london
 from engage.core.models import AuditEvent
 from engage.core.suppression import suppress_table
 from engage.dashboard import programme
-from engage.dashboard.sections import Figure, Filters, Section, register_section
+from engage.dashboard.sections import Figure, Filters, Section, small_numbers_note
 from engage.equality.questions import BY_KEY
 from engage.equality.services import population_figures, snapshot_counts
 from engage.events.models import Event
@@ -145,7 +145,6 @@ def joiners_and_leavers(filters: Filters) -> Figure:
         header, rows, chart)
 
 
-@register_section
 def participation_section(filters: Filters) -> Section:
     return Section("participation", _("Participation"),
                    [members_per_panel(filters), joiners_and_leavers(filters),
@@ -202,20 +201,17 @@ def responses_by_month(filters: Filters) -> Figure:
         [_("Month"), _("Named"), _("Anonymous"), _("All responses")], rows, chart)
 
 
-@register_section
 def voice_section(filters: Filters) -> Section:
     return Section("voice", _("Voice"), [responses_by_month(filters),
                                          programme.feedback_by_month(filters, month_label),
                                          programme.feedback_by_topic(filters)])
 
 
-@register_section
 def closing_the_loop_section(filters: Filters) -> Section:
     return Section("closing-the-loop", _("Closing the loop"),
                    [programme.loop_measures(filters), programme.commitments_past_target(filters)])
 
 
-@register_section
 def payments_section(filters: Filters) -> Section:
     return Section("payments", _("Payments"),
                    [programme.spend_by_panel_and_quarter(filters),
@@ -266,11 +262,8 @@ def equality_make_up(filters: Filters) -> Figure:
         [_("Answer"), _("Joined a panel"), _("Answered a consultation"),
          _("Attended an event"), _("All taking part"),
          _("Local population")], rows, chart,
-        note=_("To protect people in small groups, any number under 5 is not shown, and "
-               "neither are some other numbers that would let you work it out from the "
-               "totals.") if table.any_suppressed else "")
+        note=small_numbers_note() if table.any_suppressed else "")
 
 
-@register_section
 def equality_section(filters: Filters) -> Section:
     return Section("equality", _("Equality"), [equality_make_up(filters)])

@@ -18,6 +18,7 @@ from collections import Counter
 from datetime import date, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import (
     Integer,
     String,
@@ -36,9 +37,9 @@ from engage.changes.models import ChangeEntry, ChangeStatus, Publication
 from engage.changes.services import measures
 from engage.core import clock
 from engage.core.charts import Bar, bar_chart
-from engage.core.suppression import suppress_table
-from engage.dashboard.sections import Figure, Filters
-from engage.events.models import AttendanceRecord, Event, Register
+from engage.core.suppression import is_small, suppress_table
+from engage.dashboard.sections import Figure, Filters, small_numbers_note
+from engage.events.models import TOOK_PART, AttendanceRecord, AttendanceStatus, Event, Register
 from engage.extensions import db
 from engage.feedback.models import FeedbackItem
 from engage.panels.models import Panel
@@ -49,9 +50,6 @@ from engage.payments.models import (
     LedgerEntry,
     PolicyVersion,
 )
-
-SMALL_NUMBERS_NOTE = ("To protect people in small groups, any number under 5 is not shown, and "
-                      "neither are some other numbers that would let you work it out.")
 
 
 def organisations() -> list[str]:
@@ -106,10 +104,15 @@ def feedback_by_topic(filters: Filters) -> Figure:
 # --- closing the loop -----------------------------------------------------------------------
 
 
+def days_text(days: float) -> str:
+    """A number of days, which may be a half (a median of two): "1 day", "2.5 days"."""
+    return ngettext("%(days)s day", "%(days)s days", days, days=f"{days:g}")
+
+
 def loop_measures(filters: Filters) -> Figure:
     m = measures(received_between=(filters.start, filters.end))
     share = (f"{round(m.linked_share * 100)}%" if m.linked_share is not None else _("None yet"))
-    median = (_("%(n)s days", n=f"{m.median_days_to_done:g}")
+    median = (days_text(m.median_days_to_done)
               if m.median_days_to_done is not None else _("None yet"))
     rows: list[list[str | int]] = [
         [_("Feedback received"), m.total_feedback],
@@ -162,16 +165,13 @@ def commitments_past_target(filters: Filters) -> Figure:
 # --- participation: attendance --------------------------------------------------------------
 
 
-TOOK_PART = ("attended", "attended_part")
-
-
 def attendance_rate(filters: Filters) -> Figure:
     query = (select(Event.panel_id, AttendanceRecord.status, func.count())
              .join(AttendanceRecord, AttendanceRecord.event_id == Event.id)
              .join(Register, Register.event_id == Event.id)
              .where(Register.finalised_at.is_not(None),
                     Event.starts_at >= filters.start_utc, Event.starts_at < filters.end_utc,
-                    AttendanceRecord.status != "cancelled_in_advance")
+                    AttendanceRecord.status != AttendanceStatus.CANCELLED_IN_ADVANCE)
              .group_by(Event.panel_id, AttendanceRecord.status))
     if filters.panel_id:
         query = query.where(Event.panel_id == filters.panel_id)
@@ -202,7 +202,7 @@ def attendance_rate(filters: Filters) -> Figure:
           "at three events counts three times."),
         [_("Panel"), _("Came (all or part)"), _("Did not come"), _("Places"),
          _("Attendance rate")], rows, chart,
-        note=_(SMALL_NUMBERS_NOTE) if table.any_suppressed else "")
+        note=small_numbers_note() if table.any_suppressed else "")
 
 
 # --- payments -------------------------------------------------------------------------------
@@ -310,7 +310,7 @@ def spend_by_panel_and_quarter(filters: Filters) -> Figure:
     hidden = False
     for panel, quarter, total_pence in spend:
         count = people.get((panel, quarter), 0)
-        if 0 < count < 5:
+        if is_small(count):
             hidden = True
             rows.append([quarter, panel, _("not shown"), _("not shown")])
         else:
@@ -328,7 +328,7 @@ def spend_by_panel_and_quarter(filters: Filters) -> Figure:
           "paid in a panel and quarter, the amount is not shown, because it would describe "
           "what a few people were paid."),
         [_("Quarter"), _("Panel"), _("Spend"), _("People")], rows, chart,
-        note=_(SMALL_NUMBERS_NOTE) if hidden else "")
+        note=small_numbers_note() if hidden else "")
 
 
 # What `engage.payments.services.is_overdue` allows when a claim has no policy version.
@@ -387,7 +387,7 @@ def days_to_paid(filters: Filters) -> list[int]:
 def payment_times(filters: Filters) -> Figure:
     days = days_to_paid(filters)
     overdue = claims_past_target(filters.panel_id)
-    median = (_("%(n)s days", n=f"{statistics.median(days):g}") if days else _("None yet"))
+    median = days_text(statistics.median(days)) if days else _("None yet")
     rows: list[list[str | int]] = [
         [_("Claims paid in the dates chosen"), len(days)],
         [_("Median days from claim sent to paid"), median],

@@ -2,8 +2,8 @@
 
 A section provider is a function `(Filters) -> Section | None`. Each figure carries its numbers
 as a table (shown next to the chart and downloadable as CSV) and a plain-English note on how
-it is counted. Feedback, "you said, we did", events and payments add their own providers at
-merge time with `register_section(...)`; nothing here needs to change.
+it is counted. Providers are added in engage/dashboard/__init__.py's init_app with
+`wiring.add_hook(app, DASHBOARD_SECTIONS, provider)`, in the order the page shows them.
 """
 
 from __future__ import annotations
@@ -12,9 +12,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from engage.core.clock import from_london
+from engage.core.suppression import THRESHOLD
+from engage.core.wiring import Hook
+
+
+def small_numbers_note() -> str:
+    """Under a figure where some numbers are hidden to protect people in small groups."""
+    return _("To protect people in small groups, any number under %(n)s is not shown, and "
+             "neither are some other numbers that would let you work it out from the totals.",
+             n=THRESHOLD)
 
 
 @dataclass(frozen=True)
@@ -63,17 +73,11 @@ class Section:
 
 
 SectionProvider = Callable[[Filters], Section | None]
-SECTION_PROVIDERS: list[SectionProvider] = []
-
-
-def register_section(provider: SectionProvider) -> SectionProvider:
-    if provider not in SECTION_PROVIDERS:
-        SECTION_PROVIDERS.append(provider)
-    return provider
+DASHBOARD_SECTIONS = Hook("dashboard.sections")
 
 
 def build_sections(filters: Filters) -> list[Section]:
-    return [s for s in (provider(filters) for provider in SECTION_PROVIDERS) if s is not None]
+    return DASHBOARD_SECTIONS.results(filters)
 
 
 def find_figure(filters: Filters, key: str) -> Figure | None:

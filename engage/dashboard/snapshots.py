@@ -19,6 +19,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from engage.core import clock
+from engage.dashboard.forms import default_range
 from engage.dashboard.models import DashboardSnapshot
 from engage.dashboard.sections import Filters, build_sections
 from engage.extensions import db
@@ -70,13 +71,9 @@ def work_out(filters: Filters, *, keep: bool = True) -> Figures:
 def precompute_dashboard(worker_id: str) -> int:
     """Worker job: the default view (the last 12 months, everything), ready before anyone
     asks."""
-    from engage.dashboard.forms import default_range
-
     start, end = default_range()
     base = current_app.config["PUBLIC_BASE_URL"]
     with current_app.test_request_context("/dashboard", base_url=base):
         work_out(Filters(start, end))
     return 1
 
-
-JOBS = [("dashboard_figures", precompute_dashboard, 300)]

@@ -10,16 +10,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from engage.accounts.admin_views import require
+from engage.accounts.decorators import require
 from engage.core import audit
 from engage.core.csv import csv_response
 from engage.core.permissions import Permission
-from engage.dashboard import (
-    impact_domains,  # noqa: F401 - registers the merged impact sections
-    metrics,  # noqa: F401 - registers the built-in sections
-    programme,
-    snapshots,
-)
+from engage.dashboard import programme, snapshots
 from engage.dashboard.forms import AddFeedbackCodeForm, DashboardFilterForm
 from engage.dashboard.impact import impact_for
 from engage.dashboard.sections import find_figure
@@ -63,7 +58,6 @@ def download(key: str):
     if figure is None:
         abort(404)
     audit.record("dashboard.downloaded", actor_id=current_user.id, figure=key)
-    db.session.commit()
     return csv_response(f"engage-{key}-{filters.start}-to-{filters.end}.csv", figure.header,
                         figure.rows)
 
@@ -87,11 +81,9 @@ def add_feedback_code():
         try:
             addition = feedback.add_feedback_to_impact(current_user, form.code.data)
         except NotFound as error:
-            db.session.rollback()
             throttle.count_wrong_code()
             form.code.errors = [error.message]
         else:
-            db.session.commit()
             if addition.named_by_you:
                 flash(_("You gave this feedback with your name, so it is already on your "
                         "impact page, under Feedback."), "info")
@@ -112,7 +104,6 @@ def add_feedback_code():
 def remove_feedback_code(link_id: int):
     # CSRF is checked for every POST before the view runs (Flask-WTF's CSRFProtect).
     feedback.remove_feedback_from_impact(current_user, link_id)
-    db.session.commit()
     flash(_("The feedback has been removed from your impact page. It is no longer linked to "
             "your account."), "success")
     return redirect(url_for("dashboard.impact", _anchor=IMPACT_FEEDBACK_CODES))

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import delete
 
-from engage.core.personal_data import PersonalDataKind, register
+from engage.core.personal_data import PersonalDataKind
 from engage.equality.models import EqualityAnswers
 from engage.equality.questions import QUESTIONS
 from engage.equality.services import answers_of
@@ -25,7 +25,7 @@ def _erase(user) -> None:
     db.session.execute(delete(EqualityAnswers).where(EqualityAnswers.user_id == user.id))
 
 
-register(PersonalDataKind(
+KINDS = [PersonalDataKind(
     "equality_answers", "Your equality monitoring answers",
     "Optional. To check that panels and consultations reach everyone, and to find groups we "
     "are missing.",
@@ -33,4 +33,4 @@ register(PersonalDataKind(
     "5 is hidden.",
     "Until you delete them or close your account. When you take part, an unnamed copy is "
     "kept for reports; it cannot be linked back to you.",
-    _export, _erase))
+    _export, _erase)]

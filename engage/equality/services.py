@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 
 from engage.core import audit, clock
+from engage.core.unit_of_work import atomic
 from engage.equality.models import (
     EqualityAnswers,
     EqualitySnapshot,
@@ -44,6 +45,7 @@ def answers_of(user) -> dict[str, str]:
     return json.loads(row.answers) if row else {}
 
 
+@atomic
 def save_answers(user, answers: dict[str, str | None]) -> None:
     clean = _clean(answers)
     row = db.session.get(EqualityAnswers, user.id)
@@ -201,6 +203,7 @@ def population_figures() -> dict[tuple[str, str], int]:
             for f in db.session.scalars(select(PopulationFigure))}
 
 
+@atomic
 def set_population_figures(actor, figures: dict[tuple[str, str], int | None]) -> None:
     for (question_key, option_key), per_mille in figures.items():
         if question_key not in BY_KEY or option_key not in dict(BY_KEY[question_key].options):

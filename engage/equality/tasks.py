@@ -12,6 +12,3 @@ def tally_snapshots(worker_id: str) -> int:
         total += added
         db.session.commit()  # one batch at a time: short transactions on a big backlog
     return total
-
-
-JOBS = [("equality_tallies", tally_snapshots, 600)]

@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engage.accounts.admin_views import require
+from engage.accounts.decorators import require
 from engage.accounts.forms import EmptyForm
 from engage.core.permissions import Permission
 from engage.equality import services
@@ -18,7 +18,6 @@ from engage.equality.forms import (
 )
 from engage.equality.questions import QUESTIONS
 from engage.errors import DomainError
-from engage.extensions import db
 
 bp = Blueprint("equality", __name__)
 
@@ -32,10 +31,8 @@ def questions():
         try:
             services.save_answers(current_user, form.answers())
         except DomainError as error:
-            db.session.rollback()
             flash(error.message, "error")
         else:
-            db.session.commit()
             flash(_("Thank you. Your answers are saved."), "success")
             return redirect(url_for("equality.questions"))
     return render_template("equality/questions.html", form=form, questions=QUESTIONS,
@@ -47,7 +44,6 @@ def questions():
 def delete():
     if EmptyForm().validate_on_submit():
         services.delete_answers(current_user)
-        db.session.commit()
         flash(_("Your equality answers are deleted."), "success")
     return redirect(url_for("equality.questions"))
 
@@ -60,10 +56,8 @@ def population():
         try:
             services.set_population_figures(current_user, population_values(form))
         except DomainError as error:
-            db.session.rollback()
             flash(error.message, "error")
         else:
-            db.session.commit()
             flash(_("The local population figures are saved."), "success")
             return redirect(url_for("equality.population"))
     return render_template("equality/population.html", form=form, questions=QUESTIONS,

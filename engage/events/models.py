@@ -99,6 +99,9 @@ class AttendanceStatus(enum.StrEnum):
         return ATTENDANCE_LABELS[self]
 
 
+# Taking part, for claims, snapshots and counts: all of the event or part of it.
+TOOK_PART = (AttendanceStatus.ATTENDED, AttendanceStatus.ATTENDED_PART)
+
 ATTENDANCE_LABELS = {
     AttendanceStatus.ATTENDED: "Attended",
     AttendanceStatus.ATTENDED_PART: "Attended part",

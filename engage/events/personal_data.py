@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from engage.core.personal_data import PersonalDataKind, register
+from engage.core.clock import iso
+from engage.core.personal_data import PersonalDataKind
 from engage.events.models import (
+    PLACE_HOLDING,
     AttendanceCorrection,
     AttendanceRecord,
     Booking,
@@ -19,31 +20,26 @@ from engage.events.models import (
     Register,
     ReminderSent,
 )
+from engage.events.services import give_back_place
 from engage.extensions import db
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def _bookings(user) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(Booking).where(Booking.user_id == user.id))
     return [{
-        "event": b.event.title, "event_starts_at": _iso(b.event.starts_at), "status": b.status,
+        "event": b.event.title, "event_starts_at": iso(b.event.starts_at), "status": b.status,
         "join_mode": b.join_mode, "access_needs": b.access_needs,
         "support_needs": b.support_needs, "needs_travel_booked": b.needs_travel_booked,
         "needs_advance": b.needs_advance, "declines_payment": b.declines_payment,
-        "requested_at": _iso(b.requested_at),
-        "confirmed_at": _iso(b.confirmed_at), "cancelled_at": _iso(b.cancelled_at),
+        "requested_at": iso(b.requested_at),
+        "confirmed_at": iso(b.confirmed_at), "cancelled_at": iso(b.cancelled_at),
     } for b in rows]
 
 
 def _erase_bookings(user) -> None:
-    from engage.events.services import _give_back_place
-
     for booking in db.session.scalars(select(Booking).where(Booking.user_id == user.id)):
-        if booking.status in ("confirmed", "offered"):
-            _give_back_place(booking.event_id)
+        if booking.status in PLACE_HOLDING:
+            give_back_place(booking.event_id)
     db.session.execute(delete(Booking).where(Booking.user_id == user.id))
 
 
@@ -51,7 +47,7 @@ def _reminders(user) -> list[dict[str, Any]]:
     rows = db.session.execute(
         select(ReminderSent, Booking).join(Booking, ReminderSent.booking_id == Booking.id)
         .where(Booking.user_id == user.id)).all()
-    return [{"event": b.event.title, "reminder": r.reminder_kind, "sent_at": _iso(r.sent_at)}
+    return [{"event": b.event.title, "reminder": r.reminder_kind, "sent_at": iso(r.sent_at)}
             for r, b in rows]
 
 
@@ -62,7 +58,7 @@ def _erase_reminders(user) -> None:
 
 def _feeds(user) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(CalendarFeed).where(CalendarFeed.user_id == user.id))
-    return [{"created_at": _iso(f.created_at), "last_used_at": _iso(f.last_used_at)}
+    return [{"created_at": iso(f.created_at), "last_used_at": iso(f.last_used_at)}
             for f in rows]
 
 
@@ -73,7 +69,7 @@ def _erase_feeds(user) -> None:
 def _attendance(user) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(AttendanceRecord)
                               .where(AttendanceRecord.user_id == user.id))
-    return [{"event": r.event.title, "event_starts_at": _iso(r.event.starts_at),
+    return [{"event": r.event.title, "event_starts_at": iso(r.event.starts_at),
              "status": r.status, "minutes_attended": r.minutes_attended} for r in rows]
 
 
@@ -85,7 +81,7 @@ def _erase_attendance(user) -> None:
 def _corrections(user) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(AttendanceCorrection).join(AttendanceRecord).where(
         AttendanceRecord.user_id == user.id))
-    return [{"corrected_at": _iso(c.corrected_at), "reason": c.reason,
+    return [{"corrected_at": iso(c.corrected_at), "reason": c.reason,
              "old_status": c.old_status, "new_status": c.new_status} for c in rows]
 
 
@@ -108,7 +104,7 @@ def _erase_organised(user) -> None:
 
 def _events_created(user) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(Event).where(Event.created_by_id == user.id))
-    return [{"event": e.title, "created_at": _iso(e.created_at)} for e in rows]
+    return [{"event": e.title, "created_at": iso(e.created_at)} for e in rows]
 
 
 def _erase_events_created(user) -> None:
@@ -121,7 +117,7 @@ def _erase_events_created(user) -> None:
 def _registers(user) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(Register).where(
         (Register.finalised_by_id == user.id) | (Register.saved_by_id == user.id)))
-    return [{"event_id": r.event_id, "finalised_at": _iso(r.finalised_at)} for r in rows]
+    return [{"event_id": r.event_id, "finalised_at": iso(r.finalised_at)} for r in rows]
 
 
 def _erase_registers(user) -> None:
@@ -133,7 +129,7 @@ def _erase_registers(user) -> None:
 
 def _series(user) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(EventSeries).where(EventSeries.created_by_id == user.id))
-    return [{"frequency": s.frequency, "created_at": _iso(s.created_at)} for s in rows]
+    return [{"frequency": s.frequency, "created_at": iso(s.created_at)} for s in rows]
 
 
 def _erase_series(user) -> None:
@@ -173,6 +169,3 @@ KINDS = [
                      "an attendance register.", "Staff and finance.", "The link is removed "
                      "when you close your account.", _registers, _erase_registers),
 ]
-
-for _kind in KINDS:
-    register(_kind)

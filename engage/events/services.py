@@ -8,13 +8,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from flask import url_for
+from flask_babel import gettext as _
 from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload, lazyload
 
 from engage.accounts.models import User
 from engage.core import audit, clock
 from engage.core.crypto import keyed_hash
 from engage.core.notify import Message, notify
 from engage.core.permissions import Permission, Role, can
+from engage.core.unit_of_work import atomic
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.events.models import (
     ACTIVE_BOOKING,
@@ -36,7 +41,7 @@ from engage.events.models import (
 )
 from engage.events.signals import attendance_corrected, event_cancelled, register_finalised
 from engage.extensions import db
-from engage.panels.models import Panel, PanelStaff
+from engage.panels.models import PLACE_HOLDING_STATES, Panel, PanelMembership, PanelStaff
 
 MAX_SERIES_EVENTS = 60
 FEED_TOKEN_PURPOSE = "calendar-feed"  # noqa: S105 - a hash purpose, not a secret
@@ -51,10 +56,7 @@ def insert_if_absent(model, **values) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING: True when the row was added. Used instead of a
     SAVEPOINT, which on SQLite (pysqlite) can commit on its own when it opens the transaction."""
     dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(model).values(**values).on_conflict_do_nothing().returning(model.id)
     return db.session.execute(statement).scalar() is not None
 
@@ -122,10 +124,25 @@ def panels_for_events(user) -> list[Panel]:
     return list(db.session.scalars(query))
 
 
-def _visible_filter(user):
-    """A WHERE clause for the events this person may see."""
+def panel_filter_choices(user) -> list:
+    """The panels a person can narrow the events list to (id and name, by name): those they
+    may create events for and those they hold a place on, in one query."""
     from engage.panels.models import PLACE_HOLDING_STATES, PanelMembership
 
+    query = select(Panel.id, Panel.name)
+    if not (can(user, Permission.MANAGE_EVENTS) and user.has_role(Role.PROGRAMME_LEAD)):
+        clauses = [Panel.id.in_(select(PanelMembership.panel_id).where(
+            PanelMembership.user_id == user.id,
+            PanelMembership.state.in_(PLACE_HOLDING_STATES)))]
+        if can(user, Permission.MANAGE_EVENTS):
+            clauses.append(Panel.id.in_(select(PanelStaff.panel_id)
+                                        .where(PanelStaff.user_id == user.id)))
+        query = query.where(or_(*clauses))
+    return sorted(db.session.execute(query), key=lambda panel: panel.name)
+
+
+def _visible_filter(user):
+    """A WHERE clause for the events this person may see."""
     if can(user, Permission.MANAGE_EVENTS) and user.has_role(Role.PROGRAMME_LEAD):
         return Event.id.is_not(None)
     member_of = select(PanelMembership.panel_id).where(
@@ -149,7 +166,10 @@ class EventFilters:
 
 def upcoming_events(user, filters: EventFilters | None = None, limit: int = 100) -> list[Event]:
     filters = filters or EventFilters()
+    # A list shows each event's panel by name: its staff and the event's organisers are
+    # loaded only if something asks for them.
     query = (select(Event).where(_visible_filter(user), Event.ends_at > clock.now())
+             .options(lazyload(Event.organisers), joinedload(Event.panel).lazyload(Panel.staff))
              .order_by(Event.starts_at, Event.id).limit(limit))
     if filters.kind:
         query = query.where(Event.kind == filters.kind)
@@ -341,6 +361,7 @@ def _occurrences(details: EventDetails) -> list[tuple[datetime, datetime]]:
     return result
 
 
+@atomic
 def create_event(actor, details: EventDetails) -> list[Event]:
     """Create one event, or every event of a repeating series. Returns them in date order."""
     if not can_create_events(actor):
@@ -371,6 +392,7 @@ def create_event(actor, details: EventDetails) -> list[Event]:
     return events
 
 
+@atomic
 def update_event(actor, event: Event, details: EventDetails) -> list[str]:
     """Change one event. Returns what changed that people booked need to know about."""
     if not can_manage_event(actor, event):
@@ -499,7 +521,7 @@ def _take_place(event_id: int, booking_id: int) -> bool:
     return result.rowcount == 1
 
 
-def _give_back_place(event_id: int) -> None:
+def give_back_place(event_id: int) -> None:
     db.session.execute(
         update(Event).where(Event.id == event_id, Event.confirmed_count > 0)
         .values(confirmed_count=Event.confirmed_count - 1)
@@ -523,6 +545,7 @@ def _clean_details(event: Event, details: BookingDetails) -> str:
     return EventMode(event.mode)
 
 
+@atomic
 def book_event(user, event: Event, details: BookingDetails) -> Booking:
     """Book a place, or a place on the waiting list when the event is full. Booking twice (a
     double click, a second tab) finds the same booking and changes nothing."""
@@ -569,6 +592,7 @@ def book_event(user, event: Event, details: BookingDetails) -> Booking:
     return booking
 
 
+@atomic
 def update_booking_needs(user, booking: Booking, details: BookingDetails) -> None:
     if booking.user_id != user.id or not booking.is_active:
         raise NotFound()
@@ -595,7 +619,7 @@ def _end_booking(booking: Booking, from_statuses: Iterable[str], reason: EndedRe
     if result.rowcount != 1:
         raise InvalidState(message)
     if previous in PLACE_HOLDING:
-        _give_back_place(booking.event_id)
+        give_back_place(booking.event_id)
     db.session.refresh(booking)
     return previous
 
@@ -641,7 +665,7 @@ def offer_free_places(event: Event) -> int:
                     sequence=Booking.sequence + 1)
             .execution_options(synchronize_session=False))
         if moved.rowcount != 1:
-            _give_back_place(event.id)
+            give_back_place(event.id)
             continue
         db.session.refresh(next_up)
         offered += 1
@@ -806,33 +830,58 @@ def _check_register(actor, event: Event) -> None:
         raise InvalidState("The register opens when the event starts.")
 
 
+def _records_of(event: Event) -> dict[int, AttendanceRecord]:
+    return {r.user_id: r for r in db.session.scalars(
+        select(AttendanceRecord).where(AttendanceRecord.event_id == event.id))}
+
+
+def _prefilled(event: Event, records: dict[int, AttendanceRecord]) -> list[AttendanceRecord]:
+    """New records, not yet saved, for people booked who have none: people with a place are
+    marked as attended and people who cancelled a place as cancelled in advance."""
+    register = register_of(event)
+    if register is not None and register.is_final:
+        return []
+    new = []
+    for booking in db.session.scalars(select(Booking).where(
+            Booking.event_id == event.id,
+            or_(Booking.status == BookingStatus.CONFIRMED,
+                (Booking.status == BookingStatus.CANCELLED)
+                & (Booking.ended_reason == EndedReason.MEMBER_CANCELLED)
+                & Booking.confirmed_at.is_not(None)))):
+        if booking.user_id in records:
+            continue
+        attended = booking.status == BookingStatus.CONFIRMED
+        new.append(AttendanceRecord(
+            event_id=event.id, user_id=booking.user_id, booking_id=booking.id,
+            user=booking.user,
+            status=(AttendanceStatus.ATTENDED if attended
+                    else AttendanceStatus.CANCELLED_IN_ADVANCE),
+            minutes_attended=event.duration_minutes if attended else None))
+    return new
+
+
+def _by_name(records) -> list[AttendanceRecord]:
+    return sorted(records, key=lambda r: (r.user.display_name.lower(), r.id or 0))
+
+
 def register_rows(actor, event: Event) -> list[AttendanceRecord]:
-    """The register, prefilled from bookings the first time: people with a place are marked as
-    attended and people who cancelled a place as cancelled in advance, for the organiser to
+    """The register, prefilled from bookings and saved the first time, for the organiser to
     check."""
     _check_register(actor, event)
-    records = {r.user_id: r for r in db.session.scalars(
-        select(AttendanceRecord).where(AttendanceRecord.event_id == event.id))}
-    register = register_of(event)
-    if register is None or not register.is_final:
-        for booking in db.session.scalars(select(Booking).where(
-                Booking.event_id == event.id,
-                or_(Booking.status == BookingStatus.CONFIRMED,
-                    (Booking.status == BookingStatus.CANCELLED)
-                    & (Booking.ended_reason == EndedReason.MEMBER_CANCELLED)
-                    & Booking.confirmed_at.is_not(None)))):
-            if booking.user_id in records:
-                continue
-            attended = booking.status == BookingStatus.CONFIRMED
-            record = AttendanceRecord(
-                event_id=event.id, user_id=booking.user_id, booking_id=booking.id,
-                status=(AttendanceStatus.ATTENDED if attended
-                        else AttendanceStatus.CANCELLED_IN_ADVANCE),
-                minutes_attended=event.duration_minutes if attended else None)
-            db.session.add(record)
-            records[booking.user_id] = record
-        db.session.flush()
-    return sorted(records.values(), key=lambda r: (r.user.display_name.lower(), r.id))
+    records = _records_of(event)
+    for record in _prefilled(event, records):
+        db.session.add(record)
+        records[record.user_id] = record
+    db.session.flush()
+    return _by_name(records.values())
+
+
+def register_preview(actor, event: Event) -> list[AttendanceRecord]:
+    """The register as `register_rows` fills it, without saving anything: showing the register
+    never changes it (the prefilled rows are saved only by "Save")."""
+    _check_register(actor, event)
+    records = _records_of(event)
+    return _by_name([*records.values(), *_prefilled(event, records)])
 
 
 @dataclass
@@ -858,6 +907,7 @@ def _clean_mark(event: Event, mark: Mark) -> tuple[str, int | None]:
     return status, None
 
 
+@atomic
 def save_register(actor, event: Event, marks: dict[int, Mark]) -> None:
     """Save the register so far, keyed by each person's user id. It can be saved many times
     before it is finalised."""
@@ -905,6 +955,7 @@ def finalise_register(actor, event: Event) -> list[AttendanceRecord]:
     return records
 
 
+@atomic
 def correct_attendance(actor, record: AttendanceRecord, mark: Mark,
                        reason: str) -> AttendanceCorrection:
     event = record.event
@@ -949,11 +1000,9 @@ def corrections_for(event: Event) -> list[AttendanceCorrection]:
 # --- the events section of a panel page ----------------------------------------------------
 
 
-def _panel_events_section(panel: Panel, user) -> dict | None:
-    """Upcoming events of the panel, for the members' area of the panel page."""
-    from flask import url_for
-    from flask_babel import gettext as _
-
+def panel_section(panel: Panel, user) -> dict | None:
+    """Upcoming events of the panel, for the members' area of the panel page (added to
+    panels' PANEL_PAGE_SECTIONS)."""
     events = upcoming_events(user, EventFilters(panel_id=panel.id), limit=10)
     items = [{
         "label": event.title,
@@ -963,13 +1012,3 @@ def _panel_events_section(panel: Panel, user) -> dict | None:
     } for event in events]
     return {"title": _("Upcoming events"), "items": items,
             "empty": _("There are no upcoming events for this panel at the moment.")}
-
-
-def register_panel_page_section() -> None:
-    from engage.panels.services import PANEL_PAGE_SECTIONS, register_panel_section
-
-    if _panel_events_section not in PANEL_PAGE_SECTIONS:
-        register_panel_section(_panel_events_section)
-
-
-register_panel_page_section()

@@ -11,10 +11,8 @@ says whether the cancellation is payable (for example, cancelled on the day).
 
 from __future__ import annotations
 
-from blinker import Namespace
+from engage.core.wiring import Signal
 
-_signals = Namespace()
-
-register_finalised = _signals.signal("register-finalised")
-attendance_corrected = _signals.signal("attendance-corrected")
-event_cancelled = _signals.signal("event-cancelled")
+register_finalised = Signal("events.register_finalised")
+attendance_corrected = Signal("events.attendance_corrected")
+event_cancelled = Signal("events.event_cancelled")

@@ -91,21 +91,15 @@ def send_due_reminders(worker_id: str, batch_size: int | None = None) -> int:
             for due in batch:
                 if _send_one(due, users[due.user_id], kind):
                     sent += 1
-            db.session.commit()
+            db.session.commit()  # per batch: a killed worker loses only this batch
     return sent
 
 
 def offer_waiting_places(worker_id: str) -> int:
     """Expire offers not taken up in time, and offer any free places to the waiting list."""
     changed = services.expire_offers()
-    db.session.commit()
+    db.session.commit()  # expired offers free their places before they are offered again
     for event in services.events_with_free_places():
         changed += services.offer_free_places(event)
-        db.session.commit()
+        db.session.commit()  # per event: one event's offers never wait on another's
     return changed
-
-
-JOBS = [
-    ("event_reminders", send_due_reminders, 0),
-    ("event_waiting_list", offer_waiting_places, 0),
-]

@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from engage.accounts.decorators import require
@@ -34,7 +35,6 @@ from engage.events.forms import (
     EventForm,
 )
 from engage.events.models import ATTENDANCE_LABELS, BookingStatus, EventMode
-from engage.extensions import db
 from engage.panels.services import role_notices
 
 bp = Blueprint("events", __name__, url_prefix="/events")
@@ -60,7 +60,7 @@ def _managed(event_id: int):
 @login_required
 def index():
     user = _user()
-    panel_choices = _panel_filter_choices(user)
+    panel_choices = services.panel_filter_choices(user)
     try:
         panel_id = int(request.args.get("panel", "") or 0) or None
     except ValueError:
@@ -80,16 +80,6 @@ def index():
         kind_choices=KIND_CHOICES, panel_choices=panel_choices,
         mode_choices=[c for c in MODE_CHOICES if c[0] != EventMode.BOTH],
         can_create=services.can_create_events(user))
-
-
-def _panel_filter_choices(user):
-    from engage.panels.services import memberships_of
-
-    panels = {p.id: p for p in services.panels_for_events(user)}
-    for membership in memberships_of(user):
-        if membership.panel.is_member(user):
-            panels[membership.panel_id] = membership.panel
-    return sorted(panels.values(), key=lambda p: p.name)
 
 
 @bp.route("/calendar")
@@ -185,10 +175,8 @@ def book(event_id: int):
                            _("The event is full, so you are on the waiting list. We will tell "
                              "you if a place comes free."))
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(error.message)
         else:
-            db.session.commit()
             flash(message, "success")
             return redirect(url_for("events.detail", event_id=event.id))
     return render_template("events/book.html", event=event, form=form, booking=booking,
@@ -212,7 +200,6 @@ def cancel_booking(event_id: int):
     if form.validate_on_submit():
         was_waiting = booking.status == BookingStatus.WAITING
         services.cancel_booking(_user(), booking)
-        db.session.commit()
         flash(_("You have left the waiting list.") if was_waiting else
               _("Your booking is cancelled. Thank you for letting us know."), "success")
         return redirect(url_for("events.detail", event_id=event.id))
@@ -227,7 +214,6 @@ def accept_offer(event_id: int):
     event, booking = _own_booking(event_id)
     if EmptyForm().validate_on_submit():
         services.accept_offer(_user(), booking)
-        db.session.commit()
         flash(_("The place is yours. We look forward to seeing you."), "success")
     return redirect(url_for("events.detail", event_id=event.id))
 
@@ -238,7 +224,6 @@ def decline_offer(event_id: int):
     event, booking = _own_booking(event_id)
     if EmptyForm().validate_on_submit():
         services.decline_offer(_user(), booking)
-        db.session.commit()
         flash(_("Thank you for letting us know. The place will go to the next person."),
               "success")
     return redirect(url_for("events.detail", event_id=event.id))
@@ -252,7 +237,6 @@ def decline_offer(event_id: int):
 def feed_renew():
     if EmptyForm().validate_on_submit():
         token = services.renew_feed(_user())
-        db.session.commit()
         session[NEW_FEED_TOKEN] = token
     return redirect(url_for("events.mine") + "#calendar-feed")
 
@@ -262,7 +246,6 @@ def feed_renew():
 def feed_revoke():
     if EmptyForm().validate_on_submit():
         services.revoke_feed(_user())
-        db.session.commit()
         flash(_("Your calendar feed is turned off. The old address no longer works."),
               "success")
     return redirect(url_for("events.mine") + "#calendar-feed")
@@ -272,7 +255,6 @@ def feed_revoke():
 def feed(token: str):
     user = services.feed_owner(token)
     body = ical.feed(services.feed_bookings(user), discreet=user.discreet_mode)
-    db.session.commit()
     return Response(body, mimetype="text/calendar")
 
 
@@ -315,13 +297,12 @@ def new():
         try:
             events = services.create_event(user, _details_from(form))
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(error.message)
         else:
-            db.session.commit()
             if len(events) > 1:
-                flash(_("%(count)s events are set up. You can change or cancel each one on "
-                        "its own.", count=len(events)), "success")
+                flash(ngettext("%(num)s event is set up.",
+                               "%(num)s events are set up. You can change or cancel each one "
+                               "on its own.", len(events)), "success")
             else:
                 flash(_("The event is set up."), "success")
             return redirect(url_for("events.detail", event_id=events[0].id))
@@ -347,10 +328,8 @@ def edit(event_id: int):
         try:
             changes = services.update_event(user, event, _details_from(form))
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(error.message)
         else:
-            db.session.commit()
             flash(_("The event is updated.") + (
                 " " + _("Everyone booked has been told about the change.") if changes else ""),
                 "success")
@@ -366,7 +345,6 @@ def cancel_event(event_id: int):
     if form.validate_on_submit():
         services.cancel_event(_user(), event, form.reason.data or "",
                               cancellation_payable=form.payable.data)
-        db.session.commit()
         flash(_("The event is cancelled and everyone booked has been told."), "success")
         return redirect(url_for("events.detail", event_id=event.id))
     return render_template("events/cancel_event.html", event=event, form=form)
@@ -409,7 +387,7 @@ def register(event_id: int):
     form = EmptyForm()
     typed, errors, problem = {}, {}, None
     if form.validate_on_submit():
-        marks, errors = _marks_from_form(services.register_rows(user, event))
+        marks, errors = _marks_from_form(services.register_preview(user, event))
         typed = marks
         if not errors:
             try:
@@ -417,18 +395,14 @@ def register(event_id: int):
             except DomainError as error:
                 problem = error.message
             else:
-                db.session.commit()
                 flash(_("The register is saved. You can come back and change it until you "
                         "finalise it."), "success")
                 return redirect(url_for("events.register", event_id=event.id))
-        db.session.rollback()
-    # Showing the register never changes it: the prefilled rows are saved only by "Save".
     page = render_template(
-        "events/register.html", event=event, records=services.register_rows(user, event),
+        "events/register.html", event=event, records=services.register_preview(user, event),
         register=services.register_of(event), form=form, typed=typed, errors=errors,
         problem=problem, attendance_choices=list(ATTENDANCE_LABELS.items()),
         corrections=services.corrections_for(event))
-    db.session.rollback()
     return page, (400 if errors or problem else 200)
 
 
@@ -438,7 +412,6 @@ def finalise(event_id: int):
     event = _managed(event_id)
     if EmptyForm().validate_on_submit():
         services.finalise_register(_user(), event)
-        db.session.commit()
         flash(_("The register is finalised. Any later change will be recorded as a "
                 "correction."), "success")
     return redirect(url_for("events.register", event_id=event.id))
@@ -457,10 +430,8 @@ def correct(event_id: int, record_id: int):
                                         services.Mark(form.status.data, form.minutes.data),
                                         form.reason.data)
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(error.message)
         else:
-            db.session.commit()
             flash(_("The correction is recorded."), "success")
             return redirect(url_for("events.register", event_id=event.id))
     return render_template("events/correct.html", event=event, record=record, form=form)

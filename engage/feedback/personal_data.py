@@ -7,9 +7,10 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from engage.core.personal_data import PersonalDataKind, register
+from engage.core.personal_data import PersonalDataKind
 from engage.extensions import db
 from engage.feedback.models import FeedbackGiver, FeedbackItem, ImpactFeedbackLink
+from engage.feedback.retention import ANONYMOUS_REPLIES_RULE, keep_named_feedback_without_name
 
 
 def _feedback_rows(items) -> list[dict[str, Any]]:
@@ -37,11 +38,14 @@ def _erase_named_feedback(user: Any) -> None:
     db.session.flush()
 
 
-register(PersonalDataKind(
+NAMED_FEEDBACK = PersonalDataKind(
     "feedback_givers", "Feedback you gave with your name",
     "So you can see replies and what changed because of it.",
     "You, and the staff who read and answer feedback.",
-    "Until you withdraw it or close your account.", _named_feedback, _erase_named_feedback))
+    "Until you withdraw it or close your account.", _named_feedback, _erase_named_feedback,
+    anonymise=keep_named_feedback_without_name,
+    anonymise_note="Your feedback is kept without your name: the link to you is deleted, you "
+                   "can no longer see it in your account, and it will not be quoted.")
 
 
 def _feedback_added_by_code(user: Any) -> list[dict[str, Any]]:
@@ -59,12 +63,14 @@ def _erase_feedback_links(user: Any) -> None:
                        .execution_options(synchronize_session=False))
 
 
-register(PersonalDataKind(
+FEEDBACK_ADDED_BY_CODE = PersonalDataKind(
     "impact_feedback_links", "Anonymous feedback you added to your impact page with its code",
     "You chose to see it on your impact page, with its status and what it is part of.",
     "Only you. Staff never see which feedback you added, or that you added any.",
     "Until you remove it from your impact page, withdraw the feedback, or close your "
     "account, or until its code stops working.", _feedback_added_by_code,
-    _erase_feedback_links,
+    _erase_feedback_links, retention=ANONYMOUS_REPLIES_RULE,
     on_close="The link to you is deleted. The feedback stays anonymous, as it was before you "
-             "added it."))
+             "added it.")
+
+KINDS = [NAMED_FEEDBACK, FEEDBACK_ADDED_BY_CODE]

@@ -1,4 +1,4 @@
-"""Retention and account closure for feedback (registered at merge by issue 7).
+"""Retention and account closure for feedback (declared with its personal data).
 
 - Anonymous feedback replies: 2 years after the last activity on the code (the day the
   feedback arrived, its status last changed, or the last reply), the replies are deleted and
@@ -13,13 +13,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
-from engage.core import personal_data
+from engage.core.clock import months_before
+from engage.core.personal_data import RetentionRule
 from engage.extensions import db
 from engage.feedback.models import (
     FeedbackGiver,
@@ -27,7 +27,6 @@ from engage.feedback.models import (
     FeedbackReply,
     ImpactFeedbackLink,
 )
-from engage.lifecycle.retention import RetentionRule, months_before, register
 
 ANONYMOUS_REPLIES = "feedback_anonymous_replies"
 
@@ -60,9 +59,9 @@ def forget_old_anonymous_replies(now: datetime, months: int) -> int:
     return len(stale)
 
 
-register(RetentionRule(
+ANONYMOUS_REPLIES_RULE = RetentionRule(
     ANONYMOUS_REPLIES, "Replies to anonymous feedback (the code stops working)", 24,
-    "after the last activity on the code", forget_old_anonymous_replies))
+    "after the last activity on the code", forget_old_anonymous_replies)
 
 
 def keep_named_feedback_without_name(user: Any) -> None:
@@ -75,14 +74,3 @@ def keep_named_feedback_without_name(user: Any) -> None:
                        .execution_options(synchronize_session=False))
     db.session.expire_all()
 
-
-_kind = personal_data.REGISTRY.get("feedback_givers")
-if _kind is not None and _kind.anonymise is None:
-    personal_data.register(dataclasses.replace(
-        _kind, anonymise=keep_named_feedback_without_name,
-        anonymise_note="Your feedback is kept without your name: the link to you is deleted, "
-                       "you can no longer see it in your account, and it will not be quoted."))
-
-_links = personal_data.REGISTRY.get("impact_feedback_links")
-if _links is not None and _links.retention_key is None:
-    personal_data.register(dataclasses.replace(_links, retention_key=ANONYMOUS_REPLIES))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -11,9 +11,12 @@ from flask import current_app
 from sqlalchemy import delete, func, select, union, update
 from sqlalchemy.exc import IntegrityError
 
+from engage.accounts.models import User, UserRole
 from engage.core import audit, clock
 from engage.core.notify import Message, notify
 from engage.core.permissions import Permission, Role, can
+from engage.core.unit_of_work import atomic
+from engage.core.wiring import Hook
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
 from engage.feedback import codes
@@ -70,6 +73,7 @@ def _clean(text: str | None) -> str:
     return (text or "").replace("\r\n", "\n").strip()
 
 
+@atomic
 def give_feedback(actor: Any, *, body: str, topic: str | None = None, may_quote: bool = False,
                   attach_name: bool = False, page_nonce: str | None = None) -> GivenFeedback:
     """Store feedback and return its code, which exists only in this return value.
@@ -238,6 +242,28 @@ def reopen_feedback(actor: Any, item: FeedbackItem) -> None:
                  subject_id=item.id)
 
 
+def mark_linked(item: FeedbackItem) -> None:
+    """The item is now behind a "you said, we did" entry (called by the changes domain when it
+    links it): linked, from any status, and no longer closed."""
+    db.session.execute(
+        update(FeedbackItem).where(FeedbackItem.id == item.id)
+        .values(status=FeedbackStatus.LINKED, status_changed_on=clock.today_london(),
+                closed_reason=None)
+        .execution_options(synchronize_session=False))
+    db.session.refresh(item)
+
+
+def mark_unlinked(item: FeedbackItem) -> None:
+    """The last entry the item was linked to let it go (called by the changes domain): back
+    to read by our team, unless staff have moved it on since."""
+    db.session.execute(
+        update(FeedbackItem)
+        .where(FeedbackItem.id == item.id, FeedbackItem.status == FeedbackStatus.LINKED)
+        .values(status=FeedbackStatus.ACKNOWLEDGED, status_changed_on=clock.today_london())
+        .execution_options(synchronize_session=False))
+    db.session.refresh(item)
+
+
 def reply_to_feedback(actor: Any, item: FeedbackItem, body: str) -> FeedbackReply:
     _require_triage(actor)
     body = _clean(body)
@@ -283,6 +309,7 @@ def ensure_theme(name: str) -> FeedbackTheme:
     return theme
 
 
+@atomic
 def set_quote(actor: Any, item: FeedbackItem, quote: str) -> None:
     """Staff write the words that may be quoted, with identifying details taken out. Only the
     redacted quote is ever published, and only when the giver allowed quoting."""
@@ -315,7 +342,6 @@ def flag_safeguarding(actor: Any, item: FeedbackItem) -> None:
         raise InvalidState("This feedback is already with the safeguarding lead.")
     audit.record("feedback.safeguarding_flagged", actor_id=actor.id, subject_type="feedback",
                  subject_id=item.id)
-    from engage.accounts.models import User, UserRole
 
     leads = db.session.scalars(
         select(User).join(UserRole, UserRole.user_id == User.id)
@@ -338,8 +364,6 @@ def record_safeguarding_view(actor: Any, item: FeedbackItem) -> None:
 
 
 def named_giver(item: FeedbackItem):
-    from engage.accounts.models import User
-
     return db.session.scalar(
         select(User).join(FeedbackGiver, FeedbackGiver.user_id == User.id)
         .where(FeedbackGiver.feedback_id == item.id)
@@ -389,6 +413,7 @@ class ImpactAddition:
     named_by_you: bool = False  # you gave it with your name, so it is listed already
 
 
+@atomic
 def add_feedback_to_impact(user: Any, code: str) -> ImpactAddition:
     """Link the feedback a code unlocks to the member's impact page. A wrong code raises
     NotFound (the view counts it against the wrong-code allowance). Adding it twice, even by
@@ -503,15 +528,9 @@ def all_themes() -> list[FeedbackTheme]:
 
 # --- what the code page shows about changes (filled in by the changes domain) ------------------
 
-LinkedChangeFinder = Callable[[FeedbackItem], list[Any]]
-LINKED_CHANGE_FINDERS: list[LinkedChangeFinder] = []
-
-
-def register_linked_change_finder(finder: LinkedChangeFinder) -> None:
-    """The changes domain sits above feedback, so it registers how to find the published
-    changes an item is linked to; feedback never imports it."""
-    if finder not in LINKED_CHANGE_FINDERS:
-        LINKED_CHANGE_FINDERS.append(finder)
+# The changes domain sits above feedback, so it adds how to find the published changes an item
+# is linked to: a function (item) -> list of entries. Feedback never imports it.
+LINKED_CHANGES = Hook("feedback.linked_changes")
 
 
 def giver_status_label(item: FeedbackItem, changes: list[Any]) -> str:
@@ -523,7 +542,4 @@ def giver_status_label(item: FeedbackItem, changes: list[Any]) -> str:
 
 
 def linked_changes(item: FeedbackItem) -> list[Any]:
-    found: list[Any] = []
-    for finder in LINKED_CHANGE_FINDERS:
-        found.extend(finder(item))
-    return found
+    return [change for changes in LINKED_CHANGES.results(item) for change in changes]

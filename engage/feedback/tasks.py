@@ -8,5 +8,3 @@ from engage.feedback import services
 def mix_recent(worker_id: str) -> int:
     return services.mix_recent_feedback()
 
-
-JOBS = [("feedback_mix_recent", mix_recent, 60)]

@@ -8,10 +8,11 @@ in a URL), and rate limits count in memory under a daily-rotating hash.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engage.accounts.admin_views import require
+from engage.accounts.decorators import require
 from engage.core.permissions import Permission
 from engage.errors import DomainError, NotFound
 from engage.extensions import csrf, db, limiter
@@ -68,10 +69,8 @@ def give():
                     may_quote=form.may_quote.data == "yes",
                     attach_name=form.attach_name.data == "named", page_nonce=page_nonce)
             except DomainError as error:
-                db.session.rollback()
                 form.body.errors = [*form.body.errors, error.message]
             else:
-                db.session.commit()
                 return render_template("feedback/given.html", code=given.code,
                                        repeated=given.repeated,
                                        named=form.attach_name.data == "named"
@@ -127,7 +126,6 @@ def delete_replies():
     if item is None:
         raise NotFound("We could not find feedback with that code.")
     count = services.delete_replies_by_giver(item)
-    db.session.commit()
     notice = "The replies have been deleted." if count else "There were no replies to delete."
     return _status_page(item, form.code.data, notice)
 
@@ -145,7 +143,6 @@ def withdraw():
         return render_template("feedback/withdraw.html", item=item, code=form.code.data,
                                token=form_token(CHECK_FORM))
     services.withdraw_feedback(item)
-    db.session.commit()
     return render_template("feedback/withdrawn.html")
 
 
@@ -220,24 +217,46 @@ def _after_action(item: FeedbackItem):
     return redirect(url_for("feedback.item", feedback_id=item.id))
 
 
+def _button_action(item: FeedbackItem, action, done: str):
+    """A button on the item's page: do it and say so, or say why it could not be done."""
+    if not ActionForm().validate_on_submit():
+        flash(_("The page had expired, so nothing was changed. Please try again."), "error")
+        return _after_action(item)
+    try:
+        action(current_user, item)
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash(done, "success")
+    return _after_action(item)
+
+
+def _form_action(item: FeedbackItem, form, form_name: str, field, action, done: str):
+    """A form on the item's page: on success say what happened; otherwise show the page again
+    with the problem (on `field`) and everything that was typed."""
+    if form.validate_on_submit():
+        try:
+            action()
+        except DomainError as error:
+            field.errors = [error.message]
+        else:
+            flash(done, "success")
+            return _after_action(item)
+    return _item_page(item, **{form_name: form}), 400
+
+
 @bp.post("/staff/feedback/<int:feedback_id>/acknowledge")
 @require(Permission.TRIAGE_FEEDBACK)
 def acknowledge(feedback_id: int):
-    item = _load(feedback_id)
-    if ActionForm().validate_on_submit():
-        services.acknowledge_feedback(current_user, item)
-        db.session.commit()
-    return _after_action(item)
+    return _button_action(_load(feedback_id), services.acknowledge_feedback,
+                          _("Marked as read. The person now sees 'Read by our team'."))
 
 
 @bp.post("/staff/feedback/<int:feedback_id>/reopen")
 @require(Permission.TRIAGE_FEEDBACK)
 def reopen(feedback_id: int):
-    item = _load(feedback_id)
-    if ActionForm().validate_on_submit():
-        services.reopen_feedback(current_user, item)
-        db.session.commit()
-    return _after_action(item)
+    return _button_action(_load(feedback_id), services.reopen_feedback,
+                          _("The feedback is open again."))
 
 
 @bp.post("/staff/feedback/<int:feedback_id>/close")
@@ -245,11 +264,10 @@ def reopen(feedback_id: int):
 def close(feedback_id: int):
     item = _load(feedback_id)
     form = CloseForm(prefix="close")
-    if form.validate_on_submit():
-        services.close_feedback(current_user, item, form.reason.data)
-        db.session.commit()
-        return _after_action(item)
-    return _item_page(item, close_form=form), 400
+    return _form_action(
+        item, form, "close_form", form.reason,
+        lambda: services.close_feedback(current_user, item, form.reason.data),
+        _("The feedback is closed. The person can see your reason."))
 
 
 @bp.post("/staff/feedback/<int:feedback_id>/reply")
@@ -257,11 +275,11 @@ def close(feedback_id: int):
 def reply(feedback_id: int):
     item = _load(feedback_id)
     form = ReplyForm(prefix="reply")
-    if form.validate_on_submit():
-        services.reply_to_feedback(current_user, item, form.body.data)
-        db.session.commit()
-        return _after_action(item)
-    return _item_page(item, reply_form=form), 400
+    return _form_action(
+        item, form, "reply_form", form.body,
+        lambda: services.reply_to_feedback(current_user, item, form.body.data),
+        _("Your reply is sent. The person sees it with their feedback code, or in their "
+          "account if they gave their name."))
 
 
 @bp.post("/staff/feedback/<int:feedback_id>/themes")
@@ -269,11 +287,10 @@ def reply(feedback_id: int):
 def themes(feedback_id: int):
     item = _load(feedback_id)
     form = ThemesForm(prefix="themes")
-    if form.validate_on_submit():
-        services.set_themes(current_user, item, (form.themes.data or "").split(","))
-        db.session.commit()
-        return _after_action(item)
-    return _item_page(item, themes_form=form), 400
+    return _form_action(
+        item, form, "themes_form", form.themes,
+        lambda: services.set_themes(current_user, item, (form.themes.data or "").split(",")),
+        _("The themes are saved."))
 
 
 @bp.post("/staff/feedback/<int:feedback_id>/quote")
@@ -281,26 +298,20 @@ def themes(feedback_id: int):
 def quote(feedback_id: int):
     item = _load(feedback_id)
     form = QuoteForm(prefix="quote")
-    if form.validate_on_submit():
-        try:
-            services.set_quote(current_user, item, form.quote.data)
-        except DomainError as error:
-            db.session.rollback()
-            form.quote.errors = [error.message]
-        else:
-            db.session.commit()
-            return _after_action(item)
-    return _item_page(item, quote_form=form), 400
+    removing = not (form.quote.data or "").strip()
+    return _form_action(
+        item, form, "quote_form", form.quote,
+        lambda: services.set_quote(current_user, item, form.quote.data),
+        _("The quote is removed.") if removing else
+        _("The quote is saved. It is shown on the public page of any published change this "
+          "feedback is linked to."))
 
 
 @bp.post("/staff/feedback/<int:feedback_id>/safeguarding")
 @require(Permission.TRIAGE_FEEDBACK)
 def flag(feedback_id: int):
-    item = _load(feedback_id)
-    if ActionForm().validate_on_submit():
-        services.flag_safeguarding(current_user, item)
-        db.session.commit()
-    return _after_action(item)
+    return _button_action(_load(feedback_id), services.flag_safeguarding,
+                          _("Sent to the safeguarding lead, who has been told."))
 
 
 # --- safeguarding lead ------------------------------------------------------------------------
@@ -319,7 +330,6 @@ def safeguarding_queue():
 def safeguarding_item(feedback_id: int):
     item = _load(feedback_id)
     services.record_safeguarding_view(current_user, item)
-    db.session.commit()
     return render_template("feedback/safeguarding_item.html", item=item,
                            giver=services.named_giver(item), procedure=_procedure())
 

@@ -1,18 +1,21 @@
-"""`flask --app engage.wsgi engage backup PATH`, `restore PATH` and `apply-retention`."""
+"""`flask --app engage.wsgi engage backup PATH`, `restore PATH` and `apply-retention` (added to
+the `engage` command group by the lifecycle domain's init_app)."""
 
 from __future__ import annotations
 
 import click
+from flask.cli import with_appcontext
 
-from engage.cli import engage_cli
+from engage.extensions import db
+from engage.lifecycle.backup import BackupError, backup, restore
+from engage.lifecycle.retention import apply_all
 
 
-@engage_cli.command("backup")
+@click.command("backup")
+@with_appcontext
 @click.argument("path", type=click.Path(dir_okay=False))
 def backup_command(path: str) -> None:
     """Back up the whole database to PATH (SQLite online backup, or pg_dump custom format)."""
-    from engage.lifecycle.backup import BackupError, backup
-
     try:
         written = backup(path)
     except BackupError as error:
@@ -21,13 +24,12 @@ def backup_command(path: str) -> None:
                "encrypted fields cannot be read without it.")
 
 
-@engage_cli.command("restore")
+@click.command("restore")
+@with_appcontext
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def restore_command(path: str, yes: bool) -> None:
     """Replace the database's contents with the backup at PATH."""
-    from engage.lifecycle.backup import BackupError, restore
-
     if not yes:
         click.confirm("This replaces everything in the configured database with the backup. "
                       "Continue?", abort=True)
@@ -39,13 +41,11 @@ def restore_command(path: str, yes: bool) -> None:
                "version.")
 
 
-@engage_cli.command("apply-retention")
+@click.command("apply-retention")
+@with_appcontext
 def apply_retention_command() -> None:
     """Apply the retention periods now (the worker does this once a day)."""
-    from engage.extensions import db
-    from engage.lifecycle.retention import apply_all
-
     counts = apply_all()
-    db.session.commit()
+    db.session.commit()  # a command is its own unit of work
     for key, count in counts.items():
         click.echo(f"{key}: {count} removed")

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField
 from wtforms.validators import InputRequired, NumberRange
 
-from engage.lifecycle.retention import MAX_MONTHS, MIN_MONTHS, RULES
+from engage.lifecycle.retention import MAX_MONTHS, MIN_MONTHS, rules
 
 
 def retention_form(periods: dict[str, int]) -> FlaskForm:
@@ -17,6 +17,6 @@ def retention_form(periods: dict[str, int]) -> FlaskForm:
         key: IntegerField(rule.label, validators=[
             InputRequired(message=message),
             NumberRange(min=MIN_MONTHS, max=MAX_MONTHS, message=message)])
-        for key, rule in sorted(RULES.items())
+        for key, rule in sorted(rules().items())
     }
     return type("RetentionForm", (FlaskForm,), fields)(data=periods)

@@ -43,6 +43,3 @@ def apply_retention_daily(worker_id: str) -> dict[str, int] | None:
     if not _claim_today(RETENTION_JOB):
         return None
     return apply_all()
-
-
-JOBS = [("apply_retention", apply_retention_daily, 3600)]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
 
 from engage.core import clock
-from engage.core.personal_data import PersonalDataKind, register
+from engage.core.clock import iso
+from engage.core.personal_data import PersonalDataKind
 from engage.extensions import db
 from engage.panels.models import (
     AttributionPreference,
@@ -19,10 +19,8 @@ from engage.panels.models import (
     PanelMessage,
     PanelStaff,
 )
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+from engage.panels.retention import UNFINISHED_APPLICATIONS_RULE
+from engage.panels.services import release_place_on_erasure, restore_earlier_periods
 
 
 def _earlier_times(user) -> dict[int, list[dict[str, str | None]]]:
@@ -34,7 +32,7 @@ def _earlier_times(user) -> dict[int, list[dict[str, str | None]]]:
             .where(PanelMembership.user_id == user.id)
             .order_by(MembershipPeriod.joined_at)):
         times.setdefault(period.membership_id, []).append(
-            {"joined_at": _iso(period.joined_at), "left_at": _iso(period.left_at)})
+            {"joined_at": iso(period.joined_at), "left_at": iso(period.left_at)})
     return times
 
 
@@ -47,19 +45,17 @@ def _memberships(user) -> list[dict[str, Any]]:
         "why_joining": m.why_joining,
         "access_needs": m.access_needs,
         "involvement_agreement_version": m.agreement_version,
-        "involvement_agreement_accepted_at": _iso(m.agreement_accepted_at),
-        "applied_at": _iso(m.applied_at),
-        "decided_at": _iso(m.decided_at),
+        "involvement_agreement_accepted_at": iso(m.agreement_accepted_at),
+        "applied_at": iso(m.applied_at),
+        "decided_at": iso(m.decided_at),
         "decision_message": m.decision_message,
-        "joined_at": _iso(m.joined_at),
-        "left_at": _iso(m.left_at),
+        "joined_at": iso(m.joined_at),
+        "left_at": iso(m.left_at),
         "earlier_times_as_a_member": earlier.get(m.id, []),
     } for m in rows]
 
 
 def _release_places_and_staff_decisions(user) -> None:
-    from engage.panels.services import release_place_on_erasure
-
     for membership in db.session.scalars(
         select(PanelMembership).where(PanelMembership.user_id == user.id)
     ):
@@ -79,8 +75,6 @@ def _keep_memberships_without_name(user) -> None:
     nothing they told us. A closed account has left every panel, so its place is given back
     and the leaving time set. Applications that never led to membership are not history and
     are deleted."""
-    from engage.panels.services import restore_earlier_periods
-
     _release_places_and_staff_decisions(user)
     mine = PanelMembership.user_id == user.id
     restore_earlier_periods(mine)
@@ -107,7 +101,7 @@ def _erase_staff(user) -> None:
 
 def _panels_created(user) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(Panel).where(Panel.created_by_id == user.id))
-    return [{"panel": p.name, "created_at": _iso(p.created_at)} for p in rows]
+    return [{"panel": p.name, "created_at": iso(p.created_at)} for p in rows]
 
 
 def _erase_panels_created(user) -> None:
@@ -117,7 +111,7 @@ def _erase_panels_created(user) -> None:
 
 def _messages(user) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(PanelMessage).where(PanelMessage.sender_id == user.id))
-    return [{"subject": m.subject, "body": m.body, "sent_at": _iso(m.sent_at)} for m in rows]
+    return [{"subject": m.subject, "body": m.body, "sent_at": iso(m.sent_at)} for m in rows]
 
 
 def _erase_messages(user) -> None:
@@ -130,7 +124,7 @@ def _attribution(user) -> list[dict[str, Any]]:
     if pref is None:
         return []
     return [{"choice": pref.choice, "pseudonym": pref.pseudonym,
-             "updated_at": _iso(pref.updated_at)}]
+             "updated_at": iso(pref.updated_at)}]
 
 
 def _erase_attribution(user) -> None:
@@ -145,7 +139,7 @@ KINDS = [
                      "You, and the facilitators of that panel. Access needs are encrypted.",
                      "Until you close your account. Applications that did not lead to "
                      "membership are deleted sooner.", _memberships, _erase_memberships,
-                     retention_key="panel_applications_unfinished",
+                     retention=UNFINISHED_APPLICATIONS_RULE,
                      anonymise=_keep_memberships_without_name,
                      anonymise_note="Panels you were a member of keep a record that a member "
                      "joined and left, without your name, so their history stays right. "
@@ -169,6 +163,3 @@ KINDS = [
                      "You, and staff preparing published results.",
                      "Until you close your account.", _attribution, _erase_attribution),
 ]
-
-for _kind in KINDS:
-    register(_kind)

@@ -10,10 +10,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from engage.accounts.admin_views import require
+from engage.accounts.decorators import require
 from engage.core.permissions import Permission
 from engage.errors import DomainError
-from engage.extensions import db
 from engage.panels import programmes
 from engage.panels.forms import EditProgrammeForm, ProgrammeForm
 
@@ -29,10 +28,8 @@ def index():
             programme = programmes.create_programme(current_user, name=form.name.data,
                                                     description=form.description.data or "")
         except DomainError as error:
-            db.session.rollback()
             form.name.errors = [*form.name.errors, error.message]
         else:
-            db.session.commit()
             flash(_("The programme '%(name)s' is added. Choose it on a panel's details page "
                     "to put the panel in it.", name=programme.name), "success")
             return redirect(url_for("programmes.index"))
@@ -52,10 +49,8 @@ def edit(programme_id: int):
                                         description=form.description.data or "",
                                         is_active=bool(form.is_active.data))
         except DomainError as error:
-            db.session.rollback()
             form.name.errors = [*form.name.errors, error.message]
         else:
-            db.session.commit()
             flash(_("Your changes to the programme are saved."), "success")
             return redirect(url_for("programmes.index"))
     return render_template("panels/programme_form.html", form=form, programme=programme,

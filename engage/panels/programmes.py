@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from engage.core import audit
 from engage.core.permissions import Permission, can
+from engage.core.unit_of_work import atomic
 from engage.errors import NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
 from engage.panels.models import Panel, Programme
@@ -83,6 +84,7 @@ def _save(programme: Programme) -> None:
         raise ValidationFailed(TAKEN) from error
 
 
+@atomic
 def create_programme(actor, *, name: str, description: str = "") -> Programme:
     _check(actor)
     name, description = _clean(name, description)
@@ -95,6 +97,7 @@ def create_programme(actor, *, name: str, description: str = "") -> Programme:
     return programme
 
 
+@atomic
 def update_programme(actor, programme: Programme, *, name: str, description: str,
                      is_active: bool) -> Programme:
     _check(actor)

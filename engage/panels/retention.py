@@ -6,9 +6,11 @@ from datetime import datetime
 
 from sqlalchemy import delete, func
 
+from engage.core.clock import months_before
+from engage.core.personal_data import RetentionRule
 from engage.extensions import db
-from engage.lifecycle.retention import RetentionRule, months_before, register
 from engage.panels.models import MembershipState, PanelMembership
+from engage.panels.services import restore_earlier_periods
 
 UNFINISHED_APPLICATIONS = "panel_applications_unfinished"
 
@@ -16,8 +18,6 @@ UNFINISHED_APPLICATIONS = "panel_applications_unfinished"
 def remove_unfinished_applications(now: datetime, months: int) -> int:
     """Applications that were declined or withdrawn, or left waiting, `months` ago or more.
     Memberships that were ever active stay: they are the panel's history."""
-    from engage.panels.services import restore_earlier_periods
-
     cutoff = months_before(now, months)
     last_activity = func.coalesce(PanelMembership.decided_at, PanelMembership.left_at,
                                   PanelMembership.applied_at)
@@ -35,6 +35,6 @@ def remove_unfinished_applications(now: datetime, months: int) -> int:
     return result.rowcount or 0
 
 
-register(RetentionRule(
+UNFINISHED_APPLICATIONS_RULE = RetentionRule(
     UNFINISHED_APPLICATIONS, "Panel applications that did not lead to membership", 6,
-    "after the application was last answered, withdrawn or sent", remove_unfinished_applications))
+    "after the application was last answered, withdrawn or sent", remove_unfinished_applications)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask import url_for
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from engage.accounts.models import User
+from engage.accounts.models import User, UserRole
 from engage.core import audit, clock
 from engage.core.notify import Message, notify
 from engage.core.permissions import Permission, Role, can
-from engage.equality.services import take_equality_snapshot
+from engage.core.unit_of_work import atomic
+from engage.core.wiring import Hook
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
 from engage.panels import programmes
@@ -32,6 +33,7 @@ from engage.panels.models import (
     Visibility,
 )
 from engage.panels.richtext import sanitise
+from engage.panels.signals import membership_started
 
 # --- who may do what --------
 
@@ -130,8 +132,6 @@ def applications(panel: Panel, states: Iterable[MembershipState] | None = None):
 
 def staff_choices() -> list[User]:
     """People who can be named as a panel's facilitators: facilitators and programme leads."""
-    from engage.accounts.models import UserRole
-
     return list(db.session.scalars(
         select(User).join(UserRole, UserRole.user_id == User.id)
         .where(UserRole.role.in_([Role.FACILITATOR, Role.PROGRAMME_LEAD]),
@@ -224,6 +224,7 @@ def _apply_programme(actor, panel: Panel, details: PanelDetails, *, new: bool = 
                          subject_id=panel.id, programme_id=details.programme_id)
 
 
+@atomic
 def create_panel(actor, details: PanelDetails) -> Panel:
     if not can_create_panels(actor):
         raise NotAllowed("Only facilitators and programme leads can set up panels.")
@@ -240,6 +241,7 @@ def create_panel(actor, details: PanelDetails) -> Panel:
     return panel
 
 
+@atomic
 def update_panel(actor, panel: Panel, details: PanelDetails) -> Panel:
     if not can_manage_panel(actor, panel):
         raise NotFound()
@@ -258,6 +260,7 @@ def update_panel(actor, panel: Panel, details: PanelDetails) -> Panel:
 # --- joining --------
 
 
+@atomic
 def apply_to_panel(user, panel: Panel, *, why_joining: str = "", access_needs: str = "",
                    accepted_agreement: bool) -> PanelMembership:
     if not is_signed_in(user):
@@ -393,6 +396,7 @@ def _move(membership: PanelMembership, from_states: Iterable[str], message: str,
     db.session.refresh(membership)
 
 
+@atomic
 def accept_application(actor, membership: PanelMembership, message: str = "") -> None:
     panel = membership.panel
     if not can_manage_panel(actor, panel):
@@ -403,7 +407,7 @@ def accept_application(actor, membership: PanelMembership, message: str = "") ->
           state=MembershipState.ACTIVE, decided_at=clock.now(), decided_by_id=actor.id,
           decision_message=(message or "").strip() or None, joined_at=clock.now())
     db.session.refresh(panel)
-    take_equality_snapshot(membership.user, "panel", panel.id)
+    membership_started.send(panel, user=membership.user)
     audit.record("panel.application_accepted", actor_id=actor.id, subject_type="panel",
                  subject_id=panel.id, membership_id=membership.id)
     notify(membership.user, Message(
@@ -413,6 +417,7 @@ def accept_application(actor, membership: PanelMembership, message: str = "") ->
     ), dedupe_key=f"panel-decision:{membership.id}:{membership.decided_at.isoformat()}")
 
 
+@atomic
 def decline_application(actor, membership: PanelMembership, message: str = "") -> None:
     panel = membership.panel
     if not can_manage_panel(actor, panel):
@@ -481,6 +486,7 @@ def release_place_on_erasure(membership: PanelMembership) -> None:
 # --- messages to the panel --------
 
 
+@atomic
 def message_panel(actor, panel: Panel, subject: str, body: str) -> PanelMessage:
     if not can_manage_panel(actor, panel):
         raise NotFound()
@@ -518,6 +524,7 @@ def attribution_of(user) -> AttributionPreference:
     return pref or AttributionPreference(user_id=user.id, choice=Attribution.NOT_CREDITED)
 
 
+@atomic
 def set_attribution(user, choice: str, pseudonym: str = "") -> AttributionPreference:
     if choice not in set(Attribution):
         raise ValidationFailed("Choose how you would like to be credited.")
@@ -553,39 +560,25 @@ def credit_for(user) -> str | None:
 
 # --- sections other domains add to the panel page --------
 
-PanelSection = Callable[[Panel, object], "dict | None"]
-PANEL_PAGE_SECTIONS: list[PanelSection] = []
-
-
-def register_panel_section(section: PanelSection) -> PanelSection:
-    """Higher domains (consultations, events) add a section to the members' area of the panel
-    page without the panels domain importing them. A section returns
-    {"title": str, "items": [{"label", "url", "detail"}], "empty": str} or None."""
-    PANEL_PAGE_SECTIONS.append(section)
-    return section
+# Higher domains (consultations, events) add a section to the members' area of the panel page
+# without the panels domain importing them: a function (panel, user) that returns
+# {"title": str, "items": [{"label", "url", "detail"}], "empty": str} or None.
+PANEL_PAGE_SECTIONS = Hook("panels.page_sections")
 
 
 def panel_sections(panel: Panel, user) -> list[dict]:
-    return [s for s in (section(panel, user) for section in PANEL_PAGE_SECTIONS) if s]
+    return PANEL_PAGE_SECTIONS.results(panel, user)
 
 
 # --- notices other domains add before someone accepts a role --------
 
-# (user, involvement_level, where) -> HTML to show above the form, or None. `where` names the
-# page, like "panel 3" or "event 12", so the contributor can record what it showed where.
-RoleNotice = Callable[[object, int, str], "str | None"]
-ROLE_NOTICES: list[RoleNotice] = []
+# Higher domains (payments: the benefits and tax notice before a paid role) add a notice to the
+# pages where a person accepts a role (applying to a panel, booking an event) without panels or
+# events importing them: a function (user, involvement_level, where) that returns HTML to show
+# above the form, or None. `where` names the page, like "panel 3" or "event 12", so the
+# contributor can record what it showed where. A notice never blocks accepting.
+ROLE_NOTICES = Hook("panels.role_notices")
 
 
-def register_role_notice(notice: RoleNotice) -> RoleNotice:
-    """Higher domains (payments: the benefits and tax notice before a paid role) add a notice
-    to the pages where a person accepts a role (applying to a panel, booking an event) without
-    panels or events importing them. A notice never blocks accepting."""
-    if notice not in ROLE_NOTICES:
-        ROLE_NOTICES.append(notice)
-    return notice
-
-
-def role_notices(user, involvement_level: int, where: str) -> list[str]:
-    return [n for n in (notice(user, involvement_level, where) for notice in ROLE_NOTICES)
-            if n]
+def role_notices(user, involvement_level: int, where: str) -> list:
+    return ROLE_NOTICES.results(user, involvement_level, where)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
-from engage.accounts.admin_views import require
+from engage.accounts.decorators import require
 from engage.core.permissions import Permission
 from engage.errors import DomainError, NotFound
-from engage.extensions import db
 from engage.panels import programmes, services
 from engage.panels.agreement import INVOLVEMENT_AGREEMENT_POINTS, INVOLVEMENT_AGREEMENT_VERSION
 from engage.panels.forms import (
@@ -135,10 +135,8 @@ def create():
         try:
             panel = services.create_panel(current_user, _details(form))
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(error.message)
         else:
-            db.session.commit()
             flash(_("The panel is set up."), "success")
             return redirect(url_for("panels.detail", panel_id=panel.id))
     return render_template("panels/form.html", form=form, panel=None)
@@ -162,10 +160,8 @@ def edit(panel_id: int):
         try:
             services.update_panel(current_user, panel, _details(form))
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(error.message)
         else:
-            db.session.commit()
             flash(_("Your changes to the panel are saved."), "success")
             return redirect(url_for("panels.detail", panel_id=panel.id))
     return render_template("panels/form.html", form=form, panel=panel)
@@ -195,10 +191,8 @@ def apply(panel_id: int):
                                     access_needs=form.access_needs.data or "",
                                     accepted_agreement=bool(form.accept_agreement.data))
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(error.message)
         else:
-            db.session.commit()
             flash(_("Thank you. Your application has been sent. We will let you know the "
                     "answer here, and by email only if you have told us that email is safe."),
                   "success")
@@ -258,10 +252,8 @@ def decide(panel_id: int, membership_id: int, decision: str):
             else:
                 services.decline_application(current_user, membership, form.message.data)
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(error.message)
         else:
-            db.session.commit()
             flash(_("%(name)s has been told.", name=membership.user.display_name), "success")
             return redirect(url_for("panels.applications", panel_id=panel.id))
     accept, decline = _decision_forms(panel, decision, form)
@@ -277,7 +269,6 @@ def _own_choice(panel_id: int, action, done_message: str):
     # CSRF is checked for every POST before the view runs (Flask-WTF's CSRFProtect).
     panel = services.get_panel(panel_id, current_user)
     action(current_user, panel)
-    db.session.commit()
     flash(done_message, "success")
     return redirect(url_for("panels.detail", panel_id=panel.id))
 
@@ -322,11 +313,10 @@ def message(panel_id: int):
         try:
             services.message_panel(current_user, panel, form.subject.data, form.body.data)
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(error.message)
         else:
-            db.session.commit()
-            flash(_("Your message was sent to %(n)s members.", n=len(recipients)), "success")
+            flash(ngettext("Your message was sent to %(num)s member.",
+                           "Your message was sent to %(num)s members.", len(recipients)), "success")
             return redirect(url_for("panels.detail", panel_id=panel.id))
     return render_template("panels/message.html", panel=panel, form=form,
                            recipient_count=len(recipients))
@@ -345,10 +335,8 @@ def attribution():
         try:
             services.set_attribution(current_user, form.choice.data, form.pseudonym.data or "")
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(error.message)
         else:
-            db.session.commit()
             flash(_("Saved. This applies to anything we quote from now on."), "success")
             return redirect(url_for("panels.attribution"))
     return render_template("panels/attribution.html", form=form, pref=pref)

@@ -25,6 +25,7 @@ from engage.accounts.models import User
 from engage.core import audit, clock
 from engage.core.money import format_pence
 from engage.core.notify import Message, notify
+from engage.core.unit_of_work import atomic
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.events.models import Booking, BookingStatus, Event
 from engage.extensions import db
@@ -146,6 +147,7 @@ def _claim_of(user_id: int, event_id: int) -> Claim | None:
         Claim.activity_ref_id == event_id))
 
 
+@atomic
 def record_support(actor, event: Event, *, user_id: int, kind: str, amount_pence: int | None,
                    paid_on: date | None, token: str, route: str | None = None,
                    reference: str = "", description: str = "") -> ActivitySupport:
@@ -229,6 +231,7 @@ def record_support(actor, event: Event, *, user_id: int, kind: str, amount_pence
     return support
 
 
+@atomic
 def withdraw_support(actor, event: Event, support_id: int, reason: str) -> ActivitySupport:
     """An advance or ticket recorded by mistake is withdrawn, never deleted: an advance's
     ledger entry is reversed, and the person's claim is worked out again. Like recording, an

@@ -11,7 +11,10 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask_babel import ngettext
+
 from engage.core.money import format_pence
+from engage.payments.models import ExpenseKind, PaymentChoice
 
 # ---------------------------------------------------------------------------------------------
 # Inputs
@@ -184,6 +187,10 @@ def format_duration(minutes: int) -> str:
     return f"{rest} min"
 
 
+def _miles(miles: int) -> str:
+    return ngettext("%(miles)s mile", "%(miles)s miles", miles, miles=f"{miles:,}")
+
+
 def format_rate(pence: int) -> str:
     return f"{pence}p" if pence < 100 else format_pence(pence)
 
@@ -239,14 +246,14 @@ def _involvement(policy: PolicyFacts, activity: ActivityFacts, person: PersonFac
         amount = policy.half_day_pence if half else policy.full_day_pence
         earned = f"{what}, {detail} → {'half' if half else 'full'} day {format_pence(amount)}"
 
-    if person.declined_for_activity or person.choice == "decline":
+    if person.declined_for_activity or person.choice == PaymentChoice.DECLINE:
         why = "for this activity" if person.declined_for_activity else "in your preferences"
         return 0, amount, [earned, f"You declined involvement payments {why} → "
                            f"{format_pence(amount)} recorded as declined, not paid"]
 
     lines = [earned]
     declined = 0
-    if person.choice == "cap" and person.cap_pence is not None:
+    if person.choice == PaymentChoice.CAP and person.cap_pence is not None:
         room = max(person.cap_pence - person.involvement_so_far_pence, 0)
         if amount > room:
             declined = amount - room
@@ -285,11 +292,11 @@ def _mileage(rule: RuleFacts, miles: int, so_far: int, year_label: str) -> tuple
     pence = sum(m * r for m, r in pieces)
     name = rule.label.lower()
     if len(pieces) == 1:
-        text = f"{name} {miles} miles at {format_rate(pieces[0][1])}"
+        text = f"{name} {_miles(miles)} at {format_rate(pieces[0][1])}"
     else:
         parts = ", ".join(f"{m} at {format_rate(r)}" for m, r in pieces)
         year = f"in the {year_label} tax year" if year_label else "this tax year"
-        text = f"{name} {miles} miles ({parts}, after {so_far:,} miles {year})"
+        text = f"{name} {_miles(miles)} ({parts}, after {_miles(so_far)} {year})"
     return pence, text
 
 
@@ -303,7 +310,7 @@ def _expense(policy: PolicyFacts, person: PersonFacts, item: ExpenseFacts,
                               f"{item.category}: not covered by this policy → £0.00"),
                 [f"The expense type '{item.category}' is not covered by this policy: "
                  "remove it or ask finance."])
-    if rule.kind == "mileage":
+    if rule.kind == ExpenseKind.MILEAGE:
         miles = max(item.miles or 0, 0)
         journey_date = item.expense_date or activity_date
         key = (tax_year_start(journey_date) if journey_date else 0, rule.category)

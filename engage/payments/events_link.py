@@ -8,7 +8,8 @@
   back and, where the organiser marked the cancellation payable, the involvement payment for
   the time planned.
 
-`connect_to_events()` is called once at start-up.
+The receivers are connected in the payments domain's init_app; tests/payments/test_events_wiring.py
+finalises a real register and checks the claims.
 """
 
 from __future__ import annotations
@@ -16,16 +17,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from engage.core.clock import to_london
-from engage.events import signals
-from engage.events.models import AttendanceStatus, Booking, Event
+from engage.events.models import TOOK_PART, Booking, Event
 from engage.extensions import db
 from engage.panels.models import Panel
 from engage.payments import services
 from engage.payments.activities import Activity, Attendee
 from engage.payments.models import Claim
-
-TOOK_PART = {AttendanceStatus.ATTENDED, AttendanceStatus.ATTENDED_PART}
-_connected = False
 
 
 def lead_ids_for(event: Event, actor=None) -> list[int]:
@@ -106,15 +103,3 @@ def on_attendance_corrected(event: Event, record=None, correction=None, actor=No
         return
     reason = getattr(correction, "reason", "") or ""
     services.follow_attendance(claim, minutes, actor, reason)
-
-
-def connect_to_events() -> bool:
-    global _connected
-    if _connected:
-        return True
-    signals.register_finalised.connect(on_register_finalised, weak=False)
-    signals.attendance_corrected.connect(on_attendance_corrected, weak=False)
-    signals.event_cancelled.connect(on_event_cancelled, weak=False)
-    _connected = True
-    return True
-

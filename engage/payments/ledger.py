@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from engage.core import audit
+from engage.core.unit_of_work import atomic
 from engage.errors import InvalidState, NotFound, ValidationFailed
 from engage.extensions import db
 from engage.payments.models import Claim, LedgerEntry, LedgerEntryType
@@ -85,6 +86,7 @@ def record_failure(claim: Claim, pence: int, *, key: str, route: str, reason: st
                 route=route, reference=reason[:120], actor_id=actor_id)
 
 
+@atomic
 def reverse(actor, entry_id: int, reason: str) -> LedgerEntry:
     """Corrections are reversing entries; the original stays as it was."""
     entry = db.session.get(LedgerEntry, entry_id)

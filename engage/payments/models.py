@@ -504,13 +504,18 @@ class PayoutState(enum.StrEnum):
     FAILED = "failed"
 
 
+class BatchState(enum.StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+
+
 class PayoutBatch(Base):
     __tablename__ = "payment_payout_batches"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    state: Mapped[str] = mapped_column(String(10), default="running")
+    state: Mapped[str] = mapped_column(String(10), default=BatchState.RUNNING)
     total: Mapped[int] = mapped_column(default=0)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

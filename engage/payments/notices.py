@@ -1,7 +1,8 @@
 """The benefits and tax notice (PPV-POLICY section 4), shown before someone accepts a paid
 role: on the panel application page and the event booking page, through the role-notice hook
-the panels domain defines, so neither panels nor events import payments. Each showing is
-recorded (who, which version, where, when). The notice never blocks accepting the role.
+the panels domain defines (added in the payments domain's init_app), so neither panels nor
+events import payments. Each showing is recorded (who, which version, where, when). The notice
+never blocks accepting the role.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from flask import render_template
 from markupsafe import Markup
 
 from engage.core import clock
-from engage.panels.services import register_role_notice
 from engage.payments import services
 from engage.payments.policy import version_in_force
 
@@ -31,6 +31,3 @@ def benefits_notice(user, involvement_level: int, where: str) -> Markup | None:
     return Markup(render_template("payments/_notice.html",  # noqa: S704 - our own template
                                   preferences_url=True))
 
-
-def register_notice() -> None:
-    register_role_notice(benefits_notice)

@@ -21,13 +21,17 @@ from sqlalchemy.orm import selectinload
 from engage.accounts.models import User
 from engage.core import audit, clock
 from engage.core.notify import Message, notify
+from engage.core.permissions import Role
+from engage.core.unit_of_work import atomic
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
 from engage.payments import gateway, ledger
 from engage.payments.links import link
 from engage.payments.models import (
+    BatchState,
     Claim,
     ClaimState,
+    PaymentPreference,
     PaymentRoute,
     Payout,
     PayoutBatch,
@@ -100,7 +104,7 @@ def start_payout(actor, claim: Claim, batch: PayoutBatch | None) -> Payout:
 def start_batch(actor, claim_ids: Iterable[int]) -> tuple[PayoutBatch, list[str]]:
     if not is_finance(actor):
         raise NotAllowed("Only finance can pay claims.")
-    batch = PayoutBatch(created_by_id=actor.id, state="running", total=0)
+    batch = PayoutBatch(created_by_id=actor.id, state=BatchState.RUNNING, total=0)
     db.session.add(batch)
     db.session.flush()
     problems = []
@@ -115,7 +119,7 @@ def start_batch(actor, claim_ids: Iterable[int]) -> tuple[PayoutBatch, list[str]
         except (InvalidState, NotAllowed) as error:
             problems.append(f"{claim.activity_title} (claim {claim.id}): {error.message}")
     if batch.total == 0:
-        batch.state = "done"
+        batch.state = BatchState.DONE
         batch.finished_at = clock.now()
     audit.record("payments.payout_batch_started", actor_id=actor.id,
                  subject_type="payment_payout_batch", subject_id=batch.id, claims=batch.total)
@@ -133,7 +137,7 @@ def batch_progress(batch: PayoutBatch) -> dict:
     finished = done + failed
     return {"total": total, "done": done, "failed": failed, "waiting": total - finished,
             "percent": int(finished * 100 / total) if total else 100,
-            "finished": batch.state == "done"}
+            "finished": batch.state == BatchState.DONE}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -179,8 +183,6 @@ def _fail(payout: Payout, reason: str, *, money_had_moved: bool) -> None:
 
 
 def _finance_people() -> list[User]:
-    from engage.core.permissions import Role
-
     return [u for u in db.session.scalars(select(User).options(selectinload(User.roles))
                                           .where(User.is_disabled.is_(False)))
             if u.has_role(Role.FINANCE)]
@@ -201,7 +203,7 @@ def send_payout(payout_id: int) -> str:
                                                           Payout.claim_id.in_(still_paying))
                                      .values(state=PayoutState.SENDING, updated_at=clock.now())
                                      .execution_options(synchronize_session=False))
-        db.session.commit()
+        db.session.commit()  # claimed, with its idempotency key, before Stripe is called
         if started.rowcount != 1:
             return "skipped"
         db.session.refresh(payout)
@@ -211,14 +213,14 @@ def send_payout(payout_id: int) -> str:
             idempotency_key=payout.idempotency_key, claim_id=payout.claim_id,
             payout_id=payout.id)
     except gateway.GatewayUnavailable:
-        db.session.rollback()
+        db.session.rollback()  # nothing to keep: the claim on it was committed before the call
         return "retry"  # left in 'sending': the next run retries with the same key
     except gateway.GatewayError as error:
         _fail(payout, error.reason, money_had_moved=False)
-        db.session.commit()
+        db.session.commit()  # each payout's outcome is kept as soon as it is known
         return "failed"
     _mark_sent(payout, transfer.id)
-    db.session.commit()
+    db.session.commit()  # each payout's outcome is kept as soon as it is known
     return "sent"
 
 
@@ -229,16 +231,17 @@ def process_batches(worker_id: str = "") -> int:
     ids = list(db.session.scalars(select(Payout.id).where(
         Payout.state.in_([PayoutState.PENDING, PayoutState.SENDING]),
         Payout.route == PaymentRoute.STRIPE).order_by(Payout.id)))
-    db.session.commit()
+    db.session.commit()  # ends the read: each payout is sent in its own transaction
     sent = 0
     for payout_id in ids:
         if send_payout(payout_id) == "sent":
             sent += 1
-    for batch in db.session.scalars(select(PayoutBatch).where(PayoutBatch.state == "running")):
+    running = select(PayoutBatch).where(PayoutBatch.state == BatchState.RUNNING)
+    for batch in db.session.scalars(running):
         if batch_progress(batch)["waiting"] == 0:
-            batch.state = "done"
+            batch.state = BatchState.DONE
             batch.finished_at = clock.now()
-    db.session.commit()
+    db.session.commit()  # the finished batches, after the payouts each kept on their own
     return sent
 
 
@@ -307,8 +310,6 @@ def apply_webhook(event: dict) -> str:
               money_had_moved=payout.state in (PayoutState.SENT, PayoutState.PAID))
         return "failed"
     if kind == "account.updated":
-        from engage.payments.models import PaymentPreference
-
         pref = db.session.scalar(select(PaymentPreference).where(
             PaymentPreference.stripe_account_id == obj.get("id")))
         if pref is not None:
@@ -322,6 +323,8 @@ def apply_webhook(event: dict) -> str:
 # Manual payments (payroll exports: engage/payments/payroll.py)
 # ---------------------------------------------------------------------------------------------
 
+
+@atomic
 def record_manual_payment(actor, claim: Claim, reference: str) -> None:
     """A voucher or other manual payment, with its reference."""
     if not is_finance(actor):
@@ -400,6 +403,7 @@ def reconcile(worker_id: str = "") -> int:
     return found
 
 
+@atomic
 def resolve_flag(actor, flag_id: int) -> None:
     flag = db.session.get(ReconciliationFlag, flag_id)
     if flag is None:

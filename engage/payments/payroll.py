@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 from engage.accounts.models import User
 from engage.core import audit, clock
 from engage.core.csv import write_csv
+from engage.core.unit_of_work import atomic
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
 from engage.payments import ledger
@@ -100,6 +101,7 @@ def waiting_for_payroll() -> list[Claim]:
         Claim.payroll_export_id.is_(None)).order_by(Claim.id)))
 
 
+@atomic
 def create_payroll_export(actor, pay_date: date | None) -> tuple[PayrollExport, list[str]]:
     """Every payroll claim waiting goes into one new export, paid on `pay_date`. Claims whose
     owner's payroll details are missing are left out and named in the problems returned."""
@@ -168,6 +170,7 @@ def claims_in(export: PayrollExport) -> list[tuple[Claim, list[PayrollLine]]]:
     return [(found[claim_id], lines) for claim_id, lines in by_claim.items()]
 
 
+@atomic
 def confirm_payroll_paid(actor, export: PayrollExport,
                          failed: Mapping[int, str] | None = None) -> tuple[int, int]:
     """Payroll has run. Claims in `failed` (claim id → what payroll said) were not paid: their

@@ -7,12 +7,12 @@ pseudonymised (the link to the person is removed). Preferences and drafts are de
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from engage.core.personal_data import PersonalDataKind, register
+from engage.core.clock import iso
+from engage.core.personal_data import PersonalDataKind
 from engage.extensions import db
 from engage.payments import receipts
 from engage.payments.models import (
@@ -28,13 +28,10 @@ from engage.payments.models import (
     PolicyVersion,
     Receipt,
 )
+from engage.payments.retention import ON_CLOSE, PAYMENT_RECORDS_RULE
 
 KEPT = "6 years after the end of the financial year, then pseudonymised (the law on " \
        "financial records); pseudonymised at once if you close your account."
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def _preferences(user) -> list[dict[str, Any]]:
@@ -55,7 +52,7 @@ def _notice_views(user) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(BenefitsNoticeView).where(BenefitsNoticeView.user_id ==
                                                                user.id))
     return [{"notice_version": v.notice_version, "shown_on": v.shown_on,
-             "seen_at": _iso(v.seen_at)} for v in rows]
+             "seen_at": iso(v.seen_at)} for v in rows]
 
 
 def _erase_notice_views(user) -> None:
@@ -72,7 +69,7 @@ def _claims(user) -> list[dict[str, Any]]:
                            "amount_pence": e.amount_pence, "miles": e.miles,
                            "description": e.description} for e in c.expenses],
              "history": [{"to_state": h.to_state, "reason": h.reason,
-                          "at": _iso(h.occurred_at)} for h in c.history]} for c in rows]
+                          "at": iso(h.occurred_at)} for h in c.history]} for c in rows]
 
 
 def _erase_claims(user) -> None:
@@ -93,7 +90,7 @@ def _erase_claims(user) -> None:
 
 def _claim_events(user) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(ClaimEvent).where(ClaimEvent.actor_id == user.id))
-    return [{"claim": e.claim_id, "to_state": e.to_state, "at": _iso(e.occurred_at)}
+    return [{"claim": e.claim_id, "to_state": e.to_state, "at": iso(e.occurred_at)}
             for e in rows]
 
 
@@ -106,7 +103,7 @@ def _erase_claim_events(user) -> None:
 
 def _receipts(user) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(Receipt).where(Receipt.uploaded_by_id == user.id))
-    return [{"claim": r.claim_id, "type": r.content_type, "uploaded_at": _iso(r.uploaded_at)}
+    return [{"claim": r.claim_id, "type": r.content_type, "uploaded_at": iso(r.uploaded_at)}
             for r in rows]
 
 
@@ -118,7 +115,7 @@ def _erase_receipts(user) -> None:
 def _ledger(user) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(LedgerEntry).where(LedgerEntry.user_id == user.id))
     return [{"type": e.entry_type, "category": e.category, "amount_pence": e.amount_pence,
-             "at": _iso(e.created_at)} for e in rows]
+             "at": iso(e.created_at)} for e in rows]
 
 
 def _erase_ledger(user) -> None:
@@ -135,8 +132,8 @@ def _support(user) -> list[dict[str, Any]]:
     return [{"kind": r.kind, "activity": r.activity_title,
              "activity_date": r.activity_date.isoformat(), "amount_pence": r.amount_pence,
              "route": r.route, "reference": r.reference, "description": r.description,
-             "paid_on": r.paid_on.isoformat(), "recorded_at": _iso(r.recorded_at),
-             "withdrawn_at": _iso(r.withdrawn_at)}
+             "paid_on": r.paid_on.isoformat(), "recorded_at": iso(r.recorded_at),
+             "withdrawn_at": iso(r.withdrawn_at)}
             for r in rows]
 
 
@@ -175,18 +172,21 @@ KINDS = [
                      "Until you close your account.", _notice_views, _erase_notice_views),
     PersonalDataKind("payment_claims", "Your payment claims and expenses",
                      "To pay you and keep the financial record the law requires.",
-                     "You, the activity's lead and finance.", KEPT, _claims, _erase_claims),
+                     "You, the activity's lead and finance.", KEPT, _claims, _erase_claims,
+                     retention=PAYMENT_RECORDS_RULE, on_close=ON_CLOSE),
     PersonalDataKind("payment_claim_events", "Decisions you made on claims (staff)",
                      "To show who approved what.", "Finance and admins.", KEPT, _claim_events,
-                     _erase_claim_events),
+                     _erase_claim_events, retention=PAYMENT_RECORDS_RULE, on_close=ON_CLOSE),
     PersonalDataKind("payment_receipts", "Receipts you uploaded",
-                     "To check expenses.", "You and finance.", KEPT, _receipts, _erase_receipts),
+                     "To check expenses.", "You and finance.", KEPT, _receipts, _erase_receipts,
+                     retention=PAYMENT_RECORDS_RULE, on_close=ON_CLOSE),
     PersonalDataKind("payment_activity_support", "Advances paid to you and tickets booked for "
                      "you", "So nobody is out of pocket before an activity, and to take an "
                      "advance off your claim.", "You and finance.", KEPT, _support,
-                     _erase_support),
+                     _erase_support, retention=PAYMENT_RECORDS_RULE, on_close=ON_CLOSE),
     PersonalDataKind("payment_ledger", "Payments made to you", "The financial record.",
-                     "You and finance.", KEPT, _ledger, _erase_ledger),
+                     "You and finance.", KEPT, _ledger, _erase_ledger,
+                     retention=PAYMENT_RECORDS_RULE, on_close=ON_CLOSE),
     PersonalDataKind("payment_payout_batches", "Payment runs you started (staff)",
                      "Accountability.", "Finance.", KEPT, _staff_records, _erase_staff_records),
     PersonalDataKind("payment_payroll_exports", "Payroll exports you made (staff)",
@@ -195,6 +195,3 @@ KINDS = [
                      "Accountability.", "Admins.", "As long as the policy is kept.",
                      _staff_records, lambda user: None),
 ]
-
-for _kind in KINDS:
-    register(_kind)

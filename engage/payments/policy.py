@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy import exists, select
 
 from engage.core import audit
+from engage.core.unit_of_work import atomic
 from engage.errors import NotFound, ValidationFailed
 from engage.extensions import db
 from engage.payments.calculation import PolicyFacts, RuleFacts
@@ -215,6 +216,7 @@ class VersionFigures:
     rules: dict[str, tuple[int | None, bool, bool, list[list[int]]]]
 
 
+@atomic
 def add_version(actor, scheme: PaymentScheme, figures: VersionFigures,
                 copy_rules_from: PolicyVersion | None) -> PolicyVersion:
     """A new version with its own effective date. Existing versions are never changed."""
@@ -257,6 +259,7 @@ def add_version(actor, scheme: PaymentScheme, figures: VersionFigures,
     return version
 
 
+@atomic
 def add_scheme(actor, code: str, name: str, description: str) -> PaymentScheme:
     if db.session.scalar(select(PaymentScheme).where(PaymentScheme.code == code)):
         raise ValidationFailed("A scheme with that short code already exists: choose another.")

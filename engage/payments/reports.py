@@ -8,8 +8,10 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
+from engage.accounts.models import User
 from engage.core.clock import from_london, to_london
 from engage.extensions import db
+from engage.panels.models import Panel, Programme
 from engage.payments.calculation import tax_year_bounds
 from engage.payments.models import Claim, ClaimState, LedgerEntry, LedgerEntryType, PaymentRoute
 from engage.payments.models import ReconciliationFlag as Flag
@@ -126,8 +128,6 @@ def _spend_by(group_column, names: dict, missing: str, *, join_panel: bool
              .where(LedgerEntry.entry_type.in_(SPEND_TYPES),
                     LedgerEntry.category.not_in(NOT_SPEND_CATEGORIES)))
     if join_panel:
-        from engage.panels.models import Panel
-
         query = query.outerjoin(Panel, Panel.id == Claim.panel_id)
     query = query.group_by(group_column, year, month, LedgerEntry.category)
     rows: dict[tuple[str, str], SpendRow] = {}
@@ -147,8 +147,6 @@ def _spend_by(group_column, names: dict, missing: str, *, join_panel: bool
 def spend_by_panel_and_quarter() -> tuple[list[SpendRow], list[str], int]:
     """Approved spend (the ledger's payable entries and their corrections) per panel and
     financial quarter of the activity, by category. The grand total equals the ledger's."""
-    from engage.panels.models import Panel
-
     names = dict(db.session.execute(select(Panel.id, Panel.name)).all())
     return _spend_by(Claim.panel_id, names, NO_PANEL, join_panel=False)
 
@@ -157,16 +155,12 @@ def spend_by_programme_and_quarter() -> tuple[list[SpendRow], list[str], int]:
     """The same spend per programme (through the claim's panel). Claims with no panel, or
     whose panel has no programme, are under "No programme". The grand total equals the
     ledger's."""
-    from engage.panels.models import Panel, Programme
-
     names = dict(db.session.execute(select(Programme.id, Programme.name)).all())
     return _spend_by(Panel.programme_id, names, NO_PROGRAMME, join_panel=True)
 
 
 def per_person_totals(start_year: int) -> list[dict]:
     """Per person, for the tax year: involvement and expenses of claims paid in it."""
-    from engage.accounts.models import User
-
     totals: dict[int | None, dict] = {}
     for claim in db.session.scalars(select(Claim).where(*_paid_in_tax_year(start_year))):
         row = totals.setdefault(claim.user_id, {"user_id": claim.user_id, "involvement": 0,

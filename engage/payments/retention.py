@@ -1,4 +1,4 @@
-"""Retention for payment records (registered at merge by issue 7).
+"""Retention for payment records (declared with their personal data).
 
 Payment records are the financial record the law asks us to keep for 6 years after the end of
 the financial year. After that they are pseudonymised: the claim and its ledger entries lose
@@ -15,15 +15,13 @@ year, so records are never released early.
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import date, datetime
 
 from sqlalchemy import delete, select, update
 
-from engage.core import personal_data
-from engage.core.clock import to_london
+from engage.core.clock import months_before, to_london
+from engage.core.personal_data import RetentionRule
 from engage.extensions import db
-from engage.lifecycle.retention import RetentionRule, months_before, register
 from engage.payments import receipts
 from engage.payments.calculation import tax_year_start
 from engage.payments.models import ActivitySupport, Claim, ClaimEvent, LedgerEntry, Receipt
@@ -74,13 +72,6 @@ def pseudonymise_old_payment_records(now: datetime, months: int) -> int:
     return len(named)
 
 
-register(RetentionRule(
+PAYMENT_RECORDS_RULE = RetentionRule(
     PAYMENT_RECORDS, "Payment records (kept without the person's name afterwards)", 72,
-    "after the end of the financial year of the activity", pseudonymise_old_payment_records))
-
-for _table in ("payment_claims", "payment_receipts", "payment_ledger", "payment_claim_events",
-               "payment_activity_support"):
-    _kind = personal_data.REGISTRY.get(_table)
-    if _kind is not None and _kind.retention_key is None:
-        personal_data.register(dataclasses.replace(_kind, retention_key=PAYMENT_RECORDS,
-                                                   on_close=ON_CLOSE))
+    "after the end of the financial year of the activity", pseudonymise_old_payment_records)

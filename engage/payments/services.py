@@ -22,6 +22,7 @@ from engage.core import audit, clock
 from engage.core.money import format_pence
 from engage.core.notify import Message, notify
 from engage.core.permissions import Permission, can
+from engage.core.unit_of_work import atomic
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
 from engage.panels.models import PLACE_HOLDING_STATES, Panel, PanelMembership
@@ -106,6 +107,7 @@ def record_notice_seen(user, where: str = "payment preferences") -> None:
                  subject_id=user.id, notice_version=BENEFITS_NOTICE_VERSION, where=where)
 
 
+@atomic
 def update_preferences(user, *, choice: str, cap_pence: int | None, route: str, capacity: str,
                        payroll_number: str | None, access_needs_taxi: bool,
                        legal_name: str | None = None) -> PaymentPreference:
@@ -223,6 +225,7 @@ def _check_activity_date(activity_date: date) -> None:
             "the activity really was that long ago, please talk to finance about claiming.")
 
 
+@atomic
 def create_expense_claim(user, *, title: str, activity_date: date, panel_id: int | None
                          ) -> Claim:
     """An expense-only claim for work on one of the person's panels. The panel's facilitators
@@ -506,6 +509,7 @@ def _check_expense(claim: Claim, rule: ExpenseRule, expense_date: date,
             "really cost more, please talk to finance before you claim it.")
 
 
+@atomic
 def add_expense(user, claim: Claim, *, category: str, expense_date: date,
                 amount_pence: int | None, miles: int | None, description: str,
                 preapproved: bool, receipt_file: tuple[str, bytes] | None) -> Expense:
@@ -542,6 +546,7 @@ def add_expense(user, claim: Claim, *, category: str, expense_date: date,
     return expense
 
 
+@atomic
 def remove_expense(user, claim: Claim, expense_id: int) -> None:
     _editable_own(user, claim)
     expense = next((e for e in claim.expenses if e.id == expense_id), None)
@@ -554,12 +559,14 @@ def remove_expense(user, claim: Claim, expense_id: int) -> None:
 
 
 def receipt_for(user, receipt_id: int) -> Receipt:
-    """Only the claimant and finance may see a receipt; anyone else gets NotFound."""
+    """Only the claimant, the claim's lead and finance may see a receipt; anyone else gets
+    NotFound."""
     receipt = db.session.get(Receipt, receipt_id)
     if receipt is None:
         raise NotFound("That receipt does not exist.")
     claim = db.session.get(Claim, receipt.claim_id)
-    if claim is None or not (claim.user_id == user.id or is_finance(user)):
+    if claim is None or not (claim.user_id == user.id or is_finance(user)
+                             or is_lead_for(user, claim)):
         raise NotFound("That receipt does not exist.")
     return receipt
 
@@ -634,6 +641,7 @@ def move(claim: Claim, actor, from_states: Iterable[str], to_state: str, *,
     tell_member(claim, to_state)
 
 
+@atomic
 def submit_claim(user, claim: Claim, *, declined_for_activity: bool = False,
                  capacity: str | None = None) -> Result:
     """Send the claim to the lead. How the person took part in this activity (`capacity`:
@@ -680,6 +688,7 @@ def _check_lead(actor, claim: Claim, what: str) -> None:
         raise NotAllowed("You cannot check your own claim.")
 
 
+@atomic
 def lead_approve(actor, claim: Claim, note: str | None = None) -> None:
     _check_lead(actor, claim, "approve")
     if claim.state == ClaimState.SUBMITTED:
@@ -689,6 +698,7 @@ def lead_approve(actor, claim: Claim, note: str | None = None) -> None:
          lead_approved_by_name=_staff_name(claim, actor), lead_approved_at=clock.now())
 
 
+@atomic
 def lead_return(actor, claim: Claim, reason: str) -> None:
     _check_lead(actor, claim, "return")
     move(claim, actor, [ClaimState.SUBMITTED], ClaimState.RETURNED,
@@ -696,6 +706,7 @@ def lead_return(actor, claim: Claim, reason: str) -> None:
     rework_others(claim, actor)
 
 
+@atomic
 def lead_reject(actor, claim: Claim, reason: str) -> None:
     """The lead decides the claim should not be paid at all (not just changed)."""
     _check_lead(actor, claim, "reject")
@@ -718,6 +729,7 @@ def finance_approval_count(claim: Claim) -> int:
     return sum(1 for event in claim.history if event.to_state == ClaimState.APPROVED)
 
 
+@atomic
 def finance_approve(actor, claim: Claim) -> None:
     _check_finance(actor, claim)
     if claim.is_late and not claim.late_override_reason:
@@ -739,6 +751,7 @@ def finance_approve(actor, claim: Claim) -> None:
              paid_at=clock.now(), payment_reference="Covered by advance")
 
 
+@atomic
 def finance_reject(actor, claim: Claim, reason: str) -> None:
     _check_finance(actor, claim)
     move(claim, actor, [ClaimState.LEAD_APPROVED], ClaimState.REJECTED,
@@ -746,6 +759,7 @@ def finance_reject(actor, claim: Claim, reason: str) -> None:
     rework_others(claim, actor)
 
 
+@atomic
 def finance_return(actor, claim: Claim, reason: str) -> None:
     _check_finance(actor, claim)
     move(claim, actor, [ClaimState.LEAD_APPROVED], ClaimState.RETURNED,
@@ -801,6 +815,7 @@ def _take_out_of_payroll(claim: Claim, reason: str) -> None:
         .execution_options(synchronize_session=False))
 
 
+@atomic
 def withdraw_approval(actor, claim: Claim, reason: str, to: str) -> None:
     """Finance takes back its approval of a claim that has not been paid: the amount owed
     comes off the ledger (reversing entries), an unsent payout will not be sent, and payroll
@@ -834,6 +849,7 @@ def _withdraw(actor, claim: Claim, reason: str, target: str) -> None:
         rework_others(claim, actor)
 
 
+@atomic
 def correct_ledger(actor, entry_id: int, reason: str) -> LedgerEntry:
     """A reversing entry. Correcting what a claim owes before it is paid also withdraws the
     claim's approval (it waits for finance again), so no payout or payroll export can pay
@@ -864,6 +880,7 @@ def bulk_finance_approve(actor, claim_ids: Iterable[int]) -> tuple[list[Claim], 
     return approved, problems
 
 
+@atomic
 def override_late(actor, claim: Claim, reason: str) -> None:
     if not is_finance(actor):
         raise NotAllowed("Only finance can accept a late claim.")

@@ -17,17 +17,22 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from engage.accounts.admin_views import require
+from engage.accounts.decorators import require
 from engage.accounts.models import User
 from engage.core import clock
 from engage.core.csv import write_csv
+from engage.core.money import format_pence
 from engage.core.permissions import Permission
 from engage.errors import DomainError, NotFound
 from engage.extensions import csrf, db
-from engage.payments import advances, ledger, payroll, policy, receipts, reports, services
+from engage.panels.models import Panel
+from engage.panels.programmes import all_programmes
+from engage.payments import advances, gateway, ledger, payroll, policy, receipts, reports, services
+from engage.payments import payouts as payout_service
 from engage.payments.calculation import tax_year_label, tax_year_start
 from engage.payments.forms import (
     BulkApproveForm,
@@ -55,10 +60,13 @@ from engage.payments.models import (
     Capacity,
     Claim,
     ClaimState,
+    LedgerEntry,
     LedgerEntryType,
     PaymentChoice,
     PaymentRoute,
     PaymentScheme,
+    Payout,
+    PayoutBatch,
     PolicyVersion,
 )
 
@@ -147,14 +155,15 @@ def new_claim():
     status = 200
     if form.validate_on_submit():
         try:
-            with db.session.begin_nested():
-                claim = services.create_expense_claim(
-                    current_user, title=form.title.data,
-                    activity_date=form.activity_date.data, panel_id=form.panel_id.data)
+            claim = services.create_expense_claim(
+                current_user, title=form.title.data,
+                activity_date=form.activity_date.data, panel_id=form.panel_id.data)
         except DomainError as error:
             form.form_errors.append(error.message)
             status = 400
         else:
+            flash(_("Your expense claim is started. Add each expense below, then send it."),
+                  "success")
             return redirect(url_for("payments.claim", claim_id=claim.id))
     elif request.method == "POST":
         status = 400
@@ -216,8 +225,6 @@ def _render_claim(claim: Claim, expense_form=None, submit_form=None, action=None
 
 
 def _payout_of(claim: Claim):
-    from engage.payments.models import Payout
-
     return db.session.scalar(select(Payout).where(Payout.claim_id == claim.id))
 
 
@@ -246,12 +253,11 @@ def add_expense(claim_id: int):
     if upload and getattr(upload, "filename", ""):
         receipt_file = (upload.filename, upload.read(receipts.MAX_RECEIPT_BYTES + 1))
     try:
-        with db.session.begin_nested():
-            services.add_expense(
-                current_user, found, category=form.category.data,
-                expense_date=form.expense_date.data, amount_pence=form.amount.pence,
-                miles=form.miles.data, description=form.description.data,
-                preapproved=form.preapproved.data, receipt_file=receipt_file)
+        services.add_expense(
+            current_user, found, category=form.category.data,
+            expense_date=form.expense_date.data, amount_pence=form.amount.pence,
+            miles=form.miles.data, description=form.description.data,
+            preapproved=form.preapproved.data, receipt_file=receipt_file)
     except DomainError as error:
         if isinstance(error, NotFound):
             abort(404)
@@ -286,10 +292,9 @@ def submit_claim(claim_id: int):
     if not form.validate_on_submit():
         return _render_claim(found, submit_form=form, status=400)
     try:
-        with db.session.begin_nested():
-            services.submit_claim(current_user, found,
-                                  declined_for_activity=form.decline_this_time.data,
-                                  capacity=form.capacity.data)
+        services.submit_claim(current_user, found,
+                              declined_for_activity=form.decline_this_time.data,
+                              capacity=form.capacity.data)
     except DomainError as error:
         if isinstance(error, NotFound):
             abort(404)
@@ -334,8 +339,7 @@ def _claim_action(claim_id: int, name: str, action, success: str):
     if not form.validate_on_submit():
         return _render_claim(found, action=(name, form), status=400)
     try:
-        with db.session.begin_nested():  # a refused action leaves nothing half-written
-            action(found, form)
+        action(found, form)
     except DomainError as error:
         if error.status_code == 403:
             abort(403)
@@ -447,9 +451,6 @@ def _queue_filters(programmes) -> tuple[services.QueueFilters, list[str]]:
 @bp.get("/finance")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def finance_queue():
-    from engage.panels.models import Panel
-    from engage.panels.programmes import all_programmes
-
     programmes = all_programmes()
     filters, problems = _queue_filters(programmes)
     page = services.queue_page(filters, request.args.get("page", 1, type=int))
@@ -475,8 +476,8 @@ def bulk_approve():
         flash(_("Tick at least one claim to approve."), "error")
         return redirect(url_for("payments.finance_queue"))
     approved, problems = services.bulk_finance_approve(current_user, form.claim_ids.data)
-    db.session.commit()
-    flash(_("%(n)s claims approved for payment.", n=len(approved)), "success")
+    flash(ngettext("%(num)s claim approved for payment.",
+                   "%(num)s claims approved for payment.", len(approved)), "success")
     for problem in problems:
         flash(problem, "error")
     return redirect(url_for("payments.finance_queue"))
@@ -498,7 +499,6 @@ def policy_index():
         except DomainError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("Scheme added. Now add its first version."), "success")
             return redirect(url_for("payments.new_version", scheme_id=scheme.id))
     schemes = db.session.scalars(select(PaymentScheme).order_by(PaymentScheme.is_default.desc(),
@@ -572,7 +572,6 @@ def new_version(scheme_id: int):
         except DomainError as error:
             _fail(error)
         else:
-            db.session.commit()
             flash(_("New version added. Claims for activities from %(day)s will use it.",
                     day=version.effective_from.strftime("%-d %B %Y")), "success")
             return redirect(url_for("payments.policy_version", version_id=version.id))
@@ -582,8 +581,6 @@ def new_version(scheme_id: int):
 
 @bp.app_template_filter("pence")
 def pence_filter(value) -> str:
-    from engage.core.money import format_pence
-
     return format_pence(int(value or 0))
 
 
@@ -605,8 +602,6 @@ def payment_helpers() -> dict:
 @bp.route("/bank", methods=["GET", "POST"])
 @require(Permission.USE_ACCOUNT)
 def connect_bank():
-    from engage.payments import gateway
-
     pref = services.preferences_of(current_user)
     if request.method == "POST":
         NoteForm().validate_on_submit() or abort(400)
@@ -618,7 +613,6 @@ def connect_bank():
             if not pref.stripe_account_id:
                 pref.stripe_account_id = gateway.create_connected_account(current_user.id)
                 db.session.add(pref)
-                db.session.commit()
             link = gateway.onboarding_link(
                 pref.stripe_account_id,
                 return_url=url_for("payments.bank_return", _external=True),
@@ -634,8 +628,6 @@ def connect_bank():
 @bp.get("/bank/return")
 @require(Permission.USE_ACCOUNT)
 def bank_return():
-    from engage.payments import gateway
-
     pref = services.preferences_of(current_user)
     if pref.stripe_account_id:
         try:
@@ -643,7 +635,6 @@ def bank_return():
         except (gateway.GatewayError, gateway.GatewayUnavailable, gateway.NotConfigured):
             pref.stripe_onboarded = False
         db.session.add(pref)
-        db.session.commit()
     if pref.stripe_onboarded:
         flash(_("Your bank account is connected. We can now pay you by bank transfer."),
               "success")
@@ -661,8 +652,6 @@ def bank_return():
 @bp.get("/finance/payouts")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def payouts():
-    from engage.payments.models import PayoutBatch
-
     ready = services.finance_queue(state=ClaimState.APPROVED)
     failed = services.finance_queue(state=ClaimState.PAYMENT_FAILED)
     batches = db.session.scalars(select(PayoutBatch).order_by(PayoutBatch.id.desc())
@@ -673,8 +662,6 @@ def payouts():
 
 
 def _stripe_balance() -> int | None:
-    from engage.payments import gateway
-
     if not gateway.is_configured():
         return None
     try:
@@ -686,8 +673,6 @@ def _stripe_balance() -> int | None:
 @bp.post("/finance/pay")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def pay_claims():
-    from engage.payments import payouts as payout_service
-
     if not NoteForm().validate_on_submit():
         abort(400)
     ids = [int(v) for v in request.form.getlist("claim_ids") + request.args.getlist(
@@ -696,7 +681,6 @@ def pay_claims():
         flash(_("Tick at least one claim to pay."), "error")
         return redirect(url_for("payments.payouts"))
     batch, problems = payout_service.start_batch(current_user, ids)
-    db.session.commit()
     for problem in problems:
         flash(problem, "error")
     return redirect(url_for("payments.batch", batch_id=batch.id))
@@ -705,9 +689,6 @@ def pay_claims():
 @bp.get("/finance/batches/<int:batch_id>")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def batch(batch_id: int):
-    from engage.payments import payouts as payout_service
-    from engage.payments.models import PayoutBatch
-
     found = db.session.get(PayoutBatch, batch_id)
     if found is None:
         abort(404)
@@ -721,8 +702,6 @@ def batch(batch_id: int):
 @bp.post("/claims/<int:claim_id>/manual-payment")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def record_manual(claim_id: int):
-    from engage.payments import payouts as payout_service
-
     def action(found, form):
         payout_service.record_manual_payment(current_user, found, request.form.get("reference"))
 
@@ -739,16 +718,17 @@ def payroll_exports():
         form.pay_date.data = clock.today_london()
     elif form.validate_on_submit():
         try:
-            with db.session.begin_nested():
-                export, problems = payroll.create_payroll_export(current_user,
-                                                                 form.pay_date.data)
+            export, problems = payroll.create_payroll_export(current_user,
+                                                             form.pay_date.data)
         except DomainError as error:
             form.form_errors.append(error.message)
             status = 400
         else:
-            flash(_("Payroll export %(n)s made with %(c)s claims. Download it below, and "
-                    "confirm it when payroll has paid.", n=export.id, c=export.claim_count),
-                  "success")
+            flash(ngettext("Payroll export %(n)s made with %(num)s claim. Download it below, "
+                           "and confirm it when payroll has paid.",
+                           "Payroll export %(n)s made with %(num)s claims. Download it below, "
+                           "and confirm it when payroll has paid.", export.claim_count,
+                           n=export.id), "success")
             for problem in problems:
                 flash(problem, "error")
             return redirect(url_for("payments.payroll_export", export_id=export.id))
@@ -809,37 +789,36 @@ def confirm_payroll_export(export_id: int):
     reasons = {claim_id: request.form.get(f"failed-reason-{claim_id}", "")
                for claim_id in in_export}
     try:
-        with db.session.begin_nested():
-            paid, not_paid = payroll.confirm_payroll_paid(
-                current_user, export, {claim_id: reasons[claim_id] for claim_id in failed})
+        paid, not_paid = payroll.confirm_payroll_paid(
+            current_user, export, {claim_id: reasons[claim_id] for claim_id in failed})
     except DomainError as error:
         return _render_export(payroll.get_export(export_id), [error.message], failed, reasons,
                               status=400)
-    flash(_("%(n)s claims marked as paid by payroll.", n=paid), "success")
+    flash(ngettext("%(num)s claim marked as paid by payroll.",
+                   "%(num)s claims marked as paid by payroll.", paid), "success")
     if not_paid:
-        flash(_("%(n)s claims payroll did not pay are back with finance.", n=not_paid), "info")
+        flash(ngettext("%(num)s claim payroll did not pay is back with finance.",
+                       "%(num)s claims payroll did not pay are back with finance.", not_paid),
+              "info")
     return redirect(url_for("payments.payroll_export", export_id=export_id))
 
 
 @bp.post("/finance/flags/<int:flag_id>/resolve")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def resolve_flag(flag_id: int):
-    from engage.payments import payouts as payout_service
-
     if not NoteForm().validate_on_submit():
         abort(400)
     try:
         payout_service.resolve_flag(current_user, flag_id)
     except NotFound:
         abort(404)
-    db.session.commit()
+    flash(_("Marked as resolved. It is no longer listed as a difference to check."), "success")
     return redirect(url_for("payments.finance_queue"))
 
 
 @bp.post("/finance/ledger/<int:entry_id>/reverse")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def reverse_entry(entry_id: int):
-    from engage.payments.models import LedgerEntry
 
     form = ReasonForm()
     entry = db.session.get(LedgerEntry, entry_id)
@@ -851,8 +830,7 @@ def reverse_entry(entry_id: int):
         flash(_("Give a reason for the correction."), "error")
         return redirect(back)
     try:
-        with db.session.begin_nested():
-            services.correct_ledger(current_user, entry_id, form.reason.data)
+        services.correct_ledger(current_user, entry_id, form.reason.data)
     except DomainError as error:
         _fail(error)
         return redirect(back)
@@ -938,13 +916,11 @@ def event_support(event_id: int):
                 token=form.token.data or "", route=form.route.data or None,
                 reference=form.reference.data or "", description=form.description.data or "")
         except DomainError as error:
-            db.session.rollback()
             if isinstance(error, NotFound):
                 abort(404)
             form.form_errors.append(error.message)
             status = 400
         else:
-            db.session.commit()
             flash(_("Recorded. The person has been told, and it will show on their claim for "
                     "this event."), "success")
             return redirect(url_for("payments.event_support", event_id=event.id))
@@ -966,10 +942,8 @@ def withdraw_support(event_id: int, record_id: int):
     try:
         advances.withdraw_support(current_user, event, record_id, form.reason.data)
     except DomainError as error:
-        db.session.rollback()
         _fail(error)
         return redirect(back)
-    db.session.commit()
     flash(_("Withdrawn. The person has been told, and their claim is worked out again."),
           "success")
     return redirect(back)
@@ -979,14 +953,10 @@ def withdraw_support(event_id: int, record_id: int):
 @csrf.exempt
 def stripe_webhook():
     """Stripe calls this. The signature is checked on the raw body; each event applies once."""
-    from engage.payments import gateway
-    from engage.payments import payouts as payout_service
-
     payload = request.get_data(cache=False, as_text=False)
     try:
         event = gateway.verify_webhook(payload, request.headers.get("Stripe-Signature"))
     except ValueError:
         return Response("bad signature", status=400, mimetype="text/plain")
     outcome = payout_service.apply_webhook(event)
-    db.session.commit()
     return Response(outcome, status=200, mimetype="text/plain")

@@ -9,9 +9,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from engage.accounts.models import User
-from engage.changes.demo import DEMO_SAID
 from engage.changes.models import ChangeEntry
 from engage.demo import DEMO_PASSWORD, seed_demo
+from engage.demo.changes import DEMO_SAID
 from engage.extensions import db
 from engage.feedback import services as feedback_services
 from engage.feedback.models import FeedbackItem
@@ -133,7 +133,6 @@ def test_public_and_anonymous_pages_pass_axe(live_server, page):
     page.get_by_role("button", name="Check feedback").click()
     expect(page.get_by_text("We could not find feedback with that code")).to_have_count(2)
     assert_accessible(page, "check your feedback, code not found")
-
 
 
 @pytest.mark.parametrize("username, urls", [

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from engage.changes.demo import DEMO_SAID, HELPLINE_SAID
 from engage.changes.models import ChangeEntry, ChangeLink
 from engage.demo import seed_demo
+from engage.demo.changes import DEMO_SAID, HELPLINE_SAID
 from engage.feedback import services as feedback_services
 from engage.feedback.models import FeedbackItem
 

@@ -28,6 +28,7 @@ from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db as _db
 from engage.panels import services as panel_services
 from engage.panels.models import Attribution, MembershipState
+from engage.worker import jobs_of
 from tests.factories import make_member, make_staff
 from tests.factories_consultations import make_consultation, question
 from tests.factories_panels import make_membership, make_panel
@@ -496,11 +497,9 @@ def test_close_due_consultations(db, panel, member):
 
 
 def test_worker_runs_the_jobs(app, db, panel, member):
-    from engage.worker import all_jobs
-
     make_consultation(panel=panel)
     _db.session.commit()
-    jobs = {name: job for name, job, _ in all_jobs()}
+    jobs = {job.name: job.run for job in jobs_of(app)}
     assert jobs["consultations_notices"]("w1") == 1
     assert jobs["consultations_close_due"]("w1") == 0
 

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 
+from engage import DOMAINS
 from engage.consultations.models import AnonymousResponse, Response, ResponseStatus
-from engage.core import clock
+from engage.core import clock, wiring
 from engage.core.permissions import Role
 from engage.dashboard import metrics
 from engage.dashboard.sections import (
-    SECTION_PROVIDERS,
+    DASHBOARD_SECTIONS,
     Figure,
     Filters,
     Section,
     build_sections,
-    register_section,
 )
 from engage.equality import services as equality
+from engage.extensions import db as _db
 from engage.panels import services as panels
 from engage.panels.models import MembershipState
+from tests.conftest import make_app
 from tests.factories import make_member, make_staff, sign_in
 from tests.factories_consultations import make_consultation
 from tests.factories_panels import make_membership, make_panel
@@ -119,15 +122,17 @@ def test_equality_compares_with_population_figures(db):
     assert rows["Mixed or multiple ethnic groups"][5] == "-"
 
 
-def test_a_new_section_provider_appears_on_the_page(db):
-    def payments_section(filters):
-        return Section("payments", "Payments", [Figure("spend", "Spend", "How.", ["A"], [])])
+def spend_section(filters):
+    return Section("spend", "Spend", [Figure("spend", "Spend", "How.", ["A"], [])])
 
-    register_section(payments_section)
-    try:
-        assert [s.key for s in build_sections(RANGE)][-1] == "payments"
-    finally:
-        SECTION_PROVIDERS.remove(payments_section)
+
+def test_a_new_section_provider_appears_on_the_page():
+    extra = SimpleNamespace(init_app=lambda app: wiring.add_hook(app, DASHBOARD_SECTIONS,
+                                                                 spend_section))
+    app = make_app(domains=(*DOMAINS, extra))
+    with app.app_context():
+        _db.create_all()
+        assert [s.key for s in build_sections(RANGE)][-1] == "spend"
 
 
 def test_filters_cover_every_month_in_the_range():

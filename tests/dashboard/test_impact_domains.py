@@ -43,7 +43,7 @@ def test_events_from_finalised_registers_only_where_the_member_came(db, browser_
     events.finalise_register(facilitator, missed)
     db.session.commit()
     page = _page(browser_like, person)
-    assert "You took part in 1 events." in page
+    assert "You took part in 1 event." in page
     assert "Spring panel meeting" in page
     assert "Summer panel meeting" not in page and "Autumn panel meeting" not in page
 
@@ -62,9 +62,9 @@ def test_named_feedback_and_the_changes_it_is_part_of(db, browser_like, request_
     changes.link_feedback(lead, draft, named.item.id)
     db.session.commit()
     page = _page(browser_like, person)
-    assert "You gave 1 pieces of feedback with your name." in page
+    assert "You gave 1 piece of feedback with your name." in page
     assert f"/feedback/yours/{named.item.id}" in page
-    assert "Your voice is part of 1 changes." in page
+    assert "Your voice is part of 1 change." in page
     assert "The evening drop-in closes too early." in page and "Planned" in page
     assert "A quiet room is now open." not in page  # anonymous: not linked to the member
     assert "A draft nobody has approved." not in page
@@ -75,5 +75,5 @@ def test_payments_summary_only_for_members_with_claims(db, browser_like, request
     approved_claim(person)
     db.session.commit()
     page = _page(browser_like, person)
-    assert "Being checked or paid" in page and "1 claims" in page
+    assert "Being checked or paid" in page and "1 claim<" in page
     assert "payments" not in [s.key for s in impact_for(newcomer)]

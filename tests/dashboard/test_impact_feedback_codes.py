@@ -13,7 +13,7 @@ from engage.changes import services as changes
 from engage.core import clock
 from engage.core.models import AuditEvent
 from engage.core.permissions import Role
-from engage.core.personal_data import REGISTRY, close_all, export_all
+from engage.core.personal_data import close_all, declared, export_all
 from engage.errors import NotFound
 from engage.feedback import services as feedback
 from engage.feedback.models import FeedbackItem, ImpactFeedbackLink
@@ -247,7 +247,7 @@ def test_changes_linked_to_added_feedback_count(app, db, request_ctx):
     changes.link_feedback(lead, quiet, anonymous.item.id)
     db.session.commit()
     visitor = signed_in(app, person)
-    assert "Your voice is part of 1 changes." in impact(visitor)
+    assert "Your voice is part of 1 change." in impact(visitor)
     add(visitor, anonymous.code)
     page = impact(visitor)
     assert "Your voice is part of 2 changes." in page  # the shared change is counted once
@@ -327,7 +327,7 @@ def test_closing_the_account_deletes_the_link_under_both_choices(app, db, keep):
     db.session.commit()
     assert links() == 0
     assert item_row(db, given.item.id) == before  # still anonymous, exactly as it was
-    kind = REGISTRY["impact_feedback_links"]
+    kind = declared()["impact_feedback_links"]
     assert kind.anonymise is None  # so closure erases it whatever the choice
 
 

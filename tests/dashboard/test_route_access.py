@@ -16,6 +16,7 @@ EXPECTED = {
     "equality.questions": ("/account/equality", SIGNED_IN),
     "equality.population": ("/admin/equality/population", ADMIN_ONLY),
     "lifecycle.data_we_hold": ("/account/data-we-hold", SIGNED_IN),
+    "lifecycle.privacy": ("/privacy", dict.fromkeys(ROLES, 200)),
     "lifecycle.retention_settings": ("/admin/retention", ADMIN_ONLY),
     "dashboard.index": ("/dashboard", LEADS_AND_ADMINS),
     "dashboard.download": ("/dashboard/download/responses-by-month.csv", LEADS_AND_ADMINS),

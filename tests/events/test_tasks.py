@@ -11,7 +11,7 @@ from engage.core.models import Notification, OutboxMessage
 from engage.events import tasks
 from engage.events.models import Booking, BookingStatus, Event, ReminderSent
 from engage.extensions import db
-from engage.worker import all_jobs
+from engage.worker import jobs_of
 from tests.factories import make_member
 from tests.factories_events import book, make_event
 
@@ -22,7 +22,7 @@ def _reminders(user) -> list[str]:
 
 
 def test_events_jobs_are_registered_with_the_worker(app):
-    names = [name for name, _, _ in all_jobs()]
+    names = [job.name for job in jobs_of(app)]
     assert "event_reminders" in names and "event_waiting_list" in names
 
 

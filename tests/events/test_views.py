@@ -181,6 +181,22 @@ def test_list_filters_by_type_and_own_bookings(app, browser_like):
     assert "Booked training" in page and "Other workshop" not in page
 
 
+def test_panel_filter_lists_the_panels_a_member_holds_a_place_on(app, browser_like):
+    from engage.panels.models import MembershipState
+    from tests.factories_panels import make_membership
+    from tests.factories_panels import make_panel as make_named_panel
+
+    person = make_member()
+    names = {state: make_named_panel(name=f"Panel where {state}") for state in MembershipState}
+    for state, panel in names.items():
+        make_membership(panel, person, state=state)
+    make_named_panel(name="Panel never joined")
+    _signed_in(browser_like, person)
+    page = _text(browser_like.get("/events/"))
+    options = re.findall(r'<option value="\d+"[^>]*>([^<]+)</option>', page)
+    assert options == ["Panel where active", "Panel where on_break"]
+
+
 def test_register_saved_then_finalised_then_corrected_through_the_pages(app, browser_like):
     facilitator = make_staff(Role.FACILITATOR)
     people = [make_member(display_name="Ash"), make_member(display_name="Bo")]

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from engage.changes.models import ChangeEntry, ChangeLink
 from engage.core.permissions import Role
-from engage.core.personal_data import REGISTRY, erase_all, export_all
+from engage.core.personal_data import declared, erase_all, export_all
 from engage.feedback import services
 from engage.feedback.models import FeedbackGiver, FeedbackItem
 from tests.factories import make_member, make_staff
@@ -57,4 +57,4 @@ def test_every_table_here_that_refers_to_a_person_is_registered(app):
         if not table.name.startswith(("feedback_", "change_")):
             continue
         refers = any(fk.column.table.name == "users" for fk in table.foreign_keys)
-        assert not refers or table.name in REGISTRY, table.name
+        assert not refers or table.name in declared(), table.name

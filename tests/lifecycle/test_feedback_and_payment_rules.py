@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from engage.accounts import services as accounts
 from engage.core import clock
-from engage.core.personal_data import REGISTRY
+from engage.core.personal_data import declared
 from engage.extensions import db
 from engage.feedback import services as feedback
 from engage.feedback.models import FeedbackGiver, FeedbackItem, FeedbackReply
@@ -58,7 +58,7 @@ def test_keeping_contributions_keeps_named_feedback_without_the_name(db, request
     kept = give("The evening drop-in closes too early.", actor=person, attach_name=True)
     kept.item.may_quote, kept.item.quote = True, "The drop-in closes too early."
     db.session.commit()
-    assert REGISTRY["feedback_givers"].anonymise is not None
+    assert declared()["feedback_givers"].anonymise is not None
     accounts.close_account(person, PASSWORD, keep_contributions=True)
     db.session.commit()
     item = db.session.get(FeedbackItem, kept.item.id)
@@ -103,7 +103,7 @@ def test_payment_records_are_pseudonymised_six_years_after_the_financial_year(db
 
 
 def test_data_we_hold_shows_the_payment_period_and_what_closure_does(db):
-    claims = REGISTRY["payment_claims"]
-    assert claims.retention_key == "payment_records"
+    claims = declared()["payment_claims"]
+    assert claims.retention.key == "payment_records"
     assert "without your name" in claims.on_close
     assert retention.periods()["payment_records"] == 72

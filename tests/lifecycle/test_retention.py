@@ -8,12 +8,14 @@ from sqlalchemy import func, select
 
 from engage.consultations.models import Response, ResponseStatus
 from engage.core import clock
+from engage.core.clock import months_before
 from engage.core.models import AuditEvent
 from engage.core.permissions import Role
+from engage.core.personal_data import declared
 from engage.lifecycle import retention
-from engage.lifecycle.retention import months_before
 from engage.lifecycle.tasks import apply_retention_daily
 from engage.panels.models import MembershipState, PanelMembership
+from engage.worker import jobs_of
 from tests.factories import make_member, make_staff, sign_in
 from tests.factories_consultations import make_consultation
 from tests.factories_panels import make_membership, make_panel
@@ -125,22 +127,18 @@ def test_a_failed_run_is_tried_again(db):
 
 
 def test_the_job_is_in_the_worker(app):
-    from engage.worker import all_jobs
-
-    assert "apply_retention" in {name for name, _job, _every in all_jobs()}
+    assert "apply_retention" in {job.name for job in jobs_of(app)}
 
 
 # --- pages ------------------------------------------------------------------------------------
 
 
 def test_data_we_hold_lists_every_registered_kind_with_its_period(db, browser_like):
-    from engage.core.personal_data import REGISTRY
-
     person = make_member()
     db.session.commit()
     sign_in(browser_like, person)
     page = browser_like.get("/account/data-we-hold").get_data(as_text=True)
-    for kind in REGISTRY.values():
+    for kind in declared().values():
         assert f'id="kind-{kind.table}"' in page
     assert "deleted 6 months after the application was last answered" in page
     assert "Change how long data is kept" not in page

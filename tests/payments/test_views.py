@@ -199,7 +199,7 @@ LEADS = {"anonymous": 302, **dict.fromkeys(ROLES[1:], 403), "facilitator": 200,
 # The claim belongs to "member"; its lead is "facilitator". Others get 404, finance sees it.
 CLAIM = {"anonymous": 302, "member": 200, "other_member": 404, "facilitator": 200,
          "programme_lead": 404, "finance": 200, "safeguarding_lead": 404, "admin": 404}
-RECEIPT = {**CLAIM, "facilitator": 404}
+RECEIPT = CLAIM  # the claimant, the claim's lead and finance
 
 GET_ROUTES = {
     "payments.index": ("/payments/", SIGNED_IN),

@@ -1,4 +1,6 @@
-"""Demo data for `make run`. Safe to run twice: existing demo records are left as they are."""
+"""Demo data for `make run` (`flask engage seed-demo`): the demo accounts here, then one module
+per domain, each seeding through that domain's own services. Safe to run twice: existing demo
+records are left as they are. Not part of any domain: nothing in a domain imports it."""
 
 from __future__ import annotations
 
@@ -8,14 +10,15 @@ from sqlalchemy import select
 from engage.accounts.models import User, UserRole
 from engage.accounts.passwords import hash_password
 from engage.accounts.services import find_by_username, normalise_username
-from engage.changes import demo as changes_demo
-from engage.consultations import demo as consultations_demo
 from engage.core import clock
 from engage.core.permissions import Role
-from engage.equality import demo as equality_demo
-from engage.events import demo as events_demo
+from engage.demo import changes as changes_demo
+from engage.demo import consultations as consultations_demo
+from engage.demo import equality as equality_demo
+from engage.demo import events as events_demo
+from engage.demo import panels as panels_demo
+from engage.demo import payments as payments_demo
 from engage.extensions import db
-from engage.panels import demo as panels_demo
 
 DEMO_PASSWORD = "engage-demo-passphrase"  # noqa: S105 - printed for local demos only
 
@@ -74,9 +77,7 @@ def seed_demo() -> list[str]:
         "Staff sign in with a two-factor code: add the secret to an authenticator app, or run "
         "`flask --app engage.wsgi engage demo-code USERNAME`."
     )
-    from engage.payments.demo import seed as seed_payments
-
-    payment_lines = seed_payments({user.username: user for user in people})
+    payment_lines = payments_demo.seed({user.username: user for user in people})
     return lines + change_lines + payment_lines
 
 

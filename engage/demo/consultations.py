@@ -19,8 +19,8 @@ from engage.consultations.models import (
     QuestionKind,
 )
 from engage.core import clock
+from engage.demo.panels import SURVIVOR_PANEL
 from engage.extensions import db
-from engage.panels.demo import SURVIVOR_PANEL
 from engage.panels.models import Panel
 from engage.panels.richtext import sanitise
 

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from engage.core import clock
 from engage.core.money import format_pence
+from engage.demo.panels import SURVIVOR_PANEL
 from engage.extensions import db
-from engage.panels.demo import SURVIVOR_PANEL
 from engage.panels.models import Panel
 from engage.payments import receipts, services
 from engage.payments.activities import Activity, Attendee

@@ -8,9 +8,9 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import select
 
 from engage.core import clock
+from engage.demo.panels import OPEN_NETWORK, SURVIVOR_PANEL
 from engage.events.models import Booking, BookingStatus, Event, EventOrganiser
 from engage.extensions import db
-from engage.panels.demo import OPEN_NETWORK, SURVIVOR_PANEL
 from engage.panels.models import Panel
 
 VENUE = "The Meeting Room, Riverside Community Centre, 12 Mill Lane"

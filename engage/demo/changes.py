@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from engage.changes import services
 from engage.changes.models import ChangeEntry, ChangeStatus
+from engage.consultations.models import Consultation, ConsultationState
 from engage.core import clock
 from engage.extensions import db
 from engage.feedback import services as feedback_services
@@ -23,8 +24,6 @@ HELPLINE_SAID = ("People who answered the helpline consultation said evenings an
 def _helpline_entry(lead, second_lead) -> list[str]:
     """An entry linked to the demo consultation with published results, and to its written
     answers: only those marked "may be quoted publicly" appear on the public page."""
-    from engage.consultations.models import Consultation, ConsultationState
-
     consultation = db.session.scalar(select(Consultation).where(
         Consultation.state == ConsultationState.PUBLISHED).order_by(Consultation.id).limit(1))
     if consultation is None:

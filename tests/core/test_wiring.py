@@ -1,0 +1,90 @@
+"""One way to wire a domain: each package's init_app fills registries that belong to the app,
+in the dependency order, refusing duplicates and late additions."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+import engage
+from engage import DOMAINS
+from engage.core import wiring
+from engage.core.wiring import RegistrationError, registries
+from engage.dashboard.sections import DASHBOARD_SECTIONS
+from engage.events.signals import register_finalised
+from tests.conftest import make_app
+
+ENGAGE_DIR = Path(engage.__file__).parent
+
+
+def test_building_the_app_twice_gives_the_same_registries():
+    first, second = registries(make_app()), registries(make_app())
+    assert first == second
+    assert all(len(registry) for registry in first.all()), "every kind of registration is used"
+
+
+def test_each_domain_package_wires_itself_in_the_dependency_order():
+    names = [domain.__name__.removeprefix("engage.") for domain in DOMAINS]
+    assert names == ["core", "accounts", "panels", "consultations", "feedback", "events",
+                     "changes", "payments", "equality", "lifecycle", "dashboard"]
+    packages = {path.parent.name for path in ENGAGE_DIR.glob("*/__init__.py")
+                if path.parent.name not in {"demo", "migrations", "static", "templates",
+                                             "translations"}}
+    assert packages == set(names), "a domain package that create_app does not wire"
+    assert all(callable(getattr(domain, "init_app", None)) for domain in DOMAINS)
+
+
+def test_the_factory_has_no_side_effect_imports():
+    source = (ENGAGE_DIR / "__init__.py").read_text()
+    assert "noqa: F401" not in source
+    tree = ast.parse(source)
+    function_imports = [node for function in ast.walk(tree)
+                        if isinstance(function, ast.FunctionDef)
+                        for node in ast.walk(function)
+                        if isinstance(node, ast.Import | ast.ImportFrom)]
+    assert function_imports == []
+
+
+def test_a_second_registration_of_the_same_job_is_refused():
+    def twice(app):
+        wiring.add_job(app, "send_outbox", lambda worker_id: None, every=0)
+
+    with pytest.raises(RegistrationError, match=r"send_outbox.*registered twice"):
+        make_app(domains=(*DOMAINS, SimpleNamespace(init_app=twice)))
+
+
+def test_two_domains_cannot_declare_the_same_table():
+    from engage.accounts.personal_data import KINDS
+
+    def again(app):
+        wiring.add_personal_data(app, KINDS[0])
+
+    with pytest.raises(RegistrationError, match="registered twice"):
+        make_app(domains=(*DOMAINS, SimpleNamespace(init_app=again)))
+
+
+def test_a_registration_after_the_app_is_set_up_is_refused():
+    app = make_app()
+    with pytest.raises(RegistrationError, match="after the app was set up"):
+        wiring.add_hook(app, DASHBOARD_SECTIONS, lambda filters: None)
+    with pytest.raises(RegistrationError, match="after the app was set up"):
+        wiring.connect(app, register_finalised, lambda event, **extra: None)
+
+
+def test_signals_reach_only_the_receivers_of_the_app_that_sends_them():
+    something_happened = wiring.Signal("tests.something_happened")
+    heard = []
+
+    def listen(app):
+        wiring.connect(app, something_happened, lambda sender, **extra: heard.append(sender))
+
+    listening = make_app(domains=(*DOMAINS, SimpleNamespace(init_app=listen)))
+    other = make_app()
+    with other.app_context():
+        something_happened.send("from the other app")
+    with listening.app_context():
+        something_happened.send("from this app")
+    assert heard == ["from this app"]
