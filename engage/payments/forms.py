@@ -173,20 +173,20 @@ def _reason_form(field_id: str, label, message) -> type[FlaskForm]:
     return ActionReasonForm
 
 
-LeadReturnForm = _reason_form("lead-return-reason", _l("What needs changing?"), _l(
+LeadReturnForm = _reason_form("return-reason", _l("Why you are returning it"), _l(
     "Say what needs changing, so the member knows what to do."))
 LeadRejectForm = _reason_form("lead-reject-reason", _l("Why should it not be paid?"), _l(
     "Say why the claim should not be paid, so the member knows."))
 FinanceReturnForm = _reason_form("finance-return-reason", _l("What needs changing?"), _l(
     "Say what needs changing, so the member knows what to do."))
-FinanceRejectForm = _reason_form("finance-reject-reason", _l("Why is it not approved?"), _l(
+FinanceRejectForm = _reason_form("reject-reason", _l("Why it is not approved"), _l(
     "Say why the claim is not approved, so the member knows."))
-LateOverrideForm = _reason_form("late-reason", _l("Why should this late claim be paid?"), _l(
+LateOverrideForm = _reason_form("late-reason", _l("Reason for accepting it late"), _l(
     "Say why this late claim should be paid."))
 
 
 class LeadApproveForm(FlaskForm):
-    reason = TextAreaField(_l("Note (optional)"), id="lead-approve-note",
+    reason = TextAreaField(_l("Note for finance (optional)"), id="approve-note",
                            validators=[Optional(), Length(max=2000)])
 
 
