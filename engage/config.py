@@ -145,6 +145,18 @@ class Config:
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
     STRIPE_TIMEOUT_SECONDS = float(os.environ.get("STRIPE_TIMEOUT_SECONDS", "20"))
+    # The Connect endpoint's signing secret (events on members' connected accounts: bank
+    # payouts, account updates). Stripe gives the Connect endpoint its own secret; leave it
+    # unset when one endpoint's secret signs both.
+    STRIPE_CONNECT_WEBHOOK_SECRET = os.environ.get("STRIPE_CONNECT_WEBHOOK_SECRET", "")
+    # Where Stripe's onboarding and Express dashboard pages live: the one other origin the
+    # bank account page's form may lead to (CSP form-action). Unset: https://connect.stripe.com,
+    # or STRIPE_API_BASE's origin when that is a local Stripe-compatible server.
+    STRIPE_CONNECT_ORIGIN = os.environ.get("STRIPE_CONNECT_ORIGIN", "")
+    # A payout not sent within this many hours, or transferred and not in the bank within
+    # this many days, is flagged to finance (the payouts page and nightly reconciliation).
+    PAYOUT_STUCK_AFTER_HOURS = float(os.environ.get("PAYOUT_STUCK_AFTER_HOURS", "24"))
+    PAYOUT_BANK_WAIT_DAYS = float(os.environ.get("PAYOUT_BANK_WAIT_DAYS", "10"))
 
     # Worker (APScheduler) settings.
     WORKER_POLL_SECONDS = float(os.environ.get("WORKER_POLL_SECONDS", "10"))

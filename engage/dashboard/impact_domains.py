@@ -110,7 +110,8 @@ def _claims(count: int) -> str:
 
 
 WAITING = (ClaimState.SUBMITTED, ClaimState.LEAD_APPROVED, ClaimState.APPROVED,
-           ClaimState.PAYING, ClaimState.EXPORTED, ClaimState.PAYMENT_FAILED)
+           ClaimState.PAYING, ClaimState.TRANSFERRED, ClaimState.EXPORTED,
+           ClaimState.PAYMENT_FAILED)
 
 
 def payments_summary(user) -> ImpactSection | None:

@@ -16,6 +16,7 @@ from engage.payments.models import (
     PaymentChoice,
     PaymentMode,
     PaymentRoute,
+    PayoutState,
     PayrollLineState,
     SupportKind,
 )
@@ -32,4 +33,5 @@ def init_app(app: Flask) -> None:
     # the benefits and tax notice before someone accepts a paid role (panels, events)
     wiring.add_hook(app, ROLE_NOTICES, notices.benefits_notice)
     wiring.add_template_names(app, ClaimState, ClaimKind, SupportKind, BatchState, PaymentChoice,
-                              PaymentMode, PaymentRoute, LedgerEntryType, PayrollLineState)
+                              PaymentMode, PaymentRoute, LedgerEntryType, PayoutState,
+                              PayrollLineState)

@@ -300,3 +300,15 @@ class SupportForm(FlaskForm):
                               validators=[Optional(), Length(max=200)])
     # A fresh random token per form: the same form sent twice records one row.
     token = HiddenField()
+
+
+class OtherPaymentForm(FlaskForm):
+    """Finance records a claim as paid outside Stripe."""
+
+    method = RadioField(_l("How was it paid?"), choices=[
+        ("voucher", _l("Voucher")), ("cash", _l("Cash")), ("payroll", _l("Payroll")),
+    ], validators=[InputRequired(message=_l("Choose how it was paid: voucher, cash or "
+                                            "payroll."))])
+    reference = StringField(_l("Voucher number or payment reference"), validators=[
+        DataRequired(message=_l("Enter the voucher number or payment reference.")),
+        Length(max=120)])

@@ -1,8 +1,9 @@
 """The append-only ledger, in integer pence.
 
 payable (+) when finance approves, payment (-) when money is sent, failure (+) when a payment
-fails or is reversed, correction (the opposite of the entry it reverses). Each business event
-has a dedupe key (unique), so retries and races add an entry at most once.
+fails, reversal (+) when Stripe takes (part of) a transfer back, correction (the opposite of
+the entry it reverses). Each business event has a dedupe key (unique), so retries and races
+add an entry at most once.
 """
 
 from __future__ import annotations
@@ -84,6 +85,15 @@ def record_failure(claim: Claim, pence: int, *, key: str, route: str, reason: st
     """A payment that failed: +pence if money had been recorded as sent, else a 0p record."""
     return _add(claim, LedgerEntryType.FAILURE, "payment", pence, dedupe_key=f"failure:{key}",
                 route=route, reference=reason[:120], actor_id=actor_id)
+
+
+def record_reversal(claim: Claim, pence: int, *, key: str, reference: str,
+                    actor_id: int | None = None) -> LedgerEntry | None:
+    """Stripe took back `pence` of a transfer (transfer.reversed, partial or full): that money
+    is owed to the person again (+pence). `key` is Stripe's reversal id, so each lands once."""
+    return _add(claim, LedgerEntryType.REVERSAL, "payment", pence,
+                dedupe_key=f"reversal:{key}", route="stripe", reference=reference[:120],
+                actor_id=actor_id)
 
 
 @atomic

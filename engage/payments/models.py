@@ -217,7 +217,10 @@ class ClaimState(enum.StrEnum):
     SUBMITTED = "submitted"
     LEAD_APPROVED = "lead_approved"
     APPROVED = "approved"  # approved by finance, ready to pay
-    PAYING = "paying"  # a payout is in progress
+    PAYING = "paying"  # a payout is being sent
+    # Stripe made the transfer: the money is in the person's Stripe account, on its way to their
+    # bank. "Paid" only once Stripe says the bank payout arrived (payout.paid).
+    TRANSFERRED = "transferred"
     EXPORTED = "exported"  # in a payroll export, waiting for payroll to confirm
     PAID = "paid"
     PAYMENT_FAILED = "payment_failed"
@@ -228,6 +231,11 @@ class ClaimState(enum.StrEnum):
     def label(self) -> str:
         return CLAIM_STATE_LABELS[self]
 
+    @property
+    def finance_label(self) -> str:
+        """The words finance sees (the member's words where they are the same)."""
+        return CLAIM_STATE_FINANCE_LABELS.get(self, CLAIM_STATE_LABELS[self])
+
 
 CLAIM_STATE_LABELS = {
     ClaimState.DRAFT: "Not sent yet",
@@ -235,11 +243,18 @@ CLAIM_STATE_LABELS = {
     ClaimState.LEAD_APPROVED: "Waiting for finance to check it",
     ClaimState.APPROVED: "Approved, waiting to be paid",
     ClaimState.PAYING: "Being paid",
+    ClaimState.TRANSFERRED: "Sent to your Stripe account",
     ClaimState.EXPORTED: "Sent to payroll",
     ClaimState.PAID: "Paid",
     ClaimState.PAYMENT_FAILED: "Payment did not go through: finance is sorting it out",
     ClaimState.RETURNED: "Returned to you to change",
     ClaimState.REJECTED: "Not approved",
+}
+
+CLAIM_STATE_FINANCE_LABELS = {
+    ClaimState.PAYING: "Sending to Stripe",
+    ClaimState.TRANSFERRED: "Transferred",
+    ClaimState.PAYMENT_FAILED: "Payment failed",
 }
 
 EDITABLE_STATES = (ClaimState.DRAFT, ClaimState.RETURNED)
@@ -356,6 +371,10 @@ class Claim(Base):
     @property
     def state_label(self) -> str:
         return ClaimState(self.state).label
+
+    @property
+    def finance_state_label(self) -> str:
+        return ClaimState(self.state).finance_label
 
     @property
     def is_editable(self) -> bool:
@@ -499,9 +518,40 @@ class ActivitySupport(Base):
 class PayoutState(enum.StrEnum):
     PENDING = "pending"  # written with its idempotency key, not yet sent
     SENDING = "sending"  # the call to Stripe started (may or may not have reached Stripe)
-    SENT = "sent"  # Stripe created the transfer
-    PAID = "paid"  # confirmed by webhook, payroll or finance
-    FAILED = "failed"
+    SENT = "sent"  # Stripe made the transfer: the money is in the person's Stripe account
+    PAID = "paid"  # in the person's bank (Stripe's payout.paid), or paid another way
+    FAILED = "failed"  # back with finance, with the reason
+    CANCELLED = "cancelled"  # finance cancelled it before it was sent
+
+    @property
+    def label(self) -> str:
+        """What finance sees."""
+        return {"pending": "Waiting to be sent", "sending": "Sending to Stripe",
+                "sent": "Transferred", "paid": "Paid", "failed": "Failed",
+                "cancelled": "Cancelled"}[self.value]
+
+
+# A payout in one of these has not finished: it is either still to be sent, or sent and
+# waiting for the person's bank.
+UNSENT_PAYOUT_STATES = (PayoutState.PENDING, PayoutState.SENDING)
+
+
+class PayoutMethod(enum.StrEnum):
+    """How a payout was actually made (a claim's route is how the person asked to be paid)."""
+
+    STRIPE = "stripe"
+    VOUCHER = "voucher"
+    CASH = "cash"
+    PAYROLL = "payroll"
+
+    @property
+    def label(self) -> str:
+        return {"stripe": "Bank transfer through Stripe", "voucher": "Voucher",
+                "cash": "Cash", "payroll": "Payroll"}[self.value]
+
+
+# Ways finance can record a claim as paid outside Stripe.
+OTHER_PAYMENT_METHODS = (PayoutMethod.VOUCHER, PayoutMethod.CASH, PayoutMethod.PAYROLL)
 
 
 class BatchState(enum.StrEnum):
@@ -524,22 +574,36 @@ class PayoutBatch(Base):
 
 class Payout(Base):
     """One per claim, ever (unique claim_id). A retry after a failure is a new attempt on the
-    same row with a new idempotency key; a retry after a timeout reuses the key."""
+    same row; a retry after a timeout reuses the idempotency key, but only within Stripe's
+    24 hours (`key_used_since`): after that Stripe is asked first."""
 
     __tablename__ = "payment_payouts"
-    __table_args__ = (CheckConstraint("amount_pence > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount_pence > 0", name="amount_positive"),
+        CheckConstraint("amount_reversed_pence >= 0 AND amount_reversed_pence <= amount_pence",
+                        name="reversed_within_amount"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     claim_id: Mapped[int] = mapped_column(ForeignKey("payment_claims.id"), unique=True)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("payment_payout_batches.id"),
                                                  index=True)
+    # How it is paid: a PayoutMethod (stripe, or voucher/cash/payroll when recorded by finance).
     route: Mapped[str] = mapped_column(String(10))
     amount_pence: Mapped[int]
     state: Mapped[str] = mapped_column(String(10), default=PayoutState.PENDING, index=True)
+    # When the payout last moved (a payout that stays put too long is flagged to finance).
+    state_since: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     attempt: Mapped[int] = mapped_column(default=1)
     idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    # When the key was first sent to Stripe (None: never sent). Stripe keeps keys 24 hours.
+    key_used_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     destination: Mapped[str | None] = mapped_column(String(64))
     stripe_transfer_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Of the transfer, how much Stripe has taken back (transfer.reversed, partial or full).
+    amount_reversed_pence: Mapped[int] = mapped_column(default=0)
+    # The Stripe payout (po_...) that took the money from the Stripe account to the bank.
+    bank_payout_id: Mapped[str | None] = mapped_column(String(64), index=True)
     reference: Mapped[str | None] = mapped_column(String(120))
     failure_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
@@ -549,15 +613,33 @@ class Payout(Base):
     batch: Mapped[PayoutBatch | None] = relationship(back_populates="payouts")
     claim: Mapped[Claim] = relationship()
 
+    @property
+    def state_label(self) -> str:
+        return PayoutState(self.state).label
+
+    @property
+    def method_label(self) -> str:
+        return PayoutMethod(self.route).label
+
+    @property
+    def transfer_stands(self) -> bool:
+        """Stripe made a transfer and has not taken all of it back: the money left Engage's
+        Stripe balance for the person's Stripe account (and maybe on to their bank)."""
+        return bool(self.stripe_transfer_id) and self.amount_reversed_pence < self.amount_pence
+
 
 class StripeWebhookEvent(Base):
-    """Each Stripe event id is applied once (unique)."""
+    """Each Stripe event id is applied once (unique). `outcome` records what it did; an event
+    that did not match what Engage sent is kept with outcome "mismatch" and flagged."""
 
     __tablename__ = "payment_stripe_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     stripe_event_id: Mapped[str] = mapped_column(String(80), unique=True)
     event_type: Mapped[str] = mapped_column(String(80))
+    # The connected account the event happened on (Connect events carry it).
+    account: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str | None] = mapped_column(String(40))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
@@ -616,7 +698,8 @@ class PayrollLine(Base):
 class LedgerEntryType(enum.StrEnum):
     PAYABLE = "payable"  # approved by finance: owed (positive)
     PAYMENT = "payment"  # money sent (negative: reduces what is owed)
-    FAILURE = "failure"  # a payment that failed or was reversed (positive: owed again)
+    FAILURE = "failure"  # a payment that failed (positive: owed again)
+    REVERSAL = "reversal"  # Stripe took (part of) a transfer back (positive: owed again)
     CORRECTION = "correction"  # reverses another entry
     ADVANCE = "advance"  # money paid before the activity (negative), taken off the claim
 

@@ -74,8 +74,8 @@ from engage.payments.policy import facts_of, version_in_force
 
 # Claims that count towards a person's tax-year totals (cap and mileage bands).
 COUNTING_STATES = (ClaimState.SUBMITTED, ClaimState.LEAD_APPROVED, ClaimState.APPROVED,
-                   ClaimState.PAYING, ClaimState.EXPORTED, ClaimState.PAID,
-                   ClaimState.PAYMENT_FAILED)
+                   ClaimState.PAYING, ClaimState.TRANSFERRED, ClaimState.EXPORTED,
+                   ClaimState.PAID, ClaimState.PAYMENT_FAILED)
 
 # ---------------------------------------------------------------------------------------------
 # Preferences and the benefits notice
@@ -785,14 +785,16 @@ WITHDRAW_STATES = {WithdrawTo.MEMBER: ClaimState.RETURNED,
 
 def _stop_unsent_payout(claim: Claim, reason: str) -> None:
     """A claim being paid can be withdrawn only while its payout is unsent: the payout is
-    marked failed here (conditionally), so the sender, which moves a payout from pending to
+    cancelled here (conditionally), so the sender, which moves a payout from pending to
     sending with a conditional update, never sends it."""
     payout = db.session.scalar(select(Payout).where(Payout.claim_id == claim.id))
     if payout is None:
         return
+    now = clock.now()
     result = db.session.execute(
         update(Payout).where(Payout.id == payout.id, Payout.state == PayoutState.PENDING)
-        .values(state=PayoutState.FAILED, failure_reason=reason[:500], updated_at=clock.now())
+        .values(state=PayoutState.CANCELLED, failure_reason=reason[:500], state_since=now,
+                updated_at=now)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1 and claim.state == ClaimState.PAYING:
         raise InvalidState("This payment has already been sent to the bank, so its approval "
@@ -836,6 +838,12 @@ def _withdraw(actor, claim: Claim, reason: str, target: str) -> None:
     if claim.state not in WITHDRAWABLE_STATES:
         raise InvalidState(f"This claim is '{claim.state_label}', so there is no approval to "
                            "withdraw.")
+    if claim.state == ClaimState.PAYMENT_FAILED:
+        payout = db.session.scalar(select(Payout).where(Payout.claim_id == claim.id))
+        if payout is not None and payout.transfer_stands:
+            raise InvalidState("The money for this claim is in the member's Stripe account "
+                               "(their bank did not accept it), so its approval can no longer "
+                               "be withdrawn. Record the payment another way or pay it again.")
     if claim.state == ClaimState.PAYING:
         _stop_unsent_payout(claim, f"Approval withdrawn by finance: {reason}")
     if claim.state == ClaimState.EXPORTED:
@@ -970,7 +978,7 @@ class QueueFilters:
 
 
 WAITING_FOR_FINANCE = (ClaimState.LEAD_APPROVED, ClaimState.APPROVED, ClaimState.PAYMENT_FAILED,
-                       ClaimState.PAYING, ClaimState.EXPORTED)
+                       ClaimState.PAYING, ClaimState.TRANSFERRED, ClaimState.EXPORTED)
 _CLAIM_NUMBER = re.compile(r"^(?:claim\s*)?#?\s*([0-9]{1,9})$", re.IGNORECASE | re.ASCII)
 
 

@@ -27,11 +27,22 @@ from engage.core import clock
 from engage.core.csv import write_csv
 from engage.core.money import format_pence
 from engage.core.permissions import Permission
+from engage.core.security import csp
 from engage.errors import DomainError, NotFound
 from engage.extensions import csrf, db
 from engage.panels.models import Panel
 from engage.panels.programmes import all_programmes
-from engage.payments import advances, gateway, ledger, payroll, policy, receipts, reports, services
+from engage.payments import (
+    advances,
+    bank,
+    gateway,
+    ledger,
+    payroll,
+    policy,
+    receipts,
+    reports,
+    services,
+)
 from engage.payments import payouts as payout_service
 from engage.payments.calculation import tax_year_label, tax_year_start
 from engage.payments.forms import (
@@ -45,6 +56,7 @@ from engage.payments.forms import (
     LeadRejectForm,
     LeadReturnForm,
     NoteForm,
+    OtherPaymentForm,
     PayrollExportForm,
     PolicyVersionForm,
     PreferencesForm,
@@ -65,7 +77,6 @@ from engage.payments.models import (
     PaymentChoice,
     PaymentRoute,
     PaymentScheme,
-    Payout,
     PayoutBatch,
     PolicyVersion,
 )
@@ -92,6 +103,7 @@ def index():
     claims = services.claims_of(current_user)
     return render_template("payments/index.html", claims=claims,
                            preferences=services.preferences_of(current_user),
+                           bank_offered=bank.offered(),
                            this_year=tax_year_start(clock.today_london()))
 
 
@@ -103,6 +115,7 @@ def preferences():
         "choice": pref.choice, "cap": pounds(pref.cap_pence), "route": pref.route,
         "capacity": pref.capacity, "payroll_number": pref.payroll_number or "",
         "legal_name": pref.legal_name or "", "access_needs_taxi": pref.access_needs_taxi})
+    _offer_bank_transfer_only_when_set_up(form)
     if form.validate_on_submit():
         try:
             services.update_preferences(
@@ -120,6 +133,12 @@ def preferences():
         # The benefits and tax notice is on this page, shown before anyone accepts payments.
         services.record_notice_seen(current_user)
     return render_template("payments/preferences.html", form=form, pref=pref)
+
+
+def _offer_bank_transfer_only_when_set_up(form: PreferencesForm) -> None:
+    if not bank.offered():
+        form.route.choices = [(value, label) for value, label in form.route.choices
+                              if value != PaymentRoute.STRIPE]
 
 
 @bp.get("/statement")
@@ -181,7 +200,7 @@ def _expense_form(claim: Claim) -> ExpenseForm:
 
 
 ACTION_FORMS = {
-    "finance_approve": NoteForm, "manual_payment": NoteForm,
+    "finance_approve": NoteForm,
     "lead_approve": LeadApproveForm, "lead_return": LeadReturnForm,
     "lead_reject": LeadRejectForm, "late_override": LateOverrideForm,
     "finance_reject": FinanceRejectForm, "finance_return": FinanceReturnForm,
@@ -197,7 +216,7 @@ def _submit_form(claim: Claim) -> SubmitClaimForm:
 
 
 def _render_claim(claim: Claim, expense_form=None, submit_form=None, action=None,
-                  status=200):
+                  status=200, other_form=None):
     """The claim page. `action` is (name, form) of an action form sent with a problem, shown
     with its error and what was typed."""
     result = services.work_out(claim) if claim.is_editable else None
@@ -220,12 +239,10 @@ def _render_claim(claim: Claim, expense_form=None, submit_form=None, action=None
         rules={r.category: r for r in (claim.policy_version.expense_rules
                                         if claim.policy_version else [])},
         ledger_entries=ledger.entries(claim.id) if finance else [],
-        payout=_payout_of(claim),
+        payout=payout_service.payout_of(claim),
+        can_pay_by_bank=payout_service.can_pay_by_bank(),
+        other_form=other_form or OtherPaymentForm(formdata=None),
     ), status
-
-
-def _payout_of(claim: Claim):
-    return db.session.scalar(select(Payout).where(Payout.claim_id == claim.id))
 
 
 @bp.get("/claims/<int:claim_id>")
@@ -463,7 +480,8 @@ def finance_queue():
         filters=filters, problems=problems, args=args,
         overdue={c.id for c in page.claims if services.is_overdue(c)},
         flags=reports.open_flags(), balance=ledger.balance(),
-        support_waiting=advances.waiting_count())
+        support_waiting=advances.waiting_count(),
+        stuck_payouts=len(payout_service.stuck_payouts()))
 
 
 @bp.post("/finance/bulk-approve")
@@ -602,40 +620,46 @@ def payment_helpers() -> dict:
 @bp.route("/bank", methods=["GET", "POST"])
 @require(Permission.USE_ACCOUNT)
 def connect_bank():
-    pref = services.preferences_of(current_user)
     if request.method == "POST":
         NoteForm().validate_on_submit() or abort(400)
-        if not gateway.is_configured():
-            flash(_("Bank transfers are not set up on this site yet. Finance can pay you by "
-                    "voucher or payroll instead."), "error")
-            return redirect(url_for("payments.connect_bank"))
         try:
-            if not pref.stripe_account_id:
-                pref.stripe_account_id = gateway.create_connected_account(current_user.id)
-                db.session.add(pref)
-            link = gateway.onboarding_link(
-                pref.stripe_account_id,
-                return_url=url_for("payments.bank_return", _external=True),
+            url = bank.start_connection(
+                current_user, return_url=url_for("payments.bank_return", _external=True),
                 refresh_url=url_for("payments.connect_bank", _external=True))
-        except (gateway.GatewayError, gateway.GatewayUnavailable):
-            flash(_("We could not reach our payment provider. Please try again in a few "
-                    "minutes."), "error")
+        except DomainError as error:
+            flash(error.message, "error")
             return redirect(url_for("payments.connect_bank"))
-        return redirect(link)
-    return render_template("payments/bank.html", pref=pref, form=NoteForm())
+        return redirect(url)
+    return _bank_page()
+
+
+def _bank_page() -> Response:
+    """The page's forms lead on to Stripe's own pages: its CSP allows exactly that origin."""
+    response = Response(render_template(
+        "payments/bank.html", pref=services.preferences_of(current_user), form=NoteForm(),
+        offered=bank.offered()))
+    if bank.offered():
+        response.headers["Content-Security-Policy"] = csp(
+            form_action=(gateway.connect_origin(),))
+    return response
+
+
+@bp.post("/bank/details")
+@require(Permission.USE_ACCOUNT)
+def bank_details():
+    NoteForm().validate_on_submit() or abort(400)
+    try:
+        url = bank.details_url(current_user)
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for("payments.connect_bank"))
+    return redirect(url)
 
 
 @bp.get("/bank/return")
 @require(Permission.USE_ACCOUNT)
 def bank_return():
-    pref = services.preferences_of(current_user)
-    if pref.stripe_account_id:
-        try:
-            pref.stripe_onboarded = gateway.account_ready(pref.stripe_account_id)
-        except (gateway.GatewayError, gateway.GatewayUnavailable, gateway.NotConfigured):
-            pref.stripe_onboarded = False
-        db.session.add(pref)
-    if pref.stripe_onboarded:
+    if bank.finish_connection(current_user):
         flash(_("Your bank account is connected. We can now pay you by bank transfer."),
               "success")
     else:
@@ -656,9 +680,14 @@ def payouts():
     failed = services.finance_queue(state=ClaimState.PAYMENT_FAILED)
     batches = db.session.scalars(select(PayoutBatch).order_by(PayoutBatch.id.desc())
                                  .limit(20)).all()
+    unsent, bank_wait = payout_service.stuck_limits()
     return render_template("payments/payouts.html", ready=ready, failed=failed,
                            batches=batches, form=NoteForm(),
-                           stripe_balance=_stripe_balance())
+                           stripe_balance=_stripe_balance(),
+                           can_pay_by_bank=payout_service.can_pay_by_bank(),
+                           stuck=payout_service.stuck_payouts(),
+                           unsent_hours=int(unsent.total_seconds() // 3600),
+                           bank_days=bank_wait.days)
 
 
 def _stripe_balance() -> int | None:
@@ -680,7 +709,14 @@ def pay_claims():
     if not ids:
         flash(_("Tick at least one claim to pay."), "error")
         return redirect(url_for("payments.payouts"))
-    batch, problems = payout_service.start_batch(current_user, ids)
+    try:
+        batch, problems = payout_service.start_batch(current_user, ids)
+    except DomainError as error:
+        _fail(error)
+        back = request.form.get("back") or request.args.get("back")
+        if back == "claim" and len(ids) == 1:
+            return redirect(url_for("payments.claim", claim_id=ids[0]))
+        return redirect(url_for("payments.payouts"))
     for problem in problems:
         flash(problem, "error")
     return redirect(url_for("payments.batch", batch_id=batch.id))
@@ -693,8 +729,10 @@ def batch(batch_id: int):
     if found is None:
         abort(404)
     progress = payout_service.batch_progress(found)
-    response = Response(render_template("payments/batch.html", batch=found, progress=progress))
-    if not progress["finished"]:
+    sending = payout_service.can_pay_by_bank()
+    response = Response(render_template("payments/batch.html", batch=found, progress=progress,
+                                         sending=sending, form=NoteForm()))
+    if sending and not progress["finished"]:
         response.headers["Refresh"] = "3"  # no JavaScript needed; a link refreshes too
     return response
 
@@ -702,10 +740,38 @@ def batch(batch_id: int):
 @bp.post("/claims/<int:claim_id>/manual-payment")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def record_manual(claim_id: int):
-    def action(found, form):
-        payout_service.record_manual_payment(current_user, found, request.form.get("reference"))
+    found = db.session.get(Claim, claim_id)
+    if found is None:
+        abort(404)
+    form = OtherPaymentForm()
+    if not form.validate_on_submit():
+        return _render_claim(found, other_form=form, status=400)
+    try:
+        payout_service.record_manual_payment(current_user, found, form.reference.data,
+                                             form.method.data)
+    except DomainError as error:
+        if error.status_code == 403:
+            abort(403)
+        form.form_errors.append(error.message)
+        return _render_claim(found, other_form=form, status=400)
+    flash(_("Payment recorded."), "success")
+    return redirect(url_for("payments.claim", claim_id=claim_id))
 
-    return _claim_action(claim_id, "manual_payment", action, _("Payment recorded."))
+
+@bp.post("/claims/<int:claim_id>/cancel-payout")
+@require(Permission.APPROVE_CLAIMS_AS_FINANCE)
+def cancel_payout(claim_id: int):
+    found = db.session.get(Claim, claim_id)
+    if found is None:
+        abort(404)
+    NoteForm().validate_on_submit() or abort(400)
+    try:
+        flash(payout_service.cancel_payout(current_user, found), "success")
+    except DomainError as error:
+        _fail(error)
+    if request.form.get("back") == "payouts":
+        return redirect(url_for("payments.payouts"))
+    return redirect(url_for("payments.claim", claim_id=claim_id))
 
 
 @bp.route("/finance/payroll", methods=["GET", "POST"])
@@ -958,5 +1024,8 @@ def stripe_webhook():
         event = gateway.verify_webhook(payload, request.headers.get("Stripe-Signature"))
     except ValueError:
         return Response("bad signature", status=400, mimetype="text/plain")
-    outcome = payout_service.apply_webhook(event)
+    try:
+        outcome = payout_service.apply_webhook(event)
+    except (gateway.GatewayUnavailable, gateway.NotConfigured):
+        abort(503)  # nothing is kept; Stripe sends the event again later
     return Response(outcome, status=200, mimetype="text/plain")

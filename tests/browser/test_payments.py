@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from engage.core import clock
 from engage.core.permissions import Role
 from engage.extensions import db
-from engage.payments import payouts, payroll, services
+from engage.payments import payroll, services
 from engage.payments.models import PaymentScheme, PayoutBatch
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import LiveServer, sign_in_as
@@ -54,8 +54,9 @@ def people(live_server: LiveServer, tmp_path):
         sent = make_claim(member, lead, ref_id=2)
         services.submit_claim(member, sent)
         ready = approved_claim(make_member(), lead)
-        batch, _ = payouts.start_batch(finance, [])
-        db.session.add(PayoutBatch(total=0, state="done"))
+        batch = PayoutBatch(total=0, state="done")
+        db.session.add(batch)
+        db.session.flush()
         payroll_member = make_member()
         services.update_preferences(payroll_member, choice="accept", cap_pence=None,
                                     route="payroll", capacity="self", payroll_number="PR-1",

@@ -35,6 +35,9 @@ def _payouts():
 
 def test_worker_killed_inside_the_stripe_call_then_restarted(shared_database, start_worker):
     server = StripeServer().start()
+    settings = {"STRIPE_SECRET_KEY": "sk_test_worker", "STRIPE_API_BASE": server.api_base,
+                "STRIPE_TIMEOUT_SECONDS": "120"}
+    shared_database.app.config.update(settings)  # finance starts the batch in this process
     try:
         seed()
         finance = make_staff(Role.FINANCE)
@@ -47,8 +50,6 @@ def test_worker_killed_inside_the_stripe_call_then_restarted(shared_database, st
         db.session.commit()
         keys_before = {row.id: row.idempotency_key for row in _payouts()}
         server.stall_next("/v1/transfers", seconds=60)
-        settings = {"STRIPE_SECRET_KEY": "sk_test_worker", "STRIPE_API_BASE": server.api_base,
-                    "STRIPE_TIMEOUT_SECONDS": "120"}
 
         first = start_worker(**settings)
         wait_until(lambda: len(server.transfers_for()) == 1
@@ -59,7 +60,7 @@ def test_worker_killed_inside_the_stripe_call_then_restarted(shared_database, st
         second = start_worker(**settings)
         wait_until(lambda: all(r.state == PayoutState.SENT for r in _payouts()), 30,
                    "every payout to be sent", [second])
-        second.terminate()
+        second.terminate(timeout=60)  # a tick still running finishes first
 
         rows = _payouts()
         assert {r.id: r.idempotency_key for r in rows} == keys_before

@@ -7,7 +7,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from engage.core import clock
 from engage.core.permissions import Role
@@ -378,7 +378,7 @@ def test_finance_can_withdraw_an_approved_claim_before_payment(app, db, stripe_s
     payouts.process_batches()
     assert stripe_server.transfers_for(account) == []
     payout = db.session.scalar(select(Payout).where(Payout.claim_id == claim.id))
-    assert payout.state == PayoutState.FAILED
+    assert payout.state == PayoutState.CANCELLED
     assert ledger.balance(claim.id) == 0
 
     # Once paid, there is nothing to withdraw.
@@ -386,6 +386,23 @@ def test_finance_can_withdraw_an_approved_claim_before_payment(app, db, stripe_s
     payouts.record_manual_payment(finance, paid, "V-1")
     with pytest.raises(InvalidState, match="no approval to withdraw"):
         services.withdraw_approval(finance, paid, "Too late", "member")
+
+
+def test_the_sender_never_sends_a_payout_whose_claim_is_no_longer_being_paid(
+        app, db, stripe_server):
+    # A withdrawal committed while the worker was about to send: the claim has left "paying"
+    # but its payout row still says pending.
+    finance = make_staff(Role.FINANCE)
+    claim, account = _paying_claim(stripe_server, finance)
+    db.session.commit()
+    db.session.execute(update(Claim).where(Claim.id == claim.id)
+                       .values(state=ClaimState.REJECTED))
+    db.session.commit()
+    payouts.process_batches()
+    assert stripe_server.transfers_for(account) == []
+    payout = db.session.scalar(select(Payout).where(Payout.claim_id == claim.id))
+    db.session.refresh(payout)
+    assert payout.state == PayoutState.PENDING and payout.stripe_transfer_id is None
 
 
 def test_a_ledger_correction_stops_an_unpaid_payout_paying_the_old_amount(app, db, stripe_server):

@@ -137,7 +137,7 @@ def test_lead_and_finance_approve_through_the_pages_and_the_statement_adds_up(ap
     assert as_finance.post("/payments/finance/bulk-approve", {"claim_ids": [claim.id]},
                            form_url="/payments/finance").status_code == 302
     response = as_finance.post(f"/payments/claims/{claim.id}/manual-payment",
-                               {"reference": "VOUCHER-9"},
+                               {"method": "voucher", "reference": "VOUCHER-9"},
                                form_url=f"/payments/claims/{claim.id}")
     assert response.status_code == 302
     as_member = _signed_in(app, member)
@@ -235,7 +235,7 @@ POST_ONLY = {
     "payments.bulk_approve", "payments.pay_claims", "payments.record_manual",
     "payments.confirm_payroll_export",
     "payments.resolve_flag", "payments.stripe_webhook", "payments.reverse_entry",
-    "payments.withdraw_support",
+    "payments.withdraw_support", "payments.cancel_payout", "payments.bank_details",
 }
 
 
@@ -296,6 +296,9 @@ def test_post_routes_refuse_the_wrong_people(app, db):
     url = f"/payments/claims/{claim.id}"
     assert other.post(f"{url}/lead-approve", {}, form_url="/payments/").status_code == 403
     assert other.post(f"{url}/finance-approve", {}, form_url="/payments/").status_code == 403
+    assert other.post(f"{url}/cancel-payout", {}, form_url="/payments/").status_code == 403
+    assert other.post(f"{url}/manual-payment", {"method": "voucher", "reference": "V1"},
+                      form_url="/payments/").status_code == 403
     other_lead = _signed_in(app, make_staff(Role.FACILITATOR))
     assert other_lead.post(f"{url}/lead-approve", {}, form_url="/payments/").status_code == 404
     programme_lead = _signed_in(app, make_staff(Role.PROGRAMME_LEAD))
