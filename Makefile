@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app engage.wsgi
 VENDOR := engage/static/vendor/nhsuk
 NHSUK_DIST := node_modules/nhsuk-frontend/dist/nhsuk
 
-.PHONY: run test install install-test assets translations migrate seed chromium lint audit bench bench-pages wrk clean worker
+.PHONY: run test install install-test assets translations migrate seed chromium lint audit bench bench-pages wrk clean worker check-wheel
 
 run: install assets translations migrate seed
 	@echo ""
@@ -69,6 +69,11 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
+
+# Build the wheel, install it into a fresh venv outside the checkout, migrate DATABASE_URL
+# (PostgreSQL), create an admin, serve with gunicorn and ask /readyz.
+check-wheel: install assets translations
+	PYTHON=$(BIN)/python deploy/check-wheel.sh "$(DATABASE_URL)"
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -34,7 +34,7 @@ def main() -> None:
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=url, STRIPE_API_BASE=server.api_base,
                      STRIPE_SECRET_KEY="sk_test_bench",  # noqa: S106 - the local server's
                      STRIPE_WEBHOOK_SECRET=server.webhook_secret,
-                     RECEIPTS_DIR=str(workdir / "receipts"))
+                     UPLOADS_DIR=str(workdir / "receipts"))
     with app.app_context():
         db.drop_all()
         db.create_all()

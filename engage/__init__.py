@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import logging
-import os
+import importlib.util
 from pathlib import Path
 from types import ModuleType
 
@@ -29,7 +28,7 @@ from engage import (
     payments,
 )
 from engage.config import CONFIGS, INSTANCE_DIR
-from engage.core import wiring
+from engage.core import logs, wiring
 from engage.core.crypto import FieldCipher
 from engage.core.unit_of_work import EngageFlask
 from engage.db import configure_sqlite
@@ -57,11 +56,11 @@ def create_app(config: str | type | None = "development", *,
         __name__,
         instance_path=str(INSTANCE_DIR),
         template_folder=str(PACKAGE_DIR / "templates"),
-        static_folder=str(PACKAGE_DIR / "static"),
+        static_folder=None,  # engage/core/assets.py serves it, hashed and compressed
     )
     app.config.from_object(config_class)
     app.config.update(overrides)
-    _check_secrets(app)
+    _check_production(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     _configure_logging(app)
@@ -79,9 +78,33 @@ def create_app(config: str | type | None = "development", *,
     return app
 
 
-def _check_secrets(app: Flask) -> None:
+def _check_production(app: Flask) -> None:
+    """Production refuses settings that are unsafe, or that break as soon as there is more than
+    one process, and says which variable to set."""
     if app.config.get("ENV_NAME") != "production":
         return
+    _check_secrets(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        raise ConfigurationError(
+            "DATABASE_URL is not set (or is SQLite): production needs PostgreSQL. Set "
+            "DATABASE_URL=postgresql+psycopg://USER:PASSWORD@HOST/DATABASE and install "
+            "engage[postgres].")
+    storage_uri = app.config["RATELIMIT_STORAGE_URI"]
+    if storage_uri.startswith("memory"):
+        raise ConfigurationError(
+            "RATELIMIT_STORAGE_URI is memory://, which counts sign-in attempts per process, so "
+            "each web process would allow the full number again. Set "
+            "RATELIMIT_STORAGE_URI=redis://HOST:6379/0 and install engage[redis].")
+    if storage_uri.startswith(("redis", "rediss")) and importlib.util.find_spec("redis") is None:
+        raise ConfigurationError(
+            "RATELIMIT_STORAGE_URI is Redis but the redis package is missing: install "
+            "engage[redis] (pip install 'engage[redis]').")
+    if app.config["STORAGE_BACKEND"] == "s3" and importlib.util.find_spec("boto3") is None:
+        raise ConfigurationError(
+            "STORAGE_BACKEND is s3 but boto3 is missing: install engage[s3].")
+
+
+def _check_secrets(app: Flask) -> None:
     weak = {"", "dev-only-not-secret", "change-me"}
     if app.config.get("SECRET_KEY", "") in weak or len(app.config["SECRET_KEY"]) < 32:
         raise ConfigurationError(
@@ -99,13 +122,9 @@ def _check_secrets(app: Flask) -> None:
 
 
 def _configure_logging(app: Flask) -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
-                            "%(message)s")
-    # Werkzeug's request log prints client addresses; the feedback routes must leave none, so
-    # the development server's access log is replaced by one without addresses (hooks.py).
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    logs.configure_logging(app)
+    logs.init_request_log(app)
+    logs.init_reporting(app)
 
 
 def _configure_jinja(app: Flask) -> None:
@@ -125,7 +144,7 @@ def _configure_jinja(app: Flask) -> None:
 
 
 def _configure_proxies(app: Flask) -> None:
-    hops = int(os.environ.get("PROXY_FIX_X_FOR", "0"))
+    hops = int(app.config["PROXY_FIX_X_FOR"])
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 

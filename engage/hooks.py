@@ -33,10 +33,11 @@ TWO_FACTOR_SETUP_ALLOWED = {
     "core.cookies",
     "lifecycle.privacy",
     "core.healthz",
+    "core.readyz",
     "core.vendor_asset",
     "static",
 }
-SESSIONLESS_ENDPOINTS = {"static", "core.vendor_asset", "core.healthz"}
+SESSIONLESS_ENDPOINTS = {"static", "core.vendor_asset", "core.healthz", "core.readyz"}
 SEEN_AT_RESOLUTION = 60  # seconds; idle time-outs are exact to within this
 
 

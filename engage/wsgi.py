@@ -1,7 +1,6 @@
 """Entry point for `flask --app engage.wsgi` and gunicorn (`gunicorn engage.wsgi:app`)."""
 
-import os
-
 from engage import create_app
+from engage.config import selected_config
 
-app = create_app(os.environ.get("ENGAGE_CONFIG", "development"))
+app = create_app(selected_config())

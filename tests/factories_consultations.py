@@ -61,3 +61,34 @@ def make_consultation(*, panel=None, state: str = ConsultationState.OPEN,
 
 def question(consultation: Consultation, kind: str) -> Question:
     return next(q for q in consultation.ordered_questions() if q.kind == kind)
+
+
+def add_question_types(consultation: Consultation) -> dict[str, Question]:
+    """A part with one question of each of the other kinds: dropdown, date, ranking, matrix."""
+    part = ConsultationPart(position=len(consultation.parts) + 1, title="More about you")
+    consultation.parts.append(part)
+    db.session.flush()
+    made = {
+        "dropdown": Question(consultation_id=consultation.id, position=1,
+                             kind=QuestionKind.DROPDOWN, text="Which area do you live in?",
+                             options=[{"key": "1", "label": "North"},
+                                      {"key": "2", "label": "South"},
+                                      {"key": "3", "label": "East"}]),
+        "date": Question(consultation_id=consultation.id, position=2, kind=QuestionKind.DATE,
+                         text="When did you first contact the service?"),
+        "ranking": Question(consultation_id=consultation.id, position=3,
+                            kind=QuestionKind.RANKING, text="What matters most?",
+                            options=[{"key": "1", "label": "Speed"},
+                                     {"key": "2", "label": "Kindness"},
+                                     {"key": "3", "label": "Privacy"}]),
+        "matrix": Question(consultation_id=consultation.id, position=4,
+                           kind=QuestionKind.MATRIX, text="How much do you agree?",
+                           options=[{"key": "1", "label": "Staff listened"},
+                                    {"key": "2", "label": "I felt safe"}],
+                           columns=[{"key": "1", "label": "Disagree"},
+                                    {"key": "2", "label": "Not sure"},
+                                    {"key": "3", "label": "Agree"}]),
+    }
+    part.questions.extend(made.values())
+    db.session.flush()
+    return made

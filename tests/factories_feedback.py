@@ -53,5 +53,15 @@ def publish(entry: ChangeEntry, approver=None) -> ChangeEntry:
     return entry
 
 
+def publish_new_version(entry: ChangeEntry, writer, approver=None, **changes) -> ChangeEntry:
+    """Edit a published entry (a new version), submit it as the writer, approve it as a second
+    programme lead: the new version replaces the public one."""
+    fields = {name: getattr(entry, name) for name in change_services.EDITABLE_FIELDS}
+    change_services.update_entry(writer, entry, **{**fields, **changes})
+    change_services.submit_for_approval(writer, entry)
+    change_services.approve_entry(approver or make_staff(Role.PROGRAMME_LEAD), entry)
+    return entry
+
+
 def days_ago(days: int) -> date:
     return clock.today_london() - timedelta(days=days)

@@ -26,6 +26,7 @@ MEMBER_ONLY_CLOSE = {"anonymous": 302, "member": 200, **dict.fromkeys(ROLES[2:],
 EXPECTED = {
     "core.home": ("/", OK_ALL),
     "core.healthz": ("/healthz", OK_ALL),
+    "core.readyz": ("/readyz", OK_ALL),
     "core.leave": ("/leave", dict.fromkeys(ROLES, 302)),
     "core.leaving_quickly": ("/leaving-quickly", OK_ALL),
     "core.support": ("/support", OK_ALL),

@@ -22,7 +22,7 @@ def _hasher(kind: str) -> PasswordHasher:
 
 
 def hasher() -> PasswordHasher:
-    return _hasher(current_app.config.get("PASSWORD_HASHER", "argon2id"))
+    return _hasher(current_app.config["PASSWORD_HASHER"])
 
 
 def hash_password(password: str) -> str:
@@ -41,7 +41,7 @@ _DUMMY_HASH: dict[str, str] = {}
 
 def burn_time(password: str) -> None:
     """Spend as long as a real check, so timing does not tell whether an account exists."""
-    kind = current_app.config.get("PASSWORD_HASHER", "argon2id")
+    kind = current_app.config["PASSWORD_HASHER"]
     if kind not in _DUMMY_HASH:
         _DUMMY_HASH[kind] = hasher().hash("not-a-real-password")
     verify_password(_DUMMY_HASH[kind], password)

@@ -1,7 +1,10 @@
 """Open data for the public log: JSON, Atom and CSV. Only published entries, no personal data.
 
-The JSON fields are documented in docs/issue-4.md; tests check every entry has exactly
-JSON_ENTRY_FIELDS.
+Each entry is its public version: a new version replaces the words, `version` goes up and
+`updated` says when. An entry withdrawn from public view leaves the entries; the Atom feed
+says so with a tombstone (RFC 6721 deleted-entry, with the public reason) and the first page
+of the JSON feed lists it under `withdrawn`. The JSON fields are documented on the public log
+page (#open-data); tests check every entry has exactly JSON_ENTRY_FIELDS.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ JSON_FIELD_DOCS = (
     ("completed_date", "ISO date, or null."),
     ("published", "When it was published (ISO date-time, UTC)."),
     ("updated", "When it last changed (ISO date-time, UTC)."),
+    ("version", "Which version of the entry this is: 1 as first published, then one more "
+                "each time a second person approves a new version."),
     ("feedback_count", "Pieces of feedback linked: 0, or 5 or more; null when 1 to 4, so "
                        "that no one can be singled out."),
     ("response_count", "Consultation responses (written answers) linked: 0, or 5 or more; "
@@ -37,11 +42,18 @@ JSON_FIELD_DOCS = (
     ("consultation_count", "Consultations linked (whole consultations), exactly."),
     ("history", "A list of {date, kind (published, status or edited), status}."),
 )
+WITHDRAWN_FIELD_DOCS = (
+    ("id", "The entry's number."),
+    ("url", "Its page, which now says only that it was withdrawn, when and why."),
+    ("withdrawn", "When it was withdrawn from public view (ISO date-time, UTC)."),
+    ("reason", "Why, as published."),
+)
 JSON_ENTRY_FIELDS = tuple(name for name, _ in JSON_FIELD_DOCS)
 CSV_COLUMNS = ("id", "url", "you_said", "we_did", "organisation", "theme", "status",
                "not_possible_reason", "target_date", "completed_date", "published", "updated",
-               "feedback_count", "response_count", "consultation_count")
+               "version", "feedback_count", "response_count", "consultation_count")
 ATOM_NS = "http://www.w3.org/2005/Atom"
+TOMBSTONES_NS = "http://purl.org/atompub/tombstones/1.0"
 
 
 def entry_record(entry: ChangeEntry, counts: dict[str, int]) -> dict[str, Any]:
@@ -59,6 +71,7 @@ def entry_record(entry: ChangeEntry, counts: dict[str, int]) -> dict[str, Any]:
         "completed_date": iso(entry.completed_on),
         "published": iso(entry.published_at),
         "updated": iso(entry.updated_at or entry.published_at),
+        "version": entry.public_version or 1,
         "feedback_count": public_count(counts.get("feedback", 0)),
         "response_count": public_count(counts.get("consultation_answer", 0)),
         "consultation_count": counts.get("consultation", 0),
@@ -67,8 +80,16 @@ def entry_record(entry: ChangeEntry, counts: dict[str, int]) -> dict[str, Any]:
     }
 
 
-def atom_feed(entries: list[ChangeEntry], counts: dict[int, dict[str, int]]) -> bytes:
+def withdrawn_record(entry: ChangeEntry) -> dict[str, Any]:
+    return {"id": entry.id,
+            "url": url_for("changes.public_entry", entry_id=entry.id, _external=True),
+            "withdrawn": iso(entry.withdrawn_at), "reason": entry.withdrawn_reason}
+
+
+def atom_feed(entries: list[ChangeEntry], counts: dict[int, dict[str, int]],
+              withdrawn: list[ChangeEntry] = ()) -> bytes:
     ET.register_namespace("", ATOM_NS)
+    ET.register_namespace("at", TOMBSTONES_NS)
 
     def el(parent, tag: str, text: str | None = None, **attrs: str):
         node = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
@@ -87,7 +108,8 @@ def atom_feed(entries: list[ChangeEntry], counts: dict[int, dict[str, int]]) -> 
        type="text/html")
     author = el(feed, "author")
     el(author, "name", current_app.config["ORGANISATION_NAME"])
-    newest = max((e.updated_at or e.published_at for e in entries), default=None)
+    newest = max([*(e.updated_at or e.published_at for e in entries),
+                  *(e.withdrawn_at for e in withdrawn)], default=None)
     el(feed, "updated", iso(newest) or "1970-01-01T00:00:00+00:00")
     for entry in entries:
         node = el(feed, "entry")
@@ -103,6 +125,12 @@ def atom_feed(entries: list[ChangeEntry], counts: dict[int, dict[str, int]]) -> 
         if entry.not_possible_reason:
             summary += f" Why not: {entry.not_possible_reason}"
         el(node, "summary", summary, type="text")
+    for entry in withdrawn:
+        tombstone = ET.SubElement(feed, f"{{{TOMBSTONES_NS}}}deleted-entry", {
+            "ref": url_for("changes.public_entry", entry_id=entry.id, _external=True),
+            "when": iso(entry.withdrawn_at)})
+        comment = ET.SubElement(tombstone, f"{{{TOMBSTONES_NS}}}comment")
+        comment.text = f"Withdrawn from public view: {entry.withdrawn_reason}"
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 
 

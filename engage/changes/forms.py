@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    DateField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import HiddenInput
 
 from engage.changes.models import CHANGE_STATUS_LABELS, ChangeStatus
 from engage.changes.services import MAX_TEXT
@@ -34,9 +43,40 @@ class EntryForm(FlaskForm):
                              validators=[Optional()], format="%Y-%m-%d")
 
 
+class FeedbackSearchForm(FlaskForm):
+    """Find feedback in the triage list to link to an entry (a GET form: nothing changes)."""
+
+    class Meta:
+        csrf = False
+
+    words = StringField(_l("Words in the feedback"), validators=[Optional(), Length(max=100)])
+    received_from = DateField(_l("Received on or after"), validators=[Optional()],
+                              format="%Y-%m-%d")
+    received_to = DateField(_l("Received on or before"), validators=[Optional()],
+                            format="%Y-%m-%d")
+    theme = SelectField(_l("Theme"), coerce=int, validate_choice=False, default=0)
+
+    @property
+    def searched(self) -> bool:
+        return bool(self.words.data or self.received_from.data or self.received_to.data
+                    or self.theme.data)
+
+
 class LinkFeedbackForm(FlaskForm):
-    reference = StringField(_l("Feedback reference"), validators=[
-        DataRequired(message=_l("Enter the feedback reference from the triage queue."))])
+    feedback_id = IntegerField(widget=HiddenInput(), validators=[
+        DataRequired(message=_l("Choose the feedback to link from the list."))])
+
+
+class SendBackForm(FlaskForm):
+    note = TextAreaField(_l("What needs changing?"), validators=[
+        DataRequired(message=_l("Say what needs changing, so the writer knows what to do.")),
+        Length(max=2000, message=_l("Keep the comment to 2000 characters or fewer."))])
+
+
+class WithdrawForm(FlaskForm):
+    reason = TextAreaField(_l("Why is it being withdrawn? Everyone can read this."), validators=[
+        DataRequired(message=_l("Give the reason people will see for withdrawing it.")),
+        Length(max=300, message=_l("Keep the reason to 300 characters or fewer."))])
 
 
 class LinkConsultationForm(FlaskForm):

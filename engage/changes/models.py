@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
@@ -49,14 +50,39 @@ CHANGE_STATUS_LABELS = {
 
 
 class Publication(enum.StrEnum):
+    """Where an entry is: a draft, waiting for a second person, public, or withdrawn from
+    public view (kept, with its public reason, never deleted)."""
+
     DRAFT = "draft"
     AWAITING_APPROVAL = "awaiting_approval"
     PUBLISHED = "published"
+    WITHDRAWN = "withdrawn"
 
     @property
     def label(self) -> str:
         return {"draft": "Draft", "awaiting_approval": "Waiting for a second person to approve",
-                "published": "Published"}[self.value]
+                "published": "Published",
+                "withdrawn": "Withdrawn from public view"}[self.value]
+
+
+class VersionState(enum.StrEnum):
+    """A version of a published entry. Editing a published entry starts a new version (draft);
+    a second person approves it (awaiting_approval) before it replaces the public one
+    (published), which becomes an earlier version (superseded) still shown in the history."""
+
+    DRAFT = "draft"
+    AWAITING_APPROVAL = "awaiting_approval"
+    PUBLISHED = "published"
+    SUPERSEDED = "superseded"
+
+    @property
+    def label(self) -> str:
+        return {"draft": "Draft of a new version",
+                "awaiting_approval": "New version waiting for a second person to approve",
+                "published": "Public version", "superseded": "Earlier version"}[self.value]
+
+
+PENDING_VERSION_STATES = (VersionState.DRAFT, VersionState.AWAITING_APPROVAL)
 
 
 class LinkKind(enum.StrEnum):
@@ -86,8 +112,11 @@ class ChangeEntry(Base):
         CheckConstraint(
             "status IN ('considering', 'planned', 'in_progress', 'done', 'not_possible')",
             name="status_known"),
-        CheckConstraint("publication IN ('draft', 'awaiting_approval', 'published')",
-                        name="publication_known"),
+        CheckConstraint(
+            "publication IN ('draft', 'awaiting_approval', 'published', 'withdrawn')",
+            name="publication_known"),
+        CheckConstraint("publication <> 'withdrawn' OR withdrawn_reason IS NOT NULL",
+                        name="reason_when_withdrawn"),
         # The second-person rule, in the database: nobody approves what they submitted.
         CheckConstraint("approved_by_id IS NULL OR submitted_by_id IS NULL "
                         "OR approved_by_id <> submitted_by_id", name="second_person"),
@@ -113,14 +142,29 @@ class ChangeEntry(Base):
     approved_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Which version the public sees (1 when first published); None until then.
+    public_version: Mapped[int | None]
+    # The second person sent it back instead of approving it: their comment, for the writer.
+    sent_back_note: Mapped[str | None] = mapped_column(Text)
+    sent_back_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    sent_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Withdrawn from public view: when, by whom, and the reason the public sees.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
 
     theme: Mapped[FeedbackTheme | None] = relationship(lazy="joined")
     events: Mapped[list[ChangeEntryEvent]] = relationship(
         back_populates="entry", cascade="all, delete-orphan", order_by="ChangeEntryEvent.id")
     links: Mapped[list[ChangeLink]] = relationship(
         back_populates="entry", cascade="all, delete-orphan")
+    versions: Mapped[list[ChangeVersion]] = relationship(
+        back_populates="entry", cascade="all, delete-orphan", order_by="ChangeVersion.number")
 
     @property
     def status_label(self) -> str:
@@ -131,8 +175,25 @@ class ChangeEntry(Base):
         return Publication(self.publication).label
 
     @property
+    def is_draft(self) -> bool:
+        return self.publication == Publication.DRAFT
+
+    @property
+    def is_awaiting_approval(self) -> bool:
+        return self.publication == Publication.AWAITING_APPROVAL
+
+    @property
     def is_published(self) -> bool:
         return self.publication == Publication.PUBLISHED
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.publication == Publication.WITHDRAWN
+
+    @property
+    def was_published(self) -> bool:
+        """Published now, or once (withdrawn): its words have been public."""
+        return self.publication in (Publication.PUBLISHED, Publication.WITHDRAWN)
 
     @property
     def title(self) -> str:
@@ -143,15 +204,96 @@ class ChangeEntry(Base):
         return summary[:100].rsplit(" ", 1)[0].rstrip(",;:.") + "\u2026"
 
 
+class ChangeVersion(Base):
+    """One version of a published entry's words and status.
+
+    Version 1 is what was first published. Editing a published entry writes a new version (a
+    draft, then waiting for approval); when a second person approves it, its values replace the
+    entry's public ones and the version it replaces is kept as an earlier version. At most one
+    version of an entry is in preparation at a time (the partial unique index)."""
+
+    __tablename__ = "change_entry_versions"
+    __table_args__ = (
+        UniqueConstraint("entry_id", "number", name="uq_change_entry_versions_number"),
+        Index("uq_change_entry_versions_one_pending", "entry_id", unique=True,
+              sqlite_where=text("publication IN ('draft', 'awaiting_approval')"),
+              postgresql_where=text("publication IN ('draft', 'awaiting_approval')")),
+        CheckConstraint(
+            "status IN ('considering', 'planned', 'in_progress', 'done', 'not_possible')",
+            name="status_known"),
+        CheckConstraint(
+            "publication IN ('draft', 'awaiting_approval', 'published', 'superseded')",
+            name="publication_known"),
+        CheckConstraint("approved_by_id IS NULL OR submitted_by_id IS NULL "
+                        "OR approved_by_id <> submitted_by_id", name="second_person"),
+        CheckConstraint("status <> 'not_possible' OR not_possible_reason IS NOT NULL",
+                        name="reason_when_not_possible"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("change_entries.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
+    publication: Mapped[VersionState] = mapped_column(String(20), default=VersionState.DRAFT)
+    said: Mapped[str] = mapped_column(Text)
+    done: Mapped[str] = mapped_column(Text)
+    organisation: Mapped[str] = mapped_column(String(120))
+    theme_id: Mapped[int | None] = mapped_column(
+        ForeignKey("feedback_themes.id", ondelete="SET NULL"), index=True)
+    status: Mapped[ChangeStatus] = mapped_column(String(16), default=ChangeStatus.CONSIDERING)
+    not_possible_reason: Mapped[str | None] = mapped_column(Text)
+    target_on: Mapped[date | None] = mapped_column(Date)
+    completed_on: Mapped[date | None] = mapped_column(Date)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    submitted_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    approved_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    sent_back_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    sent_back_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    entry: Mapped[ChangeEntry] = relationship(back_populates="versions")
+    theme: Mapped[FeedbackTheme | None] = relationship(lazy="joined")
+
+    @property
+    def status_label(self) -> str:
+        return ChangeStatus(self.status).label
+
+    @property
+    def publication_label(self) -> str:
+        return VersionState(self.publication).label
+
+    @property
+    def is_pending(self) -> bool:
+        return self.publication in PENDING_VERSION_STATES
+
+    @property
+    def is_draft(self) -> bool:
+        return self.publication == VersionState.DRAFT
+
+    @property
+    def is_awaiting_approval(self) -> bool:
+        return self.publication == VersionState.AWAITING_APPROVAL
+
+
 class EntryEventKind(enum.StrEnum):
     PUBLISHED = "published"
     STATUS = "status"  # the status changed
-    EDITED = "edited"
+    EDITED = "edited"  # a new version was published
+    WITHDRAWN = "withdrawn"  # taken out of public view; the note is the public reason
 
 
 class ChangeEntryEvent(Base):
-    """The public history of a published entry: published, status changed, updated.
-    Who did it is in the audit log."""
+    """The public history of a published entry: published, status changed, a new version
+    published ("edited"), withdrawn (with the public reason as its note). Who did it is in
+    the audit log."""
 
     __tablename__ = "change_entry_events"
 

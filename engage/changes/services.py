@@ -12,18 +12,21 @@ from typing import Any
 from sqlalchemy import and_, delete, func, literal, or_, select, tuple_, update
 from sqlalchemy.orm import selectinload
 
-from engage.accounts.models import User
+from engage.accounts.models import User, UserRole
 from engage.changes.links import LINK_KINDS
 from engage.changes.models import (
+    PENDING_VERSION_STATES,
     ChangeEntry,
     ChangeEntryEvent,
     ChangeLink,
     ChangeStatus,
+    ChangeVersion,
     EntryEventKind,
     LinkKind,
     Publication,
     PublicOrganisation,
     PublicTheme,
+    VersionState,
 )
 from engage.changes.public_cache import public_log_changed
 from engage.consultations import services as consultation_services
@@ -41,7 +44,7 @@ from engage.consultations.models import Response as ConsultationResponse
 from engage.core import audit, clock
 from engage.core.models import Notification
 from engage.core.notify import Message, notify
-from engage.core.permissions import Permission, can
+from engage.core.permissions import ROLE_PERMISSIONS, Permission, can
 from engage.core.unit_of_work import atomic
 from engage.db import UTCDateTime
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
@@ -101,12 +104,18 @@ def create_entry(actor: Any, **fields: Any) -> ChangeEntry:
 
 @atomic
 def update_entry(actor: Any, entry: ChangeEntry, **fields: Any) -> ChangeEntry:
-    """Drafts change quietly. An entry waiting for approval goes back to draft, so the approver
-    always approves what they read. A published entry changes in public, with an 'updated on'
-    line in its history, and people whose feedback is linked hear about a new status."""
+    """A draft changes quietly; one waiting for approval goes back to draft, so the approver
+    always approves what they read. A published entry is not changed at all: the edit becomes
+    a new version (see save_version) that replaces the public one only once a second person
+    approves it. A withdrawn entry stays as it was withdrawn."""
     _require(actor, Permission.WRITE_CHANGES)
+    if entry.is_withdrawn:
+        raise InvalidState("This entry has been withdrawn from public view, so it cannot be "
+                           "changed.")
     values = _clean_fields(fields)
-    old_status = entry.status
+    if entry.is_published:
+        save_version(actor, entry, values)
+        return entry
     changed = [name for name, value in values.items() if getattr(entry, name) != value]
     if not changed:
         return entry
@@ -115,65 +124,172 @@ def update_entry(actor: Any, entry: ChangeEntry, **fields: Any) -> ChangeEntry:
     if entry.publication == Publication.AWAITING_APPROVAL:
         entry.publication = Publication.DRAFT
         entry.submitted_by_id = None
-    if entry.is_published:
-        public_log_changed()
-        now = clock.now()
-        entry.updated_at = now
-        if entry.status != old_status:
-            event = ChangeEntryEvent(entry_id=entry.id, occurred_at=now, kind=EntryEventKind.STATUS,
-                                     status=entry.status)
-        else:
-            event = ChangeEntryEvent(entry_id=entry.id, occurred_at=now, kind=EntryEventKind.EDITED,
-                                     note="Details updated")
-        db.session.add(event)
-        db.session.flush()
-        if entry.status != old_status:
-            _tell_people(entry, event, "A change linked to what you told us has moved on",
-                         f"It is now '{entry.status_label}'.")
     db.session.flush()
     audit.record("change.updated", actor_id=actor.id, subject_type="change_entry",
                  subject_id=entry.id, fields=changed)
     return entry
 
 
-def _publication_move(entry: ChangeEntry, from_: Publication, to: Publication,
-                      **values: Any) -> None:
+# --- versions of a published entry ---------------------------------------------------------
+
+
+def pending_version(entry: ChangeEntry) -> ChangeVersion | None:
+    """The new version being prepared for a published entry, if there is one."""
+    return db.session.scalar(select(ChangeVersion).where(
+        ChangeVersion.entry_id == entry.id,
+        ChangeVersion.publication.in_([str(s) for s in PENDING_VERSION_STATES])))
+
+
+def earlier_versions(entry: ChangeEntry) -> list[ChangeVersion]:
+    """What the entry said before each new version replaced it, oldest first."""
+    return list(db.session.scalars(select(ChangeVersion).where(
+        ChangeVersion.entry_id == entry.id,
+        ChangeVersion.publication == VersionState.SUPERSEDED).order_by(ChangeVersion.number)))
+
+
+def _current_values(entry: ChangeEntry) -> dict[str, Any]:
+    return {name: getattr(entry, name) for name in EDITABLE_FIELDS}
+
+
+def save_version(actor: Any, entry: ChangeEntry, values: dict[str, Any]) -> ChangeVersion | None:
+    """Write the edit of a published entry as its new version (a draft). Saving it again
+    changes the same draft; a version waiting for approval goes back to draft. Saving what is
+    already public changes nothing."""
+    version = pending_version(entry)
+    if version is None:
+        if values == _current_values(entry):
+            return None
+        number = (db.session.scalar(select(func.max(ChangeVersion.number)).where(
+            ChangeVersion.entry_id == entry.id)) or 0) + 1
+        version = ChangeVersion(entry_id=entry.id, number=number, created_by_id=actor.id,
+                                publication=VersionState.DRAFT, **values)
+        db.session.add(version)
+        action = "change.version_started"
+    else:
+        for name, value in values.items():
+            setattr(version, name, value)
+        version.publication = VersionState.DRAFT
+        version.submitted_by_id = None
+        action = "change.version_updated"
+    db.session.flush()
+    audit.record(action, actor_id=actor.id, subject_type="change_entry", subject_id=entry.id,
+                 version=version.number)
+    return version
+
+
+@atomic
+def discard_version(actor: Any, entry: ChangeEntry) -> None:
+    """Delete the new version being prepared; the public entry stays as it is."""
+    _require(actor, Permission.WRITE_CHANGES)
+    version = pending_version(entry)
+    if version is None:
+        raise InvalidState("There is no new version of this entry to delete.")
+    db.session.delete(version)
+    db.session.flush()
+    audit.record("change.version_deleted", actor_id=actor.id, subject_type="change_entry",
+                 subject_id=entry.id, version=version.number)
+
+
+def _in_review(entry: ChangeEntry) -> ChangeEntry | ChangeVersion:
+    """What is going through approval: the entry itself until it is first published, then
+    its new version."""
+    if entry.was_published:
+        version = pending_version(entry)
+        if version is None:
+            raise InvalidState("There is no new version of this entry waiting to be approved.")
+        return version
+    return entry
+
+
+def _states(subject: ChangeEntry | ChangeVersion) -> type[Publication] | type[VersionState]:
+    return VersionState if isinstance(subject, ChangeVersion) else Publication
+
+
+def _move(subject: ChangeEntry | ChangeVersion, from_: str, to: str, **values: Any) -> None:
+    """A conditional UPDATE: two people acting at once cannot both move the same thing."""
+    model = type(subject)
     result = db.session.execute(
-        update(ChangeEntry)
-        .where(ChangeEntry.id == entry.id, ChangeEntry.publication == from_)
-        .values(publication=to, **values)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.refresh(entry)
+        update(model).where(model.id == subject.id, model.publication == from_)
+        .values(publication=to, **values).execution_options(synchronize_session=False))
+    db.session.refresh(subject)
     if result.rowcount != 1:
         raise InvalidState(
-            f"This entry is now '{entry.publication_label}', so that could not be done.")
+            f"This is now '{subject.publication_label}', so that could not be done.")
 
 
+@atomic
 def submit_for_approval(actor: Any, entry: ChangeEntry) -> None:
+    """Ask for a second person's approval: of the entry, or of its new version. Everyone who
+    may approve it (not the writer) is told it is waiting for them."""
     _require(actor, Permission.WRITE_CHANGES)
-    _publication_move(entry, Publication.DRAFT, Publication.AWAITING_APPROVAL,
-                      submitted_by_id=actor.id)
+    subject = _in_review(entry)
+    now = clock.now()
+    states = _states(subject)
+    _move(subject, states.DRAFT, states.AWAITING_APPROVAL, submitted_by_id=actor.id,
+          submitted_at=now, sent_back_note=None, sent_back_by_id=None, sent_back_at=None)
     audit.record("change.submitted", actor_id=actor.id, subject_type="change_entry",
-                 subject_id=entry.id)
+                 subject_id=entry.id,
+                 version=subject.number if isinstance(subject, ChangeVersion) else None)
+    _tell_approvers(entry, subject)
+
+
+def _approvers() -> list[Any]:
+    roles = [str(role) for role, granted in ROLE_PERMISSIONS.items()
+             if Permission.APPROVE_CHANGES in granted]
+    return list(db.session.scalars(
+        select(User).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role.in_(roles), User.is_disabled.is_(False))
+        .order_by(User.id)).unique())
+
+
+def _tell_approvers(entry: ChangeEntry, subject: ChangeEntry | ChangeVersion) -> None:
+    writers = {subject.created_by_id, subject.submitted_by_id}
+    what = ("A new version of a 'you said, we did' entry" if isinstance(subject, ChangeVersion)
+            else "A 'you said, we did' entry")
+    for person in _approvers():
+        if person.id in writers:
+            continue
+        notify(person, Message("Waiting for your approval",
+                               f"{what} is waiting for a second person to approve it.",
+                               f"/staff/changes/{entry.id}"),
+               dedupe_key=f"change-{entry.id}-awaiting-{subject.submitted_at.isoformat()}"
+                          f"-{person.id}")
 
 
 def can_approve(actor: Any, entry: ChangeEntry) -> bool:
-    return (can(actor, Permission.APPROVE_CHANGES)
-            and entry.publication == Publication.AWAITING_APPROVAL
-            and actor.id not in {entry.submitted_by_id, entry.created_by_id})
+    """A second person: may approve changes, and neither wrote nor submitted what waits."""
+    if not can(actor, Permission.APPROVE_CHANGES):
+        return False
+    subject = pending_version(entry) if entry.was_published else entry
+    return (subject is not None and subject.is_awaiting_approval
+            and actor.id not in {subject.submitted_by_id, subject.created_by_id})
 
 
-def approve_entry(actor: Any, entry: ChangeEntry) -> None:
-    """Publishing needs a second person: another programme lead or an admin, who neither wrote
-    nor submitted the entry. The database refuses approver = submitter as well."""
+def _require_second_person(actor: Any, subject: ChangeEntry | ChangeVersion) -> None:
     _require(actor, Permission.APPROVE_CHANGES)
-    if actor.id in {entry.submitted_by_id, entry.created_by_id}:
+    if actor.id in {subject.submitted_by_id, subject.created_by_id}:
         raise NotAllowed("A second person must approve this: ask another programme lead or an "
                          "admin.")
+
+
+@atomic
+def approve_entry(actor: Any, entry: ChangeEntry) -> None:
+    """Publishing needs a second person: another programme lead or an admin, who neither wrote
+    nor submitted the entry (the database refuses approver = submitter as well). For a
+    published entry this approves its new version, which then replaces the public one."""
+    subject = _in_review(entry)
+    _require_second_person(actor, subject)
+    if isinstance(subject, ChangeVersion):
+        _publish_version(actor, entry, subject)
+        return
     now = clock.now()
-    _publication_move(entry, Publication.AWAITING_APPROVAL, Publication.PUBLISHED,
-                      approved_by_id=actor.id, published_at=now)
+    _move(entry, Publication.AWAITING_APPROVAL, Publication.PUBLISHED, approved_by_id=actor.id,
+          published_at=now, public_version=1)
+    db.session.add(ChangeVersion(
+        entry_id=entry.id, number=1, publication=VersionState.PUBLISHED,
+        created_by_id=entry.created_by_id, submitted_by_id=entry.submitted_by_id,
+        approved_by_id=actor.id, created_at=entry.created_at, submitted_at=entry.submitted_at,
+        published_at=now, **_current_values(entry)))
     event = ChangeEntryEvent(entry_id=entry.id, occurred_at=now, kind=EntryEventKind.PUBLISHED,
                              status=entry.status)
     db.session.add(event)
@@ -183,6 +299,134 @@ def approve_entry(actor: Any, entry: ChangeEntry) -> None:
                  subject_id=entry.id)
     _tell_people(entry, event, "What you told us has led to a change",
                  "We have published what we did about something you told us.")
+
+
+def _publish_version(actor: Any, entry: ChangeEntry, version: ChangeVersion) -> None:
+    """The approved version replaces the public one, which is kept as an earlier version.
+    People whose feedback is linked hear about a new status."""
+    now = clock.now()
+    _move(version, VersionState.AWAITING_APPROVAL, VersionState.PUBLISHED,
+          approved_by_id=actor.id, published_at=now)
+    db.session.execute(
+        update(ChangeVersion)
+        .where(ChangeVersion.entry_id == entry.id, ChangeVersion.id != version.id,
+               ChangeVersion.publication == VersionState.PUBLISHED)
+        .values(publication=VersionState.SUPERSEDED, superseded_at=now)
+        .execution_options(synchronize_session=False))
+    old_status = entry.status
+    for name in EDITABLE_FIELDS:
+        setattr(entry, name, getattr(version, name))
+    entry.updated_at = now
+    entry.public_version = version.number
+    status_changed = entry.status != old_status
+    event = ChangeEntryEvent(entry_id=entry.id, occurred_at=now,
+                             kind=(EntryEventKind.STATUS if status_changed
+                                   else EntryEventKind.EDITED),
+                             status=entry.status if status_changed else None,
+                             note=f"Version {version.number}")
+    db.session.add(event)
+    db.session.flush()
+    public_log_changed()
+    audit.record("change.version_published", actor_id=actor.id, subject_type="change_entry",
+                 subject_id=entry.id, version=version.number)
+    if status_changed:
+        _tell_people(entry, event, "A change linked to what you told us has moved on",
+                     f"It is now '{entry.status_label}'.")
+
+
+MAX_SEND_BACK_NOTE = 2000
+
+
+@atomic
+def send_back(actor: Any, entry: ChangeEntry, note: str) -> None:
+    """The second person does not approve it yet: it goes back to draft with their comment,
+    and whoever submitted it is told."""
+    subject = _in_review(entry)
+    _require_second_person(actor, subject)
+    note = (note or "").replace("\r\n", "\n").strip()
+    if not note:
+        raise ValidationFailed("Say what needs changing, so the writer knows what to do.")
+    if len(note) > MAX_SEND_BACK_NOTE:
+        raise ValidationFailed(f"Keep the comment to {MAX_SEND_BACK_NOTE} characters or fewer.")
+    now = clock.now()
+    submitter = subject.submitted_by_id
+    states = _states(subject)
+    _move(subject, states.AWAITING_APPROVAL, states.DRAFT, sent_back_note=note,
+          sent_back_by_id=actor.id, sent_back_at=now, submitted_by_id=None)
+    audit.record("change.sent_back", actor_id=actor.id, subject_type="change_entry",
+                 subject_id=entry.id,
+                 version=subject.number if isinstance(subject, ChangeVersion) else None)
+    for person_id in dict.fromkeys([submitter, subject.created_by_id]):
+        person = db.session.get(User, person_id) if person_id else None
+        if person is not None and not person.is_disabled:
+            notify(person, Message("Sent back with a comment",
+                                   "A 'you said, we did' entry you submitted has been sent back "
+                                   "with a comment.", f"/staff/changes/{entry.id}"),
+                   dedupe_key=f"change-{entry.id}-sent-back-{now.isoformat()}-{person.id}")
+
+
+MAX_WITHDRAW_REASON = 300
+
+
+@atomic
+def withdraw_entry(actor: Any, entry: ChangeEntry, reason: str) -> None:
+    """Take a published entry out of public view, with a reason the public sees. Nothing is
+    deleted: its page says it was withdrawn, when and why, and its history stays. A new
+    version in preparation is dropped."""
+    if not (can(actor, Permission.WRITE_CHANGES) or can(actor, Permission.APPROVE_CHANGES)):
+        raise NotAllowed()
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ValidationFailed("Give the reason people will see for withdrawing it.")
+    if len(reason) > MAX_WITHDRAW_REASON:
+        raise ValidationFailed(f"Keep the reason to {MAX_WITHDRAW_REASON} characters or fewer.")
+    now = clock.now()
+    _move(entry, Publication.PUBLISHED, Publication.WITHDRAWN, withdrawn_at=now,
+          withdrawn_by_id=actor.id, withdrawn_reason=reason)
+    db.session.execute(delete(ChangeVersion).where(
+        ChangeVersion.entry_id == entry.id,
+        ChangeVersion.publication.in_([str(s) for s in PENDING_VERSION_STATES])))
+    db.session.add(ChangeEntryEvent(entry_id=entry.id, occurred_at=now,
+                                    kind=EntryEventKind.WITHDRAWN, note=reason))
+    db.session.flush()
+    db.session.expire(entry, ["versions", "events"])
+    public_log_changed()
+    audit.record("change.withdrawn", actor_id=actor.id, subject_type="change_entry",
+                 subject_id=entry.id)
+
+
+@atomic
+def delete_draft(actor: Any, entry: ChangeEntry) -> None:
+    """Delete an entry that was never published (a draft, or one waiting for approval). Feedback
+    linked only to it goes back to 'read by our team'."""
+    _require(actor, Permission.WRITE_CHANGES)
+    if entry.was_published:
+        raise InvalidState("This entry has been published, so it cannot be deleted. You can "
+                           "withdraw it from public view instead.")
+    for feedback_id in db.session.scalars(select(ChangeLink.feedback_id).where(
+            ChangeLink.entry_id == entry.id, ChangeLink.feedback_id.is_not(None))).all():
+        unlink_feedback(actor, entry, feedback_id)
+    entry_id = entry.id
+    db.session.delete(entry)
+    db.session.flush()
+    audit.record("change.deleted", actor_id=actor.id, subject_type="change_entry",
+                 subject_id=entry_id)
+
+
+def awaiting_approval_by(actor: Any) -> list[ChangeEntry]:
+    """Entries (or their new versions) waiting for a second person, which this person may
+    approve: neither written nor submitted by them."""
+    if not can(actor, Permission.APPROVE_CHANGES):
+        return []
+    waiting_versions = select(ChangeVersion.entry_id).where(
+        ChangeVersion.publication == VersionState.AWAITING_APPROVAL,
+        ChangeVersion.created_by_id.is_distinct_from(actor.id),
+        ChangeVersion.submitted_by_id.is_distinct_from(actor.id))
+    return list(db.session.scalars(select(ChangeEntry).where(or_(
+        and_(ChangeEntry.publication == Publication.AWAITING_APPROVAL,
+             ChangeEntry.created_by_id.is_distinct_from(actor.id),
+             ChangeEntry.submitted_by_id.is_distinct_from(actor.id)),
+        ChangeEntry.id.in_(waiting_versions))).order_by(ChangeEntry.id)).unique())
 
 
 def named_givers_for_entry(entry: ChangeEntry) -> list[Any]:
@@ -223,18 +467,13 @@ def _tell_people(entry: ChangeEntry, event: ChangeEntryEvent, title: str, body: 
 # --- links --------------------------------------------------------------------------------
 
 
-def parse_feedback_reference(typed: str) -> int | None:
-    digits = "".join(ch for ch in typed if ch.isdigit())
-    return int(digits) if digits and len(digits) <= 19 else None
-
-
 @atomic
 def link_feedback(actor: Any, entry: ChangeEntry, feedback_id: int) -> ChangeLink:
     _require(actor, Permission.WRITE_CHANGES)
     item = db.session.get(FeedbackItem, feedback_id)
     if item is None:
-        raise ValidationFailed("No feedback has that reference. Copy it from the feedback's "
-                               "page in the triage queue.")
+        raise ValidationFailed("That feedback is no longer there: it may have been withdrawn "
+                               "by the person who gave it. Find it again in the list.")
     existing = db.session.scalar(select(ChangeLink).where(
         ChangeLink.entry_id == entry.id, ChangeLink.feedback_id == feedback_id))
     if existing is not None:
@@ -255,6 +494,7 @@ def link_feedback(actor: Any, entry: ChangeEntry, feedback_id: int) -> ChangeLin
     return link
 
 
+@atomic
 def unlink_feedback(actor: Any, entry: ChangeEntry, feedback_id: int) -> None:
     _require(actor, Permission.WRITE_CHANGES)
     result = db.session.execute(delete(ChangeLink).where(
@@ -391,11 +631,13 @@ def _tell_linked(entry: ChangeEntry, person: Any, target: str) -> None:
            dedupe_key=f"change-{entry.id}-link-{target}-{person.id}")
 
 
+@atomic
 def unlink_consultation(actor: Any, entry: ChangeEntry, consultation_id: int) -> None:
     _unlink(actor, entry, ChangeLink.consultation_id == consultation_id,
             "change.consultation_unlinked")
 
 
+@atomic
 def unlink_consultation_answer(actor: Any, entry: ChangeEntry, answer_id: str) -> None:
     _unlink(actor, entry, or_(ChangeLink.answer_id == answer_id,
                               ChangeLink.anonymous_answer_id == answer_id),
@@ -442,10 +684,19 @@ class LogPage:
 
 
 def public_entry(entry_id: int) -> ChangeEntry:
+    """A published entry, or one withdrawn from public view (whose page says only that, when
+    and why). Drafts are not found."""
     entry = db.session.get(ChangeEntry, entry_id)
-    if entry is None or not entry.is_published:
+    if entry is None or not entry.was_published:
         raise NotFound()
     return entry
+
+
+def withdrawn_entries(limit: int = 50) -> list[ChangeEntry]:
+    """The most recently withdrawn entries, for the feeds' tombstones."""
+    return list(db.session.scalars(
+        select(ChangeEntry).where(ChangeEntry.publication == Publication.WITHDRAWN)
+        .order_by(ChangeEntry.withdrawn_at.desc(), ChangeEntry.id.desc()).limit(limit)))
 
 
 def public_log(*, status: str | None = None, theme_id: int | None = None,
@@ -570,9 +821,11 @@ def published_changes_for_feedback(item: FeedbackItem) -> list[ChangeEntry]:
 
 
 def staff_entries() -> list[ChangeEntry]:
+    """Drafts and entries waiting for approval first, then published, then withdrawn."""
     return list(db.session.scalars(
         select(ChangeEntry).order_by(
-            (ChangeEntry.publication == Publication.PUBLISHED).asc(),
+            ChangeEntry.publication.in_([Publication.PUBLISHED, Publication.WITHDRAWN]).asc(),
+            (ChangeEntry.publication == Publication.WITHDRAWN).asc(),
             ChangeEntry.created_at.desc()).limit(200)).unique())
 
 

@@ -16,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
-from engage.consultations.models import QuestionKind
+from engage.consultations.models import OPTION_KINDS, QuestionKind
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 WHEN_HINT = _l("Time in the UK. For example 2026-12-01 at 09:00.")
@@ -84,18 +84,23 @@ class QuestionForm(FlaskForm):
                               validators=[InputRequired(message=_l("Enter a length limit")),
                                           NumberRange(min=1, max=10000, message=_l(
                                               "Enter a number from 1 to 10,000"))])
-    options = TextAreaField(_l("Options for choice questions, one on each line"), validators=[
-        Length(max=5000, message=_l("Use 5,000 characters or fewer."))])
+    options = TextAreaField(_l("Options, or the statements of a matrix, one on each line"),
+                            validators=[Length(max=5000, message=_l(
+                                "Use 5,000 characters or fewer."))])
+    columns = TextAreaField(_l("Ratings for a matrix, one on each line (optional)"), validators=[
+        Length(max=1000, message=_l("Use 1,000 characters or fewer."))])
     scale_low_label = StringField(_l("Label for 1 on a scale"), validators=[
         Length(max=60, message=_l("Use 60 characters or fewer."))])
     scale_high_label = StringField(_l("Label for 5 on a scale"), validators=[
         Length(max=60, message=_l("Use 60 characters or fewer."))])
 
     def validate_options(self, field):
-        if self.kind.data in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE):
-            lines = [line for line in (field.data or "").splitlines() if line.strip()]
-            if len(lines) < 2:
-                raise ValidationError(_l("Enter at least two options, one on each line."))
+        lines = [line for line in (field.data or "").splitlines() if line.strip()]
+        if self.kind.data == QuestionKind.MATRIX:
+            if not lines:
+                raise ValidationError(_l("Enter the statements to rate, one on each line."))
+        elif self.kind.data in OPTION_KINDS and len(lines) < 2:
+            raise ValidationError(_l("Enter at least two options, one on each line."))
 
 
 class TagForm(FlaskForm):

@@ -38,6 +38,10 @@ from engage.db import Base, EncryptedText, UTCDateTime
 
 PREFER_NOT_TO_SAY = "prefer_not_to_say"
 SCALE_VALUES = (1, 2, 3, 4, 5)
+# A matrix answer is one choice per statement, stored as "statement key:rating key".
+MATRIX_SEPARATOR = ":"
+DEFAULT_MATRIX_COLUMNS = ("Strongly disagree", "Disagree", "Neither agree nor disagree",
+                          "Agree", "Strongly agree")
 
 
 def random_id() -> str:
@@ -61,11 +65,23 @@ class QuestionKind(enum.StrEnum):
     SINGLE_CHOICE = "single_choice"
     MULTIPLE_CHOICE = "multiple_choice"
     SCALE = "scale"
+    DROPDOWN = "dropdown"
+    DATE = "date"
+    RANKING = "ranking"
+    MATRIX = "matrix"
 
     @property
     def label(self) -> str:
         return {"free_text": "Free text", "single_choice": "Single choice",
-                "multiple_choice": "Multiple choice", "scale": "Scale (1 to 5)"}[self.value]
+                "multiple_choice": "Multiple choice", "scale": "Scale (1 to 5)",
+                "dropdown": "Dropdown list", "date": "Date",
+                "ranking": "Ranking (put options in order)",
+                "matrix": "Matrix (rate several statements)"}[self.value]
+
+
+# Questions whose options are typed by staff, one on each line.
+OPTION_KINDS = (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE, QuestionKind.DROPDOWN,
+                QuestionKind.RANKING, QuestionKind.MATRIX)
 
 
 class QuoteConsent(enum.StrEnum):
@@ -160,7 +176,8 @@ class Question(Base):
     __tablename__ = "consultation_questions"
     __table_args__ = (
         CheckConstraint(
-            "kind IN ('free_text', 'single_choice', 'multiple_choice', 'scale')",
+            "kind IN ('free_text', 'single_choice', 'multiple_choice', 'scale', 'dropdown', "
+            "'date', 'ranking', 'matrix')",
             name="kind_known",
         ),
         CheckConstraint("max_length BETWEEN 1 AND 10000", name="max_length_range"),
@@ -177,7 +194,9 @@ class Question(Base):
     required: Mapped[bool] = mapped_column(Boolean, default=False)
     max_length: Mapped[int] = mapped_column(default=1500)
     # Choice questions: [{"key": "1", "label": "..."}]; keys never change once answered.
+    # For a matrix, the options are its statements and `columns` the ratings of each.
     options: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    columns: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     scale_low_label: Mapped[str] = mapped_column(String(60), default="")
     scale_high_label: Mapped[str] = mapped_column(String(60), default="")
 
@@ -190,8 +209,8 @@ class Question(Base):
 
     @property
     def is_choice(self) -> bool:
-        return self.kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE,
-                             QuestionKind.SCALE)
+        """Answered by choosing: counted in results rather than quoted."""
+        return self.kind not in (QuestionKind.FREE_TEXT, QuestionKind.DATE)
 
     def option_label(self, key: str) -> str:
         if key == PREFER_NOT_TO_SAY:
@@ -201,10 +220,33 @@ class Question(Base):
                 return option["label"]
         return key
 
+    def column_label(self, key: str) -> str:
+        if key == PREFER_NOT_TO_SAY:
+            return "Prefer not to say"
+        for column in self.columns or []:
+            if column["key"] == key:
+                return column["label"]
+        return key
+
     def choice_keys(self) -> list[str]:
         if self.kind == QuestionKind.SCALE:
             return [str(v) for v in SCALE_VALUES]
         return [o["key"] for o in self.options or []]
+
+    def column_keys(self) -> list[str]:
+        return [c["key"] for c in self.columns or []]
+
+    def answer_text(self, choices: list[str], text: str | None) -> str:
+        """An answer in words, for exports and the person's own data."""
+        if self.kind == QuestionKind.RANKING:
+            return "; ".join(f"{n}. {self.option_label(k)}" for n, k in enumerate(choices, 1))
+        if self.kind == QuestionKind.MATRIX:
+            pairs = (c.split(MATRIX_SEPARATOR, 1) for c in choices if MATRIX_SEPARATOR in c)
+            return "; ".join(f"{self.option_label(row)}: {self.column_label(col)}"
+                             for row, col in pairs)
+        if self.is_choice:
+            return "; ".join(self.option_label(k) for k in choices)
+        return text or ""
 
 
 class AnswerColumns:

@@ -35,6 +35,8 @@ def _responses(user) -> list[dict[str, Any]]:
                 "question": question.text if question else None,
                 "choices": [question.option_label(k) for k in answer.choices or []]
                 if question else answer.choices,
+                "answer": question.answer_text(list(answer.choices or []), answer.text)
+                if question else None,
                 "text": answer.text,
                 "prefer_not_to_say": answer.prefer_not_to_say,
                 "quote_consent": answer.quote_consent,

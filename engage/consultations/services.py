@@ -16,7 +16,14 @@ from markupsafe import Markup
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from engage.consultations.answers import (
+    AnswerInput,
+    parse_question,
+    required_message,
+)
 from engage.consultations.models import (
+    DEFAULT_MATRIX_COLUMNS,
+    OPTION_KINDS,
     PREFER_NOT_TO_SAY,
     AnonymousAnswer,
     AnonymousResponse,
@@ -33,12 +40,11 @@ from engage.consultations.models import (
     random_id,
 )
 from engage.consultations.signals import anonymous_snapshots_added, took_part
+from engage.consultations.tallies import MatrixRow, OptionCount, RankedOption, tally
 from engage.core import audit, clock, inbox
-from engage.core.charts import Bar, bar_chart
 from engage.core.crypto import keyed_hash
 from engage.core.notify import Message, notify
 from engage.core.permissions import Permission, Role, can
-from engage.core.suppression import THRESHOLD
 from engage.core.unit_of_work import atomic
 from engage.core.wiring import Hook
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
@@ -48,11 +54,9 @@ from engage.panels.models import Panel
 from engage.panels.richtext import sanitise
 
 MAX_OPTIONS = 20
+MAX_RANKED = 10
+MAX_COLUMNS = 7
 MAX_TAG_LENGTH = 40
-
-
-def fewer_than_five(count: int) -> str:
-    return _("fewer than %(n)s", n=THRESHOLD) if count < THRESHOLD else str(count)
 
 
 # --- who may do what --------
@@ -230,6 +234,36 @@ class QuestionDetails:
     options: list[str] = field(default_factory=list)
     scale_low_label: str = ""
     scale_high_label: str = ""
+    columns: list[str] = field(default_factory=list)
+
+
+def _clean_options(kind: str, lines: list[str]) -> list[str]:
+    options = [o.strip() for o in lines if o.strip()]
+    if kind not in OPTION_KINDS:
+        return []
+    if kind == QuestionKind.MATRIX:
+        if not options:
+            raise ValidationFailed(_("Enter the statements to rate, one on each line."))
+    elif len(options) < 2:
+        raise ValidationFailed(_("Enter at least two options, one on each line."))
+    limit = MAX_RANKED if kind == QuestionKind.RANKING else MAX_OPTIONS
+    if len(options) > limit:
+        raise ValidationFailed(_("Use %(n)s options or fewer.", n=limit))
+    if len({o.lower() for o in options}) != len(options):
+        raise ValidationFailed(_("Each option must be different."))
+    return options
+
+
+def _clean_columns(kind: str, lines: list[str]) -> list[str]:
+    if kind != QuestionKind.MATRIX:
+        return []
+    columns = [c.strip() for c in lines if c.strip()] or list(DEFAULT_MATRIX_COLUMNS)
+    if not 2 <= len(columns) <= MAX_COLUMNS:
+        raise ValidationFailed(_("Give a matrix from 2 to %(n)s ratings, one on each line.",
+                                 n=MAX_COLUMNS))
+    if len({c.lower() for c in columns}) != len(columns):
+        raise ValidationFailed(_("Each rating must be different."))
+    return columns
 
 
 @atomic
@@ -240,16 +274,8 @@ def add_question(actor, consultation: Consultation, details: QuestionDetails) ->
         raise ValidationFailed(_("Choose a type of question."))
     if not details.text.strip():
         raise ValidationFailed(_("Enter the question."))
-    options = [o.strip() for o in details.options if o.strip()]
-    if details.kind in (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE):
-        if len(options) < 2:
-            raise ValidationFailed(_("Enter at least two options, one on each line."))
-        if len(options) > MAX_OPTIONS:
-            raise ValidationFailed(_("Use %(n)s options or fewer.", n=MAX_OPTIONS))
-        if len({o.lower() for o in options}) != len(options):
-            raise ValidationFailed(_("Each option must be different."))
-    else:
-        options = []
+    options = _clean_options(details.kind, details.options)
+    columns = _clean_columns(details.kind, details.columns)
     if details.kind == QuestionKind.FREE_TEXT and not 1 <= details.max_length <= 10000:
         raise ValidationFailed(_("Choose a length limit between 1 and 10,000 characters."))
     question = Question(
@@ -261,6 +287,7 @@ def add_question(actor, consultation: Consultation, details: QuestionDetails) ->
         required=bool(details.required) and not part.content_note,
         max_length=details.max_length if details.kind == QuestionKind.FREE_TEXT else 1500,
         options=[{"key": str(i + 1), "label": label} for i, label in enumerate(options)],
+        columns=[{"key": str(i + 1), "label": label} for i, label in enumerate(columns)],
         scale_low_label=details.scale_low_label.strip() if details.kind == QuestionKind.SCALE
         else "",
         scale_high_label=details.scale_high_label.strip() if details.kind == QuestionKind.SCALE
@@ -412,66 +439,21 @@ def _discard_anonymous_drafts(consultation: Consultation) -> None:
 # --- answering --------
 
 
-@dataclass
-class AnswerInput:
-    choices: list[str] = field(default_factory=list)
-    text: str | None = None
-    prefer_not_to_say: bool = False
-    consent: str | None = None
-
-    @property
-    def is_empty(self) -> bool:
-        return not self.choices and not self.text and not self.prefer_not_to_say
-
-
-def field_name(question: Question) -> str:
-    return f"q{question.id}"
-
-
-def parse_answers(consultation: Consultation, formdata, *, enforce_required: bool
+def parse_answers(consultation: Consultation, formdata, *, enforce_required: bool,
+                  questions: list[Question] | None = None
                   ) -> tuple[dict[int, AnswerInput], dict[int, str]]:
-    """Read the answer page's fields. Returns the answers and a message per question with a
-    problem. Unknown choices and over-long text are always errors; missing required answers
-    only when sending (a saved draft may be incomplete)."""
+    """Read the answer page's fields (all questions, or those of one section). Returns the
+    answers and a message per question with a problem. Unknown choices and over-long text are
+    always errors; missing required answers only when sending (a saved draft may be
+    incomplete)."""
     answers: dict[int, AnswerInput] = {}
     errors: dict[int, str] = {}
-    for question in consultation.ordered_questions():
-        name = field_name(question)
-        answer = AnswerInput()
-        if question.kind == QuestionKind.FREE_TEXT:
-            text = (formdata.get(name) or "").replace("\r\n", "\n").strip()
-            answer.text = text or None
-            consent = formdata.get(f"{name}-consent") or QuoteConsent.INTERNAL
-            if consent not in set(QuoteConsent):
-                errors[question.id] = _("Choose how we may use this answer.")
-            answer.consent = consent if text else None
-            if len(text) > question.max_length:
-                errors[question.id] = _(
-                    "Your answer is %(n)s characters long. Please shorten it to %(max)s "
-                    "characters or fewer.", n=f"{len(text):,}", max=f"{question.max_length:,}")
-        else:
-            values = [v for v in formdata.getlist(name) if v]
-            allowed = set(question.choice_keys()) | {PREFER_NOT_TO_SAY}
-            if any(v not in allowed for v in values):
-                errors[question.id] = _("Choose from the options shown.")
-                values = [v for v in values if v in allowed]
-            if question.kind != QuestionKind.MULTIPLE_CHOICE and len(values) > 1:
-                errors[question.id] = _("Choose one option.")
-            if PREFER_NOT_TO_SAY in values:
-                answer.prefer_not_to_say = True
-                if len(values) > 1:
-                    errors[question.id] = _('Choose "Prefer not to say" or other options, '
-                                            'not both.')
-                values = [v for v in values if v != PREFER_NOT_TO_SAY]
-            answer.choices = values
-        if (enforce_required and question.required and answer.is_empty
-                and question.id not in errors):
-            if question.kind == QuestionKind.FREE_TEXT:
-                errors[question.id] = _("Answer this question. It is the only one we need an "
-                                        "answer to before you can send.")
-            else:
-                errors[question.id] = _('Answer this question, or choose "Prefer not to '
-                                        'say".')
+    for question in questions if questions is not None else consultation.ordered_questions():
+        answer, error = parse_question(question, formdata)
+        if error is None and enforce_required:
+            error = required_message(question, answer)
+        if error:
+            errors[question.id] = error
         answers[question.id] = answer
     return answers, errors
 
@@ -483,7 +465,7 @@ def values_from_answers(rows) -> dict[int, dict[str, Any]]:
 def values_from_inputs(answers: dict[int, AnswerInput]) -> dict[int, dict[str, Any]]:
     return {qid: {"choices": a.choices + ([PREFER_NOT_TO_SAY] if a.prefer_not_to_say else []),
                   "text": a.text, "prefer_not_to_say": a.prefer_not_to_say,
-                  "consent": a.consent} for qid, a in answers.items()}
+                  "consent": a.consent, "typed": a.typed} for qid, a in answers.items()}
 
 
 def own_response(user, consultation: Consultation) -> Response | None:
@@ -843,49 +825,14 @@ def response_count(consultation: Consultation) -> int:
 
 
 @dataclass
-class OptionCount:
-    key: str
-    label: str
-    count: int
-    hidden: bool = False  # hidden so that a small count cannot be worked out from the others
-
-    @property
-    def suppressed(self) -> bool:
-        return self.hidden or self.count < THRESHOLD
-
-    @property
-    def published(self) -> str:
-        return _("not shown") if self.hidden else fewer_than_five(self.count)
-
-
-def _protect_small_numbers(question: Question, options: list[OptionCount]) -> None:
-    """Each person gives one answer to a single-choice or scale question, so if only one count
-    were hidden it could be worked out from the number of responses and the other counts. In
-    that case the next smallest count is hidden too."""
-    if question.kind == QuestionKind.MULTIPLE_CHOICE:
-        return
-    small = [o for o in options if o.count < THRESHOLD]
-    if len(small) == 1:
-        others = sorted((o for o in options if o.count >= THRESHOLD), key=lambda o: o.count)
-        if others:
-            others[0].hidden = True
-
-
-@dataclass
 class QuestionResult:
     question: Question
     options: list[OptionCount] = field(default_factory=list)
     answered: int = 0
     texts: list[AnswerView] = field(default_factory=list)
     chart: Markup | None = None
-
-
-def _options_for(question: Question) -> list[tuple[str, str]]:
-    if question.kind == QuestionKind.SCALE:
-        labels = {1: question.scale_low_label, 5: question.scale_high_label}
-        return [(str(v), f"{v}" + (f" ({labels[v]})" if labels.get(v) else ""))
-                for v in range(1, 6)]
-    return [(o["key"], o["label"]) for o in question.options or []]
+    rows: list[MatrixRow] = field(default_factory=list)
+    ranking: list[RankedOption] = field(default_factory=list)
 
 
 def results(consultation: Consultation, *, published: bool, tag: str | None = None,
@@ -905,24 +852,10 @@ def results(consultation: Consultation, *, published: bool, tag: str | None = No
             continue
         answers = by_question.get(question.id, [])
         result = QuestionResult(question=question, answered=len(answers))
-        if question.is_choice:
-            counts: Counter[str] = Counter()
-            for row in answers:
-                for key in row.values.choices or []:
-                    counts[key] += 1
-                if row.values.prefer_not_to_say:
-                    counts[PREFER_NOT_TO_SAY] += 1
-            result.options = [OptionCount(k, label, counts[k])
-                              for k, label in _options_for(question)]
-            result.options.append(OptionCount(PREFER_NOT_TO_SAY, _("Prefer not to say"),
-                                              counts[PREFER_NOT_TO_SAY]))
-            if published:
-                _protect_small_numbers(question, result.options)
-            bars = [Bar(o.label, None if published and o.suppressed else o.count,
-                        o.published if published else str(o.count))
-                    for o in result.options]
-            result.chart = bar_chart(question.text, bars, chart_id=f"chart-q{question.id}")
-        else:
+        counted = tally(question, [row.values for row in answers], published=published)
+        result.options, result.chart = counted.options, counted.chart
+        result.rows, result.ranking = counted.rows, counted.ranking
+        if question.kind == QuestionKind.FREE_TEXT:
             texts = [r for r in answers if r.values.text]
             if published:
                 texts = [r for r in texts if r.values.quote_consent == QuoteConsent.PUBLIC]
@@ -999,10 +932,7 @@ def export_rows(actor, consultation: Consultation) -> list[list[Any]]:
         question = questions.get(row.values.question_id)
         if question is None:
             continue
-        if question.is_choice:
-            answer = "; ".join(question.option_label(k) for k in row.values.choices or [])
-        else:
-            answer = row.values.text or ""
+        answer = question.answer_text(list(row.values.choices or []), row.values.text)
         out.append([
             row.respondent,
             "" if row.anonymous or row.person is None else row.person.display_name,
@@ -1032,9 +962,19 @@ def _claim(consultation: Consultation, column: str, **also) -> bool:
     return result.rowcount == 1
 
 
+def took_part_ids(consultation: Consultation) -> set[int]:
+    """Everyone who has sent answers: named responses and receipts of anonymous ones."""
+    named = select(Response.user_id).where(Response.consultation_id == consultation.id,
+                                           Response.status == ResponseStatus.SUBMITTED)
+    receipts = select(ParticipationReceipt.user_id).where(
+        ParticipationReceipt.consultation_id == consultation.id)
+    return set(db.session.scalars(named.union(receipts)))
+
+
 def _still_to_answer(consultation: Consultation):
+    answered = took_part_ids(consultation)
     return [person for person in panels.active_members(consultation.panel)
-            if not has_taken_part(person, consultation)]
+            if person.id not in answered]
 
 
 def send_due_notices() -> int:
@@ -1052,7 +992,9 @@ def send_due_notices() -> int:
         left = consultation.closes_at - now
         if consultation.open_notice_sent_at is None:
             if _claim(consultation, "open_notice_sent_at"):
-                for person in panels.active_members(consultation.panel):
+                # Someone who has already answered (with a facilitator's help, or before the
+                # job ran) is not told about it as if it were new.
+                for person in _still_to_answer(consultation):
                     notify(person, Message(
                         _("A new consultation from %(panel)s", panel=consultation.panel.name),
                         _("%(title)s is open until %(when)s. Taking part is your choice.",

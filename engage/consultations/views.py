@@ -20,6 +20,7 @@ from flask_login import current_user, login_required
 
 from engage.accounts.decorators import require
 from engage.consultations import services
+from engage.consultations.answers import error_anchor, values_for_page
 from engage.consultations.forms import (
     ConsultationForm,
     EmptyForm,
@@ -35,6 +36,8 @@ from engage.consultations.models import (
     QuoteConsent,
     ResponseStatus,
 )
+from engage.consultations.summary_pdf import export_summary
+from engage.consultations.tallies import fewer_than_five
 from engage.core import clock
 from engage.core.csv import csv_response
 from engage.core.permissions import Permission
@@ -93,8 +96,9 @@ def _answer_page(consultation: Consultation, *, values, errors, problem=None, st
     user = _user()
     response = services.own_response(user, consultation)
     questions = {q.id: q for q in consultation.ordered_questions()}
-    error_list = [(f"q{qid}", questions[qid].text, message) for qid, message in errors.items()
-                  if qid in questions]
+    error_list = [(error_anchor(questions[qid]), questions[qid].text, message)
+                  for qid, message in errors.items() if qid in questions]
+    values = {qid: values_for_page(q, values.get(qid)) for qid, q in questions.items()}
     return render_template(
         "consultations/answer.html", c=consultation, values=values, errors=errors,
         error_list=error_list, problem=problem, preview=preview,
@@ -108,7 +112,7 @@ def _answer_page(consultation: Consultation, *, values, errors, problem=None, st
 
 
 def _answer_limit() -> str:
-    return current_app.config.get("CONSULTATION_ANSWER_LIMIT", "20 per hour")
+    return current_app.config["CONSULTATION_ANSWER_LIMIT"]
 
 
 @bp.route("/<int:consultation_id>/answer", methods=["GET", "POST"])
@@ -321,6 +325,7 @@ def add_question(consultation_id: int):
                 hint=form.hint.data or "", required=bool(form.required.data),
                 max_length=form.max_length.data or 1500,
                 options=(form.options.data or "").splitlines(),
+                columns=(form.columns.data or "").splitlines(),
                 scale_low_label=form.scale_low_label.data or "",
                 scale_high_label=form.scale_high_label.data or "",
             ))
@@ -451,6 +456,16 @@ def export(consultation_id: int):
     return csv_response(f"consultation-{consultation.id}-answers.csv", services.CSV_HEADER, rows)
 
 
+@bp.get("/<int:consultation_id>/summary.pdf")
+@require(Permission.MANAGE_CONSULTATIONS)
+def summary(consultation_id: int):
+    consultation = services.get_managed(consultation_id, current_user)
+    body = export_summary(current_user, consultation)
+    return current_app.response_class(body, mimetype="application/pdf", headers={
+        "Content-Disposition":
+            f'attachment; filename="consultation-{consultation.id}-summary.pdf"'})
+
+
 @bp.get("/<int:consultation_id>/results")
 def results(consultation_id: int):
     user = _user()
@@ -461,5 +476,5 @@ def results(consultation_id: int):
         "consultations/results.html", c=consultation,
         results=services.results(consultation, published=True),
         count=services.response_count(consultation), credit_line=services.credit_line,
-        fewer_than_five=services.fewer_than_five,
+        fewer_than_five=fewer_than_five,
     )

@@ -111,6 +111,25 @@ class FieldCipher:
                 continue
         raise FieldKeyError("A stored field could not be decrypted with the configured key")
 
+    def encrypt_bytes(self, data: bytes) -> bytes:
+        key_id, aead = self._keys[0]
+        header = bytes([FORMAT_VERSION, key_id])
+        nonce = os.urandom(NONCE_BYTES)
+        return header + nonce + aead.encrypt(nonce, data, header)
+
+    def decrypt_bytes(self, token: bytes) -> bytes:
+        if len(token) < HEADER_BYTES + NONCE_BYTES + 16 or token[0] != FORMAT_VERSION:
+            raise FieldKeyError("A stored file is not in the expected format")
+        header, nonce, sealed = token[:2], token[2:14], token[14:]
+        for key_id, aead in self._keys:
+            if key_id != header[1]:
+                continue
+            try:
+                return aead.decrypt(nonce, sealed, header)
+            except InvalidTag:
+                continue
+        raise FieldKeyError("A stored file could not be decrypted with the configured key")
+
     @staticmethod
     def is_ours(token: str) -> bool:
         try:
@@ -130,6 +149,15 @@ def encrypt(value: str) -> str:
 
 def decrypt(token: str) -> str:
     return _cipher().decrypt(token)
+
+
+def encrypt_bytes(data: bytes) -> bytes:
+    """For files (receipts, backup chunks): the same keys as encrypted fields."""
+    return _cipher().encrypt_bytes(data)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    return _cipher().decrypt_bytes(token)
 
 
 def keyed_hash(purpose: str, value: str) -> str:

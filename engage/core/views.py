@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 from flask import (
     Blueprint,
@@ -11,19 +10,17 @@ from flask import (
     jsonify,
     redirect,
     render_template,
-    send_from_directory,
     session,
 )
 from flask_babel import ngettext
 from flask_login import logout_user
 
-from engage.core import health
+from engage.core import health, readiness
 from engage.core.accessibility import KNOWN_PROBLEMS, statement_dates
 from engage.core.organisation import organisation
 from engage.extensions import csrf
 
 bp = Blueprint("core", __name__)
-VENDOR_DIR = Path(__file__).resolve().parents[1] / "static" / "vendor" / "nhsuk"
 
 
 @bp.get("/")
@@ -35,6 +32,15 @@ def home():
 def healthz():
     ready = health.database_ready()
     return jsonify(app="ok", database="ok" if ready else "unavailable"), 200 if ready else 503
+
+
+@bp.get("/readyz")
+def readyz():
+    """For load balancers and monitoring: can this node serve (database, rate-limit store,
+    file storage), and how are the worker and the outbox doing (reported, not judged: a
+    stopped worker must not take the web nodes out of service)."""
+    body, ready = readiness.report()
+    return jsonify(body), 200 if ready else 503
 
 
 @bp.route("/leave", methods=["GET", "POST"])
@@ -82,6 +88,6 @@ def cookies():
                            staff_idle=_duration(config["STAFF_IDLE_TIMEOUT"]))
 
 
-@bp.get("/assets/<path:filename>")
-def vendor_asset(filename: str):
-    return send_from_directory(VENDOR_DIR, filename, max_age=3600)
+# The NHS.UK frontend's own paths (favicon, manifest): answered by engage/core/assets.py's
+# middleware; the rule names the URLs.
+bp.add_url_rule("/assets/<path:filename>", endpoint="vendor_asset", build_only=True)

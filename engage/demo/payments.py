@@ -73,11 +73,11 @@ def seed(people: dict) -> list[str]:
     claim = db.session.scalar(select(Claim).where(Claim.user_id == member.id,
                                                   Claim.activity_ref_id == 900001))
     if claim is not None:
-        # Recreate a missing receipt file (for example after clearing instance/).
+        # Recreate a missing receipt file (for example after clearing instance/uploads).
         for expense in db.session.scalars(select(Expense).where(Expense.claim_id == claim.id)):
             receipt = db.session.get(Receipt, expense.receipt_id) if expense.receipt_id else None
-            if receipt is not None and not receipts.path_of(receipt.stored_name).exists():
-                receipts.path_of(receipt.stored_name).write_bytes(_tiny_png())
+            if receipt is not None and not receipts.exists(receipt.stored_name):
+                receipts.replace(receipt.stored_name, _tiny_png())
         lines.append(f"  payments: demo-member has a {ClaimState(claim.state).label.lower()} "
                      f"claim for '{claim.activity_title}' ({format_pence(claim.total_pence)} "
                      "with a car journey and a parking receipt); demo-member2 has an approved "

@@ -52,6 +52,13 @@ class EventForm(FlaskForm):
         InputRequired(message=_l("Enter the start time, for example 18:00"))])
     end_time = TimeField(_l("End time"), validators=[
         InputRequired(message=_l("Enter the end time, for example 20:00"))])
+    last_date = DateField(_l("Last day (only for an event over more than one day)"),
+                         validators=[Optional()])
+    runs = RadioField(_l("If it is over more than one day, how does it run?"), choices=[
+        ("daily", _l("Each day, from the start time to the end time")),
+        ("continuous", _l("Without a break, from the start on the first day to the end on the "
+                          "last day")),
+    ], default="daily", validators=[Optional()])
     mode = RadioField(_l("How people join"), choices=MODE_CHOICES, default=EventMode.IN_PERSON,
                       validators=[InputRequired(message=_l("Choose how people join"))])
     venue = TextAreaField(_l("Venue and address (in person)"), validators=[
@@ -111,3 +118,24 @@ class CorrectionForm(FlaskForm):
     reason = TextAreaField(_l("Why the record is being corrected"), validators=[
         DataRequired(message=_l("Say why the record is being corrected")),
         Length(max=1000, message=_l("Use 1,000 characters or fewer."))])
+
+
+class CancelPlaceForm(FlaskForm):
+    message = TextAreaField(_l("Message to them (optional)"), validators=[
+        Length(max=1000, message=_l("Use 1,000 characters or fewer."))])
+
+
+WALK_IN_CHOICES = [(str(k), ATTENDANCE_LABELS[k]) for k in ("attended", "attended_part")]
+
+
+class WalkInForm(FlaskForm):
+    status = RadioField(_l("Attendance"), choices=WALK_IN_CHOICES, default="attended",
+                        validators=[InputRequired(message=_l("Choose the attendance"))])
+    minutes = IntegerField(_l("Minutes taken part (for attended part)"), validators=[Optional()])
+    reason = TextAreaField(_l("Why they are being added"), validators=[
+        Length(max=1000, message=_l("Use 1,000 characters or fewer."))])
+
+
+class OrganiserForm(FlaskForm):
+    user_id = SelectField(_l("Member of staff"), coerce=int, choices=[], validate_choice=False,
+                          validators=[InputRequired(message=_l("Choose a member of staff"))])

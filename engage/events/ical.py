@@ -43,8 +43,16 @@ def _vevent(event: Event, *, discreet: bool, sequence: int, cancelled: bool) -> 
     item.add("last-modified", event.updated_at)
     # Wall-clock times in Europe/London (with a VTIMEZONE), so calendar apps keep the meeting at
     # the right local time across clock changes.
-    item.add("dtstart", clock.to_london(event.starts_at))
-    item.add("dtend", clock.to_london(event.ends_at))
+    sessions = event.sessions
+    if event.runs_each_day:
+        # The same hours each day: the first day, repeated daily (a rule in London time keeps
+        # 10:00 at 10:00 on both sides of a clock change).
+        item.add("dtstart", clock.to_london(sessions[0].starts_at))
+        item.add("dtend", clock.to_london(sessions[0].ends_at))
+        item.add("rrule", {"freq": "daily", "count": len(sessions)})
+    else:
+        item.add("dtstart", clock.to_london(event.starts_at))
+        item.add("dtend", clock.to_london(event.ends_at))
     item.add("sequence", sequence)
     item.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     item.add("transp", "OPAQUE")

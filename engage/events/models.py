@@ -10,9 +10,11 @@ a second tab finds the same row, and booking again after cancelling reuses it.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -86,6 +88,7 @@ class EndedReason(enum.StrEnum):
     MEMBER_CANCELLED = "member_cancelled"
     OFFER_EXPIRED = "offer_expired"
     OFFER_DECLINED = "offer_declined"
+    ORGANISER_CANCELLED = "organiser_cancelled"
 
 
 class AttendanceStatus(enum.StrEnum):
@@ -108,6 +111,64 @@ ATTENDANCE_LABELS = {
     AttendanceStatus.DID_NOT_ATTEND: "Did not attend",
     AttendanceStatus.CANCELLED_IN_ADVANCE: "Cancelled in advance",
 }
+
+
+MAX_EVENT_DAYS = 14
+
+
+@dataclass(frozen=True)
+class Session:
+    """The part of an event on one London day."""
+
+    day: date
+    starts_at: datetime
+    ends_at: datetime
+
+    @property
+    def minutes(self) -> int:
+        return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
+
+def last_day_of(starts_at: datetime, ends_at: datetime) -> date:
+    """The London date an event ends on (an end at midnight belongs to the day before)."""
+    end = clock.to_london(ends_at)
+    if end.time() == time(0, 0) and end.date() > clock.to_london(starts_at).date():
+        return end.date() - timedelta(days=1)
+    return end.date()
+
+
+def runs_each_day(starts_at: datetime, ends_at: datetime, runs_daily: bool) -> bool:
+    """True for an event over several days that runs each day at the same hours (a day cannot
+    end before it starts, so otherwise it runs without a break)."""
+    start, end = clock.to_london(starts_at), clock.to_london(ends_at)
+    return (runs_daily and last_day_of(starts_at, ends_at) != start.date()
+            and end.time() > start.time())
+
+
+def event_sessions(starts_at: datetime, ends_at: datetime, runs_daily: bool) -> list[Session]:
+    """The days of an event. An event over several days either runs each day from its start
+    time to its end time (a course), or without a break from the start to the end (a
+    residential weekend), split at midnight; one that runs without a break for less than a
+    day (an evening that goes past midnight) is one sitting. Worked out in London time, so a
+    day when the clocks change is an hour longer or shorter only when the event runs through
+    the change."""
+    first = clock.to_london(starts_at)
+    last_day = last_day_of(starts_at, ends_at)
+    if last_day == first.date() or (not runs_each_day(starts_at, ends_at, runs_daily)
+                                    and ends_at - starts_at < timedelta(days=1)):
+        return [Session(first.date(), starts_at, ends_at)]
+    days = [first.date() + timedelta(days=n) for n in range((last_day - first.date()).days + 1)]
+    if runs_each_day(starts_at, ends_at, runs_daily):
+        start_time = first.time().replace(tzinfo=None)
+        end_time = clock.to_london(ends_at).time().replace(tzinfo=None)
+        return [Session(day, clock.from_london(datetime.combine(day, start_time)),
+                        clock.from_london(datetime.combine(day, end_time))) for day in days]
+    sessions = []
+    for day in days:
+        day_start = max(starts_at, clock.from_london(datetime.combine(day, time())))
+        next_midnight = clock.from_london(datetime.combine(day + timedelta(days=1), time()))
+        sessions.append(Session(day, day_start, min(ends_at, next_midnight)))
+    return sessions
 
 
 class EventSeries(Base):
@@ -153,6 +214,9 @@ class Event(Base):
     content_note: Mapped[str] = mapped_column(Text, default="")
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # For an event over several days: True when it runs each day from the start time to the
+    # end time, False when it runs without a break from start to end.
+    runs_daily: Mapped[bool] = mapped_column(Boolean, default=True)
     mode: Mapped[str] = mapped_column(String(12), default=EventMode.IN_PERSON)
     venue: Mapped[str] = mapped_column(Text, default="")
     venue_accessibility: Mapped[str] = mapped_column(Text, default="")
@@ -213,8 +277,26 @@ class Event(Base):
         return max(self.capacity - self.confirmed_count, 0)
 
     @property
+    def sessions(self) -> list[Session]:
+        return event_sessions(self.starts_at, self.ends_at, self.runs_daily)
+
+    @property
+    def is_multi_day(self) -> bool:
+        """More than one day to take part in (and to register attendance for)."""
+        return len(self.sessions) > 1
+
+    @property
+    def spans_dates(self) -> bool:
+        return last_day_of(self.starts_at, self.ends_at) != clock.to_london(self.starts_at).date()
+
+    @property
+    def runs_each_day(self) -> bool:
+        return runs_each_day(self.starts_at, self.ends_at, self.runs_daily)
+
+    @property
     def duration_minutes(self) -> int:
-        return int((self.ends_at - self.starts_at).total_seconds() // 60)
+        """The time the event runs: for an event over several days, the sum of its days."""
+        return sum(session.minutes for session in self.sessions)
 
     @property
     def kind_label(self) -> str:
@@ -352,6 +434,10 @@ class AttendanceRecord(Base):
                                                               ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(24))
     minutes_attended: Mapped[int | None]
+    # For an event over several days: minutes taken part on each day ({"2027-05-03": 360}).
+    day_minutes: Mapped[dict[str, int] | None] = mapped_column(JSON)
+    # Added by an organiser for someone who came without a place booked.
+    walked_in: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now,
                                                  onupdate=clock.now)
 
@@ -380,5 +466,7 @@ class AttendanceCorrection(Base):
     old_minutes: Mapped[int | None]
     new_status: Mapped[str] = mapped_column(String(24))
     new_minutes: Mapped[int | None]
+    old_day_minutes: Mapped[dict[str, int] | None] = mapped_column(JSON)
+    new_day_minutes: Mapped[dict[str, int] | None] = mapped_column(JSON)
 
     record: Mapped[AttendanceRecord] = relationship()

@@ -14,7 +14,7 @@ from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload, lazyload
 
-from engage.accounts.models import User
+from engage.accounts.models import User, UserRole
 from engage.core import audit, clock
 from engage.core.crypto import keyed_hash
 from engage.core.notify import Message, notify
@@ -23,6 +23,7 @@ from engage.core.unit_of_work import atomic
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.events.models import (
     ACTIVE_BOOKING,
+    MAX_EVENT_DAYS,
     PLACE_HOLDING,
     AttendanceCorrection,
     AttendanceRecord,
@@ -38,8 +39,16 @@ from engage.events.models import (
     EventSeries,
     EventStatus,
     Register,
+    event_sessions,
+    last_day_of,
+    runs_each_day,
 )
-from engage.events.signals import attendance_corrected, event_cancelled, register_finalised
+from engage.events.signals import (
+    attendance_corrected,
+    booking_cancelled,
+    event_cancelled,
+    register_finalised,
+)
 from engage.extensions import db
 from engage.panels.models import PLACE_HOLDING_STATES, Panel, PanelMembership, PanelStaff
 
@@ -127,8 +136,6 @@ def panels_for_events(user) -> list[Panel]:
 def panel_filter_choices(user) -> list:
     """The panels a person can narrow the events list to (id and name, by name): those they
     may create events for and those they hold a place on, in one query."""
-    from engage.panels.models import PLACE_HOLDING_STATES, PanelMembership
-
     query = select(Panel.id, Panel.name)
     if not (can(user, Permission.MANAGE_EVENTS) and user.has_role(Role.PROGRAMME_LEAD)):
         clauses = [Panel.id.in_(select(PanelMembership.panel_id).where(
@@ -241,6 +248,39 @@ def join_link_opens_at(event: Event) -> datetime:
     return event.starts_at - timedelta(minutes=event.join_opens_minutes)
 
 
+def _managed_filter(user):
+    """A WHERE clause for the events this person runs (programme leads run every event)."""
+    if user.has_role(Role.PROGRAMME_LEAD):
+        return Event.id.is_not(None)
+    return or_(Event.panel_id.in_(select(PanelStaff.panel_id)
+                                  .where(PanelStaff.user_id == user.id)),
+               Event.id.in_(select(EventOrganiser.event_id)
+                            .where(EventOrganiser.user_id == user.id)))
+
+
+def _registers_to_complete_query(user):
+    finalised = select(Register.event_id).where(Register.finalised_at.is_not(None))
+    return select(Event).where(_managed_filter(user), Event.ends_at <= clock.now(),
+                               Event.status == EventStatus.SCHEDULED,
+                               Event.id.not_in(finalised))
+
+
+def registers_to_complete(user) -> list[Event]:
+    """Events that have ended whose register is not finalised yet, oldest first."""
+    if not can(user, Permission.MANAGE_EVENTS):
+        return []
+    return list(db.session.scalars(
+        _registers_to_complete_query(user).order_by(Event.starts_at, Event.id)))
+
+
+def count_registers_to_complete(user) -> int:
+    """One query, for the events list."""
+    if not can(user, Permission.MANAGE_EVENTS):
+        return 0
+    return db.session.scalar(select(func.count()).select_from(
+        _registers_to_complete_query(user).subquery())) or 0
+
+
 # --- creating and changing events ---------------------------------------------------------------
 
 
@@ -265,6 +305,7 @@ class EventDetails:
     prep_minutes: int = 0
     repeat: str = ""
     repeat_until: date | None = None
+    runs_daily: bool = True
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -281,12 +322,39 @@ def london_moment(day: date, at: time) -> datetime:
     return moment
 
 
+def _check_days(details: EventDetails) -> None:
+    """An event over several days: a sensible number of days, and for one that runs each day,
+    a day that ends after it starts (every day's times must exist in London)."""
+    first = clock.to_london(details.starts_at).date()
+    last = last_day_of(details.starts_at, details.ends_at)
+    if last == first:
+        return
+    if (last - first).days + 1 > MAX_EVENT_DAYS:
+        raise ValidationFailed(f"An event can run over {MAX_EVENT_DAYS} days at most. For "
+                               "something longer, set up a repeating event instead.")
+    if not details.runs_daily:
+        return
+    start_time = clock.to_london(details.starts_at).time().replace(tzinfo=None)
+    end_time = clock.to_london(details.ends_at).time().replace(tzinfo=None)
+    if end_time <= start_time and details.ends_at - details.starts_at < timedelta(days=1):
+        return  # an evening that goes past midnight: one sitting
+    if end_time <= start_time:
+        raise ValidationFailed(
+            "An event that runs each day must end each day after it starts: check the start "
+            "and end times, or choose that it runs without a break.")
+    for session in event_sessions(details.starts_at, details.ends_at, True):
+        london_moment(session.day, start_time)
+        london_moment(session.day, end_time)
+
+
 def _check_details(actor, details: EventDetails, *, event: Event | None = None) -> Panel | None:
     if details.ends_at <= details.starts_at:
-        raise ValidationFailed("The end time must be after the start time.")
+        raise ValidationFailed("The end time must be after the start time. Check the dates "
+                               "and times.")
     if details.starts_at <= clock.now() and (event is None
                                              or details.starts_at != event.starts_at):
         raise ValidationFailed("The event must start in the future. Check the date and time.")
+    _check_days(details)
     if details.mode in (EventMode.IN_PERSON, EventMode.BOTH) and not details.venue.strip():
         raise ValidationFailed("Enter where the event is, or choose online.")
     if details.mode in (EventMode.ONLINE, EventMode.BOTH) and not details.join_link.strip():
@@ -311,6 +379,7 @@ def _apply(event: Event, details: EventDetails, panel: Panel | None) -> None:
     event.content_note = details.content_note.strip()
     event.starts_at = details.starts_at
     event.ends_at = details.ends_at
+    event.runs_daily = details.runs_daily
     event.mode = EventMode(details.mode)
     event.venue = details.venue.strip() if details.mode != EventMode.ONLINE else ""
     event.venue_accessibility = details.venue_accessibility.strip()
@@ -406,11 +475,13 @@ def update_event(actor, event: Event, details: EventDetails) -> list[str]:
         raise ValidationFailed(
             f"{event.confirmed_count} people already have a place, so the capacity cannot be "
             f"lower than {event.confirmed_count}. Cancel bookings first if you need to.")
-    before = (event.starts_at, event.ends_at, event.mode, event.venue, event.join_link)
+    before = (event.starts_at, event.ends_at, event.mode, event.venue, event.join_link,
+              event.runs_daily)
     _set_capacity(event, details.capacity)
     _apply(event, details, panel)
     changes = []
-    if (before[0], before[1]) != (event.starts_at, event.ends_at):
+    if (before[0], before[1]) != (event.starts_at, event.ends_at) or (
+            event.is_multi_day and before[5] != event.runs_daily):
         changes.append("time")
     if (before[2], before[3]) != (event.mode, event.venue):
         changes.append("place")
@@ -483,13 +554,21 @@ def _tell_booked(event: Event, what: str, changes: list[str]) -> None:
 
 
 def _when(event: Event) -> str:
-    return when_text(event.starts_at, event.ends_at)
+    return when_text(event.starts_at, event.ends_at, event.runs_daily)
 
 
-def when_text(starts_at: datetime, ends_at: datetime) -> str:
+def when_text(starts_at: datetime, ends_at: datetime, runs_daily: bool = True) -> str:
+    """When an event is, in London time, for messages: one day, several days each at the
+    same times, or several days without a break."""
     start = clock.to_london(starts_at)
     end = clock.to_london(ends_at)
-    return f"{start:%A %-d %B %Y}, {start:%H:%M} to {end:%H:%M}"
+    last = last_day_of(starts_at, ends_at)
+    if last == start.date():
+        return f"{start:%A %-d %B %Y}, {start:%H:%M} to {end:%H:%M}"
+    if runs_each_day(starts_at, ends_at, runs_daily):
+        return (f"{start:%A %-d %B %Y} to {last:%A %-d %B %Y}, {start:%H:%M} to {end:%H:%M} "
+                "each day")
+    return f"{start:%H:%M} on {start:%A %-d %B %Y} to {end:%H:%M} on {end:%A %-d %B %Y}"
 
 
 # --- booking, cancelling and the waiting list ---------------------------------------------------
@@ -634,7 +713,48 @@ def cancel_booking(user, booking: Booking) -> None:
                  "This booking was already cancelled.")
     audit.record("booking.cancelled", actor_id=user.id, subject_type="event",
                  subject_id=booking.event_id)
+    booking_cancelled.send(booking.event, booking=booking, actor=user, by_organiser=False)
     offer_free_places(booking.event)
+
+
+def get_booking(actor, event: Event, booking_id: int) -> Booking:
+    """One booking of an event, for its organisers."""
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or booking.event_id != event.id or not can_manage_event(actor, event):
+        raise NotFound()
+    return booking
+
+
+@atomic
+def cancel_place(actor, booking: Booking, message: str = "") -> None:
+    """An organiser cancels one person's booking (or waiting-list place). The person is told
+    kindly, and a place that frees up goes to the waiting list as usual."""
+    event = booking.event
+    if not can_manage_event(actor, event):
+        raise NotAllowed()
+    if event.is_cancelled:
+        raise InvalidState("This event has been cancelled, so its bookings are already "
+                           "cancelled.")
+    if event.has_started:
+        raise InvalidState("This event has started. If someone did not come, mark them on "
+                           "the register instead.")
+    message = message.strip()
+    if len(message) > 1000:
+        raise ValidationFailed("Keep the message to 1,000 characters or fewer.")
+    _end_booking(booking, ACTIVE_BOOKING, EndedReason.ORGANISER_CANCELLED,
+                 "This booking was already cancelled.")
+    body = (f"We are sorry, but your place at {event.title} on {_when(event)} has been "
+            "cancelled by the organisers.")
+    if message:
+        body += f" They said: {message}"
+    body += (" If you have any questions, or you have already spent money to come, please "
+             "get in touch with them. Thank you for your understanding.")
+    notify(booking.user, Message(f"Your booking: {event.title}", body, event_path(event.id)),
+           dedupe_key=f"organiser-cancelled:{booking.id}:{booking.sequence}")
+    audit.record("booking.cancelled_by_organiser", actor_id=actor.id, subject_type="event",
+                 subject_id=event.id)
+    booking_cancelled.send(event, booking=booking, actor=actor, by_organiser=True)
+    offer_free_places(event)
 
 
 def offer_free_places(event: Event) -> int:
@@ -814,6 +934,67 @@ def feed_bookings(user) -> list[Booking]:
         .order_by(Event.starts_at)))
 
 
+# --- co-organisers -------------------------------------------------------------------------------
+
+
+def organisers_of(event: Event) -> list[User]:
+    ids = [o.user_id for o in event.organisers]
+    if not ids:
+        return []
+    return list(db.session.scalars(select(User).where(User.id.in_(ids))
+                                   .order_by(User.display_name, User.id)))
+
+
+def organiser_choices(actor, event: Event) -> list[User]:
+    """Staff who can run events and are not yet listed as this event's organisers."""
+    from engage.panels.services import staff_choices
+
+    if not can_manage_event(actor, event):
+        raise NotAllowed()
+    listed = {o.user_id for o in event.organisers}
+    return [person for person in staff_choices() if person.id not in listed]
+
+
+@atomic
+def add_organiser(actor, event: Event, user_id: int) -> User:
+    """Add a co-organiser: a facilitator or programme lead who can then run the event."""
+    if not can_manage_event(actor, event):
+        raise NotAllowed()
+    if event.is_cancelled:
+        raise InvalidState("This event has been cancelled, so it needs no more organisers.")
+    person = next((p for p in organiser_choices(actor, event) if p.id == user_id), None)
+    if person is None:
+        raise ValidationFailed("Choose a member of staff who runs events and is not already an "
+                               "organiser.")
+    listing = EventOrganiser(user_id=person.id)
+    event.organisers.append(listing)
+    db.session.flush()
+    notify(person, Message(
+        f"You are an organiser of {event.title}",
+        f"{actor.display_name} added you as an organiser of {event.title} on {_when(event)}. "
+        "You can now see its bookings, change it and complete its register.",
+        event_path(event.id)), dedupe_key=f"organiser-added:{listing.id}")
+    audit.record("event.organiser_added", actor_id=actor.id, subject_type="event",
+                 subject_id=event.id, organiser_id=person.id)
+    return person
+
+
+@atomic
+def remove_organiser(actor, event: Event, user_id: int) -> None:
+    if not can_manage_event(actor, event):
+        raise NotAllowed()
+    listed = next((o for o in event.organisers if o.user_id == user_id), None)
+    if listed is None:
+        raise NotFound()
+    if len(event.organisers) == 1:
+        raise InvalidState("An event needs at least one organiser. Add someone else before "
+                           "removing this person.")
+    event.organisers.remove(listed)
+    db.session.flush()
+    audit.record("event.organiser_removed", actor_id=actor.id, subject_type="event",
+                 subject_id=event.id, organiser_id=user_id)
+
+
 # --- attendance registers -----------------------------------------------------------------------
 
 
@@ -856,7 +1037,8 @@ def _prefilled(event: Event, records: dict[int, AttendanceRecord]) -> list[Atten
             user=booking.user,
             status=(AttendanceStatus.ATTENDED if attended
                     else AttendanceStatus.CANCELLED_IN_ADVANCE),
-            minutes_attended=event.duration_minutes if attended else None))
+            minutes_attended=event.duration_minutes if attended else None,
+            day_minutes=full_day_minutes(event) if attended else None, walked_in=False))
     return new
 
 
@@ -884,46 +1066,104 @@ def register_preview(actor, event: Event) -> list[AttendanceRecord]:
     return _by_name([*records.values(), *_prefilled(event, records)])
 
 
+def register_counts(records: Iterable[AttendanceRecord]) -> dict[str, int]:
+    """How many people have each attendance status, for the finalising page."""
+    counts = dict.fromkeys(AttendanceStatus, 0)
+    for record in records:
+        counts[AttendanceStatus(record.status)] += 1
+    return counts
+
+
+def can_finalise(event: Event) -> bool:
+    return not event.is_cancelled and event.has_ended
+
+
 @dataclass
 class Mark:
     status: str
     minutes: int | None = None
+    # For an event over several days, minutes on each day ({"2027-05-03": 90}) when the
+    # person attended part of it; a day left out counts as not there.
+    day_minutes: dict[str, int | None] | None = None
 
 
-def _clean_mark(event: Event, mark: Mark) -> tuple[str, int | None]:
+@dataclass(frozen=True)
+class CleanMark:
+    status: str
+    minutes: int | None
+    day_minutes: dict[str, int] | None
+
+    def apply_to(self, record: AttendanceRecord) -> None:
+        record.status = self.status
+        record.minutes_attended = self.minutes
+        record.day_minutes = self.day_minutes
+
+    def same_as(self, record: AttendanceRecord) -> bool:
+        return (self.status, self.minutes, self.day_minutes or None) == (
+            record.status, record.minutes_attended, record.day_minutes or None)
+
+
+def full_day_minutes(event: Event) -> dict[str, int] | None:
+    """Every day in full, for someone who attended all of an event over several days."""
+    if not event.is_multi_day:
+        return None
+    return {session.day.isoformat(): session.minutes for session in event.sessions}
+
+
+def _clean_part_days(event: Event, mark: Mark) -> dict[str, int]:
+    given = mark.day_minutes or {}
+    days = {}
+    for session in event.sessions:
+        minutes = given.get(session.day.isoformat()) or 0
+        if minutes < 0 or minutes > session.minutes:
+            raise ValidationFailed(
+                f"On {session.day:%A %-d %B} the event ran for {session.minutes} minutes: "
+                f"enter from 0 to {session.minutes}, or leave it empty if they did not come "
+                "that day.")
+        days[session.day.isoformat()] = minutes
+    if not any(days.values()):
+        raise ValidationFailed("For someone who attended part, enter the minutes they took "
+                               "part on each day they came.")
+    return days
+
+
+def _clean_mark(event: Event, mark: Mark) -> CleanMark:
     try:
         status = AttendanceStatus(mark.status)
     except ValueError:
         raise ValidationFailed("Choose attended, attended part, did not attend or cancelled "
                                "in advance for each person.") from None
     if status == AttendanceStatus.ATTENDED:
-        return status, event.duration_minutes
+        return CleanMark(status, event.duration_minutes, full_day_minutes(event))
     if status == AttendanceStatus.ATTENDED_PART:
+        if event.is_multi_day:
+            days = _clean_part_days(event, mark)
+            return CleanMark(status, sum(days.values()), days)
         if not mark.minutes or mark.minutes < 1 or mark.minutes > event.duration_minutes:
             raise ValidationFailed(
                 f"For someone who attended part, enter the minutes they took part, from 1 to "
                 f"{event.duration_minutes}.")
-        return status, mark.minutes
-    return status, None
+        return CleanMark(status, mark.minutes, None)
+    return CleanMark(status, None, None)
 
 
 @atomic
 def save_register(actor, event: Event, marks: dict[int, Mark]) -> None:
     """Save the register so far, keyed by each person's user id. It can be saved many times
-    before it is finalised."""
+    before it is finalised. Everything is checked before anything is written."""
     _check_register(actor, event)
     register = register_of(event)
     if register is not None and register.is_final:
         raise InvalidState("This register is finalised. Use a correction to change a record.")
-    records = {r.user_id: r for r in register_rows(actor, event)}
+    on_register = {r.user_id for r in register_preview(actor, event)}
     cleaned = {}
     for user_id, mark in marks.items():
-        if user_id not in records:
+        if user_id not in on_register:
             raise NotFound()
         cleaned[user_id] = _clean_mark(event, mark)
-    for user_id, (status, minutes) in cleaned.items():
-        records[user_id].status = status
-        records[user_id].minutes_attended = minutes
+    records = {r.user_id: r for r in register_rows(actor, event)}
+    for user_id, clean in cleaned.items():
+        clean.apply_to(records[user_id])
     if register is None:
         register = Register(event_id=event.id)
         db.session.add(register)
@@ -937,6 +1177,10 @@ def finalise_register(actor, event: Event) -> list[AttendanceRecord]:
     """Finalise the register, once. Sends `register_finalised` in this transaction so other
     domains (payments) can add their rows to it."""
     _check_register(actor, event)
+    if not event.has_ended:
+        raise InvalidState(
+            "The register can be finalised once the event has ended, from "
+            f"{clock.to_london(event.ends_at):%H:%M on %A %-d %B}. You can save it until then.")
     records = register_rows(actor, event)
     if register_of(event) is None:
         db.session.add(Register(event_id=event.id))
@@ -966,22 +1210,100 @@ def correct_attendance(actor, record: AttendanceRecord, mark: Mark,
         raise InvalidState("This register is not finalised yet: change it on the register.")
     if not reason.strip():
         raise ValidationFailed("Say why the record is being corrected.")
-    status, minutes = _clean_mark(event, mark)
-    if (status, minutes) == (record.status, record.minutes_attended):
+    clean = _clean_mark(event, mark)
+    if clean.same_as(record):
         raise ValidationFailed("That is the same as the record already says. Change the "
                                "attendance or the minutes.")
     correction = AttendanceCorrection(
         record_id=record.id, corrected_by_id=actor.id, reason=reason.strip(),
         old_status=record.status, old_minutes=record.minutes_attended,
-        new_status=status, new_minutes=minutes)
-    record.status = status
-    record.minutes_attended = minutes
+        old_day_minutes=record.day_minutes, new_status=clean.status,
+        new_minutes=clean.minutes, new_day_minutes=clean.day_minutes)
+    clean.apply_to(record)
     db.session.add(correction)
     db.session.flush()
     audit.record("register.corrected", actor_id=actor.id, subject_type="event",
                  subject_id=event.id, record_id=record.id)
     attendance_corrected.send(event, record=record, correction=correction, actor=actor)
     return correction
+
+
+# --- walk-ins: people who came without a place booked ---
+
+
+def _walk_in_query(event: Event, on_register: set[int]):
+    query = (select(User).join(UserRole, UserRole.user_id == User.id)
+             .where(UserRole.role == Role.MEMBER, User.is_disabled.is_(False)))
+    if on_register:
+        query = query.where(User.id.not_in(on_register))
+    if event.panel_id is not None:
+        query = query.where(User.id.in_(select(PanelMembership.user_id).where(
+            PanelMembership.panel_id == event.panel_id,
+            PanelMembership.state.in_(PLACE_HOLDING_STATES))))
+    return query
+
+
+def walk_in_matches(actor, event: Event, search: str, limit: int = 25) -> list[User]:
+    """Members who could be added to the register: for a panel event its members, for an open
+    event any member whose name or username matches what was typed."""
+    on_register = {r.user_id for r in register_preview(actor, event)}
+    query = _walk_in_query(event, on_register)
+    words = " ".join(search.split())[:80]
+    if words:
+        pattern = f"%{words.lower()}%"
+        query = query.where(or_(func.lower(User.display_name).like(pattern),
+                                User.username_key.like(pattern)))
+    elif event.panel_id is None:
+        return []
+    return list(db.session.scalars(query.order_by(User.display_name, User.id)
+                                   .distinct().limit(limit)))
+
+
+def walk_in_person(actor, event: Event, user_id: int) -> User:
+    """The person to add, if they could come to this event and are not on the register."""
+    on_register = {r.user_id for r in register_preview(actor, event)}
+    person = db.session.scalar(_walk_in_query(event, on_register).where(User.id == user_id)
+                               .limit(1))
+    if person is None:
+        raise NotFound()
+    return person
+
+
+@atomic
+def add_walk_in(actor, event: Event, person: User, mark: Mark,
+                reason: str = "") -> AttendanceRecord:
+    """Add someone who came without booking. Before the register is finalised they join it
+    like anyone else; afterwards this is a correction (from "did not attend"), with a reason,
+    so payments and equality monitoring pick it up as they do any correction."""
+    _check_register(actor, event)
+    walk_in_person(actor, event, person.id)
+    clean = _clean_mark(event, mark)
+    if clean.status not in (AttendanceStatus.ATTENDED, AttendanceStatus.ATTENDED_PART):
+        raise ValidationFailed("Choose whether they attended all of it or part of it.")
+    register = register_of(event)
+    final = register is not None and register.is_final
+    if final and not reason.strip():
+        raise ValidationFailed("The register is finalised, so say why this person is being "
+                               "added (for example, they came without booking).")
+    register_rows(actor, event)
+    booking = booking_of(person, event)
+    record = AttendanceRecord(event_id=event.id, user_id=person.id,
+                              booking_id=booking.id if booking else None, walked_in=True)
+    clean.apply_to(record)
+    db.session.add(record)
+    db.session.flush()
+    audit.record("register.walk_in_added", actor_id=actor.id, subject_type="event",
+                 subject_id=event.id, record_id=record.id)
+    if final:
+        correction = AttendanceCorrection(
+            record_id=record.id, corrected_by_id=actor.id, reason=reason.strip(),
+            old_status=AttendanceStatus.DID_NOT_ATTEND, old_minutes=None,
+            new_status=clean.status, new_minutes=clean.minutes,
+            new_day_minutes=clean.day_minutes)
+        db.session.add(correction)
+        db.session.flush()
+        attendance_corrected.send(event, record=record, correction=correction, actor=actor)
+    return record
 
 
 def get_record(actor, event: Event, record_id: int) -> AttendanceRecord:

@@ -8,7 +8,6 @@ reminder fails on the unique key and it moves on.
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 from flask import current_app
@@ -21,15 +20,11 @@ from engage.events import services
 from engage.events.models import Booking, BookingStatus, Event, EventStatus, ReminderSent
 from engage.extensions import db
 
-DEFAULT_REMINDER_HOURS = "48,2"
-BATCH_SIZE = 100
-
 
 def reminder_offsets() -> list[tuple[str, timedelta]]:
     """(kind, how long before the start), longest first. Configured with EVENT_REMINDER_HOURS,
     for example "48,2" (the default: two days and two hours before)."""
-    raw = current_app.config.get("EVENT_REMINDER_HOURS") or os.environ.get(
-        "EVENT_REMINDER_HOURS", DEFAULT_REMINDER_HOURS)
+    raw = current_app.config["EVENT_REMINDER_HOURS"]
     hours = sorted({float(part) for part in str(raw).split(",") if part.strip()}, reverse=True)
     return [(f"{h:g}h", timedelta(hours=h)) for h in hours if h > 0]
 
@@ -42,7 +37,7 @@ def _due_batch(kind: str, window_start: timedelta, window_end: timedelta, limit:
     now = clock.now()
     return db.session.execute(
         select(Booking.id, Booking.user_id, Booking.join_mode, Event.id.label("event_id"),
-               Event.title, Event.starts_at, Event.ends_at, Event.venue)
+               Event.title, Event.starts_at, Event.ends_at, Event.runs_daily, Event.venue)
         .join(Event, Booking.event_id == Event.id)
         .outerjoin(ReminderSent, and_(ReminderSent.booking_id == Booking.id,
                                       ReminderSent.reminder_kind == kind))
@@ -63,7 +58,7 @@ def _send_one(due, user: User, kind: str) -> bool:
         where = " online. The join link appears on the event page shortly before it starts"
     elif due.venue:
         where = f" at {due.venue}"
-    when = services.when_text(due.starts_at, due.ends_at)
+    when = services.when_text(due.starts_at, due.ends_at, due.runs_daily)
     notify(user, Message(
         f"Reminder: {due.title}",
         f"This is a reminder that {due.title} is on {when}{where}. If you can no longer come, "
@@ -76,8 +71,7 @@ def _send_one(due, user: User, kind: str) -> bool:
 
 def send_due_reminders(worker_id: str, batch_size: int | None = None) -> int:
     """Send every due reminder; commits after each batch (EVENT_REMINDER_BATCH_SIZE)."""
-    batch_size = batch_size or int(current_app.config.get("EVENT_REMINDER_BATCH_SIZE") or
-                                   os.environ.get("EVENT_REMINDER_BATCH_SIZE", BATCH_SIZE))
+    batch_size = batch_size or int(current_app.config["EVENT_REMINDER_BATCH_SIZE"])
     sent = 0
     offsets = reminder_offsets()
     for index, (kind, before) in enumerate(offsets):

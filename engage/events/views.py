@@ -30,9 +30,12 @@ from engage.events.forms import (
     MODE_CHOICES,
     BookingForm,
     CancelEventForm,
+    CancelPlaceForm,
     CorrectionForm,
     EditEventForm,
     EventForm,
+    OrganiserForm,
+    WalkInForm,
 )
 from engage.events.models import ATTENDANCE_LABELS, BookingStatus, EventMode
 from engage.panels.services import role_notices
@@ -79,7 +82,15 @@ def index():
         "events/index.html", events=events, filters=filters, bookings=bookings,
         kind_choices=KIND_CHOICES, panel_choices=panel_choices,
         mode_choices=[c for c in MODE_CHOICES if c[0] != EventMode.BOTH],
-        can_create=services.can_create_events(user))
+        can_create=services.can_create_events(user),
+        registers_to_complete=services.count_registers_to_complete(user))
+
+
+@bp.route("/registers")
+@require(Permission.MANAGE_EVENTS)
+def registers():
+    return render_template("events/registers.html",
+                           events=services.registers_to_complete(_user()))
 
 
 @bp.route("/calendar")
@@ -99,7 +110,10 @@ def month():
     end = clock.from_london(datetime.combine(following, time()))
     by_day: dict[date, list] = {}
     for event in services.events_between(_user(), start, end):
-        by_day.setdefault(clock.to_london(event.starts_at).date(), []).append(event)
+        days = event.sessions
+        for number, day in enumerate(days, start=1):
+            if day.day.month == first.month:
+                by_day.setdefault(day.day, []).append((event, day, number, len(days)))
     return render_template(
         "events/month.html", first=first, weeks=services.month_grid(first.year, first.month),
         by_day=by_day, today=today, previous=previous, following=following)
@@ -269,7 +283,7 @@ def _prepare_event_form(form: EventForm, user) -> None:
 
 def _details_from(form: EventForm) -> services.EventDetails:
     starts_at = services.london_moment(form.day.data, form.start_time.data)
-    ends_at = services.london_moment(form.day.data, form.end_time.data)
+    ends_at = services.london_moment(form.last_date.data or form.day.data, form.end_time.data)
     return services.EventDetails(
         title=form.title.data, kind=form.kind.data,
         panel_id=int(form.panel_id.data) if form.panel_id.data else None,
@@ -282,7 +296,8 @@ def _details_from(form: EventForm) -> services.EventDetails:
         else None,
         prep_paid=form.prep_paid.data, prep_minutes=form.prep_minutes.data or 0,
         repeat=form.repeat.data if form.repeat else "",
-        repeat_until=form.repeat_until.data if form.repeat_until else None)
+        repeat_until=form.repeat_until.data if form.repeat_until else None,
+        runs_daily=form.runs.data != "continuous")
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -321,6 +336,9 @@ def edit(event_id: int):
         form.day.data = local_start.date()
         form.start_time.data = local_start.time()
         form.end_time.data = clock.to_london(event.ends_at).time()
+        end_date = clock.to_london(event.ends_at).date()
+        form.last_date.data = end_date if end_date != local_start.date() else None
+        form.runs.data = "daily" if event.runs_daily else "continuous"
         form.panel_id.data = str(event.panel_id) if event.panel_id else ""
         form.involvement_level.data = str(event.involvement_level)
         form.join_link.data = event.join_link or ""
@@ -357,25 +375,110 @@ def bookings(event_id: int):
     event = _managed(event_id)
     return render_template("events/bookings.html", event=event,
                            bookings=services.event_bookings(user, event),
-                           show_needs=services.is_organiser(user, event))
+                           show_needs=services.is_organiser(user, event),
+                           can_cancel=not event.has_started and not event.is_cancelled)
+
+
+@bp.route("/<int:event_id>/bookings/<int:booking_id>/cancel", methods=["GET", "POST"])
+@login_required
+def cancel_place(event_id: int, booking_id: int):
+    user = _user()
+    event = _managed(event_id)
+    booking = services.get_booking(user, event, booking_id)
+    if not booking.is_active:
+        return redirect(url_for("events.bookings", event_id=event.id))
+    form = CancelPlaceForm()
+    if form.validate_on_submit():
+        try:
+            services.cancel_place(user, booking, form.message.data or "")
+        except DomainError as error:
+            form.form_errors.append(error.message)
+        else:
+            flash(_("%(name)s's booking is cancelled and they have been told.",
+                    name=booking.user.display_name), "success")
+            return redirect(url_for("events.bookings", event_id=event.id))
+    return render_template("events/cancel_place.html", event=event, booking=booking,
+                           form=form)
+
+
+@bp.route("/<int:event_id>/organisers", methods=["GET", "POST"])
+@login_required
+def organisers(event_id: int):
+    user = _user()
+    event = _managed(event_id)
+    form = OrganiserForm()
+    choices = services.organiser_choices(user, event)
+    form.user_id.choices = [(p.id, p.display_name) for p in choices]
+    if form.validate_on_submit():
+        try:
+            person = services.add_organiser(user, event, form.user_id.data)
+        except DomainError as error:
+            form.form_errors.append(error.message)
+        else:
+            flash(_("%(name)s is now an organiser of this event and has been told.",
+                    name=person.display_name), "success")
+            return redirect(url_for("events.organisers", event_id=event.id))
+    return render_template("events/organisers.html", event=event, form=form,
+                           organisers=services.organisers_of(event), choices=choices,
+                           remove_form=EmptyForm())
+
+
+@bp.route("/<int:event_id>/organisers/<int:user_id>/remove", methods=["POST"])
+@login_required
+def remove_organiser(event_id: int, user_id: int):
+    user = _user()
+    event = _managed(event_id)
+    if EmptyForm().validate_on_submit():
+        try:
+            services.remove_organiser(user, event, user_id)
+        except DomainError as error:
+            if error.status_code == 404:
+                raise
+            flash(error.message, "error")
+        else:
+            flash(_("They are no longer an organiser of this event."), "success")
+    if user_id == user.id and not services.can_manage_event(user, event):
+        return redirect(url_for("events.detail", event_id=event.id))
+    return redirect(url_for("events.organisers", event_id=event.id))
 
 
 # --- attendance register ------------------------------------------------------------------------
 
 
-def _marks_from_form(records) -> tuple[dict[int, services.Mark], dict[int, str]]:
+def _whole_minutes(raw: str) -> int | None:
+    """A typed number of minutes; raises ValueError when it is not a whole number."""
+    raw = raw.strip()
+    return int(raw) if raw else None
+
+
+def _mark_from(form, event, prefix: str, status: str) -> services.Mark:
+    """One person's attendance as typed: `prefix` names their minutes field(s), which for an
+    event over several days are one per day (`prefix-2027-05-03`)."""
+    if event.is_multi_day:
+        days = {session.day.isoformat(): _whole_minutes(
+                    form.get(f"{prefix}-{session.day.isoformat()}", ""))
+                for session in event.sessions}
+        return services.Mark(status, None, days)
+    return services.Mark(status, _whole_minutes(form.get(prefix, "")))
+
+
+def _typed_mark(form, event) -> services.Mark:
+    """The attendance on a correction or walk-in form (per day for a multi-day event)."""
+    if event.is_multi_day:
+        return _mark_from(request.form, event, "minutes", form.status.data)
+    return services.Mark(form.status.data, form.minutes.data)
+
+
+def _marks_from_form(event, records) -> tuple[dict[int, services.Mark], dict[int, str]]:
     marks, errors = {}, {}
     for record in records:
         status = request.form.get(f"status-{record.user_id}", "")
-        raw = request.form.get(f"minutes-{record.user_id}", "").strip()
-        minutes = None
-        if raw:
-            try:
-                minutes = int(raw)
-            except ValueError:
-                errors[record.user_id] = _("Enter the minutes as a whole number, for example "
-                                           "45.")
-        marks[record.user_id] = services.Mark(status, minutes)
+        try:
+            marks[record.user_id] = _mark_from(request.form, event, f"minutes-{record.user_id}",
+                                               status)
+        except ValueError:
+            errors[record.user_id] = _("Enter the minutes as a whole number, for example 45.")
+            marks[record.user_id] = services.Mark(status)
     return marks, errors
 
 
@@ -387,7 +490,7 @@ def register(event_id: int):
     form = EmptyForm()
     typed, errors, problem = {}, {}, None
     if form.validate_on_submit():
-        marks, errors = _marks_from_form(services.register_preview(user, event))
+        marks, errors = _marks_from_form(event, services.register_preview(user, event))
         typed = marks
         if not errors:
             try:
@@ -402,19 +505,66 @@ def register(event_id: int):
         "events/register.html", event=event, records=services.register_preview(user, event),
         register=services.register_of(event), form=form, typed=typed, errors=errors,
         problem=problem, attendance_choices=list(ATTENDANCE_LABELS.items()),
-        corrections=services.corrections_for(event))
+        corrections=services.corrections_for(event), can_finalise=services.can_finalise(event))
     return page, (400 if errors or problem else 200)
 
 
-@bp.route("/<int:event_id>/register/finalise", methods=["POST"])
+@bp.route("/<int:event_id>/register/finalise", methods=["GET", "POST"])
 @login_required
 def finalise(event_id: int):
+    user = _user()
     event = _managed(event_id)
-    if EmptyForm().validate_on_submit():
-        services.finalise_register(_user(), event)
+    register = services.register_of(event)
+    if register is not None and register.is_final:
+        return redirect(url_for("events.register", event_id=event.id))
+    if not services.can_finalise(event):
+        flash(_("The register can be finalised once the event has ended. You can save it "
+                "until then."), "info")
+        return redirect(url_for("events.register", event_id=event.id))
+    form = EmptyForm()
+    if form.validate_on_submit():
+        services.finalise_register(user, event)
         flash(_("The register is finalised. Any later change will be recorded as a "
                 "correction."), "success")
-    return redirect(url_for("events.register", event_id=event.id))
+        return redirect(url_for("events.register", event_id=event.id))
+    records = services.register_preview(user, event)
+    return render_template("events/finalise.html", event=event, records=records,
+                           counts=services.register_counts(records), register=register,
+                           form=form)
+
+
+@bp.route("/<int:event_id>/register/walk-in")
+@login_required
+def walk_in_search(event_id: int):
+    user = _user()
+    event = _managed(event_id)
+    search = request.args.get("q", "")
+    return render_template("events/walk_in_search.html", event=event, search=search,
+                           matches=services.walk_in_matches(user, event, search),
+                           register=services.register_of(event))
+
+
+@bp.route("/<int:event_id>/register/walk-in/<int:user_id>", methods=["GET", "POST"])
+@login_required
+def walk_in(event_id: int, user_id: int):
+    user = _user()
+    event = _managed(event_id)
+    person = services.walk_in_person(user, event, user_id)
+    register = services.register_of(event)
+    form = WalkInForm()
+    if form.validate_on_submit():
+        try:
+            services.add_walk_in(user, event, person, _typed_mark(form, event),
+                                 form.reason.data or "")
+        except ValueError:
+            form.form_errors.append(_("Enter the minutes as a whole number, for example 45."))
+        except DomainError as error:
+            form.form_errors.append(error.message)
+        else:
+            flash(_("%(name)s is on the register.", name=person.display_name), "success")
+            return redirect(url_for("events.register", event_id=event.id))
+    return render_template("events/walk_in.html", event=event, person=person, form=form,
+                           final=register is not None and register.is_final)
 
 
 @bp.route("/<int:event_id>/register/<int:record_id>/correct", methods=["GET", "POST"])
@@ -426,9 +576,10 @@ def correct(event_id: int, record_id: int):
     form = CorrectionForm(status=record.status, minutes=record.minutes_attended)
     if form.validate_on_submit():
         try:
-            services.correct_attendance(user, record,
-                                        services.Mark(form.status.data, form.minutes.data),
+            services.correct_attendance(user, record, _typed_mark(form, event),
                                         form.reason.data)
+        except ValueError:
+            form.form_errors.append(_("Enter the minutes as a whole number, for example 45."))
         except DomainError as error:
             form.form_errors.append(error.message)
         else:

@@ -30,7 +30,6 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 # A form field name, not a secret.
 FORM_TOKEN_FIELD = "form_token"  # noqa: S105  # nosec B105
-FORM_TOKEN_MAX_AGE = 3 * 60 * 60  # long enough to write carefully, with breaks
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -60,8 +59,8 @@ def check_anonymous_post(form_name: str) -> str:
         raise CSRFError("The form was sent from another site.")
     token = request.form.get(FORM_TOKEN_FIELD, "")
     try:
-        signed = _serializer().loads(token, max_age=current_app.config.get(
-            "FEEDBACK_FORM_MAX_AGE", FORM_TOKEN_MAX_AGE))
+        signed = _serializer().loads(token, max_age=current_app.config[
+            "FEEDBACK_FORM_MAX_AGE"])
     except BadSignature as error:
         raise CSRFError("The form had expired.") from error
     if not isinstance(signed, dict) or signed.get("form") != form_name:

@@ -93,7 +93,7 @@ def lookup_key(code: str) -> str:
     """The only form in which a code is ever stored."""
     secret = current_app.config["SECRET_KEY"].encode()
     salt = hmac.new(secret, b"feedback-code", hashlib.sha256).digest()
-    n = current_app.config.get("FEEDBACK_CODE_SCRYPT_N", 2**14)
+    n = current_app.config["FEEDBACK_CODE_SCRYPT_N"]
     derived = hashlib.scrypt(normalise(code).encode(), salt=salt, n=n, r=8, p=1, dklen=32,
                              maxmem=64 * 1024 * 1024)
     return derived.hex()

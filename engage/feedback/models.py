@@ -125,6 +125,21 @@ class FeedbackItem(Base):
     def public_quote(self) -> str | None:
         return self.quote if self.may_quote and self.quote else None
 
+    @property
+    def snippet(self) -> str:
+        """The start of what was said, for lists staff read (never for public pages)."""
+        return snippet_of(self.body)
+
+
+SNIPPET_LENGTH = 140
+
+
+def snippet_of(text: str | None, length: int = SNIPPET_LENGTH) -> str:
+    words = " ".join((text or "").split())
+    if len(words) <= length:
+        return words
+    return words[:length].rsplit(" ", 1)[0].rstrip(",;:.") + "\u2026"
+
 
 class FeedbackReply(Base):
     """A reply from the team. Who wrote it is in the audit log, not here."""

@@ -10,6 +10,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import delete, func, select, union, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from engage.accounts.models import User, UserRole
 from engage.core import audit, clock
@@ -32,15 +33,6 @@ from engage.feedback.models import (
     random_feedback_id,
 )
 
-DEFAULT_TOPICS = [
-    "Sexual assault referral centre",
-    "Counselling and therapy",
-    "Police and reporting",
-    "Courts and justice",
-    "Health services",
-    "This website",
-    "Something else",
-]
 MAX_REPLY_LENGTH = 5000
 MAX_QUOTE_LENGTH = 1000
 MAX_REASON_LENGTH = 1000
@@ -59,7 +51,7 @@ WRONG_CODE = (
 
 def topics() -> list[str]:
     """The services or topics people can choose from (FEEDBACK_TOPICS setting)."""
-    return list(current_app.config.get("FEEDBACK_TOPICS") or DEFAULT_TOPICS)
+    return list(current_app.config["FEEDBACK_TOPICS"])
 
 
 @dataclass(frozen=True)
@@ -520,6 +512,41 @@ def triage_queue(*, status: str | None = None, topic: str | None = None,
     more = len(rows) > page_size
     rows = rows[:page_size]
     return QueuePage(items=rows, next_cursor=_cursor(rows[-1]) if more and rows else None)
+
+
+SEARCH_SCAN_LIMIT = 1000
+
+
+def search_feedback(*, words: str | None = None, received_from: date | None = None,
+                    received_to: date | None = None, theme_id: int | None = None,
+                    exclude_ids: Iterable[int] = (), limit: int = 20) -> list[FeedbackItem]:
+    """Find feedback in the triage list by what it says, the day it came and its theme (for
+    linking it to a 'you said, we did' entry). Every word typed must appear in the feedback,
+    its topic or its themes. What people wrote is encrypted at rest, so the day and theme
+    narrow the rows in the database and the words are matched here, over at most the
+    SEARCH_SCAN_LIMIT newest of those rows."""
+    query = select(FeedbackItem).options(selectinload(FeedbackItem.themes))
+    if received_from:
+        query = query.where(FeedbackItem.received_on >= received_from)
+    if received_to:
+        query = query.where(FeedbackItem.received_on <= received_to)
+    if theme_id:
+        query = query.where(FeedbackItem.id.in_(
+            select(FeedbackItemTheme.feedback_id).where(FeedbackItemTheme.theme_id == theme_id)))
+    excluded = list(exclude_ids)
+    if excluded:
+        query = query.where(FeedbackItem.id.not_in(excluded))
+    query = query.order_by(FeedbackItem.received_on.desc(), FeedbackItem.id.desc())
+    wanted = [word.casefold() for word in (words or "").split()]
+    found = []
+    for item in db.session.scalars(query.limit(SEARCH_SCAN_LIMIT if wanted else limit)):
+        searchable = " ".join([item.body, item.topic or "",
+                               *(theme.name for theme in item.themes)]).casefold()
+        if all(word in searchable for word in wanted):
+            found.append(item)
+            if len(found) == limit:
+                break
+    return found
 
 
 def all_themes() -> list[FeedbackTheme]:

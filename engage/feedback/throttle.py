@@ -18,7 +18,7 @@ SCOPE = "feedback-code"
 
 
 def check_limit() -> str:
-    return current_app.config.get("FEEDBACK_CHECK_LIMIT", "10 per 10 minutes")
+    return current_app.config["FEEDBACK_CHECK_LIMIT"]
 
 
 def count_wrong_code() -> None:

@@ -39,7 +39,7 @@ CHECK_FORM = "check-feedback"
 
 
 def _give_limit() -> str:
-    return current_app.config.get("FEEDBACK_GIVE_LIMIT", "10 per hour")
+    return current_app.config["FEEDBACK_GIVE_LIMIT"]
 
 
 def _protect_post(form_name: str) -> str:
@@ -335,7 +335,4 @@ def safeguarding_item(feedback_id: int):
 
 
 def _procedure() -> str:
-    return current_app.config.get("SAFEGUARDING_PROCEDURE") or (
-        "Read the feedback carefully. If anyone may be at immediate risk, call 999. Otherwise "
-        "follow your organisation's safeguarding procedure: record your decision, consult the "
-        "designated safeguarding lead, and never try to identify an anonymous giver.")
+    return current_app.config["SAFEGUARDING_PROCEDURE"]

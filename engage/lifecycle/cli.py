@@ -1,4 +1,4 @@
-"""`flask --app engage.wsgi engage backup PATH`, `restore PATH` and `apply-retention` (added to
+"""`engage backup PATH`, `restore PATH` and `apply-retention` (added to
 the `engage` command group by the lifecycle domain's init_app)."""
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ from engage.lifecycle.retention import apply_all
 @with_appcontext
 @click.argument("path", type=click.Path(dir_okay=False))
 def backup_command(path: str) -> None:
-    """Back up the whole database to PATH (SQLite online backup, or pg_dump custom format)."""
+    """Back up the database and every uploaded file, encrypted, to PATH."""
     try:
         written = backup(path)
     except BackupError as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"Backup written to {written}. Keep FIELD_ENCRYPTION_KEY safe separately: "
-               "encrypted fields cannot be read without it.")
+    click.echo(f"Encrypted backup written to {written}. Keep FIELD_ENCRYPTION_KEY safe "
+               "separately: neither the backup nor the encrypted fields in it can be read "
+               "without it.")
 
 
 @click.command("restore")
@@ -29,15 +30,16 @@ def backup_command(path: str) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def restore_command(path: str, yes: bool) -> None:
-    """Replace the database's contents with the backup at PATH."""
+    """Replace the database and the uploaded files with the backup at PATH."""
     if not yes:
-        click.confirm("This replaces everything in the configured database with the backup. "
-                      "Continue?", abort=True)
+        click.confirm("This replaces everything in the configured database and file storage "
+                      "with the backup. Continue?", abort=True)
     try:
-        restore(path)
+        restored = restore(path)
     except BackupError as error:
         raise click.ClickException(str(error)) from error
-    click.echo("Restored. Run `flask --app engage.wsgi db upgrade` if the backup is from an older "
+    click.echo(f"Restored the database and {restored['files']} files. Run `engage db upgrade` "
+               "if the backup is from an older "
                "version.")
 
 

@@ -7,7 +7,7 @@ from flask import Flask
 from engage.core import wiring
 from engage.events.signals import attendance_corrected, event_cancelled, register_finalised
 from engage.panels.services import ROLE_NOTICES
-from engage.payments import events_link, notices, payouts, personal_data, views
+from engage.payments import cli, events_link, notices, payouts, personal_data, views
 from engage.payments.models import (
     BatchState,
     ClaimKind,
@@ -27,6 +27,7 @@ def init_app(app: Flask) -> None:
     wiring.add_personal_data(app, *personal_data.KINDS)
     wiring.add_job(app, "payments_send_payouts", payouts.process_batches, every=0)
     wiring.add_job(app, "payments_reconcile", payouts.reconcile, every=24 * 60 * 60)
+    wiring.add_command(app, cli.import_receipts_command)
     wiring.connect(app, register_finalised, events_link.on_register_finalised)
     wiring.connect(app, attendance_corrected, events_link.on_attendance_corrected)
     wiring.connect(app, event_cancelled, events_link.on_event_cancelled)

@@ -35,3 +35,6 @@ class Attendee:
     # They said beforehand (when booking) that they do not want to be paid for this activity:
     # the draft claim starts declined, and they can still change it before sending.
     declined: bool = False
+    # For an activity over several days: the minutes taken part on each day, in date order
+    # (their sum is minutes_taken_part). Each day is paid as a day of its own.
+    day_minutes: tuple[int, ...] = ()

@@ -50,7 +50,7 @@ class PolicyFacts:
 
     @property
     def maximum_involvement_pence(self) -> int:
-        """The most one activity can earn under this policy."""
+        """The most one day of an activity can earn under this policy."""
         return max(self.half_day_pence, self.full_day_pence)
 
 
@@ -60,6 +60,9 @@ class ActivityFacts:
     kind_label: str = "activity"  # "meeting", "workshop", ...
     involvement_level: int = 1
     minutes_taken_part: int = 0
+    # An activity over several days: minutes on each day, in date order. Each day is paid as
+    # a day of its own (a three-day course attended in full is three full days).
+    day_minutes: tuple[int, ...] = ()
     prep_minutes: int = 0
     prep_paid: bool = False
     cancelled: bool = False
@@ -205,6 +208,42 @@ def _round_div(numerator: int, denominator: int) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
+def _one_day(policy: PolicyFacts, minutes: int) -> tuple[int, str]:
+    """What one day's time earns, and how it is worked out ("half day £75.00")."""
+    if policy.payment_mode == "hourly":
+        amount = _round_div(minutes * policy.hourly_pence, 60)
+        if policy.full_day_pence:
+            amount = min(amount, policy.full_day_pence)
+        return amount, (f"{format_duration(minutes)} at {format_pence(policy.hourly_pence)} "
+                        f"an hour {format_pence(amount)}")
+    threshold = policy.threshold_minutes
+    half = minutes <= threshold if policy.threshold_is_half_day else minutes < threshold
+    amount = policy.half_day_pence if half else policy.full_day_pence
+    return amount, f"{'half' if half else 'full'} day {format_pence(amount)}"
+
+
+def _over_several_days(policy: PolicyFacts, activity: ActivityFacts, what: str
+                       ) -> tuple[int, list[str]]:
+    """Each day taken part is paid as a day of its own; paid preparation counts towards the
+    first day attended."""
+    total, lines = 0, []
+    prep = activity.prep_minutes if activity.prep_paid and activity.prep_minutes > 0 else 0
+    for number, minutes in enumerate(activity.day_minutes, start=1):
+        if minutes <= 0:
+            continue
+        detail = f"{format_duration(minutes)} attended"
+        if prep:
+            minutes += prep
+            detail += f" + {format_duration(prep)} preparation"
+            prep = 0
+        amount, paid_as = _one_day(policy, minutes)
+        total += amount
+        lines.append(f"{what}, day {number}: {detail} → {paid_as}")
+    if len(lines) > 1:
+        lines.append(f"{len(lines)} days taken part → {format_pence(total)}")
+    return total, lines
+
+
 def _involvement(policy: PolicyFacts, activity: ActivityFacts, person: PersonFacts
                  ) -> tuple[int, int, list[str]]:
     """Returns (paid pence, declined pence, lines)."""
@@ -221,37 +260,30 @@ def _involvement(policy: PolicyFacts, activity: ActivityFacts, person: PersonFac
         return 0, 0, [f"{what} → no involvement payment for a paid employee in work time; "
                       "expenses are still paid"]
 
-    minutes = max(activity.minutes_taken_part, 0)
-    detail = f"{format_duration(minutes)} attended"
-    if activity.cancelled:
-        # Payable cancellations pay the activity as it was planned.
-        minutes = max(activity.planned_minutes, 0)
-        detail = (f"cancelled, paid as planned ({format_duration(minutes)}) as agreed by "
-                  "the lead")
-    if activity.prep_paid and activity.prep_minutes > 0:
-        minutes += activity.prep_minutes
-        detail += f" + {format_duration(activity.prep_minutes)} preparation"
-
-    if minutes <= 0:
-        return 0, 0, [f"{what}, no time recorded → no involvement payment"]
-    if policy.payment_mode == "hourly":
-        amount = _round_div(minutes * policy.hourly_pence, 60)
-        if policy.full_day_pence:
-            amount = min(amount, policy.full_day_pence)
-        earned = (f"{what}, {detail} → {format_duration(minutes)} at "
-                  f"{format_pence(policy.hourly_pence)} an hour {format_pence(amount)}")
+    if len(activity.day_minutes) > 1 and not activity.cancelled:
+        amount, earned_lines = _over_several_days(policy, activity, what)
     else:
-        threshold = policy.threshold_minutes
-        half = minutes <= threshold if policy.threshold_is_half_day else minutes < threshold
-        amount = policy.half_day_pence if half else policy.full_day_pence
-        earned = f"{what}, {detail} → {'half' if half else 'full'} day {format_pence(amount)}"
+        minutes = max(activity.minutes_taken_part, 0)
+        detail = f"{format_duration(minutes)} attended"
+        if activity.cancelled:
+            detail = "cancelled, payable as agreed by the lead"
+            minutes = max(minutes, 1)
+        if activity.prep_paid and activity.prep_minutes > 0:
+            minutes += activity.prep_minutes
+            detail += f" + {format_duration(activity.prep_minutes)} preparation"
+        if minutes <= 0:
+            return 0, 0, [f"{what}, no time recorded → no involvement payment"]
+        amount, paid_as = _one_day(policy, minutes)
+        earned_lines = [f"{what}, {detail} → {paid_as}"]
+    if not earned_lines:
+        return 0, 0, [f"{what}, no time recorded → no involvement payment"]
 
     if person.declined_for_activity or person.choice == PaymentChoice.DECLINE:
         why = "for this activity" if person.declined_for_activity else "in your preferences"
-        return 0, amount, [earned, f"You declined involvement payments {why} → "
+        return 0, amount, [*earned_lines, f"You declined involvement payments {why} → "
                            f"{format_pence(amount)} recorded as declined, not paid"]
 
-    lines = [earned]
+    lines = list(earned_lines)
     declined = 0
     if person.choice == PaymentChoice.CAP and person.cap_pence is not None:
         room = max(person.cap_pence - person.involvement_so_far_pence, 0)

@@ -54,8 +54,15 @@ def attendees_from_records(records, *, declined_ids: frozenset[int] | set[int] =
                            ) -> list[Attendee]:
     """Who can claim: those who took part. People in `declined_ids` said when booking that
     they do not want to be paid."""
-    return [Attendee(r.user_id, int(r.minutes_attended or 0), r.user_id in declined_ids)
+    return [Attendee(r.user_id, int(r.minutes_attended or 0), r.user_id in declined_ids,
+                     day_minutes_of(r))
             for r in records if r.status in TOOK_PART]
+
+
+def day_minutes_of(record) -> tuple[int, ...]:
+    """Minutes on each day of an event over several days, in date order (empty for one day)."""
+    days = getattr(record, "day_minutes", None) or {}
+    return tuple(int(days[day] or 0) for day in sorted(days))
 
 
 def declined_at_booking(event: Event) -> set[int]:
@@ -89,7 +96,9 @@ def on_attendance_corrected(event: Event, record=None, correction=None, actor=No
     """The person's claim follows the corrected record (see services.follow_attendance)."""
     if record is None:
         return
-    minutes = int(record.minutes_attended or 0) if record.status in TOOK_PART else 0
+    took_part = record.status in TOOK_PART
+    minutes = int(record.minutes_attended or 0) if took_part else 0
+    days = day_minutes_of(record) if took_part else ()
     claim = db.session.scalar(select(Claim).where(
         Claim.user_id == record.user_id, Claim.activity_kind == "event",
         Claim.activity_ref_id == event.id))
@@ -99,7 +108,8 @@ def on_attendance_corrected(event: Event, record=None, correction=None, actor=No
         activity = activity_from_event(event, lead_ids_for(event, actor))
         services.create_draft_involvement_claims(
             activity, [Attendee(record.user_id, minutes,
-                                record.user_id in declined_at_booking(event))], actor=actor)
+                                record.user_id in declined_at_booking(event), days)],
+            actor=actor)
         return
     reason = getattr(correction, "reason", "") or ""
-    services.follow_attendance(claim, minutes, actor, reason)
+    services.follow_attendance(claim, minutes, actor, reason, days)

@@ -296,6 +296,8 @@ class Claim(Base):
     minutes_taken_part: Mapped[int] = mapped_column(default=0)
     # How long the activity was planned to last (what a payable cancellation pays).
     planned_minutes: Mapped[int] = mapped_column(default=0)
+    # An activity over several days: minutes on each day in date order (empty for one day).
+    day_minutes: Mapped[list[int]] = mapped_column(JSON, default=list)
     prep_minutes: Mapped[int] = mapped_column(default=0)
     prep_paid: Mapped[bool] = mapped_column(Boolean, default=False)
     activity_cancelled: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -77,7 +77,7 @@ def _erase_claims(user) -> None:
                                     Claim.state.in_([ClaimState.DRAFT, ClaimState.RETURNED]))
     for claim in db.session.scalars(select(Claim).where(Claim.id.in_(drafts))):
         for receipt in db.session.scalars(select(Receipt).where(Receipt.claim_id == claim.id)):
-            receipts.path_of(receipt.stored_name).unlink(missing_ok=True)
+            receipts.delete(receipt.stored_name)
         db.session.delete(claim)
     db.session.flush()
     db.session.execute(update(Claim).where(Claim.user_id == user.id).values(user_id=None))

@@ -1,5 +1,6 @@
-"""Receipt files: PDF, JPEG or PNG up to 10 MB, type checked by content (magic bytes), stored
-outside the web root (instance/receipts) under random names with no extension."""
+"""Receipt files: PDF, JPEG or PNG up to 10 MB, type checked by content (magic bytes), encrypted
+with the field-encryption key and kept in the upload storage (engage/core/storage.py: a local
+folder, or S3-compatible object storage shared by every node) under random names."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import current_app
-
+from engage.core.crypto import decrypt_bytes, encrypt_bytes
+from engage.core.storage import storage
 from engage.errors import ValidationFailed
 
 MAX_RECEIPT_BYTES = 10 * 1024 * 1024
@@ -65,13 +66,6 @@ def check(filename: str, data: bytes) -> FileType:
     return kind
 
 
-def receipts_dir() -> Path:
-    path = Path(current_app.config.get("RECEIPTS_DIR") or
-                Path(current_app.instance_path) / "receipts")
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
-
-
 @dataclass(frozen=True)
 class StoredFile:
     stored_name: str
@@ -80,16 +74,54 @@ class StoredFile:
     sha256: str
 
 
+PREFIX = "receipts/"
+
+
+def key_of(stored_name: str) -> str:
+    if not re.fullmatch(r"[0-9a-f]{48}", stored_name):
+        raise ValidationFailed("Unknown receipt.")
+    return PREFIX + stored_name
+
+
 def store(data: bytes, kind: FileType) -> StoredFile:
+    """Encrypt and keep a checked receipt; the size and hash are of the file as uploaded."""
     stored_name = secrets.token_hex(24)
-    target = receipts_dir() / stored_name
-    with open(target, "xb") as handle:
-        handle.write(data)
-    target.chmod(0o600)
+    storage().put(key_of(stored_name), encrypt_bytes(data))
     return StoredFile(stored_name, kind, len(data), hashlib.sha256(data).hexdigest())
 
 
-def path_of(stored_name: str) -> Path:
-    if not re.fullmatch(r"[0-9a-f]{48}", stored_name):
-        raise ValidationFailed("Unknown receipt.")
-    return receipts_dir() / stored_name
+def read(stored_name: str) -> bytes:
+    """The receipt as uploaded (decrypted); FileMissing if it has gone."""
+    return decrypt_bytes(storage().get(key_of(stored_name)))
+
+
+def replace(stored_name: str, data: bytes) -> None:
+    """Put back a receipt under its existing name (the demo data does this)."""
+    storage().put(key_of(stored_name), encrypt_bytes(data))
+
+
+def exists(stored_name: str) -> bool:
+    return storage().exists(key_of(stored_name))
+
+
+def delete(stored_name: str) -> None:
+    storage().delete(key_of(stored_name))
+
+
+def import_plain_files(folder: Path) -> tuple[int, int]:
+    """Move receipts kept by earlier versions as plain files (instance/receipts/<name>) into
+    the storage, encrypted: (imported, already there). Each plain file is removed once its
+    encrypted copy is stored, so running it again after an interruption is safe."""
+    imported = skipped = 0
+    if not folder.is_dir():
+        return imported, skipped
+    for path in sorted(folder.iterdir()):
+        if not (path.is_file() and re.fullmatch(r"[0-9a-f]{48}", path.name)):
+            continue
+        if exists(path.name):
+            skipped += 1
+        else:
+            storage().put(key_of(path.name), encrypt_bytes(path.read_bytes()))
+            imported += 1
+        path.unlink()
+    return imported, skipped

@@ -41,7 +41,7 @@ def pseudonymise_old_payment_records(now: datetime, months: int) -> int:
     old = select(Claim.id).where(Claim.activity_date < first_day_of_financial_year(cutoff))
     named = list(db.session.scalars(old.where(Claim.user_id.is_not(None))))
     for receipt in db.session.scalars(select(Receipt).where(Receipt.claim_id.in_(old))):
-        receipts.path_of(receipt.stored_name).unlink(missing_ok=True)
+        receipts.delete(receipt.stored_name)
     db.session.execute(delete(Receipt).where(Receipt.claim_id.in_(old))
                        .execution_options(synchronize_session=False))
     db.session.execute(update(LedgerEntry).where(LedgerEntry.claim_id.in_(old),

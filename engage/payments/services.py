@@ -167,7 +167,7 @@ def create_draft_involvement_claims(activity: Activity, attendees: Iterable[Atte
             activity_title=activity.title, activity_date=activity.activity_date,
             involvement_level=activity.involvement_level, panel_id=activity.panel_id,
             lead_ids=list(activity.lead_ids), minutes_taken_part=attendee.minutes_taken_part,
-            planned_minutes=activity.planned_minutes,
+            planned_minutes=activity.planned_minutes, day_minutes=list(attendee.day_minutes),
             prep_minutes=activity.prep_minutes, prep_paid=activity.prep_paid,
             activity_cancelled=activity.cancelled,
             cancellation_payable=activity.cancellation_payable,
@@ -380,7 +380,8 @@ def work_out(claim: Claim) -> Result:
     activity = ActivityFacts(
         title=claim.activity_title, kind_label=_kind_label(claim),
         involvement_level=claim.involvement_level, minutes_taken_part=claim.minutes_taken_part,
-        prep_minutes=claim.prep_minutes, prep_paid=claim.prep_paid,
+        day_minutes=tuple(claim.day_minutes or ()), prep_minutes=claim.prep_minutes,
+        prep_paid=claim.prep_paid,
         cancelled=claim.activity_cancelled, cancellation_payable=claim.cancellation_payable,
         activity_date=claim.activity_date, planned_minutes=claim.planned_minutes,
     )
@@ -913,12 +914,13 @@ def override_late(actor, claim: Claim, reason: str) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def follow_attendance(claim: Claim, minutes: int, actor, why: str) -> None:
+def follow_attendance(claim: Claim, minutes: int, actor, why: str,
+                      day_minutes: tuple[int, ...] = ()) -> None:
     """The organiser corrected the person's attendance after the register was finalised. A
     claim not yet paid takes the new time and is worked out again; an approved one goes back
     to finance first (its approval withdrawn), so it is never paid on the old attendance. A
     claim already paid, or already being sent to the bank, is noted for finance to check."""
-    if minutes == claim.minutes_taken_part:
+    if minutes == claim.minutes_taken_part and list(day_minutes) == list(claim.day_minutes or []):
         return
     note = (f"Attendance corrected by the organiser: {format_duration(claim.minutes_taken_part)}"
             f" → {format_duration(minutes)}" + (f" ({why.strip()})" if why.strip() else ""))
@@ -933,6 +935,7 @@ def follow_attendance(claim: Claim, minutes: int, actor, why: str) -> None:
         _tell_finance_to_check(claim, actor, note)
         return
     claim.minutes_taken_part = minutes
+    claim.day_minutes = list(day_minutes)
     _record(claim, actor, claim.state, claim.state, note)
     if claim.state in EDITABLE_STATES:
         recalculate(claim)

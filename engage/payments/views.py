@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import secrets
 from datetime import date
 
@@ -28,6 +29,7 @@ from engage.core.csv import write_csv
 from engage.core.money import format_pence
 from engage.core.permissions import Permission
 from engage.core.security import csp
+from engage.core.storage import FileMissing
 from engage.errors import DomainError, NotFound
 from engage.extensions import csrf, db
 from engage.panels.models import Panel
@@ -329,8 +331,11 @@ def receipt(receipt_id: int):
         found = services.receipt_for(current_user, receipt_id)
     except NotFound:
         abort(404)
-    return send_file(receipts.path_of(found.stored_name), mimetype=found.content_type,
-                     as_attachment=True,
+    try:
+        data = receipts.read(found.stored_name)
+    except FileMissing:
+        abort(404)
+    return send_file(io.BytesIO(data), mimetype=found.content_type, as_attachment=True,
                      download_name=f"receipt-{found.id}.{found.extension}")
 
 

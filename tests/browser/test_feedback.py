@@ -181,8 +181,11 @@ def test_a_lead_writes_and_a_second_lead_approves_in_the_browser(live_server, pa
     page.get_by_label("Which organisation or service did it?").fill("City SARC")
     page.get_by_role("button", name="Save entry").click()
     entry_url = page.url
-    page.get_by_label("Feedback reference").fill(str(data["item"]))
-    page.get_by_role("button", name="Link feedback").click()
+    page.get_by_label("Words in the feedback").fill("drop-in")
+    page.get_by_role("button", name="Find feedback").click()
+    page.locator("#feedback-choices").get_by_role("button", name=re.compile("^Link")).first \
+        .click()
+    expect(page.get_by_text("Feedback linked to this entry.")).to_be_visible()
     page.get_by_role("button", name="Submit for approval").click()
     expect(page.get_by_text("Waiting for a second person to approve it")).to_be_visible()
     expect(page.get_by_role("button", name="Approve and publish")).to_have_count(0)

@@ -41,7 +41,7 @@ def tab_until(page: Page, check, limit: int = 80) -> dict:
 
 @pytest.fixture
 def people(live_server: LiveServer, tmp_path):
-    live_server.app.config["RECEIPTS_DIR"] = str(tmp_path / "receipts")
+    live_server.app.config["UPLOADS_DIR"] = str(tmp_path / "receipts")
     with live_server.app.app_context():
         seed()
         member, lead = make_member(), make_staff(Role.FACILITATOR)

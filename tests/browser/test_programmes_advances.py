@@ -31,7 +31,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 @pytest.fixture
 def world(live_server: LiveServer, tmp_path):
-    live_server.app.config["RECEIPTS_DIR"] = str(tmp_path / "receipts")
+    live_server.app.config["UPLOADS_DIR"] = str(tmp_path / "receipts")
     with live_server.app.app_context():
         seed()
         member, lead = make_member(display_name="River"), make_staff(Role.FACILITATOR)

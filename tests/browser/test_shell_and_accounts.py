@@ -381,3 +381,23 @@ def test_registration_works_without_javascript(live_server, page_without_js):
     page.get_by_role("link", name="I have saved my codes, continue").click()
     expect(heading(page)).to_have_text("Your account")
     expect(page.get_by_text("Signed in as River.")).to_be_visible()
+
+
+def test_home_page_logs_no_content_security_policy_violation(page: Page, live_server):
+    """Nothing the page loads (fonts, styles, scripts, images) is refused by the CSP: the
+    browser console stays free of violations and every request stays on this site."""
+    messages: list[str] = []
+    elsewhere: list[str] = []
+    page.on("console", lambda message: messages.append(message.text))
+    page.on("request", lambda req: None if req.url.startswith(live_server.url)
+            else elsewhere.append(req.url))
+    page.add_init_script("""document.addEventListener('securitypolicyviolation',
+      e => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));""")
+    page.goto(f"{live_server.url}/")
+    page.wait_for_load_state("networkidle")
+    expect(page.get_by_role("button", name="Exit this page")).to_be_visible()
+    assert page.evaluate("document.body.classList.contains('nhsuk-frontend-supported')")
+    assert page.evaluate("document.fonts.status") == "loaded"
+    violations = [m for m in messages if "Content Security Policy" in m or "CSP" in m]
+    assert violations == []
+    assert elsewhere == []

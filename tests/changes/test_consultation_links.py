@@ -30,7 +30,7 @@ from engage.extensions import db as _db
 from engage.panels.models import Attribution, AttributionPreference
 from tests.factories import make_member, make_staff, sign_in
 from tests.factories_consultations import make_consultation, question
-from tests.factories_feedback import give, make_entry, publish
+from tests.factories_feedback import give, make_entry, publish, publish_new_version
 
 
 @pytest.fixture
@@ -235,15 +235,16 @@ def test_named_respondents_hear_once_on_publish_and_status_change(db, lead):
     notes = _db.session.scalars(select(Notification)).all()
     assert sorted(n.user_id for n in notes) == sorted([both.id, answerer.id, whole.id])
     assert {n.title for n in notes} == {"What you told us has led to a change"}
-    services.update_entry(lead, entry, said=entry.said, done=entry.done,
-                          organisation=entry.organisation, status=ChangeStatus.DONE)
+    approver = make_staff(Role.PROGRAMME_LEAD)
+    publish_new_version(entry, lead, approver, status=ChangeStatus.DONE)
     moved = [n for n in _db.session.scalars(select(Notification))
              if n.title == "A change linked to what you told us has moved on"]
     assert sorted(n.user_id for n in moved) == sorted([both.id, answerer.id, whole.id])
-    # A later edit without a status change tells nobody.
-    services.update_entry(lead, entry, said=entry.said + " More.", done=entry.done,
-                          organisation=entry.organisation, status=ChangeStatus.DONE)
-    assert len(_db.session.scalars(select(Notification)).all()) == 6
+    # A later new version without a status change tells nobody who gave their views.
+    publish_new_version(entry, lead, approver, said=entry.said + " More.")
+    told = [n for n in _db.session.scalars(select(Notification))
+            if n.title != "Waiting for your approval"]
+    assert len(told) == 6
 
 
 def test_linking_an_answer_to_a_published_entry_tells_that_respondent(db, lead):

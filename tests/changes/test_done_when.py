@@ -40,7 +40,7 @@ def test_the_loop_closes_for_an_anonymous_visitor(app, db):
         "done": "A short guide is now sent before every first appointment.",
         "organisation": "City Clinic", "status": "done"})
     entry_url = created.headers["Location"]
-    assert writer.post(f"{entry_url}/links", {"reference": feedback_id},
+    assert writer.post(f"{entry_url}/links", {"feedback_id": feedback_id},
                        form_url=entry_url).status_code == 302
     assert writer.post(f"{entry_url}/submit", {}, form_url=entry_url).status_code == 302
 

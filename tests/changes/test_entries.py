@@ -14,7 +14,7 @@ from engage.core.permissions import Role
 from engage.errors import InvalidState, NotAllowed, ValidationFailed
 from engage.feedback.models import FeedbackItem, FeedbackStatus
 from tests.factories import make_member, make_staff, sign_in
-from tests.factories_feedback import give, make_entry, make_feedback, publish
+from tests.factories_feedback import give, make_entry, make_feedback, publish, publish_new_version
 
 
 @pytest.fixture
@@ -113,12 +113,13 @@ def test_named_givers_hear_when_published_and_when_status_changes(db, lead):
     notes = db.session.scalars(select(Notification)).all()
     assert [(n.user_id, n.title) for n in notes] == [(member.id,
                                                      "What you told us has led to a change")]
-    services.update_entry(lead, entry, said=entry.said, done=entry.done,
-                          organisation=entry.organisation, status=ChangeStatus.IN_PROGRESS)
-    notes = db.session.scalars(select(Notification).order_by(Notification.id)).all()
+    publish_new_version(entry, lead, status=ChangeStatus.IN_PROGRESS)
+    notes = db.session.scalars(select(Notification).where(Notification.user_id == member.id)
+                               .order_by(Notification.id)).all()
     assert notes[-1].title == "A change linked to what you told us has moved on"
     assert "In progress" in notes[-1].body
-    emails = db.session.scalars(select(OutboxMessage)).all()
+    emails = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.user_id == member.id)).all()
     assert len(emails) == 2 and all(e.subject == "You have a new message" for e in emails)
 
 
@@ -129,8 +130,7 @@ def test_published_edits_keep_a_visible_history(db, lead, client):
     with frozen(datetime(2026, 3, 2, 10, 0, tzinfo=UTC)):
         publish(entry)
     with frozen(datetime(2026, 4, 7, 15, 30, tzinfo=UTC)):
-        services.update_entry(lead, entry, said=entry.said, done="Now open until 10pm.",
-                              organisation=entry.organisation, status=ChangeStatus.DONE)
+        publish_new_version(entry, lead, done="Now open until 10pm.", status=ChangeStatus.DONE)
     db.session.commit()
     html = client.get(f"/you-said-we-did/{entry.id}").get_data(as_text=True)
     assert "Published on 2 March 2026 at 10:00" in html
@@ -155,11 +155,13 @@ def test_lead_writes_links_and_a_second_lead_approves_through_the_pages(browser_
     assert response.status_code == 302
     entry_url = response.headers["Location"]
     entry = db.session.scalars(select(ChangeEntry)).one()
-    linked = browser_like.post(f"{entry_url}/links", {"reference": str(item.id)},
+    found = browser_like.get(f"{entry_url}?words=drop-in+later").get_data(as_text=True)
+    assert "Please open the drop-in later." in found
+    linked = browser_like.post(f"{entry_url}/links", {"feedback_id": str(item.id)},
                                form_url=entry_url)
     assert linked.status_code == 302
-    wrong = browser_like.post(f"{entry_url}/links", {"reference": "999"}, form_url=entry_url)
-    assert wrong.status_code == 400 and "No feedback has that reference" in wrong.get_data(
+    wrong = browser_like.post(f"{entry_url}/links", {"feedback_id": "999"}, form_url=entry_url)
+    assert wrong.status_code == 400 and "That feedback is no longer there" in wrong.get_data(
         as_text=True)
     assert browser_like.post(f"{entry_url}/submit", {}, form_url=entry_url).status_code == 302
     page = browser_like.get(entry_url).get_data(as_text=True)

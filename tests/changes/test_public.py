@@ -117,7 +117,7 @@ def test_json_entries_have_exactly_the_documented_fields_and_no_personal_data(db
     db.session.commit()
     response = client.get("/you-said-we-did.json")
     body = response.get_json()
-    assert set(body) == {"entries", "next", "fields_documentation"}
+    assert set(body) == {"entries", "withdrawn", "next", "fields_documentation"}
     record = body["entries"][0]
     assert set(record) == set(JSON_ENTRY_FIELDS)
     assert record["you_said"] == "You said this" and record["status"] == "planned"

@@ -11,7 +11,7 @@ from engage.core.permissions import Role
 from engage.extensions import db as _db
 from tests.conftest import make_app
 from tests.factories import make_member, make_staff, sign_in
-from tests.factories_feedback import make_entry, publish
+from tests.factories_feedback import make_entry, publish, publish_new_version
 
 
 def _published(said: str, organisation: str = "City Sexual Assault Referral Centre"):
@@ -30,18 +30,31 @@ def test_a_published_entry_shows_at_once_on_a_log_already_seen(app, db, client):
     assert feed["entries"][0]["you_said"].startswith("A second change")
 
 
-def test_an_edit_to_a_published_entry_shows_at_once(app, db, client):
+def test_an_approved_new_version_of_a_published_entry_shows_at_once(app, db, client):
     entry = _published("Evening drop-in closes too early.")
     client.get("/you-said-we-did")
-    lead = make_staff(Role.PROGRAMME_LEAD)
-    services.update_entry(lead, entry, said=entry.said, done="Open until 9pm from May.",
-                          organisation="Another Service", status="done")
+    publish_new_version(entry, make_staff(Role.PROGRAMME_LEAD),
+                        done="Open until 9pm from May.", organisation="Another Service",
+                        status="done")
     db.session.commit()
     page = client.get("/you-said-we-did").get_data(as_text=True)
     assert "Another Service" in page  # in the entry and in the organisation filter
     assert "City Sexual Assault Referral Centre" not in page
     feed = client.get("/you-said-we-did.json").get_json()
     assert feed["entries"][0]["we_did"] == "Open until 9pm from May."
+
+
+def test_a_withdrawn_entry_leaves_a_log_already_seen(app, db, client):
+    entry = _published("The waiting room is too loud.", organisation="Quiet Rooms Service")
+    assert "Quiet Rooms Service" in client.get("/you-said-we-did").get_data(as_text=True)
+    services.withdraw_entry(make_staff(Role.PROGRAMME_LEAD), entry, "It repeated another entry.")
+    db.session.commit()
+    page = client.get("/you-said-we-did").get_data(as_text=True)
+    assert "The waiting room is too loud." not in page
+    assert "Quiet Rooms Service" not in page  # gone from the organisation filter too
+    feed = client.get("/you-said-we-did.json").get_json()
+    assert feed["entries"] == []
+    assert feed["withdrawn"][0]["reason"] == "It repeated another entry."
 
 
 def test_a_change_made_by_a_bulk_statement_shows_too(app, db, client):

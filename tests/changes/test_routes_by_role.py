@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from engage.changes import services
 from engage.core.permissions import Role
 from tests.factories import make_member, make_staff, sign_in
 from tests.factories_feedback import give, make_entry, publish
@@ -19,6 +20,7 @@ GET_ROUTES = {
     "/you-said-we-did": [OK] * 8,
     "/you-said-we-did/{entry}": [OK] * 8,
     "/you-said-we-did/{draft}": [MISSING] * 8,
+    "/you-said-we-did/{withdrawn}": [410] * 8,
     "/you-said-we-did.json": [OK] * 8,
     "/you-said-we-did.atom": [OK] * 8,
     "/you-said-we-did.csv": [OK] * 8,
@@ -43,6 +45,10 @@ GET_ROUTES = {
                                     FORBIDDEN, FORBIDDEN],
     "/staff/changes/measures": [LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN, FORBIDDEN,
                                 OK],
+    "/staff/changes/{entry}/withdraw": [LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN,
+                                        FORBIDDEN, OK],
+    "/staff/changes/{draft}/delete": [LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN,
+                                      FORBIDDEN, FORBIDDEN],
 }
 
 # POST routes: only the roles allowed get past the permission check (then 302 or 400).
@@ -63,6 +69,10 @@ POST_ROUTES = {
     "/staff/changes/{draft}/consultations/1/remove": {Role.PROGRAMME_LEAD},
     "/staff/changes/{draft}/answers/abc/remove": {Role.PROGRAMME_LEAD},
     "/staff/changes/answer-links": {Role.PROGRAMME_LEAD},
+    "/staff/changes/{draft}/send-back": {Role.PROGRAMME_LEAD, Role.ADMIN},
+    "/staff/changes/{entry}/withdraw": {Role.PROGRAMME_LEAD, Role.ADMIN},
+    # Last: it deletes the draft.
+    "/staff/changes/{draft}/delete": {Role.PROGRAMME_LEAD},
 }
 
 
@@ -76,13 +86,15 @@ def world(db):
     flagged.safeguarding_flagged = True
     entry = publish(make_entry(lead))
     draft = make_entry(lead, said="Draft")
+    withdrawn = publish(make_entry(lead, said="Withdrawn"))
+    services.withdraw_entry(lead, withdrawn, "It repeated another entry.")
     db.session.commit()
     people = {"member": owner, "other_member": other}
     for role in ROLES[3:]:
         people[role] = make_staff(role)
     db.session.commit()
     ids = {"named": named.id, "anon": anon.id, "flagged": flagged.id, "entry": entry.id,
-           "draft": draft.id}
+           "draft": draft.id, "withdrawn": withdrawn.id}
     return people, ids
 
 
@@ -116,6 +128,7 @@ ANONYMOUS_POSTS = {"/feedback/check/delete-replies", "/feedback/check/withdraw"}
 def test_every_feedback_and_changes_route_is_walked(app):
     walked = {route.split("?")[0] for route in [*GET_ROUTES, *POST_ROUTES]}
     normalised = {r.replace("{entry}", "<int:entry_id>").replace("{draft}", "<int:entry_id>")
+                  .replace("{withdrawn}", "<int:entry_id>")
                   .replace("{named}", "<int:feedback_id>").replace("{anon}", "<int:feedback_id>")
                   .replace("{flagged}", "<int:feedback_id>").replace("/999", "/<int:feedback_id>")
                   .replace("/links/1/", "/links/<int:feedback_id>/")

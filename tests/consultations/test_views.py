@@ -327,6 +327,7 @@ def test_every_consultation_route_for_every_role(app, db, people, panel):
         f"/consultations/{c}/preview": STAFF_ONLY,
         f"/consultations/{c}/responses": STAFF_ONLY,
         f"/consultations/{c}/export.csv": STAFF_ONLY,
+        f"/consultations/{c}/summary.pdf": STAFF_ONLY,
         f"/consultations/{public.id}/manage": {**STAFF_ONLY, "other_facilitator": 404},
         f"/consultations/{c}/withdraw": {**dict.fromkeys(ROLES, 404), "anonymous": 302},
     }

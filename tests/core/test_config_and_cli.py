@@ -12,7 +12,11 @@ from engage.demo import DEMO_PASSWORD
 
 
 class _Prod(ProductionConfig):
-    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    # Nothing connects while the app is built, so these need not be running.
+    SQLALCHEMY_DATABASE_URI = "postgresql+psycopg://engage@127.0.0.1:9/engage"
+    RATELIMIT_STORAGE_URI = "redis://127.0.0.1:9/0"
+    SECRET_KEY = "x" * 48
+    FIELD_ENCRYPTION_KEY = "dGVzdGluZy1vbmx5LWZpZWxkLWtleS0zMi1ieXRlcyE="
 
 
 def test_production_refuses_to_start_without_secret_key():
@@ -33,12 +37,24 @@ def test_production_refuses_to_start_without_field_key():
         create_app(NoFieldKey)
 
 
-def test_production_sends_hsts_and_secure_cookies():
-    class Ready(_Prod):
-        SECRET_KEY = "x" * 48
-        FIELD_ENCRYPTION_KEY = "dGVzdGluZy1vbmx5LWZpZWxkLWtleS0zMi1ieXRlcyE="
+def test_production_refuses_sqlite_and_says_to_set_database_url():
+    class OnSqlite(_Prod):
+        SQLALCHEMY_DATABASE_URI = "sqlite:///engage.sqlite3"
 
-    app = create_app(Ready)
+    with pytest.raises(ConfigurationError, match="DATABASE_URL=postgresql"):
+        create_app(OnSqlite)
+
+
+def test_production_refuses_memory_rate_limits_and_says_to_set_redis():
+    class InMemory(_Prod):
+        RATELIMIT_STORAGE_URI = "memory://"
+
+    with pytest.raises(ConfigurationError, match=r"RATELIMIT_STORAGE_URI=redis://.*engage\[redis\]"):
+        create_app(InMemory)
+
+
+def test_production_sends_hsts_and_secure_cookies():
+    app = create_app(_Prod)
     assert app.config["SESSION_COOKIE_SECURE"] is True
     response = app.test_client().get("/support")
     assert "max-age" in response.headers["Strict-Transport-Security"]

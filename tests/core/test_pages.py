@@ -108,3 +108,36 @@ def test_formatted_text_is_cleaned_again_when_shown(app):
     shown = str(render('<p>Hello</p><script>alert(1)</script><img src=x onerror="alert(2)">'))
     assert "<p>Hello</p>" in shown
     assert "<script" not in shown and "onerror" not in shown
+
+
+def test_readyz_reports_each_dependency_the_worker_lease_and_the_outbox(client, db):
+    from datetime import timedelta
+
+    from engage.core import clock, leases
+    from engage.core.notify import queue_email
+
+    body = client.get("/readyz").get_json()
+    assert body["checks"]["database"] == "ok" and body["checks"]["storage"] == "ok"
+    assert body["worker"] == {"lease_age_seconds": None, "leading": False}
+    assert body["outbox"] == {"backlog": 0, "oldest_seconds": None}
+    moment = clock.now()
+    with clock.frozen(moment):
+        leases.acquire("worker", "host:1:abc", 60)
+        queue_email("someone@example.org", "Hello", "A message.")
+        db.session.commit()
+    with clock.frozen(moment + timedelta(seconds=90)):
+        response = client.get("/readyz")
+    assert response.status_code == 200 and "Set-Cookie" not in response.headers
+    body = response.get_json()
+    assert body["ready"] is True
+    assert body["worker"] == {"lease_age_seconds": 90.0, "leading": False}
+    assert body["outbox"]["backlog"] == 1 and body["outbox"]["oldest_seconds"] == 90
+
+
+def test_readyz_is_503_when_file_storage_cannot_be_used(app, client, tmp_path):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the uploads folder should be")
+    app.config["UPLOADS_DIR"] = str(blocked)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["storage"] == "unavailable"

@@ -46,6 +46,12 @@ EXPECTED = {
     "events.bookings": ("/events/{upcoming}/bookings", ORGANISE),
     "events.register": ("/events/{held}/register", ORGANISE),
     "events.correct": ("/events/{held}/register/{record}/correct", ORGANISE),
+    "events.registers": ("/events/registers", CREATE),
+    "events.finalise": ("/events/{unfinalised}/register/finalise", ORGANISE),
+    "events.walk_in_search": ("/events/{held}/register/walk-in?q=a", ORGANISE),
+    "events.walk_in": ("/events/{held}/register/walk-in/{spare}", ORGANISE),
+    "events.cancel_place": ("/events/{upcoming}/bookings/{booking}/cancel", ORGANISE),
+    "events.organisers": ("/events/{upcoming}/organisers", ORGANISE),
     "events.feed": ("/events/feed/not-a-real-token.ics", dict.fromkeys(ROLES, 404)),
 }
 POST_ONLY = {
@@ -53,7 +59,7 @@ POST_ONLY = {
     "events.decline_offer": "/events/{upcoming}/offer/decline",
     "events.feed_renew": "/events/feed",
     "events.feed_revoke": "/events/feed/revoke",
-    "events.finalise": "/events/{held}/register/finalise",
+    "events.remove_organiser": "/events/{upcoming}/organisers/{spare}/remove",
 }
 
 
@@ -65,15 +71,15 @@ def test_every_events_endpoint_has_an_expectation(app):
 
 @pytest.fixture
 def world(app):
-    member, other = make_member(), make_member()
+    member, other, spare = make_member(), make_member(), make_member()
     facilitator = make_staff(Role.FACILITATOR)
-    panel = make_panel(facilitators=[facilitator], members=[member])
+    panel = make_panel(facilitators=[facilitator], members=[member, spare])
     upcoming = make_event(panel=panel, organiser=facilitator)
-    services.book_event(member, upcoming, services.BookingDetails())
+    booking = services.book_event(member, upcoming, services.BookingDetails())
+    unfinalised = make_event(panel=panel, organiser=facilitator, starts_in=timedelta(days=-5))
     held = make_event(panel=panel, organiser=facilitator, starts_in=timedelta(days=-2))
-    booking = Booking(event_id=held.id, user_id=member.id, status=BookingStatus.CONFIRMED,
-                      confirmed_at=clock.now() - timedelta(days=3))
-    db.session.add(booking)
+    db.session.add(Booking(event_id=held.id, user_id=member.id, status=BookingStatus.CONFIRMED,
+                           confirmed_at=clock.now() - timedelta(days=3)))
     held.confirmed_count = 1
     db.session.flush()
     [record] = services.finalise_register(facilitator, held)
@@ -83,7 +89,8 @@ def world(app):
         "safeguarding_lead": make_staff(Role.SAFEGUARDING_LEAD), "admin": make_staff(Role.ADMIN),
     }
     db.session.commit()
-    return people, {"upcoming": upcoming.id, "held": held.id, "record": record.id}
+    return people, {"upcoming": upcoming.id, "held": held.id, "record": record.id,
+                    "unfinalised": unfinalised.id, "booking": booking.id, "spare": spare.id}
 
 
 @pytest.mark.parametrize("role", ROLES)

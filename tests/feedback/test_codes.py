@@ -8,6 +8,7 @@ import math
 
 from sqlalchemy import text
 
+from engage.config import Config
 from engage.feedback import codes, services
 from engage.feedback.models import FeedbackItem
 from tests.factories_feedback import give
@@ -31,7 +32,7 @@ def test_codes_are_seven_list_words_and_about_90_bits():
 
 
 def test_lookup_is_scrypt_keyed_by_the_secret_and_forgiving_of_typing(app):
-    app.config.pop("FEEDBACK_CODE_SCRYPT_N")  # the real default cost
+    app.config["FEEDBACK_CODE_SCRYPT_N"] = Config.FEEDBACK_CODE_SCRYPT_N  # the real default
     code = "apple-harbor-candle-seventh-mosaic-garden-uphold"
     salt = hmac.new(app.config["SECRET_KEY"].encode(), b"feedback-code", hashlib.sha256).digest()
     expected = hashlib.scrypt(code.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32).hex()

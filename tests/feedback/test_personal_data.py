@@ -43,11 +43,16 @@ def test_staff_who_wrote_or_approved_entries_are_unlinked_on_closure(db):
     writer, approver = make_staff(Role.PROGRAMME_LEAD), make_staff(Role.PROGRAMME_LEAD)
     entry = publish(make_entry(writer), approver)
     assert export_all(approver)["change_entries"] == [
-        {"entry": entry.id, "wrote": False, "submitted": False, "approved": True}]
+        {"entry": entry.id, "wrote": False, "submitted": False, "approved": True,
+         "sent_back": False, "withdrew": False}]
+    assert export_all(approver)["change_entry_versions"] == [
+        {"entry": entry.id, "version": 1, "wrote": False, "submitted": False, "approved": True,
+         "sent_back": False}]
     erase_all(approver)
     db.session.flush()
     db.session.refresh(entry)
     assert entry.approved_by_id is None and entry.is_published
+    assert entry.versions[0].approved_by_id is None
 
 
 def test_every_table_here_that_refers_to_a_person_is_registered(app):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.services import s3_server  # noqa: F401 - a fixture for the restore drill
+
 
 @pytest.fixture
 def request_ctx(app):

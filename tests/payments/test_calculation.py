@@ -81,6 +81,16 @@ INVOLVEMENT_CASES = [
     (NHSE, meeting(), PersonFacts(choice="cap", cap_pence=100000), 7500, 0, "cap not reached"),
     (NIHR, meeting(level=2, minutes=90), PersonFacts(), 4125, 0, "hourly: 1.5 h at £27.50"),
     (NIHR, meeting(minutes=600), PersonFacts(), 16500, 0, "hourly: capped at the maximum"),
+    (NHSE, meeting(minutes=720, day_minutes=(360, 360)), PersonFacts(), 30000, 0,
+     "two days: each is a full day"),
+    (NHSE, meeting(minutes=480, day_minutes=(360, 0, 120)), PersonFacts(), 22500, 0,
+     "three days, one missed: a full day and a half day"),
+    (NHSE, meeting(minutes=300, day_minutes=(180, 120), prep_minutes=90, prep_paid=True),
+     PersonFacts(), 22500, 0, "several days: preparation counts towards the first day"),
+    (NIHR, meeting(minutes=1200, day_minutes=(600, 600)), PersonFacts(), 33000, 0,
+     "hourly over several days: each day capped on its own"),
+    (NHSE, meeting(minutes=720, day_minutes=(360, 360)),
+     PersonFacts(choice="cap", cap_pence=20000), 20000, 10000, "several days, then the cap"),
 ]
 
 
@@ -89,6 +99,16 @@ INVOLVEMENT_CASES = [
 def test_involvement_payment(policy, activity, person, paid, declined, why):
     result = calculate(policy, activity, person)
     assert (result.involvement_pence, result.declined_pence) == (paid, declined)
+
+
+def test_an_activity_over_several_days_explains_each_day():
+    result = calculate(NHSE, meeting(minutes=480, day_minutes=(360, 0, 120)), PersonFacts(),
+                       [])
+    assert result.lines[:3] == (
+        "Level 4 meeting, day 1: 6 h attended → full day £150.00",
+        "Level 4 meeting, day 3: 2 h attended → half day £75.00",
+        "2 days taken part → £225.00",
+    )
 
 
 def test_the_policy_example_explanation():

@@ -22,7 +22,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
 
 @pytest.fixture(autouse=True)
 def _policies(app, tmp_path):
-    app.config["RECEIPTS_DIR"] = str(tmp_path / "receipts")
+    app.config["UPLOADS_DIR"] = str(tmp_path / "receipts")
     seed()
 
 

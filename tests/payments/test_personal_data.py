@@ -18,7 +18,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 def test_closing_an_account_keeps_payment_records_without_the_person(app, db, tmp_path):
     from engage.core.permissions import Role
 
-    app.config["RECEIPTS_DIR"] = str(tmp_path)
+    app.config["UPLOADS_DIR"] = str(tmp_path)
     seed()
     member = make_member()
     paid = approved_claim(member)
@@ -27,7 +27,7 @@ def test_closing_an_account_keeps_payment_records_without_the_person(app, db, tm
     services.add_expense(member, draft, category="parking", expense_date=draft.activity_date,
                          amount_pence=300, miles=None, description="", preapproved=False,
                          receipt_file=("p.png", PNG))
-    stored = Path(tmp_path) / db.session.scalar(select(Receipt.stored_name))
+    stored = Path(tmp_path) / "receipts" / db.session.scalar(select(Receipt.stored_name))
     assert stored.exists()
     exported = export_all(member)
     assert len(exported["payment_claims"]) == 2

@@ -23,7 +23,7 @@ ROLES = ["anonymous", "member", "other_member", "facilitator", "programme_lead",
 
 @pytest.fixture(autouse=True)
 def _setup(app, tmp_path):
-    app.config["RECEIPTS_DIR"] = str(tmp_path / "receipts")
+    app.config["UPLOADS_DIR"] = str(tmp_path / "receipts")
     seed()
 
 
@@ -83,17 +83,20 @@ def test_bad_uploads_are_refused_and_the_typed_values_kept(app, db, filename, da
     assert db.session.scalar(select(Receipt.id)) is None
 
 
-def test_receipts_are_stored_outside_the_web_root_and_served_as_attachments(app, db, tmp_path):
+def test_receipts_are_stored_encrypted_outside_the_web_root_and_served_as_attachments(
+        app, db, tmp_path):
     member = make_member()
     claim = make_claim(member)
     visitor = _signed_in(app, member)
     _upload(visitor, claim.id, "parking.png", PNG)
     receipt = db.session.scalar(select(Receipt))
-    stored = tmp_path / "receipts" / receipt.stored_name
-    assert stored.read_bytes() == PNG
+    stored = tmp_path / "receipts" / "receipts" / receipt.stored_name
+    assert stored.stat().st_mode & 0o777 == 0o600
+    assert PNG not in stored.read_bytes() and b"PNG" not in stored.read_bytes()
     assert "." not in receipt.stored_name and len(receipt.stored_name) == 48
     response = visitor.get(f"/payments/receipts/{receipt.id}")
     assert response.status_code == 200
+    assert response.data == PNG
     assert response.headers["Content-Disposition"].startswith("attachment")
     assert response.headers["Content-Type"] == "image/png"
     other = _signed_in(app, make_member())

@@ -1,7 +1,7 @@
 """claims follow every policy rule; payroll lines per pay element; staff names kept
 
-Revision ID: 0019_claims_policy_rules
-Revises: 0018_payout_lifecycle
+Revision ID: 0023_claims_policy_rules
+Revises: 0022_change_governance
 Create Date: 2026-12-05 20:14:01
 
 - The claim deadline is in calendar months (claim_deadline_months), not days: existing
@@ -23,8 +23,8 @@ import engage.db
 
 
 # revision identifiers, used by Alembic.
-revision = '0019_claims_policy_rules'
-down_revision = '0018_payout_lifecycle'
+revision = '0023_claims_policy_rules'
+down_revision = '0022_change_governance'
 branch_labels = None
 depends_on = None
 
