@@ -266,8 +266,10 @@ def _involvement(policy: PolicyFacts, activity: ActivityFacts, person: PersonFac
         minutes = max(activity.minutes_taken_part, 0)
         detail = f"{format_duration(minutes)} attended"
         if activity.cancelled:
-            detail = "cancelled, payable as agreed by the lead"
-            minutes = max(minutes, 1)
+            # Payable cancellations pay the activity as it was planned.
+            minutes = max(activity.planned_minutes, 0)
+            detail = (f"cancelled, paid as planned ({format_duration(minutes)}) as agreed by "
+                      "the lead")
         if activity.prep_paid and activity.prep_minutes > 0:
             minutes += activity.prep_minutes
             detail += f" + {format_duration(activity.prep_minutes)} preparation"
