@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv as _csv
 import io
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from flask import Response
@@ -27,7 +28,7 @@ def safe_cell(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, int | float):
+    if isinstance(value, int | float | Decimal):
         return str(value)
     text = str(value)
     if text.startswith(FORMULA_TRIGGERS):

@@ -48,6 +48,7 @@ def seed(people: dict) -> list[str]:
     if services.preferences_of(member2).id is None:
         services.update_preferences(member2, choice="accept", cap_pence=None, route="payroll",
                                     capacity="self", payroll_number="PR-0042",
+                                    legal_name=f"{member2.display_name} (legal name)",
                                     access_needs_taxi=False)
     day = clock.today_london() - timedelta(days=6)
     panel_id = db.session.scalar(select(Panel.id).where(Panel.name == SURVIVOR_PANEL))

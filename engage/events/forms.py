@@ -108,6 +108,7 @@ class BookingForm(FlaskForm):
 class CancelEventForm(FlaskForm):
     reason = TextAreaField(_l("Message to people who booked (optional)"), validators=[
         Length(max=1000, message=_l("Use 1,000 characters or fewer."))])
+    payable = BooleanField(_l("People with a place are paid as if it went ahead"))
 
 
 class CorrectionForm(FlaskForm):

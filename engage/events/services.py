@@ -43,7 +43,12 @@ from engage.events.models import (
     last_day_of,
     runs_each_day,
 )
-from engage.events.signals import attendance_corrected, booking_cancelled, register_finalised
+from engage.events.signals import (
+    attendance_corrected,
+    booking_cancelled,
+    event_cancelled,
+    register_finalised,
+)
 from engage.extensions import db
 from engage.panels.models import PLACE_HOLDING_STATES, Panel, PanelMembership, PanelStaff
 
@@ -504,7 +509,10 @@ def _set_capacity(event: Event, capacity: int) -> None:
     db.session.refresh(event, ["capacity", "confirmed_count"])
 
 
-def cancel_event(actor, event: Event, reason: str = "") -> None:
+def cancel_event(actor, event: Event, reason: str = "", *,
+                 cancellation_payable: bool = False) -> None:
+    """Cancel the event and tell everyone booked. `cancellation_payable`: the organiser says
+    people with a place are paid as if it had gone ahead (listeners decide what that means)."""
     if not can_manage_event(actor, event):
         raise NotAllowed()
     result = db.session.execute(
@@ -516,8 +524,12 @@ def cancel_event(actor, event: Event, reason: str = "") -> None:
         raise InvalidState("This event is already cancelled.")
     db.session.refresh(event)
     audit.record("event.cancelled", actor_id=actor.id, subject_type="event",
-                 subject_id=event.id)
+                 subject_id=event.id, payable=cancellation_payable)
     _tell_booked(event, "cancelled", [])
+    booked = list(db.session.scalars(select(Booking.user_id).where(
+        Booking.event_id == event.id, Booking.status == BookingStatus.CONFIRMED)))
+    event_cancelled.send(event, booked_user_ids=booked,
+                         cancellation_payable=cancellation_payable, actor=actor)
 
 
 def _tell_booked(event: Event, what: str, changes: list[str]) -> None:

@@ -7,6 +7,9 @@ actor=user)` follows a correction to a finalised register in the same way (a per
 finalised register as a walk-in comes as a correction from "did not attend").
 `booking_cancelled.send(event, booking=..., actor=user, by_organiser=bool)` follows a booking that
 ended because the person cancelled it or an organiser cancelled their place.
+`event_cancelled.send(event, booked_user_ids=[...], cancellation_payable=bool, actor=user)` is
+sent when an event is cancelled, naming everyone who had a confirmed place; the organiser
+says whether the cancellation is payable (for example, cancelled on the day).
 """
 
 from __future__ import annotations
@@ -16,3 +19,4 @@ from engage.core.wiring import Signal
 register_finalised = Signal("events.register_finalised")
 attendance_corrected = Signal("events.attendance_corrected")
 booking_cancelled = Signal("events.booking_cancelled")
+event_cancelled = Signal("events.event_cancelled")

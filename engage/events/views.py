@@ -38,6 +38,7 @@ from engage.events.forms import (
     WalkInForm,
 )
 from engage.events.models import ATTENDANCE_LABELS, BookingStatus, EventMode
+from engage.panels.services import role_notices
 
 bp = Blueprint("events", __name__, url_prefix="/events")
 NEW_FEED_TOKEN = "new_calendar_feed_token"  # noqa: S105 - a session key name
@@ -192,7 +193,9 @@ def book(event_id: int):
         else:
             flash(message, "success")
             return redirect(url_for("events.detail", event_id=event.id))
-    return render_template("events/book.html", event=event, form=form, booking=booking)
+    return render_template("events/book.html", event=event, form=form, booking=booking,
+                           notices=[] if booking is not None and booking.is_active else
+                           role_notices(user, event.involvement_level, f"event {event.id}"))
 
 
 def _own_booking(event_id: int):
@@ -358,7 +361,8 @@ def cancel_event(event_id: int):
     event = _managed(event_id)
     form = CancelEventForm()
     if form.validate_on_submit():
-        services.cancel_event(_user(), event, form.reason.data or "")
+        services.cancel_event(_user(), event, form.reason.data or "",
+                              cancellation_payable=form.payable.data)
         flash(_("The event is cancelled and everyone booked has been told."), "success")
         return redirect(url_for("events.detail", event_id=event.id))
     return render_template("events/cancel_event.html", event=event, form=form)

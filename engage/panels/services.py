@@ -568,3 +568,17 @@ PANEL_PAGE_SECTIONS = Hook("panels.page_sections")
 
 def panel_sections(panel: Panel, user) -> list[dict]:
     return PANEL_PAGE_SECTIONS.results(panel, user)
+
+
+# --- notices other domains add before someone accepts a role --------
+
+# Higher domains (payments: the benefits and tax notice before a paid role) add a notice to the
+# pages where a person accepts a role (applying to a panel, booking an event) without panels or
+# events importing them: a function (user, involvement_level, where) that returns HTML to show
+# above the form, or None. `where` names the page, like "panel 3" or "event 12", so the
+# contributor can record what it showed where. A notice never blocks accepting.
+ROLE_NOTICES = Hook("panels.role_notices")
+
+
+def role_notices(user, involvement_level: int, where: str) -> list:
+    return ROLE_NOTICES.results(user, involvement_level, where)

@@ -199,7 +199,9 @@ def apply(panel_id: int):
             return redirect(url_for("panels.detail", panel_id=panel.id))
     return render_template("panels/apply.html", panel=panel, form=form,
                            agreement_points=INVOLVEMENT_AGREEMENT_POINTS,
-                           agreement_version=INVOLVEMENT_AGREEMENT_VERSION)
+                           agreement_version=INVOLVEMENT_AGREEMENT_VERSION,
+                           notices=services.role_notices(current_user, panel.involvement_level,
+                                                         f"panel {panel.id}"))
 
 
 @bp.get("/<int:panel_id>/applications")

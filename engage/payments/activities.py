@@ -25,6 +25,7 @@ class Activity:
     panel_id: int | None = None
     cancelled: bool = False
     cancellation_payable: bool = False  # the lead marked the cancellation as payable
+    planned_minutes: int = 0  # how long it was planned to last (a payable cancellation)
 
 
 @dataclass(frozen=True)

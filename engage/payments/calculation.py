@@ -7,6 +7,7 @@ lead and finance all see exactly why.
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -67,6 +68,8 @@ class ActivityFacts:
     cancelled: bool = False
     cancellation_payable: bool = False
     activity_date: date | None = None
+    # How long the activity was planned to last: what a cancellation marked payable pays.
+    planned_minutes: int = 0
 
 
 @dataclass(frozen=True)
@@ -76,9 +79,11 @@ class PersonFacts:
     capacity: str = "self"  # "self", "representative", "employee"
     declined_for_activity: bool = False
     access_needs_taxi: bool = False
-    # Already paid (or approved) this tax year, not counting this claim:
+    # Already claimed this tax year on claims sent before this one:
     involvement_so_far_pence: int = 0
-    miles_so_far: dict[str, int] = field(default_factory=dict)
+    # Miles already claimed, per (tax year's first calendar year, category): each journey
+    # counts in the tax year of its own date.
+    miles_so_far: dict[tuple[int, str], int] = field(default_factory=dict)
     tax_year_label: str = ""
 
 
@@ -89,6 +94,7 @@ class ExpenseFacts:
     miles: int | None = None
     has_receipt: bool = False
     preapproved: bool = False
+    expense_date: date | None = None  # the journey's or purchase's own date
 
 
 @dataclass(frozen=True)
@@ -159,6 +165,20 @@ def tax_year_label(day: date) -> str:
 
 def tax_year_bounds(start_year: int) -> tuple[date, date]:
     return date(start_year, 4, 6), date(start_year + 1, 4, 5)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` calendar months later, or that month's last day when it is
+    shorter (31 January + 1 month is 28 or 29 February)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def claim_deadline(activity_date: date, months: int) -> date:
+    """The last day a claim is in time: calendar months after the activity."""
+    return add_months(activity_date, months)
 
 
 def format_duration(minutes: int) -> str:
@@ -246,8 +266,10 @@ def _involvement(policy: PolicyFacts, activity: ActivityFacts, person: PersonFac
         minutes = max(activity.minutes_taken_part, 0)
         detail = f"{format_duration(minutes)} attended"
         if activity.cancelled:
-            detail = "cancelled, payable as agreed by the lead"
-            minutes = max(minutes, 1)
+            # Payable cancellations pay the activity as it was planned.
+            minutes = max(activity.planned_minutes, 0)
+            detail = (f"cancelled, paid as planned ({format_duration(minutes)}) as agreed by "
+                      "the lead")
         if activity.prep_paid and activity.prep_minutes > 0:
             minutes += activity.prep_minutes
             detail += f" + {format_duration(activity.prep_minutes)} preparation"
@@ -284,7 +306,7 @@ def _involvement(policy: PolicyFacts, activity: ActivityFacts, person: PersonFac
 # ---------------------------------------------------------------------------------------------
 
 
-def _mileage(rule: RuleFacts, miles: int, so_far: int) -> tuple[int, str]:
+def _mileage(rule: RuleFacts, miles: int, so_far: int, year_label: str) -> tuple[int, str]:
     bands = sorted(rule.mileage_bands) or [(0, 0)]
     pieces: list[tuple[int, int]] = []  # (miles, rate)
     position = so_far
@@ -307,12 +329,14 @@ def _mileage(rule: RuleFacts, miles: int, so_far: int) -> tuple[int, str]:
         text = f"{name} {_miles(miles)} at {format_rate(pieces[0][1])}"
     else:
         parts = ", ".join(f"{m} at {format_rate(r)}" for m, r in pieces)
-        text = f"{name} {_miles(miles)} ({parts}, after {_miles(so_far)} this tax year)"
+        year = f"in the {year_label} tax year" if year_label else "this tax year"
+        text = f"{name} {_miles(miles)} ({parts}, after {_miles(so_far)} {year})"
     return pence, text
 
 
 def _expense(policy: PolicyFacts, person: PersonFacts, item: ExpenseFacts,
-             miles_used: dict[str, int]) -> tuple[ExpenseResult, list[str]]:
+             miles_used: dict[tuple[int, str], int], activity_date: date | None
+             ) -> tuple[ExpenseResult, list[str]]:
     rule = policy.rule(item.category)
     problems: list[str] = []
     if rule is None:
@@ -322,9 +346,12 @@ def _expense(policy: PolicyFacts, person: PersonFacts, item: ExpenseFacts,
                  "remove it or ask finance."])
     if rule.kind == ExpenseKind.MILEAGE:
         miles = max(item.miles or 0, 0)
-        so_far = miles_used.get(rule.category, 0)
-        pence, text = _mileage(rule, miles, so_far)
-        miles_used[rule.category] = so_far + miles
+        journey_date = item.expense_date or activity_date
+        key = (tax_year_start(journey_date) if journey_date else 0, rule.category)
+        so_far = miles_used.get(key, 0)
+        pence, text = _mileage(rule, miles, so_far,
+                               tax_year_label(journey_date) if journey_date else "")
+        miles_used[key] = so_far + miles
     else:
         pence = max(item.amount_pence or 0, 0)
         text = f"{rule.label.lower()} {format_pence(pence)}"
@@ -383,7 +410,8 @@ def calculate(policy: PolicyFacts, activity: ActivityFacts, person: PersonFacts,
     results: list[ExpenseResult] = []
     problems: list[str] = []
     for item in expenses:
-        result, item_problems = _expense(policy, person, item, miles_used)
+        result, item_problems = _expense(policy, person, item, miles_used,
+                                         activity.activity_date)
         results.append(result)
         problems.extend(item_problems)
         lines.append(result.line[0].upper() + result.line[1:])

@@ -23,7 +23,11 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.validators import ValidationError as FieldError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-_POUNDS = re.compile(r"^£?\s*(\d{1,7})(?:\.(\d{1,2}))?$")
+# ASCII digits only: Python's \d and int() also accept other scripts' digits (full-width
+# digits, U+FF11 and so on), which a typed amount must not slip through as.
+_POUNDS = re.compile(r"^£?\s*([0-9]{1,7})(?:\.([0-9]{1,2}))?$", re.ASCII)
+_WHOLE = re.compile(r"^[0-9]{1,9}$", re.ASCII)
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", re.ASCII)
 
 
 def parse_pounds(text: str | None) -> int | None:
@@ -59,6 +63,33 @@ class MoneyField(StringField):
             raise FieldError(_l("Enter an amount in pounds and pence, like 6.50.")) from error
 
 
+class WholeNumberField(IntegerField):
+    """A whole number typed with the digits 0 to 9 (not full-width or other scripts' digits)."""
+
+    def process_formdata(self, valuelist) -> None:
+        text = (valuelist[0] if valuelist else "").strip().replace(",", "")
+        if not text:
+            self.data = None
+            return
+        if not _WHOLE.match(text):
+            self.data = None
+            raise ValueError(self.gettext("Enter a whole number using the digits 0 to 9, "
+                                          "like 12."))
+        self.data = int(text)
+
+
+class PlainDateField(DateField):
+    """A date as the browser's date box sends it (YYYY-MM-DD), digits 0 to 9 only."""
+
+    def process_formdata(self, valuelist) -> None:
+        text = (valuelist[0] if valuelist else "").strip()
+        if text and not _ISO_DATE.match(text):
+            self.data = None
+            raise ValueError(self.gettext("Enter the date using the digits 0 to 9, like "
+                                          "2027-03-14."))
+        super().process_formdata(valuelist)
+
+
 class PreferencesForm(FlaskForm):
     choice = RadioField(_l("Do you want to be paid for taking part?"), choices=[
         ("accept", _l("Yes, pay me")),
@@ -76,6 +107,8 @@ class PreferencesForm(FlaskForm):
         ("representative", _l("As the representative of an organisation")),
         ("employee", _l("As a paid employee, in my work time")),
     ], validators=[InputRequired(message=_l("Choose how you usually take part."))])
+    legal_name = StringField(_l("Your full legal name (only if paid through payroll)"),
+                             validators=[Optional(), Length(max=120)])
     payroll_number = StringField(_l("Payroll number (only if paid through payroll)"),
                                  validators=[Optional(), Length(max=40)])
     access_needs_taxi = BooleanField(_l("My access needs mean I travel by taxi"))
@@ -85,19 +118,19 @@ class ExpenseClaimForm(FlaskForm):
     title = StringField(_l("What were the expenses for?"), validators=[
         DataRequired(message=_l("Say what the expenses were for, like 'Training day in Leeds'.")),
         Length(max=200)])
-    activity_date = DateField(_l("Date of the activity"), validators=[
+    activity_date = PlainDateField(_l("Date of the activity"), validators=[
         InputRequired(message=_l("Enter the date of the activity."))])
-    lead_id = SelectField(_l("Who asked you to take part?"), coerce=int, validators=[
-        InputRequired(message=_l("Choose the member of staff who asked you to take part."))])
+    panel_id = SelectField(_l("Which panel was it for?"), coerce=int, validators=[
+        InputRequired(message=_l("Choose the panel the activity was for."))])
 
 
 class ExpenseForm(FlaskForm):
     category = SelectField(_l("Type of expense"), validators=[
         InputRequired(message=_l("Choose the type of expense."))])
-    expense_date = DateField(_l("Date"), validators=[
+    expense_date = PlainDateField(_l("Date"), validators=[
         InputRequired(message=_l("Enter the date of the expense."))])
     amount = MoneyField(_l("Amount in pounds (for costs you paid)"))
-    miles = IntegerField(_l("Miles (for car, motorcycle or bicycle journeys)"), validators=[
+    miles = WholeNumberField(_l("Miles (for car, motorcycle or bicycle journeys)"), validators=[
         Optional(), NumberRange(min=1, max=5000, message=_l("Enter the miles as a whole number, "
                                                             "like 12."))])
     description = StringField(_l("Short description (optional)"),
@@ -106,7 +139,19 @@ class ExpenseForm(FlaskForm):
     receipt = FileField(_l("Receipt (PDF, JPEG or PNG, up to 10 MB)"))
 
 
+CAPACITY_CHOICES = [
+    ("self", _l("As myself, with my own lived experience")),
+    ("representative", _l("For an organisation, as its representative (no involvement "
+                          "payment; expenses are paid)")),
+    ("employee", _l("As a paid employee, in my work time (no involvement payment; expenses "
+                    "are paid)")),
+]
+
+
 class SubmitClaimForm(FlaskForm):
+    # Shown on claims with an involvement payment; when not sent, the person's usual way.
+    capacity = RadioField(_l("How did you take part in this activity?"),
+                          choices=CAPACITY_CHOICES, validators=[Optional()])
     decline_this_time = BooleanField(_l("I do not want the involvement payment for this "
                                         "activity (expenses are still paid)"))
 
@@ -115,6 +160,50 @@ class ReasonForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[
         DataRequired(message=_l("Give a reason so the person knows what happens next.")),
         Length(max=2000)])
+
+
+def _reason_form(field_id: str, label, message) -> type[FlaskForm]:
+    """A reason box posted as `reason`, with an id of its own: a claim page can show several
+    of these forms, and ids must be unique on a page."""
+
+    class ActionReasonForm(FlaskForm):
+        reason = TextAreaField(label, id=field_id, validators=[
+            DataRequired(message=message), Length(max=2000)])
+
+    return ActionReasonForm
+
+
+LeadReturnForm = _reason_form("return-reason", _l("Why you are returning it"), _l(
+    "Say what needs changing, so the member knows what to do."))
+LeadRejectForm = _reason_form("lead-reject-reason", _l("Why should it not be paid?"), _l(
+    "Say why the claim should not be paid, so the member knows."))
+FinanceReturnForm = _reason_form("finance-return-reason", _l("What needs changing?"), _l(
+    "Say what needs changing, so the member knows what to do."))
+FinanceRejectForm = _reason_form("reject-reason", _l("Why it is not approved"), _l(
+    "Say why the claim is not approved, so the member knows."))
+LateOverrideForm = _reason_form("late-reason", _l("Reason for accepting it late"), _l(
+    "Say why this late claim should be paid."))
+
+
+class LeadApproveForm(FlaskForm):
+    reason = TextAreaField(_l("Note for finance (optional)"), id="approve-note",
+                           validators=[Optional(), Length(max=2000)])
+
+
+class WithdrawForm(FlaskForm):
+    withdraw_reason = TextAreaField(_l("Why is the approval being withdrawn?"), validators=[
+        DataRequired(message=_l("Say why, so the member and finance know what happens next.")),
+        Length(max=2000)])
+    to = RadioField(_l("What happens to the claim next?"), choices=[
+        ("member", _l("Return it to the member to change and send again")),
+        ("finance", _l("Keep it with finance to check and approve again")),
+        ("not_paid", _l("It will not be paid (tell the member why)")),
+    ], validators=[InputRequired(message=_l("Choose what happens to the claim next."))])
+
+
+class PayrollExportForm(FlaskForm):
+    pay_date = PlainDateField(_l("Date payroll will pay these claims"), validators=[
+        InputRequired(message=_l("Enter the date payroll will pay these claims."))])
 
 
 class NoteForm(FlaskForm):
@@ -152,8 +241,9 @@ class PolicyVersionForm(FlaskForm):
     threshold_minutes = IntegerField(_l("Half day threshold, in minutes"), validators=[
         InputRequired(), NumberRange(min=1, max=1440)])
     threshold_is_half_day = BooleanField(_l("An activity of exactly the threshold is a half day"))
-    claim_deadline_days = IntegerField(_l("Claims must be made within (days)"), validators=[
-        InputRequired(), NumberRange(min=1, max=3650)])
+    claim_deadline_months = IntegerField(
+        _l("Claims must be made within (calendar months after the activity)"), validators=[
+            InputRequired(), NumberRange(min=1, max=120)])
     target_payment_days = IntegerField(_l("Target time to pay (days)"), validators=[
         InputRequired(), NumberRange(min=1, max=365)])
     cost_code = StringField(_l("Cost code for payroll"), validators=[Optional(), Length(max=40)])

@@ -41,7 +41,11 @@ def _add(claim: Claim | None, entry_type: str, category: str, amount_pence: int,
     return entry
 
 
-def record_payable(claim: Claim, actor) -> None:
+def record_payable(claim: Claim, actor, approval: int = 1) -> None:
+    """What finance approved, per category. `approval` counts finance's approvals of this
+    claim: after an approval is withdrawn (its entries reversed), the next one is recorded
+    afresh."""
+    round_key = "" if approval <= 1 else f":{approval}"
     by_category: dict[str, int] = defaultdict(int)
     if claim.involvement_pence:
         by_category["involvement"] += claim.involvement_pence
@@ -50,7 +54,8 @@ def record_payable(claim: Claim, actor) -> None:
     for category, pence in by_category.items():
         if pence:
             _add(claim, LedgerEntryType.PAYABLE, category, pence,
-                 dedupe_key=f"payable:{claim.id}:{category}", actor_id=actor.id if actor else None)
+                 dedupe_key=f"payable:{claim.id}:{category}{round_key}",
+                 actor_id=actor.id if actor else None)
 
 
 def record_advance(support, actor_id: int | None) -> LedgerEntry | None:
@@ -110,6 +115,23 @@ def reverse(actor, entry_id: int, reason: str) -> LedgerEntry:
     audit.record("payments.ledger_corrected", actor_id=actor.id, subject_type="payment_ledger",
                  subject_id=entry.id)
     return reversal
+
+
+def reverse_payables(claim: Claim, actor, reason: str) -> list[LedgerEntry]:
+    """Reverse every payable entry of the claim not reversed yet (an approval withdrawn)."""
+    reversed_ids = select(LedgerEntry.reverses_id).where(
+        LedgerEntry.claim_id == claim.id, LedgerEntry.reverses_id.is_not(None))
+    open_entries = db.session.scalars(select(LedgerEntry).where(
+        LedgerEntry.claim_id == claim.id, LedgerEntry.entry_type == LedgerEntryType.PAYABLE,
+        LedgerEntry.id.not_in(reversed_ids)).order_by(LedgerEntry.id)).all()
+    made = []
+    for entry in open_entries:
+        reversal = _add(claim, LedgerEntryType.CORRECTION, entry.category, -entry.amount_pence,
+                        dedupe_key=f"reverses:{entry.id}", actor_id=actor.id if actor else None,
+                        reference=reason[:120], reverses_id=entry.id)
+        if reversal is not None:
+            made.append(reversal)
+    return made
 
 
 def balance(claim_id: int | None = None) -> int:

@@ -69,7 +69,7 @@ class PolicyVersion(Base):
         CheckConstraint("half_day_pence >= 0 AND full_day_pence >= 0 AND hourly_pence >= 0",
                         name="rates_not_negative"),
         CheckConstraint("threshold_minutes > 0", name="threshold_positive"),
-        CheckConstraint("claim_deadline_days > 0", name="deadline_positive"),
+        CheckConstraint("claim_deadline_months > 0", name="deadline_months_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -84,7 +84,9 @@ class PolicyVersion(Base):
     # True: exactly the threshold is still a half day ("up to and including 4 hours").
     threshold_is_half_day: Mapped[bool] = mapped_column(Boolean, default=True)
     hourly_pence: Mapped[int] = mapped_column(default=0)
-    claim_deadline_days: Mapped[int] = mapped_column(default=91)
+    # Claims are in time up to the same day this many calendar months after the activity (or
+    # that month's last day).
+    claim_deadline_months: Mapped[int] = mapped_column(default=3)
     target_payment_days: Mapped[int] = mapped_column(default=30)
     cost_code: Mapped[str] = mapped_column(String(40), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
@@ -103,6 +105,9 @@ class ExpenseRule(Base):
     __table_args__ = (
         UniqueConstraint("version_id", "category"),
         CheckConstraint("cap_pence IS NULL OR cap_pence >= 0", name="cap_not_negative"),
+        CheckConstraint("max_line_pence IS NULL OR max_line_pence > 0",
+                        name="max_line_positive"),
+        CheckConstraint("max_miles IS NULL OR max_miles > 0", name="max_miles_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -121,6 +126,10 @@ class ExpenseRule(Base):
     rule_text: Mapped[str] = mapped_column(Text, default="")
     # Mileage bands over the tax year: [[from_mile, pence_per_mile], ...], sorted by from_mile.
     mileage_bands: Mapped[list[list[int]]] = mapped_column(JSON, default=list)
+    # The most one expense line may be (amount, or miles for mileage), so a slip of the keyboard
+    # (9,999,999.99 for parking) is caught when it is typed. Not an allowance: `cap_pence` is.
+    max_line_pence: Mapped[int | None]
+    max_miles: Mapped[int | None]
 
     version: Mapped[PolicyVersion] = relationship(back_populates="expense_rules")
 
@@ -152,6 +161,12 @@ class Capacity(enum.StrEnum):
     REPRESENTATIVE = "representative"  # representing an organisation
     EMPLOYEE = "employee"  # a paid employee attending in work time
 
+    @property
+    def label(self) -> str:
+        return {"self": "As themselves, with lived experience",
+                "representative": "For an organisation, as its representative",
+                "employee": "As a paid employee, in work time"}[self.value]
+
 
 BENEFITS_NOTICE_VERSION = "2026-1"
 
@@ -169,7 +184,9 @@ class PaymentPreference(Base):
     cap_pence: Mapped[int | None]
     route: Mapped[str] = mapped_column(String(10), default=PaymentRoute.STRIPE)
     capacity: Mapped[str] = mapped_column(String(20), default=Capacity.SELF)
+    # Asked for only when the person chooses payroll; cleared when they choose another way.
     payroll_number: Mapped[str | None] = mapped_column(EncryptedText)
+    legal_name: Mapped[str | None] = mapped_column(EncryptedText)
     access_needs_taxi: Mapped[bool] = mapped_column(Boolean, default=False)
     stripe_account_id: Mapped[str | None] = mapped_column(String(64))
     stripe_onboarded: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -185,6 +202,8 @@ class BenefitsNoticeView(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     notice_version: Mapped[str] = mapped_column(String(20))
+    # Where it was shown: "payment preferences", "panel 3", "event 12".
+    shown_on: Mapped[str | None] = mapped_column(String(60))
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
@@ -275,6 +294,8 @@ class Claim(Base):
                                                  index=True)
     lead_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     minutes_taken_part: Mapped[int] = mapped_column(default=0)
+    # How long the activity was planned to last (what a payable cancellation pays).
+    planned_minutes: Mapped[int] = mapped_column(default=0)
     # An activity over several days: minutes on each day in date order (empty for one day).
     day_minutes: Mapped[list[int]] = mapped_column(JSON, default=list)
     prep_minutes: Mapped[int] = mapped_column(default=0)
@@ -285,6 +306,9 @@ class Claim(Base):
     # What the person chose, snapshotted when they submit.
     declined_for_activity: Mapped[bool] = mapped_column(Boolean, default=False)
     route: Mapped[str] = mapped_column(String(10), default=PaymentRoute.STRIPE)
+    # How they took part in this activity (Capacity), chosen when they send the claim; until
+    # then (None) their standing preference is used.
+    capacity: Mapped[str | None] = mapped_column(String(20))
 
     # The last calculation: the version used, amounts and the explanation lines.
     policy_version_id: Mapped[int | None] = mapped_column(
@@ -304,6 +328,12 @@ class Claim(Base):
     late_override_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
+    # Names of the staff who acted, copied when they act: the ids go when a staff account is
+    # closed, the names stay for as long as the payment record is kept.
+    late_override_by_name: Mapped[str | None] = mapped_column(String(120))
+    lead_approved_by_name: Mapped[str | None] = mapped_column(String(120))
+    finance_approved_by_name: Mapped[str | None] = mapped_column(String(120))
+    paid_by_name: Mapped[str | None] = mapped_column(String(120))
     lead_approved_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
@@ -362,6 +392,8 @@ class ClaimEvent(Base):
     claim_id: Mapped[int] = mapped_column(ForeignKey("payment_claims.id", ondelete="CASCADE"),
                                           index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The actor's name when they acted: kept after their account is closed.
+    actor_name: Mapped[str | None] = mapped_column(String(120))
     from_state: Mapped[str | None] = mapped_column(String(20))
     to_state: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(EncryptedText)
@@ -621,6 +653,9 @@ class PayrollExport(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # The date payroll pays these lines: it decides the tax year the money counts in. None only
+    # on exports made before pay dates were asked for.
+    pay_date: Mapped[date | None] = mapped_column(Date)
     content: Mapped[bytes] = mapped_column(LargeBinary)
     sha256: Mapped[str] = mapped_column(String(64))
     claim_count: Mapped[int] = mapped_column(default=0)
@@ -630,6 +665,37 @@ class PayrollExport(Base):
         ForeignKey("users.id", ondelete="SET NULL")
     )
 
+    lines: Mapped[list[PayrollLine]] = relationship(
+        back_populates="export", order_by="PayrollLine.position", lazy="selectin")
+
+
+class PayrollLineState(enum.StrEnum):
+    EXPORTED = "exported"  # in the file, waiting for payroll to confirm
+    PAID = "paid"
+    FAILED = "failed"  # payroll could not pay it: the claim went back to finance
+
+
+class PayrollLine(Base):
+    """One pay element of one claim in a payroll export: the involvement fee (taxable), each
+    kind of expense (not taxable), or an advance already paid (deducted, negative)."""
+
+    __tablename__ = "payment_payroll_lines"
+    __table_args__ = (UniqueConstraint("export_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    export_id: Mapped[int] = mapped_column(
+        ForeignKey("payment_payroll_exports.id", ondelete="CASCADE"), index=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("payment_claims.id"), index=True)
+    position: Mapped[int]
+    element: Mapped[str] = mapped_column(String(60))  # "involvement_fee", "expense:car", ...
+    label: Mapped[str] = mapped_column(String(120))
+    taxable: Mapped[bool] = mapped_column(Boolean, default=False)
+    amount_pence: Mapped[int]
+    state: Mapped[str] = mapped_column(String(10), default=PayrollLineState.EXPORTED)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+
+    export: Mapped[PayrollExport] = relationship(back_populates="lines")
+
 
 class LedgerEntryType(enum.StrEnum):
     PAYABLE = "payable"  # approved by finance: owed (positive)
@@ -638,6 +704,12 @@ class LedgerEntryType(enum.StrEnum):
     REVERSAL = "reversal"  # Stripe took (part of) a transfer back (positive: owed again)
     CORRECTION = "correction"  # reverses another entry
     ADVANCE = "advance"  # money paid before the activity (negative), taken off the claim
+
+    @property
+    def label(self) -> str:
+        return {"payable": "Approved, owed", "payment": "Payment sent",
+                "failure": "Payment failed or reversed", "correction": "Correction",
+                "advance": "Advance paid"}[self.value]
 
 
 class LedgerEntry(Base):

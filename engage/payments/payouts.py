@@ -27,7 +27,6 @@ Nothing is ever paid twice:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 from collections.abc import Iterable
@@ -41,7 +40,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from engage.accounts.models import User
 from engage.core import audit, clock
-from engage.core.csv import write_csv
 from engage.core.money import format_pence
 from engage.core.notify import Message, notify
 from engage.core.permissions import Role
@@ -490,8 +488,12 @@ def _send_chunk(ids: list[int]) -> int:
     now = clock.now()
     first = [p.id for p in payouts if p.state == PayoutState.PENDING]
     if first:
+        # Only a payout whose claim is still being paid is sent: finance may have withdrawn
+        # the approval (which stops the payout) a moment ago.
+        still_paying = select(Claim.id).where(Claim.state == ClaimState.PAYING)
         db.session.execute(update(Payout).where(Payout.id.in_(first),
-                                                Payout.state == PayoutState.PENDING)
+                                                Payout.state == PayoutState.PENDING,
+                                                Payout.claim_id.in_(still_paying))
                            .values(state=PayoutState.SENDING, state_since=now,
                                    key_used_since=func.coalesce(Payout.key_used_since, now),
                                    updated_at=now)
@@ -745,79 +747,8 @@ def apply_webhook(event: dict) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Payroll and other payments
+# Other payments (payroll exports: engage/payments/payroll.py)
 # ---------------------------------------------------------------------------------------------
-
-PAYROLL_HEADER = ["payroll_number", "name", "amount", "activity_date", "cost_code",
-                  "engage_claim"]
-
-
-@atomic
-def create_payroll_export(actor) -> PayrollExport:
-    """Every approved payroll claim not yet exported goes into one new export. A claim joins
-    at most one export (a conditional UPDATE on payroll_export_id IS NULL)."""
-    if not is_finance(actor):
-        raise NotAllowed("Only finance can export to payroll.")
-    candidates = list(db.session.scalars(select(Claim).where(
-        Claim.state == ClaimState.APPROVED, Claim.route == PaymentRoute.PAYROLL,
-        Claim.payroll_export_id.is_(None)).order_by(Claim.id)))
-    if not candidates:
-        raise ValidationFailed("There are no approved payroll claims waiting to be exported.")
-    export = PayrollExport(created_by_id=actor.id, content=b"", sha256="")
-    db.session.add(export)
-    db.session.flush()
-    rows, total = [], 0
-    for claim in candidates:
-        taken = db.session.execute(
-            update(Claim).where(Claim.id == claim.id, Claim.payroll_export_id.is_(None),
-                                Claim.state == ClaimState.APPROVED)
-            .values(payroll_export_id=export.id)
-            .execution_options(synchronize_session=False))
-        if taken.rowcount != 1:
-            continue
-        db.session.refresh(claim)
-        move(claim, actor, [ClaimState.APPROVED], ClaimState.EXPORTED,
-             action="payments.claim_exported")
-        owner = db.session.get(User, claim.user_id) if claim.user_id else None
-        pref = preferences_of(owner) if owner else None
-        version = claim.policy_version
-        rows.append([pref.payroll_number if pref else "", owner.display_name if owner else "",
-                     f"{claim.to_pay_pence // 100}.{claim.to_pay_pence % 100:02d}",
-                     claim.activity_date.isoformat(), version.cost_code if version else "",
-                     claim.id])
-        total += claim.to_pay_pence
-    if not rows:
-        raise InvalidState("Those claims were exported by someone else a moment ago.")
-    export.content = write_csv(PAYROLL_HEADER, rows)
-    export.sha256 = hashlib.sha256(export.content).hexdigest()
-    export.claim_count = len(rows)
-    export.total_pence = total
-    audit.record("payments.payroll_exported", actor_id=actor.id,
-                 subject_type="payment_payroll_export", subject_id=export.id, claims=len(rows))
-    return export
-
-
-@atomic
-def confirm_payroll_paid(actor, export: PayrollExport) -> int:
-    if not is_finance(actor):
-        raise NotAllowed("Only finance can confirm payroll payments.")
-    result = db.session.execute(
-        update(PayrollExport).where(PayrollExport.id == export.id,
-                                    PayrollExport.confirmed_paid_at.is_(None))
-        .values(confirmed_paid_at=clock.now(), confirmed_by_id=actor.id)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
-        raise InvalidState("This export has already been confirmed as paid.")
-    count = 0
-    for claim in db.session.scalars(select(Claim).where(Claim.payroll_export_id == export.id)):
-        move(claim, actor, [ClaimState.EXPORTED], ClaimState.PAID, action="payments.claim_paid",
-             paid_at=clock.now(), payment_reference=f"payroll export {export.id}")
-        ledger.record_payment(claim, claim.to_pay_pence, key=f"payroll:{export.id}:{claim.id}",
-                              route=PaymentRoute.PAYROLL, reference=f"payroll export {export.id}",
-                              actor_id=actor.id)
-        count += 1
-    db.session.refresh(export)
-    return count
 
 
 def _take_back_from_stripe(actor, payout: Payout, claim: Claim) -> None:
@@ -885,13 +816,6 @@ def record_manual_payment(actor, claim: Claim, reference: str,
             raise InvalidState("This claim's payment moved on while you were looking.")
     ledger.record_payment(claim, amount, key=f"manual:{claim.id}", route=method,
                           reference=reference, actor_id=actor.id)
-
-
-def get_export(export_id: int) -> PayrollExport:
-    export = db.session.get(PayrollExport, export_id)
-    if export is None:
-        raise NotFound("That export does not exist.")
-    return export
 
 
 # ---------------------------------------------------------------------------------------------

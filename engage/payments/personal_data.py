@@ -39,6 +39,7 @@ def _preferences(user) -> list[dict[str, Any]]:
                                                               user.id))
     return [{"choice": p.choice, "cap_pence": p.cap_pence, "route": p.route,
              "capacity": p.capacity, "payroll_number": p.payroll_number,
+             "legal_name": p.legal_name,
              "access_needs_taxi": p.access_needs_taxi,
              "bank_account_connected": p.stripe_onboarded} for p in rows]
 
@@ -50,7 +51,8 @@ def _erase_preferences(user) -> None:
 def _notice_views(user) -> list[dict[str, Any]]:
     rows = db.session.scalars(select(BenefitsNoticeView).where(BenefitsNoticeView.user_id ==
                                                                user.id))
-    return [{"notice_version": v.notice_version, "seen_at": iso(v.seen_at)} for v in rows]
+    return [{"notice_version": v.notice_version, "shown_on": v.shown_on,
+             "seen_at": iso(v.seen_at)} for v in rows]
 
 
 def _erase_notice_views(user) -> None:
@@ -79,6 +81,8 @@ def _erase_claims(user) -> None:
         db.session.delete(claim)
     db.session.flush()
     db.session.execute(update(Claim).where(Claim.user_id == user.id).values(user_id=None))
+    # A member of staff closing their account: the link goes, the name they acted under stays
+    # on the payment record (late_override_by_name, ...) for as long as the record is kept.
     for column in (Claim.late_override_by_id, Claim.lead_approved_by_id,
                    Claim.finance_approved_by_id):
         db.session.execute(update(Claim).where(column == user.id).values({column.key: None}))
@@ -91,6 +95,8 @@ def _claim_events(user) -> list[dict[str, Any]]:
 
 
 def _erase_claim_events(user) -> None:
+    # The staff name on the event (actor_name) stays with the payment record; a member's own
+    # steps on their claim never carry a name.
     db.session.execute(update(ClaimEvent).where(ClaimEvent.actor_id == user.id)
                        .values(actor_id=None))
 

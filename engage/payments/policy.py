@@ -23,29 +23,31 @@ from engage.payments.models import (
 )
 
 # The expense table of PPV-POLICY.md section 3. Each: (category, label, kind, cap_pence,
-# receipt_required, needs_preapproval, access_needs_waive, rule text, mileage bands).
+# receipt_required, needs_preapproval, access_needs_waive, rule text, mileage bands,
+# most one line may be in pence (actual costs) or miles (mileage)).
 DEFAULT_EXPENSE_RULES = [
     ("public_transport", "Public transport", ExpenseKind.ACTUAL, None, True, False, False,
-     "Actual cost, standard class. Receipt or ticket required.", []),
+     "Actual cost, standard class. Receipt or ticket required.", [], 50000),
     ("car", "Car or van", ExpenseKind.MILEAGE, None, False, False, False,
      "45p a mile for the first 10,000 miles in the tax year, 25p after (HMRC approved amounts).",
-     [[0, 45], [10000, 25]]),
+     [[0, 45], [10000, 25]], 1000),
     ("motorcycle", "Motorcycle", ExpenseKind.MILEAGE, None, False, False, False,
-     "24p a mile.", [[0, 24]]),
+     "24p a mile.", [[0, 24]], 1000),
     ("bicycle", "Bicycle", ExpenseKind.MILEAGE, None, False, False, False,
-     "20p a mile.", [[0, 20]]),
+     "20p a mile.", [[0, 20]], 200),
     ("taxi", "Taxi", ExpenseKind.ACTUAL, None, True, True, True,
-     "Actual cost with receipt. Agree it in advance unless your access needs say taxis.", []),
+     "Actual cost with receipt. Agree it in advance unless your access needs say taxis.", [],
+     30000),
     ("parking", "Parking or tolls", ExpenseKind.ACTUAL, None, True, False, False,
-     "Actual cost with receipt.", []),
+     "Actual cost with receipt.", [], 10000),
     ("care", "Care and support", ExpenseKind.ACTUAL, None, True, False, False,
-     "Childcare, carer or personal assistant costs: actual cost with receipt.", []),
+     "Childcare, carer or personal assistant costs: actual cost with receipt.", [], 100000),
     ("meals", "Meals", ExpenseKind.ACTUAL, 1500, True, False, False,
-     "Actual cost up to £15.00, receipt required.", []),
+     "Actual cost up to £15.00, receipt required.", [], 10000),
     ("accommodation", "Accommodation", ExpenseKind.ACTUAL, 12000, True, True, False,
-     "Only when agreed in advance, actual cost up to £120.00 a night.", []),
+     "Only when agreed in advance, actual cost up to £120.00 a night.", [], 50000),
     ("other", "Other", ExpenseKind.ACTUAL, None, True, True, False,
-     "Agree it in advance; receipt required.", []),
+     "Agree it in advance; receipt required.", [], 50000),
 ]
 
 SHIPPED_SCHEMES = [
@@ -57,7 +59,7 @@ SHIPPED_SCHEMES = [
         "versions": [dict(label="NHS England PPV v3", effective_from=date(2021, 10, 1),
                           paid_levels=[4], payment_mode=PaymentMode.DAY_RATE,
                           half_day_pence=7500, full_day_pence=15000, threshold_minutes=240,
-                          threshold_is_half_day=True, claim_deadline_days=91,
+                          threshold_is_half_day=True, claim_deadline_months=3,
                           target_payment_days=30, cost_code="PPV-NHSE")],
     },
     {
@@ -67,7 +69,7 @@ SHIPPED_SCHEMES = [
         "versions": [dict(label="NICE lay members", effective_from=date(2024, 4, 6),
                           paid_levels=[3, 4], payment_mode=PaymentMode.DAY_RATE,
                           half_day_pence=7500, full_day_pence=15000, threshold_minutes=240,
-                          threshold_is_half_day=False, claim_deadline_days=91,
+                          threshold_is_half_day=False, claim_deadline_months=3,
                           target_payment_days=30, cost_code="PPV-NICE")],
     },
     {
@@ -80,24 +82,40 @@ SHIPPED_SCHEMES = [
             dict(label="NIHR example rates", effective_from=date(2024, 4, 6),
                  paid_levels=[2, 3, 4], payment_mode=PaymentMode.HOURLY, hourly_pence=2500,
                  half_day_pence=7500, full_day_pence=15000, threshold_minutes=240,
-                 claim_deadline_days=91, target_payment_days=30, cost_code="PPV-NIHR"),
+                 claim_deadline_months=3, target_payment_days=30, cost_code="PPV-NIHR"),
             dict(label="NIHR example rates (+10%)", effective_from=date(2025, 12, 16),
                  paid_levels=[2, 3, 4], payment_mode=PaymentMode.HOURLY, hourly_pence=2750,
                  half_day_pence=8250, full_day_pence=16500, threshold_minutes=240,
-                 claim_deadline_days=91, target_payment_days=30, cost_code="PPV-NIHR"),
+                 claim_deadline_months=3, target_payment_days=30, cost_code="PPV-NIHR"),
         ],
     },
 ]
 
 
+# Ledger and report categories that are not expense kinds.
+OTHER_CATEGORY_LABELS = {"involvement": "Involvement payment", "payment": "Payment",
+                         "advance": "Advance"}
+
+
+def category_label(category: str, rules: dict | None = None) -> str:
+    """A person's words for a category code ("public_transport" → "Public transport"): the
+    version's own label when given, else the shipped one."""
+    if rules and category in rules:
+        return rules[category].label
+    shipped = {rule[0]: rule[1] for rule in DEFAULT_EXPENSE_RULES}
+    return (OTHER_CATEGORY_LABELS.get(category) or shipped.get(category)
+            or category.replace("_", " ").capitalize())
+
+
 def _add_rules(version: PolicyVersion, rules) -> None:
-    for position, (category, label, kind, cap, receipt, pre, waive, text, bands) in enumerate(
-        rules
-    ):
+    for position, (category, label, kind, cap, receipt, pre, waive, text, bands,
+                   most) in enumerate(rules):
+        mileage = kind == ExpenseKind.MILEAGE
         version.expense_rules.append(ExpenseRule(
             position=position, category=category, label=label, kind=kind, cap_pence=cap,
             receipt_required=receipt, needs_preapproval=pre,
             access_needs_waive_preapproval=waive, rule_text=text, mileage_bands=bands,
+            max_line_pence=None if mileage else most, max_miles=most if mileage else None,
         ))
 
 
@@ -190,7 +208,7 @@ class VersionFigures:
     threshold_minutes: int
     threshold_is_half_day: bool
     hourly_pence: int
-    claim_deadline_days: int
+    claim_deadline_months: int
     target_payment_days: int
     cost_code: str
     notes: str
@@ -216,20 +234,22 @@ def add_version(actor, scheme: PaymentScheme, figures: VersionFigures,
         half_day_pence=figures.half_day_pence, full_day_pence=figures.full_day_pence,
         threshold_minutes=figures.threshold_minutes,
         threshold_is_half_day=figures.threshold_is_half_day,
-        hourly_pence=figures.hourly_pence, claim_deadline_days=figures.claim_deadline_days,
+        hourly_pence=figures.hourly_pence, claim_deadline_months=figures.claim_deadline_months,
         target_payment_days=figures.target_payment_days, cost_code=figures.cost_code,
         notes=figures.notes, created_by_id=actor.id,
     )
     source = copy_rules_from.expense_rules if copy_rules_from else []
     base = ([(r.category, r.label, r.kind, r.cap_pence, r.receipt_required, r.needs_preapproval,
-              r.access_needs_waive_preapproval, r.rule_text, r.mileage_bands) for r in source]
+              r.access_needs_waive_preapproval, r.rule_text, r.mileage_bands,
+              r.max_miles if r.kind == ExpenseKind.MILEAGE else r.max_line_pence)
+             for r in source]
             or DEFAULT_EXPENSE_RULES)
     rules = []
-    for category, label, kind, cap, receipt, pre, waive, text, bands in base:
+    for category, label, kind, cap, receipt, pre, waive, text, bands, most in base:
         if category in figures.rules:
             cap, receipt, pre, new_bands = figures.rules[category]
             bands = new_bands if new_bands else bands
-        rules.append((category, label, kind, cap, receipt, pre, waive, text, bands))
+        rules.append((category, label, kind, cap, receipt, pre, waive, text, bands, most))
     _add_rules(version, rules)
     db.session.add(version)
     db.session.flush()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
 from engage.accounts.models import User
-from engage.core.clock import to_london
+from engage.core.clock import from_london, to_london
 from engage.extensions import db
 from engage.panels.models import Panel, Programme
 from engage.payments.calculation import tax_year_bounds
@@ -29,13 +29,20 @@ class Statement:
         return self.involvement_pence + self.expenses_pence
 
 
-def statement(user_id: int, start_year: int) -> Statement:
-    """What was paid to the person for activities in the tax year starting 6 April."""
+def _paid_in_tax_year(start_year: int):
+    """Claims paid (the money received) in the tax year starting 6 April of `start_year`:
+    from 6 April to 5 April in London time, whatever the date of the activity."""
     first, last = tax_year_bounds(start_year)
+    start = from_london(datetime.combine(first, time()))
+    end = from_london(datetime.combine(last + timedelta(days=1), time()))
+    return Claim.state == ClaimState.PAID, Claim.paid_at >= start, Claim.paid_at < end
+
+
+def statement(user_id: int, start_year: int) -> Statement:
+    """What was paid to the person in the tax year starting 6 April (by the date paid)."""
     claims = list(db.session.scalars(
-        select(Claim).where(Claim.user_id == user_id, Claim.state == ClaimState.PAID,
-                            Claim.activity_date >= first, Claim.activity_date <= last)
-        .order_by(Claim.activity_date, Claim.id)))
+        select(Claim).where(Claim.user_id == user_id, *_paid_in_tax_year(start_year))
+        .order_by(Claim.paid_at, Claim.id)))
     result = Statement(claims)
     for claim in claims:
         result.involvement_pence += claim.involvement_pence
@@ -153,12 +160,9 @@ def spend_by_programme_and_quarter() -> tuple[list[SpendRow], list[str], int]:
 
 
 def per_person_totals(start_year: int) -> list[dict]:
-    """Per person, for the tax year: involvement and expenses of paid claims."""
-    first, last = tax_year_bounds(start_year)
+    """Per person, for the tax year: involvement and expenses of claims paid in it."""
     totals: dict[int | None, dict] = {}
-    for claim in db.session.scalars(select(Claim).where(
-            Claim.state == ClaimState.PAID, Claim.activity_date >= first,
-            Claim.activity_date <= last)):
+    for claim in db.session.scalars(select(Claim).where(*_paid_in_tax_year(start_year))):
         row = totals.setdefault(claim.user_id, {"user_id": claim.user_id, "involvement": 0,
                                                 "expenses": 0, "declined": 0})
         row["involvement"] += claim.involvement_pence

@@ -2,7 +2,8 @@
 
 Payment records are the financial record the law asks us to keep for 6 years after the end of
 the financial year. After that they are pseudonymised: the claim and its ledger entries lose
-their link to the person (user id), and uploaded receipts are deleted. Amounts stay, so the
+their link to the person (user id), the names of the staff who approved, overrode and paid
+are cleared, and uploaded receipts are deleted. Amounts stay, so the
 ledger still balances and its totals do not change. Closing an account already pseudonymises
 at once (engage/payments/personal_data.py); this module says so on the "data we hold" and
 account-closure pages.
@@ -23,7 +24,7 @@ from engage.core.personal_data import RetentionRule
 from engage.extensions import db
 from engage.payments import receipts
 from engage.payments.calculation import tax_year_start
-from engage.payments.models import ActivitySupport, Claim, LedgerEntry, Receipt
+from engage.payments.models import ActivitySupport, Claim, ClaimEvent, LedgerEntry, Receipt
 
 PAYMENT_RECORDS = "payment_records"
 ON_CLOSE = ("Claims not sent yet are deleted; the rest are kept without your name for 6 years "
@@ -49,6 +50,13 @@ def pseudonymise_old_payment_records(now: datetime, months: int) -> int:
     if named:
         db.session.execute(update(Claim).where(Claim.id.in_(named)).values(user_id=None)
                            .execution_options(synchronize_session=False))
+    # The names of the staff who approved, overrode and paid were kept for this long too.
+    db.session.execute(update(Claim).where(Claim.id.in_(old)).values(
+        late_override_by_name=None, lead_approved_by_name=None, finance_approved_by_name=None,
+        paid_by_name=None).execution_options(synchronize_session=False))
+    db.session.execute(update(ClaimEvent).where(ClaimEvent.claim_id.in_(old),
+                                                ClaimEvent.actor_name.is_not(None))
+                       .values(actor_name=None).execution_options(synchronize_session=False))
     # Advances and booked tickets for activities in the same years, and the advances' ledger
     # entries (which belong to no claim).
     old_support = select(ActivitySupport.id).where(

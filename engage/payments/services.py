@@ -7,20 +7,25 @@ so two people pressing the same button at once move a claim only once. Each move
 
 from __future__ import annotations
 
+import enum
+import re
+from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from engage.accounts.models import User
 from engage.core import audit, clock
+from engage.core.money import format_pence
 from engage.core.notify import Message, notify
-from engage.core.permissions import Permission, can, permissions_for
+from engage.core.permissions import Permission, can
 from engage.core.unit_of_work import atomic
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
-from engage.panels.models import Panel
+from engage.panels.models import PLACE_HOLDING_STATES, Panel, PanelMembership
 from engage.payments import ledger, receipts
 from engage.payments.activities import Activity, Attendee
 from engage.payments.calculation import (
@@ -30,7 +35,10 @@ from engage.payments.calculation import (
     PersonFacts,
     Result,
     TicketFacts,
+    add_months,
     calculate,
+    claim_deadline,
+    format_duration,
     tax_year_bounds,
     tax_year_label,
     tax_year_start,
@@ -48,9 +56,17 @@ from engage.payments.models import (
     ClaimState,
     Expense,
     ExpenseKind,
+    ExpenseRule,
+    LedgerEntry,
+    LedgerEntryType,
     PaymentChoice,
     PaymentPreference,
     PaymentRoute,
+    Payout,
+    PayoutState,
+    PayrollExport,
+    PayrollLine,
+    PayrollLineState,
     Receipt,
     SupportKind,
 )
@@ -82,31 +98,40 @@ def has_seen_notice(user) -> bool:
         BenefitsNoticeView.notice_version == BENEFITS_NOTICE_VERSION)) is not None
 
 
-def record_notice_seen(user) -> None:
-    """Recorded each time the notice is shown before someone accepts a paid role."""
-    db.session.add(BenefitsNoticeView(user_id=user.id, notice_version=BENEFITS_NOTICE_VERSION))
+def record_notice_seen(user, where: str = "payment preferences") -> None:
+    """Recorded each time the notice is shown before someone accepts a paid role, with the
+    page it was shown on ("panel 3", "event 12")."""
+    db.session.add(BenefitsNoticeView(user_id=user.id, notice_version=BENEFITS_NOTICE_VERSION,
+                                      shown_on=where[:60]))
     audit.record("payments.benefits_notice_seen", actor_id=user.id, subject_type="user",
-                 subject_id=user.id, notice_version=BENEFITS_NOTICE_VERSION)
+                 subject_id=user.id, notice_version=BENEFITS_NOTICE_VERSION, where=where)
 
 
 @atomic
 def update_preferences(user, *, choice: str, cap_pence: int | None, route: str, capacity: str,
-                       payroll_number: str | None, access_needs_taxi: bool) -> PaymentPreference:
+                       payroll_number: str | None, access_needs_taxi: bool,
+                       legal_name: str | None = None) -> PaymentPreference:
     if choice not in set(PaymentChoice) or route not in set(PaymentRoute) or (
         capacity not in set(Capacity)
     ):
         raise ValidationFailed("Choose one of the options shown.")
     if choice == PaymentChoice.CAP and (cap_pence is None or cap_pence < 0):
         raise ValidationFailed("Enter the most you want to be paid in a tax year, like 500.")
-    if route == PaymentRoute.PAYROLL and not (payroll_number or "").strip():
-        raise ValidationFailed("Enter your payroll number so payroll can pay you, or choose "
-                               "another way to be paid.")
+    payroll_number = (payroll_number or "").strip()
+    legal_name = " ".join((legal_name or "").split())
+    if route == PaymentRoute.PAYROLL and not (payroll_number and legal_name):
+        raise ValidationFailed("To be paid through payroll, enter your full legal name and your "
+                               "payroll number (payroll needs both), or choose another way to "
+                               "be paid.")
     pref = preferences_of(user)
     pref.choice = choice
     pref.cap_pence = cap_pence if choice == PaymentChoice.CAP else None
     pref.route = route
     pref.capacity = capacity
-    pref.payroll_number = (payroll_number or "").strip() or None
+    # Only kept while payroll is the way they are paid: no reason to hold them otherwise.
+    payroll = route == PaymentRoute.PAYROLL
+    pref.payroll_number = payroll_number[:40] if payroll else None
+    pref.legal_name = legal_name[:120] if payroll else None
     pref.access_needs_taxi = access_needs_taxi
     db.session.add(pref)
     db.session.flush()
@@ -142,8 +167,8 @@ def create_draft_involvement_claims(activity: Activity, attendees: Iterable[Atte
             activity_title=activity.title, activity_date=activity.activity_date,
             involvement_level=activity.involvement_level, panel_id=activity.panel_id,
             lead_ids=list(activity.lead_ids), minutes_taken_part=attendee.minutes_taken_part,
-            day_minutes=list(attendee.day_minutes), prep_minutes=activity.prep_minutes,
-            prep_paid=activity.prep_paid,
+            planned_minutes=activity.planned_minutes, day_minutes=list(attendee.day_minutes),
+            prep_minutes=activity.prep_minutes, prep_paid=activity.prep_paid,
             activity_cancelled=activity.cancelled,
             cancellation_payable=activity.cancellation_payable,
             declined_for_activity=attendee.declined,
@@ -151,48 +176,76 @@ def create_draft_involvement_claims(activity: Activity, attendees: Iterable[Atte
         )
         db.session.add(claim)
         db.session.flush()
-        _record(claim, actor, None, ClaimState.DRAFT, "Created from the attendance register")
+        _record(claim, actor, None, ClaimState.DRAFT,
+                "Made because the activity was cancelled" if activity.cancelled
+                else "Created from the attendance register")
         recalculate(claim)
-        user = db.session.get(User, attendee.user_id)
-        if user is not None:
-            notify(user, Message(
-                "You can claim for an activity you took part in",
-                f"You can now claim for '{activity.title}'. Check the amount, add any "
-                "expenses and send it when you are ready.",
-                link("payments.claim", claim_id=claim.id)),
-                dedupe_key=f"payments-claim-created-{claim.id}")
+        _tell_claim_ready(claim, activity)
         created.append(claim)
     return created
 
 
-def lead_choices() -> list[User]:
-    """Staff who can approve claims as a lead (for expense-only claims)."""
-    people = db.session.scalars(select(User).options(selectinload(User.roles))
-                                .where(User.is_disabled.is_(False))
-                                .order_by(User.display_name)).all()
-    return [p for p in people if p.is_staff and Permission.APPROVE_CLAIMS_AS_LEAD in
-            _permissions(p)]
+def _tell_claim_ready(claim: Claim, activity: Activity) -> None:
+    user = db.session.get(User, claim.user_id) if claim.user_id else None
+    if user is None:
+        return
+    if activity.cancelled:
+        text = (f"'{activity.title}' was cancelled. You can claim back any costs you could "
+                "not get refunded, such as tickets already bought"
+                + (", and the involvement payment, as the lead agreed it is paid"
+                   if activity.cancellation_payable else "") + ".")
+    else:
+        text = (f"You can now claim for '{activity.title}'. Check the amount, add any expenses "
+                "and send it when you are ready.")
+    notify(user, Message("You can claim for an activity", text,
+                         link("payments.claim", claim_id=claim.id)),
+           dedupe_key=f"payments-claim-created-{claim.id}")
 
 
-def _permissions(user):
-    return permissions_for(user.role_set)
+def panels_for_expense_claims(user) -> list:
+    """Panels the person is a member of (active or on a break): an expense-only claim is for
+    work on one of them, and goes to that panel's facilitators and leads."""
+    return list(db.session.scalars(
+        select(Panel).join(PanelMembership, PanelMembership.panel_id == Panel.id)
+        .where(PanelMembership.user_id == user.id,
+               PanelMembership.state.in_(PLACE_HOLDING_STATES))
+        .order_by(Panel.name)))
+
+
+OLDEST_CLAIM_MONTHS = 12  # older activities: ask finance (a late claim needs their override)
+
+
+def _check_activity_date(activity_date: date) -> None:
+    today = clock.today_london()
+    if activity_date > today:
+        raise ValidationFailed("The date of the activity must be today or in the past.")
+    if activity_date < add_months(today, -OLDEST_CLAIM_MONTHS):
+        raise ValidationFailed(
+            f"That date is more than {OLDEST_CLAIM_MONTHS} months ago. Check the year; if "
+            "the activity really was that long ago, please talk to finance about claiming.")
 
 
 @atomic
-def create_expense_claim(user, *, title: str, activity_date: date, lead_id: int,
-                         panel_id: int | None = None) -> Claim:
+def create_expense_claim(user, *, title: str, activity_date: date, panel_id: int | None
+                         ) -> Claim:
+    """An expense-only claim for work on one of the person's panels. The panel's facilitators
+    and leads check it, as they do for the panel's meetings: the person does not choose who."""
     title = (title or "").strip()
     if not title:
         raise ValidationFailed("Say what the expenses were for, like 'Training day in Leeds'.")
-    if activity_date > clock.today_london():
-        raise ValidationFailed("The date must be today or in the past.")
-    if lead_id not in {p.id for p in lead_choices()}:
-        raise ValidationFailed("Choose the member of staff who asked you to take part.")
+    _check_activity_date(activity_date)
+    panel = next((p for p in panels_for_expense_claims(user) if p.id == panel_id), None)
+    if panel is None:
+        raise ValidationFailed("Choose the panel the activity was for.")
+    lead_ids = [p.id for p in panel.facilitators_and_leads() if p.id != user.id]
+    if not lead_ids:
+        raise ValidationFailed("This panel has nobody to check claims at the moment. Please "
+                               "ask the panel's organisers, or finance, how to claim.")
     version = version_in_force(activity_date)
     claim = Claim(
         user_id=user.id, kind=ClaimKind.EXPENSES, state=ClaimState.DRAFT, activity_kind="other",
         activity_ref_id=None, activity_title=title[:200], activity_date=activity_date,
-        involvement_level=1, panel_id=panel_id, lead_ids=[lead_id],
+        involvement_level=1, panel_id=panel.id, lead_ids=lead_ids,
         policy_version_id=version.id, explanation=[],
     )
     db.session.add(claim)
@@ -260,19 +313,40 @@ def lead_queue(user) -> list[Claim]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _tax_year_so_far(claim: Claim) -> tuple[int, dict[str, int]]:
+def _counted_before(claim: Claim):
+    """The person's other claims that come before this one for the tax-year cap and the
+    mileage bands: claims still counting (sent, approved or paid), sent before this one. A
+    claim not sent yet comes after all of them. A rejected or returned claim counts for
+    nothing, so it frees the room it took."""
+    query = select(Claim.id).where(Claim.user_id == claim.user_id, Claim.id != claim.id,
+                                   Claim.state.in_(COUNTING_STATES))
+    if claim.state in COUNTING_STATES and claim.submitted_at is not None:
+        sent = claim.submitted_at
+        query = query.where(Claim.submitted_at.is_not(None),
+                            (Claim.submitted_at < sent)
+                            | ((Claim.submitted_at == sent) & (Claim.id < claim.id)))
+    return query
+
+
+def _tax_year_so_far(claim: Claim) -> tuple[int, dict[tuple[int, str], int]]:
+    """Involvement already claimed in the claim's tax year (by activity date), and miles
+    already claimed per tax year (by each journey's own date) and category."""
+    counted = _counted_before(claim)
     start, end = tax_year_bounds(tax_year_start(claim.activity_date))
-    counted = select(Claim.id).where(
-        Claim.user_id == claim.user_id, Claim.id != claim.id,
-        Claim.state.in_(COUNTING_STATES),
-        Claim.activity_date >= start, Claim.activity_date <= end)
     involvement = db.session.scalar(
-        select(func.coalesce(func.sum(Claim.involvement_pence), 0)).where(Claim.id.in_(counted)))
-    miles = dict(db.session.execute(
-        select(Expense.category, func.sum(Expense.miles))
-        .where(Expense.claim_id.in_(counted), Expense.miles.is_not(None))
-        .group_by(Expense.category)).all())
-    return int(involvement or 0), {k: int(v or 0) for k, v in miles.items()}
+        select(func.coalesce(func.sum(Claim.involvement_pence), 0)).where(
+            Claim.id.in_(counted), Claim.activity_date >= start, Claim.activity_date <= end))
+    miles: dict[tuple[int, str], int] = defaultdict(int)
+    for category, day, count in db.session.execute(
+            select(Expense.category, Expense.expense_date, Expense.miles)
+            .where(Expense.claim_id.in_(counted), Expense.miles.is_not(None))):
+        miles[(tax_year_start(day), category)] += int(count or 0)
+    return int(involvement or 0), dict(miles)
+
+
+def capacity_of(claim: Claim, pref: PaymentPreference) -> str:
+    """How the person took part: chosen on the claim when sent, else their usual way."""
+    return claim.capacity or pref.capacity or Capacity.SELF
 
 
 def person_facts(claim: Claim) -> PersonFacts:
@@ -281,7 +355,7 @@ def person_facts(claim: Claim) -> PersonFacts:
         choice="accept", capacity="self", access_needs_taxi=False)
     involvement, miles = _tax_year_so_far(claim)
     return PersonFacts(
-        choice=pref.choice, cap_pence=pref.cap_pence, capacity=pref.capacity,
+        choice=pref.choice, cap_pence=pref.cap_pence, capacity=capacity_of(claim, pref),
         declined_for_activity=claim.declined_for_activity,
         access_needs_taxi=bool(pref.access_needs_taxi), involvement_so_far_pence=involvement,
         miles_so_far=miles, tax_year_label=tax_year_label(claim.activity_date),
@@ -309,10 +383,11 @@ def work_out(claim: Claim) -> Result:
         day_minutes=tuple(claim.day_minutes or ()), prep_minutes=claim.prep_minutes,
         prep_paid=claim.prep_paid,
         cancelled=claim.activity_cancelled, cancellation_payable=claim.cancellation_payable,
-        activity_date=claim.activity_date,
+        activity_date=claim.activity_date, planned_minutes=claim.planned_minutes,
     )
     items = [ExpenseFacts(category=e.category, amount_pence=e.amount_pence, miles=e.miles,
-                          has_receipt=e.receipt_id is not None, preapproved=e.preapproved)
+                          has_receipt=e.receipt_id is not None, preapproved=e.preapproved,
+                          expense_date=e.expense_date)
              for e in claim.expenses]
     support = support_for(claim)
     advances = [AdvanceFacts(s.amount_pence, s.paid_on) for s in support
@@ -345,9 +420,41 @@ def recalculate(claim: Claim) -> Result:
     return result
 
 
+def rework(claim: Claim, actor, why: str) -> Result:
+    """Work a sent claim out again (at an approval step, or because another claim of the
+    person's changed), and say so on its history when the amount changed."""
+    before = (claim.involvement_pence, claim.declined_pence, claim.expenses_pence,
+              claim.advance_pence)
+    was = claim.to_pay_pence
+    result = recalculate(claim)
+    after = (claim.involvement_pence, claim.declined_pence, claim.expenses_pence,
+             claim.advance_pence)
+    if after != before:
+        _record(claim, actor, claim.state, claim.state,
+                f"Worked out again {why}: {format_pence(was)} → "
+                f"{format_pence(claim.to_pay_pence)} to pay")
+    return result
+
+
+REWORKED_STATES = (ClaimState.SUBMITTED, ClaimState.LEAD_APPROVED)
+
+
+def rework_others(claim: Claim, actor) -> None:
+    """Another claim of this person stopped counting (rejected, returned or withdrawn): their
+    claims still being checked are worked out again, oldest first, so the room it took under
+    their tax-year cap and the mileage bands goes to them."""
+    if claim.user_id is None:
+        return
+    others = db.session.scalars(select(Claim).where(
+        Claim.user_id == claim.user_id, Claim.id != claim.id,
+        Claim.state.in_(REWORKED_STATES)).order_by(Claim.submitted_at, Claim.id))
+    for other in others:
+        rework(other, actor, "because another of your claims is no longer counted")
+
+
 def deadline_of(claim: Claim) -> date:
     version = claim.policy_version or version_in_force(claim.activity_date)
-    return claim.activity_date + timedelta(days=version.claim_deadline_days)
+    return claim_deadline(claim.activity_date, version.claim_deadline_months)
 
 
 def is_past_deadline(claim: Claim) -> bool:
@@ -367,6 +474,42 @@ def _editable_own(user, claim: Claim) -> None:
                            "something is wrong, ask the lead to return it to you.")
 
 
+def expense_window(claim: Claim) -> tuple[date, date]:
+    """The dates an expense on this claim may have: from as many months before the activity
+    as the claim deadline allows after it (tickets are often bought well ahead), to the claim
+    deadline, and never after today."""
+    version = claim.policy_version or version_in_force(claim.activity_date)
+    months = version.claim_deadline_months
+    return (add_months(claim.activity_date, -months),
+            min(claim_deadline(claim.activity_date, months), clock.today_london()))
+
+
+def _check_expense(claim: Claim, rule: ExpenseRule, expense_date: date,
+                   amount_pence: int | None, miles: int | None) -> None:
+    first, last = expense_window(claim)
+    if not first <= expense_date <= last:
+        raise ValidationFailed(
+            f"Enter a date between {first:%-d %B %Y} and {last:%-d %B %Y}: expenses for "
+            f"this activity are from around {claim.activity_date:%-d %B %Y}, and not in the "
+            "future.")
+    name = rule.label.lower()
+    if rule.kind == ExpenseKind.MILEAGE:
+        if not miles or miles <= 0:
+            raise ValidationFailed("Enter the number of miles, like 12.")
+        if rule.max_miles is not None and miles > rule.max_miles:
+            raise ValidationFailed(
+                f"One {name} journey can be at most {rule.max_miles:,} miles under this "
+                "policy. Check the number; for a longer trip, add each journey separately.")
+        return
+    if amount_pence is None or amount_pence <= 0:
+        raise ValidationFailed("Enter the amount you paid, like 6.50.")
+    if rule.max_line_pence is not None and amount_pence > rule.max_line_pence:
+        raise ValidationFailed(
+            f"One {name} expense can be at most {format_pence(rule.max_line_pence)} under "
+            "this policy. Check the amount (for example 6.50 for six pounds fifty). If it "
+            "really cost more, please talk to finance before you claim it.")
+
+
 @atomic
 def add_expense(user, claim: Claim, *, category: str, expense_date: date,
                 amount_pence: int | None, miles: int | None, description: str,
@@ -376,13 +519,10 @@ def add_expense(user, claim: Claim, *, category: str, expense_date: date,
     rule = next((r for r in version.expense_rules if r.category == category), None)
     if rule is None:
         raise ValidationFailed("Choose the type of expense.")
+    _check_expense(claim, rule, expense_date, amount_pence, miles)
     if rule.kind == ExpenseKind.MILEAGE:
-        if not miles or miles <= 0:
-            raise ValidationFailed("Enter the number of miles, like 12.")
         amount_pence = None
     else:
-        if amount_pence is None or amount_pence <= 0:
-            raise ValidationFailed("Enter the amount you paid, like 6.50.")
         miles = None
     receipt = None
     if receipt_file is not None:
@@ -437,9 +577,19 @@ def receipt_for(user, receipt_id: int) -> Receipt:
 # ---------------------------------------------------------------------------------------------
 
 
+def _staff_name(claim: Claim, actor) -> str | None:
+    """The name of a member of staff acting on someone else's claim, kept on the payment
+    record for as long as it is kept. The claimant's own steps carry no name: their link to
+    the record goes when they close their account."""
+    if actor is None or actor.id == claim.user_id:
+        return None
+    return (actor.display_name or "")[:120] or None
+
+
 def _record(claim: Claim, actor, from_state, to_state, reason) -> None:
     db.session.add(ClaimEvent(claim_id=claim.id, actor_id=actor.id if actor else None,
-                              from_state=from_state, to_state=to_state, reason=reason))
+                              actor_name=_staff_name(claim, actor), from_state=from_state,
+                              to_state=to_state, reason=reason))
 
 
 MEMBER_MESSAGES = {
@@ -465,11 +615,16 @@ def tell_member(claim: Claim, state: str) -> None:
            dedupe_key=f"payments-claim-{claim.id}-{state}-{len(claim.history)}")
 
 
+PAYING_STEPS = (ClaimState.PAYING, ClaimState.EXPORTED, ClaimState.PAID)
+
+
 def move(claim: Claim, actor, from_states: Iterable[str], to_state: str, *,
          reason: str | None = None, action: str, **values) -> None:
     """Conditional state change: only one of two simultaneous moves wins."""
     from_states = tuple(from_states)
     previous = claim.state
+    if to_state in PAYING_STEPS and _staff_name(claim, actor):
+        values.setdefault("paid_by_name", _staff_name(claim, actor))
     result = db.session.execute(
         update(Claim).where(Claim.id == claim.id, Claim.state.in_(from_states))
         .values(state=to_state, updated_at=clock.now(), **values)
@@ -488,10 +643,19 @@ def move(claim: Claim, actor, from_states: Iterable[str], to_state: str, *,
 
 
 @atomic
-def submit_claim(user, claim: Claim, *, declined_for_activity: bool = False) -> Result:
+def submit_claim(user, claim: Claim, *, declined_for_activity: bool = False,
+                 capacity: str | None = None) -> Result:
+    """Send the claim to the lead. How the person took part in this activity (`capacity`:
+    themselves, for an organisation, or as an employee in work time) is chosen now; the form
+    starts from their usual way."""
     _editable_own(user, claim)
+    pref = preferences_of(user)
+    capacity = capacity or capacity_of(claim, pref)
+    if capacity not in set(Capacity):
+        raise ValidationFailed("Choose how you took part in this activity.")
     claim.declined_for_activity = declined_for_activity
-    claim.route = preferences_of(user).route
+    claim.capacity = capacity
+    claim.route = pref.route
     result = recalculate(claim)
     if result.problems:
         raise ValidationFailed(" ".join(result.problems))
@@ -518,23 +682,38 @@ def _reason(reason: str | None, what: str) -> str:
     return reason
 
 
+def _check_lead(actor, claim: Claim, what: str) -> None:
+    if not is_lead_for(actor, claim):
+        raise NotAllowed(f"Only the activity's lead can {what} this claim.")
+    if claim.user_id == actor.id:
+        raise NotAllowed("You cannot check your own claim.")
+
+
 @atomic
 def lead_approve(actor, claim: Claim, note: str | None = None) -> None:
-    if not is_lead_for(actor, claim):
-        raise NotAllowed("Only the activity's lead can approve this claim.")
-    if claim.user_id == actor.id:
-        raise NotAllowed("You cannot approve your own claim.")
+    _check_lead(actor, claim, "approve")
+    if claim.state == ClaimState.SUBMITTED:
+        rework(claim, actor, "at the lead's check")
     move(claim, actor, [ClaimState.SUBMITTED], ClaimState.LEAD_APPROVED, reason=note or None,
          action="payments.claim_lead_approved", lead_approved_by_id=actor.id,
-         lead_approved_at=clock.now())
+         lead_approved_by_name=_staff_name(claim, actor), lead_approved_at=clock.now())
 
 
 @atomic
 def lead_return(actor, claim: Claim, reason: str) -> None:
-    if not is_lead_for(actor, claim):
-        raise NotAllowed("Only the activity's lead can return this claim.")
+    _check_lead(actor, claim, "return")
     move(claim, actor, [ClaimState.SUBMITTED], ClaimState.RETURNED,
          reason=_reason(reason, "returned"), action="payments.claim_returned")
+    rework_others(claim, actor)
+
+
+@atomic
+def lead_reject(actor, claim: Claim, reason: str) -> None:
+    """The lead decides the claim should not be paid at all (not just changed)."""
+    _check_lead(actor, claim, "reject")
+    move(claim, actor, [ClaimState.SUBMITTED], ClaimState.REJECTED,
+         reason=_reason(reason, "not approved"), action="payments.claim_rejected")
+    rework_others(claim, actor)
 
 
 def _check_finance(actor, claim: Claim) -> None:
@@ -547,10 +726,8 @@ def _check_finance(actor, claim: Claim) -> None:
                          "officer must approve it.")
 
 
-def advances_taken_off(claim: Claim) -> int:
-    """What the advances recorded now take off this claim (never more than its total)."""
-    paid = sum(s.amount_pence for s in support_for(claim) if s.kind == SupportKind.ADVANCE)
-    return min(paid, claim.total_pence)
+def finance_approval_count(claim: Claim) -> int:
+    return sum(1 for event in claim.history if event.to_state == ClaimState.APPROVED)
 
 
 @atomic
@@ -559,13 +736,15 @@ def finance_approve(actor, claim: Claim) -> None:
     if claim.is_late and not claim.late_override_reason:
         raise InvalidState("This claim was sent after the deadline. Record a late-claim "
                            "override with a reason first.")
-    if advances_taken_off(claim) != claim.advance_pence:
-        raise InvalidState("An advance was recorded for this activity after the claim was "
-                           "sent. Return the claim to the member so it is worked out again.")
+    if claim.state == ClaimState.LEAD_APPROVED:
+        # Worked out again now (advances recorded since, the tax-year cap, mileage bands),
+        # so the ledger records what is really owed.
+        rework(claim, actor, "at finance's check")
     move(claim, actor, [ClaimState.LEAD_APPROVED], ClaimState.APPROVED,
          action="payments.claim_finance_approved", finance_approved_by_id=actor.id,
-         finance_approved_at=clock.now())
-    ledger.record_payable(claim, actor)
+         finance_approved_by_name=_staff_name(claim, actor), finance_approved_at=clock.now())
+    db.session.refresh(claim, ["history"])
+    ledger.record_payable(claim, actor, approval=finance_approval_count(claim))
     if claim.advance_pence and claim.to_pay_pence == 0:
         # The advance already paid all of it: nothing more to send.
         move(claim, actor, [ClaimState.APPROVED], ClaimState.PAID,
@@ -578,6 +757,7 @@ def finance_reject(actor, claim: Claim, reason: str) -> None:
     _check_finance(actor, claim)
     move(claim, actor, [ClaimState.LEAD_APPROVED], ClaimState.REJECTED,
          reason=_reason(reason, "not approved"), action="payments.claim_rejected")
+    rework_others(claim, actor)
 
 
 @atomic
@@ -585,6 +765,112 @@ def finance_return(actor, claim: Claim, reason: str) -> None:
     _check_finance(actor, claim)
     move(claim, actor, [ClaimState.LEAD_APPROVED], ClaimState.RETURNED,
          reason=_reason(reason, "returned"), action="payments.claim_returned")
+    rework_others(claim, actor)
+
+
+# Approved but not paid: finance can still withdraw the approval.
+WITHDRAWABLE_STATES = (ClaimState.APPROVED, ClaimState.PAYMENT_FAILED, ClaimState.PAYING,
+                       ClaimState.EXPORTED)
+
+
+class WithdrawTo(enum.StrEnum):
+    MEMBER = "member"  # returned to the member to change and send again
+    NOT_PAID = "not_paid"  # rejected: it will not be paid
+    FINANCE = "finance"  # back to "waiting for finance", to check and approve again
+
+
+WITHDRAW_STATES = {WithdrawTo.MEMBER: ClaimState.RETURNED,
+                   WithdrawTo.NOT_PAID: ClaimState.REJECTED,
+                   WithdrawTo.FINANCE: ClaimState.LEAD_APPROVED}
+
+
+def _stop_unsent_payout(claim: Claim, reason: str) -> None:
+    """A claim being paid can be withdrawn only while its payout is unsent: the payout is
+    cancelled here (conditionally), so the sender, which moves a payout from pending to
+    sending with a conditional update, never sends it."""
+    payout = db.session.scalar(select(Payout).where(Payout.claim_id == claim.id))
+    if payout is None:
+        return
+    now = clock.now()
+    result = db.session.execute(
+        update(Payout).where(Payout.id == payout.id, Payout.state == PayoutState.PENDING)
+        .values(state=PayoutState.CANCELLED, failure_reason=reason[:500], state_since=now,
+                updated_at=now)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1 and claim.state == ClaimState.PAYING:
+        raise InvalidState("This payment has already been sent to the bank, so its approval "
+                           "can no longer be withdrawn. If it should not have been paid, "
+                           "correct it once the payment has been made or has failed.")
+    db.session.refresh(payout)
+
+
+def _take_out_of_payroll(claim: Claim, reason: str) -> None:
+    if claim.payroll_export_id is None:
+        return
+    export = db.session.get(PayrollExport, claim.payroll_export_id)
+    if export is not None and export.confirmed_paid_at is not None:
+        raise InvalidState("Payroll has already confirmed paying this claim.")
+    db.session.execute(
+        update(PayrollLine).where(PayrollLine.claim_id == claim.id,
+                                  PayrollLine.export_id == claim.payroll_export_id,
+                                  PayrollLine.state == PayrollLineState.EXPORTED)
+        .values(state=PayrollLineState.FAILED, failure_reason=reason[:500])
+        .execution_options(synchronize_session=False))
+
+
+@atomic
+def withdraw_approval(actor, claim: Claim, reason: str, to: str) -> None:
+    """Finance takes back its approval of a claim that has not been paid: the amount owed
+    comes off the ledger (reversing entries), an unsent payout will not be sent, and payroll
+    lines not yet confirmed are marked failed. The claim goes back to the member, is not
+    paid at all, or waits for finance again."""
+    if not is_finance(actor):
+        raise NotAllowed("Only finance can withdraw an approval.")
+    if actor.id == claim.user_id:
+        raise NotAllowed("You cannot change the approval of your own claim.")
+    try:
+        target = WITHDRAW_STATES[WithdrawTo(to)]
+    except ValueError:
+        raise ValidationFailed("Choose what happens to the claim next.") from None
+    _withdraw(actor, claim, _reason(reason, "withdrawn"), target)
+
+
+def _withdraw(actor, claim: Claim, reason: str, target: str) -> None:
+    if claim.state not in WITHDRAWABLE_STATES:
+        raise InvalidState(f"This claim is '{claim.state_label}', so there is no approval to "
+                           "withdraw.")
+    if claim.state == ClaimState.PAYMENT_FAILED:
+        payout = db.session.scalar(select(Payout).where(Payout.claim_id == claim.id))
+        if payout is not None and payout.transfer_stands:
+            raise InvalidState("The money for this claim is in the member's Stripe account "
+                               "(their bank did not accept it), so its approval can no longer "
+                               "be withdrawn. Record the payment another way or pay it again.")
+    if claim.state == ClaimState.PAYING:
+        _stop_unsent_payout(claim, f"Approval withdrawn by finance: {reason}")
+    if claim.state == ClaimState.EXPORTED:
+        _take_out_of_payroll(claim, f"Approval withdrawn by finance: {reason}")
+    move(claim, actor, WITHDRAWABLE_STATES, target,
+         reason=f"Approval withdrawn before payment: {reason}",
+         action="payments.claim_approval_withdrawn", finance_approved_by_id=None,
+         finance_approved_at=None, payroll_export_id=None)
+    ledger.reverse_payables(claim, actor, f"Approval withdrawn: {reason}")
+    if target != ClaimState.LEAD_APPROVED:
+        rework_others(claim, actor)
+
+
+@atomic
+def correct_ledger(actor, entry_id: int, reason: str) -> LedgerEntry:
+    """A reversing entry. Correcting what a claim owes before it is paid also withdraws the
+    claim's approval (it waits for finance again), so no payout or payroll export can pay
+    the old amount."""
+    reversal = ledger.reverse(actor, entry_id, reason)
+    claim = db.session.get(Claim, reversal.claim_id) if reversal.claim_id else None
+    original = db.session.get(LedgerEntry, entry_id)
+    if (claim is not None and original.entry_type == LedgerEntryType.PAYABLE
+            and claim.state in WITHDRAWABLE_STATES):
+        _withdraw(actor, claim, f"the ledger was corrected ({reason.strip()})",
+                  ClaimState.LEAD_APPROVED)
+    return reversal
 
 
 def bulk_finance_approve(actor, claim_ids: Iterable[int]) -> tuple[list[Claim], list[str]]:
@@ -612,7 +898,8 @@ def override_late(actor, claim: Claim, reason: str) -> None:
     reason = _reason(reason, "accepted late")
     result = db.session.execute(
         update(Claim).where(Claim.id == claim.id, Claim.late_override_reason.is_(None))
-        .values(late_override_reason=reason, late_override_by_id=actor.id)
+        .values(late_override_reason=reason, late_override_by_id=actor.id,
+                late_override_by_name=_staff_name(claim, actor))
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         raise InvalidState("A late-claim override is already recorded for this claim.")
@@ -622,34 +909,168 @@ def override_late(actor, claim: Claim, reason: str) -> None:
                  subject_id=claim.id)
 
 
+# ---------------------------------------------------------------------------------------------
+# Claims follow attendance corrections (engage/payments/events_link.py)
+# ---------------------------------------------------------------------------------------------
+
+
+def follow_attendance(claim: Claim, minutes: int, actor, why: str,
+                      day_minutes: tuple[int, ...] = ()) -> None:
+    """The organiser corrected the person's attendance after the register was finalised. A
+    claim not yet paid takes the new time and is worked out again; an approved one goes back
+    to finance first (its approval withdrawn), so it is never paid on the old attendance. A
+    claim already paid, or already being sent to the bank, is noted for finance to check."""
+    if minutes == claim.minutes_taken_part and list(day_minutes) == list(claim.day_minutes or []):
+        return
+    note = (f"Attendance corrected by the organiser: {format_duration(claim.minutes_taken_part)}"
+            f" → {format_duration(minutes)}" + (f" ({why.strip()})" if why.strip() else ""))
+    if claim.state in WITHDRAWABLE_STATES:
+        try:
+            with db.session.begin_nested():
+                _withdraw(actor, claim, note, ClaimState.LEAD_APPROVED)
+        except InvalidState:
+            _tell_finance_to_check(claim, actor, note)
+            return
+    elif claim.state == ClaimState.PAID:
+        _tell_finance_to_check(claim, actor, note)
+        return
+    claim.minutes_taken_part = minutes
+    claim.day_minutes = list(day_minutes)
+    _record(claim, actor, claim.state, claim.state, note)
+    if claim.state in EDITABLE_STATES:
+        recalculate(claim)
+    else:
+        rework(claim, actor, "after the attendance correction")
+
+
+def _tell_finance_to_check(claim: Claim, actor, note: str) -> None:
+    _record(claim, actor, claim.state, claim.state,
+            f"{note}. The claim was already paid or on its way, so it was not changed: "
+            "finance will check it.")
+    for person in finance_people():
+        notify(person, Message("A paid claim needs checking",
+                               f"Attendance for '{claim.activity_title}' was corrected after "
+                               "the claim was paid or sent. Please check it.",
+                               link("payments.claim", claim_id=claim.id)),
+               dedupe_key=f"payments-attendance-{claim.id}-{len(claim.history)}-{person.id}")
+
+
+def finance_people() -> list[User]:
+    return [u for u in db.session.scalars(select(User).options(selectinload(User.roles))
+                                          .where(User.is_disabled.is_(False)))
+            if is_finance(u)]
+
+
 NO_PROGRAMME = "none"
+
+
+@dataclass
+class QueueFilters:
+    """What finance asked the queue for. Empty means "any"; no state means the claims
+    waiting for finance or for payment."""
+
+    state: str | None = None
+    panel_id: int | None = None
+    route: str | None = None
+    older_than_days: int | None = None
+    programme: int | str | None = None  # a programme id, or NO_PROGRAMME
+    activity: str | None = None  # "event:12" (kind and id) or "other:Title"
+    search: str = ""  # a claim number ("12", "claim 12") or part of the claimant's name
+    date_from: date | None = None  # activity date
+    date_to: date | None = None
+
+
+WAITING_FOR_FINANCE = (ClaimState.LEAD_APPROVED, ClaimState.APPROVED, ClaimState.PAYMENT_FAILED,
+                       ClaimState.PAYING, ClaimState.TRANSFERRED, ClaimState.EXPORTED)
+_CLAIM_NUMBER = re.compile(r"^(?:claim\s*)?#?\s*([0-9]{1,9})$", re.IGNORECASE | re.ASCII)
+
+
+def _queue_query(filters: QueueFilters):
+    query = (select(Claim).outerjoin(User, User.id == Claim.user_id)
+             .where(Claim.state != ClaimState.DRAFT))
+    if filters.programme == NO_PROGRAMME:
+        query = query.outerjoin(Panel, Panel.id == Claim.panel_id).where(
+            Panel.programme_id.is_(None))
+    elif filters.programme:
+        query = query.join(Panel, Panel.id == Claim.panel_id).where(
+            Panel.programme_id == int(filters.programme))
+    query = query.where(Claim.state == filters.state if filters.state
+                        else Claim.state.in_(WAITING_FOR_FINANCE))
+    if filters.panel_id:
+        query = query.where(Claim.panel_id == filters.panel_id)
+    if filters.route:
+        query = query.where(Claim.route == filters.route)
+    if filters.older_than_days:
+        query = query.where(Claim.submitted_at <= clock.now()
+                            - timedelta(days=filters.older_than_days))
+    if filters.activity:
+        kind, _sep, ref = filters.activity.partition(":")
+        query = query.where(Claim.activity_kind == kind)
+        query = query.where(Claim.activity_ref_id == int(ref) if ref.isdigit()
+                            else Claim.activity_title == ref)
+    if filters.date_from:
+        query = query.where(Claim.activity_date >= filters.date_from)
+    if filters.date_to:
+        query = query.where(Claim.activity_date <= filters.date_to)
+    search = " ".join((filters.search or "").split())
+    if search:
+        number = _CLAIM_NUMBER.match(search)
+        by_name = func.lower(User.display_name).contains(search.lower(), autoescape=True)
+        query = query.where(or_(Claim.id == int(number.group(1)), by_name) if number
+                            else by_name)
+    return query
 
 
 def finance_queue(*, state: str | None = None, panel_id: int | None = None,
                   route: str | None = None, older_than_days: int | None = None,
                   programme: int | str | None = None) -> list[Claim]:
-    """Claims for finance. `programme` is a programme id, or NO_PROGRAMME for claims with no
-    panel or whose panel has no programme."""
-    query = select(Claim).where(Claim.state.not_in([ClaimState.DRAFT]))
-    if programme == NO_PROGRAMME:
-        query = query.outerjoin(Panel, Panel.id == Claim.panel_id).where(
-            Panel.programme_id.is_(None))
-    elif programme:
-        query = query.join(Panel, Panel.id == Claim.panel_id).where(
-            Panel.programme_id == int(programme))
-    if state:
-        query = query.where(Claim.state == state)
-    else:
-        query = query.where(Claim.state.in_([ClaimState.LEAD_APPROVED, ClaimState.APPROVED,
-                                             ClaimState.PAYMENT_FAILED, ClaimState.PAYING,
-                                             ClaimState.TRANSFERRED, ClaimState.EXPORTED]))
-    if panel_id:
-        query = query.where(Claim.panel_id == panel_id)
-    if route:
-        query = query.where(Claim.route == route)
-    if older_than_days:
-        query = query.where(Claim.submitted_at <= clock.now() - timedelta(days=older_than_days))
+    """Claims for finance, oldest sent first (all of them: see queue_page for a page)."""
+    query = _queue_query(QueueFilters(state=state, panel_id=panel_id, route=route,
+                                      older_than_days=older_than_days, programme=programme))
     return list(db.session.scalars(query.order_by(Claim.submitted_at, Claim.id)))
+
+
+@dataclass
+class QueuePage:
+    claims: list[Claim]
+    names: dict[int, str]  # claimant names by user id
+    count: int  # claims matching, on every page
+    total_pence: int
+    to_pay_pence: int
+    page: int
+    pages: int
+
+
+def queue_page(filters: QueueFilters, page: int = 1, per_page: int = 50) -> QueuePage:
+    """One page of the finance queue, with counts and totals over every matching claim."""
+    query = _queue_query(filters)
+    matching = query.with_only_columns(Claim.id).order_by(None).subquery()
+    count, total, advance = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(Claim.involvement_pence
+                                                    + Claim.expenses_pence), 0),
+               func.coalesce(func.sum(Claim.advance_pence), 0))
+        .where(Claim.id.in_(select(matching.c.id)))).one()
+    pages = max((count + per_page - 1) // per_page, 1)
+    page = min(max(page, 1), pages)
+    claims = list(db.session.scalars(query.order_by(Claim.submitted_at, Claim.id)
+                                     .limit(per_page).offset((page - 1) * per_page)))
+    ids = {c.user_id for c in claims if c.user_id}
+    names = dict(db.session.execute(select(User.id, User.display_name)
+                                    .where(User.id.in_(ids))).all()) if ids else {}
+    return QueuePage(claims, names, int(count), int(total), int(total) - int(advance), page,
+                     pages)
+
+
+def queue_activities(limit: int = 200) -> list[tuple[str, str]]:
+    """Activities with claims, newest first, as (filter value, label) for the queue's filter."""
+    rows = db.session.execute(
+        select(Claim.activity_kind, Claim.activity_ref_id, Claim.activity_title,
+               func.max(Claim.activity_date))
+        .where(Claim.state != ClaimState.DRAFT)
+        .group_by(Claim.activity_kind, Claim.activity_ref_id, Claim.activity_title)
+        .order_by(func.max(Claim.activity_date).desc()).limit(limit)).all()
+    return [(f"{kind}:{ref if ref is not None else title}",
+             f"{title} ({day:%-d %b %Y})") for kind, ref, title, day in rows]
 
 
 def is_overdue(claim: Claim) -> bool:

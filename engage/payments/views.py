@@ -39,6 +39,7 @@ from engage.payments import (
     bank,
     gateway,
     ledger,
+    payroll,
     policy,
     receipts,
     reports,
@@ -50,26 +51,35 @@ from engage.payments.forms import (
     BulkApproveForm,
     ExpenseClaimForm,
     ExpenseForm,
+    FinanceRejectForm,
+    FinanceReturnForm,
+    LateOverrideForm,
+    LeadApproveForm,
+    LeadRejectForm,
+    LeadReturnForm,
     NoteForm,
     OtherPaymentForm,
+    PayrollExportForm,
     PolicyVersionForm,
     PreferencesForm,
     ReasonForm,
     SchemeForm,
     SubmitClaimForm,
     SupportForm,
+    WithdrawForm,
     pounds,
 )
 from engage.payments.models import (
     BENEFITS_NOTICE_VERSION,
+    Capacity,
     Claim,
     ClaimState,
     LedgerEntry,
+    LedgerEntryType,
     PaymentChoice,
     PaymentRoute,
     PaymentScheme,
     PayoutBatch,
-    PayrollExport,
     PolicyVersion,
 )
 
@@ -106,18 +116,18 @@ def preferences():
     form = PreferencesForm(data=None if request.method == "POST" else {
         "choice": pref.choice, "cap": pounds(pref.cap_pence), "route": pref.route,
         "capacity": pref.capacity, "payroll_number": pref.payroll_number or "",
-        "access_needs_taxi": pref.access_needs_taxi})
+        "legal_name": pref.legal_name or "", "access_needs_taxi": pref.access_needs_taxi})
     _offer_bank_transfer_only_when_set_up(form)
     if form.validate_on_submit():
         try:
             services.update_preferences(
                 current_user, choice=form.choice.data, cap_pence=form.cap.pence,
                 route=form.route.data, capacity=form.capacity.data,
-                payroll_number=form.payroll_number.data,
+                payroll_number=form.payroll_number.data, legal_name=form.legal_name.data,
                 access_needs_taxi=form.access_needs_taxi.data)
         except DomainError as error:
-            _fail(error)
-            return render_template("payments/preferences.html", form=form, pref=pref)
+            form.form_errors.append(error.message)
+            return render_template("payments/preferences.html", form=form, pref=pref), 400
         flash(_("Your payment preferences are saved. You can change them at any time."),
               "success")
         return redirect(url_for("payments.index"))
@@ -161,20 +171,24 @@ def statement_csv():
 @require(Permission.USE_ACCOUNT)
 def new_claim():
     form = ExpenseClaimForm()
-    form.lead_id.choices = [(0, _("Choose a person"))] + [
-        (p.id, p.display_name) for p in services.lead_choices()]
+    panels = services.panels_for_expense_claims(current_user)
+    form.panel_id.choices = [(0, _("Choose a panel"))] + [(p.id, p.name) for p in panels]
+    status = 200
     if form.validate_on_submit():
         try:
             claim = services.create_expense_claim(
-                current_user, title=form.title.data, activity_date=form.activity_date.data,
-                lead_id=form.lead_id.data)
+                current_user, title=form.title.data,
+                activity_date=form.activity_date.data, panel_id=form.panel_id.data)
         except DomainError as error:
-            _fail(error)
-            return render_template("payments/new_claim.html", form=form)
-        flash(_("Your expense claim is started. Add each expense below, then send it."),
-              "success")
-        return redirect(url_for("payments.claim", claim_id=claim.id))
-    return render_template("payments/new_claim.html", form=form)
+            form.form_errors.append(error.message)
+            status = 400
+        else:
+            flash(_("Your expense claim is started. Add each expense below, then send it."),
+                  "success")
+            return redirect(url_for("payments.claim", claim_id=claim.id))
+    elif request.method == "POST":
+        status = 400
+    return render_template("payments/new_claim.html", form=form, panels=panels), status
 
 
 def _expense_form(claim: Claim) -> ExpenseForm:
@@ -187,29 +201,49 @@ def _expense_form(claim: Claim) -> ExpenseForm:
     return form
 
 
-def _render_claim(claim: Claim, expense_form=None, submit_form=None, reason_form=None,
+ACTION_FORMS = {
+    "finance_approve": NoteForm,
+    "lead_approve": LeadApproveForm, "lead_return": LeadReturnForm,
+    "lead_reject": LeadRejectForm, "late_override": LateOverrideForm,
+    "finance_reject": FinanceRejectForm, "finance_return": FinanceReturnForm,
+    "withdraw": WithdrawForm,
+}
+
+
+def _submit_form(claim: Claim) -> SubmitClaimForm:
+    pref = services.preferences_of(current_user)
+    return SubmitClaimForm(formdata=None, data={
+        "decline_this_time": claim.declined_for_activity,
+        "capacity": services.capacity_of(claim, pref)})
+
+
+def _render_claim(claim: Claim, expense_form=None, submit_form=None, action=None,
                   status=200, other_form=None):
+    """The claim page. `action` is (name, form) of an action form sent with a problem, shown
+    with its error and what was typed."""
     result = services.work_out(claim) if claim.is_editable else None
     own = claim.user_id == current_user.id
+    forms = {name: form_class(formdata=None) for name, form_class in ACTION_FORMS.items()}
+    if action is not None:
+        forms[action[0]] = action[1]
+    finance = services.is_finance(current_user) and not own
     return render_template(
         "payments/claim.html", claim=claim, result=result, own=own,
         expense_form=expense_form or _expense_form(claim),
-        submit_form=submit_form or SubmitClaimForm(
-            formdata=None, data={"decline_this_time": claim.declined_for_activity}),
-        reason_form=reason_form or ReasonForm(), support=services.support_for(claim),
-        note_form=NoteForm(), deadline=services.deadline_of(claim),
+        submit_form=submit_form or _submit_form(claim), forms=forms,
+        support=services.support_for(claim), deadline=services.deadline_of(claim),
         past_deadline=services.is_past_deadline(claim),
+        expense_window=services.expense_window(claim) if own and claim.is_editable else None,
         is_lead=services.is_lead_for(current_user, claim) and not own,
-        is_finance=services.is_finance(current_user) and not own,
+        is_finance=finance, can_withdraw=finance and claim.state in
+        services.WITHDRAWABLE_STATES,
+        claimant=db.session.get(User, claim.user_id) if claim.user_id and not own else None,
         rules={r.category: r for r in (claim.policy_version.expense_rules
                                         if claim.policy_version else [])},
-        people={u.id: u for u in db.session.scalars(select(User).where(User.id.in_(
-            [h.actor_id for h in claim.history if h.actor_id])))},
-        ledger_entries=ledger.entries(claim.id) if services.is_finance(current_user) else [],
+        ledger_entries=ledger.entries(claim.id) if finance else [],
         payout=payout_service.payout_of(claim),
         can_pay_by_bank=payout_service.can_pay_by_bank(),
         other_form=other_form or OtherPaymentForm(formdata=None),
-        claimant=None if own or claim.user_id is None else db.session.get(User, claim.user_id),
     ), status
 
 
@@ -278,7 +312,8 @@ def submit_claim(claim_id: int):
         return _render_claim(found, submit_form=form, status=400)
     try:
         services.submit_claim(current_user, found,
-                              declined_for_activity=form.decline_this_time.data)
+                              declined_for_activity=form.decline_this_time.data,
+                              capacity=form.capacity.data)
     except DomainError as error:
         if isinstance(error, NotFound):
             abort(404)
@@ -316,20 +351,25 @@ def lead_queue():
                            claims=services.lead_queue(current_user))
 
 
-def _claim_action(claim_id: int, action, form_class=ReasonForm, success: str = ""):
+def _claim_action(claim_id: int, name: str, action, success: str):
+    """Load the claim (404 if hidden), validate the action's form, call the service, redirect;
+    a problem shows the claim page again with the message and what was typed."""
     found = db.session.get(Claim, claim_id)
     if found is None or not services.can_see_claim(current_user, found):
         abort(404)
-    form = form_class()
+    form = ACTION_FORMS[name]()
     if not form.validate_on_submit():
-        return _render_claim(found, reason_form=form, status=400)
+        return _render_claim(found, action=(name, form), status=400)
     try:
         action(found, form)
     except DomainError as error:
         if error.status_code == 403:
             abort(403)
-        flash(error.message, "error")
-        return redirect(url_for("payments.claim", claim_id=claim_id))
+        if isinstance(error, NotFound):
+            abort(404)
+        form.form_errors.append(error.message)
+        return _render_claim(db.session.get(Claim, claim_id), action=(name, form),
+                             status=400)
     flash(success, "success")
     return redirect(url_for("payments.claim", claim_id=claim_id))
 
@@ -337,75 +377,113 @@ def _claim_action(claim_id: int, action, form_class=ReasonForm, success: str = "
 @bp.post("/claims/<int:claim_id>/lead-approve")
 @require(Permission.APPROVE_CLAIMS_AS_LEAD)
 def lead_approve(claim_id: int):
-    return _claim_action(claim_id, lambda c, f: services.lead_approve(current_user, c,
-                                                                      f.reason.data),
-                         NoteForm, _("Claim approved. It is now with finance."))
+    return _claim_action(claim_id, "lead_approve", lambda c, f: services.lead_approve(
+        current_user, c, f.reason.data), _("Claim approved. It is now with finance."))
 
 
 @bp.post("/claims/<int:claim_id>/lead-return")
 @require(Permission.APPROVE_CLAIMS_AS_LEAD)
 def lead_return(claim_id: int):
-    return _claim_action(claim_id, lambda c, f: services.lead_return(current_user, c,
-                                                                     f.reason.data),
-                         success=_("Claim returned to the member with your reason."))
+    return _claim_action(claim_id, "lead_return", lambda c, f: services.lead_return(
+        current_user, c, f.reason.data), _("Claim returned to the member with your reason."))
+
+
+@bp.post("/claims/<int:claim_id>/lead-reject")
+@require(Permission.APPROVE_CLAIMS_AS_LEAD)
+def lead_reject(claim_id: int):
+    return _claim_action(claim_id, "lead_reject", lambda c, f: services.lead_reject(
+        current_user, c, f.reason.data), _("Claim not approved. The member has been told why."))
 
 
 @bp.post("/claims/<int:claim_id>/finance-approve")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def finance_approve(claim_id: int):
-    return _claim_action(claim_id, lambda c, f: services.finance_approve(current_user, c),
-                         NoteForm, _("Claim approved for payment."))
+    return _claim_action(claim_id, "finance_approve", lambda c, f: services.finance_approve(
+        current_user, c), _("Claim approved for payment."))
 
 
 @bp.post("/claims/<int:claim_id>/finance-reject")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def finance_reject(claim_id: int):
-    return _claim_action(claim_id, lambda c, f: services.finance_reject(current_user, c,
-                                                                        f.reason.data),
-                         success=_("Claim not approved. The member has been told why."))
+    return _claim_action(claim_id, "finance_reject", lambda c, f: services.finance_reject(
+        current_user, c, f.reason.data), _("Claim not approved. The member has been told why."))
 
 
 @bp.post("/claims/<int:claim_id>/finance-return")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def finance_return(claim_id: int):
-    return _claim_action(claim_id, lambda c, f: services.finance_return(current_user, c,
-                                                                        f.reason.data),
-                         success=_("Claim returned to the member with your reason."))
+    return _claim_action(claim_id, "finance_return", lambda c, f: services.finance_return(
+        current_user, c, f.reason.data), _("Claim returned to the member with your reason."))
+
+
+@bp.post("/claims/<int:claim_id>/withdraw-approval")
+@require(Permission.APPROVE_CLAIMS_AS_FINANCE)
+def withdraw_approval(claim_id: int):
+    return _claim_action(claim_id, "withdraw", lambda c, f: services.withdraw_approval(
+        current_user, c, f.withdraw_reason.data, f.to.data),
+        _("Approval withdrawn. The claim will not be paid as it was."))
 
 
 @bp.post("/claims/<int:claim_id>/late-override")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def late_override(claim_id: int):
-    return _claim_action(claim_id, lambda c, f: services.override_late(current_user, c,
-                                                                       f.reason.data),
-                         success=_("Late claim accepted. You can now approve it."))
+    return _claim_action(claim_id, "late_override", lambda c, f: services.override_late(
+        current_user, c, f.reason.data), _("Late claim accepted. You can now approve it."))
+
+
+def _date_arg(name: str, problems: list[str], label: str) -> date | None:
+    text = (request.args.get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        if not text.isascii():
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        problems.append(_("Enter the %(what)s as a date, like 2027-03-14.", what=label))
+        return None
+
+
+def _queue_filters(programmes) -> tuple[services.QueueFilters, list[str]]:
+    """The queue's filters from the address; anything not understood is left out, with a
+    message for dates typed wrongly."""
+    problems: list[str] = []
+    state = request.args.get("state") or None
+    if state and state not in set(ClaimState):
+        state = None
+    route = request.args.get("route") or None
+    if route and route not in set(PaymentRoute):
+        route = None
+    programme = request.args.get("programme") or None
+    if programme != services.NO_PROGRAMME and not (
+            programme and programme.isdigit() and int(programme) in {p.id for p in programmes}):
+        programme = None
+    activity = (request.args.get("activity") or "").strip()[:220] or None
+    if activity and ":" not in activity:
+        activity = None
+    filters = services.QueueFilters(
+        state=state, route=route, panel_id=request.args.get("panel", type=int),
+        older_than_days=request.args.get("age", type=int), programme=programme,
+        activity=activity, search=(request.args.get("q") or "").strip()[:120],
+        date_from=_date_arg("from", problems, _("first activity date")),
+        date_to=_date_arg("to", problems, _("last activity date")))
+    return filters, problems
 
 
 @bp.get("/finance")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def finance_queue():
-    state = request.args.get("state") or None
-    if state and state not in set(ClaimState):
-        state = None
-    route = request.args.get("route") or None
-    panel_id = request.args.get("panel", type=int)
-    age = request.args.get("age", type=int)
     programmes = all_programmes()
-    programme = request.args.get("programme") or None
-    if programme != services.NO_PROGRAMME and not (
-            programme and programme.isdigit() and int(programme) in {p.id for p in programmes}):
-        programme = None
-    claims = services.finance_queue(state=state, route=route, panel_id=panel_id,
-                                    older_than_days=age, programme=programme)
+    filters, problems = _queue_filters(programmes)
+    page = services.queue_page(filters, request.args.get("page", 1, type=int))
     panels = db.session.scalars(select(Panel).order_by(Panel.name)).all()
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
-        "payments/finance_queue.html", claims=claims, form=BulkApproveForm(),
-        total=sum(c.total_pence for c in claims),
-        to_pay=sum(c.to_pay_pence for c in claims), states=list(ClaimState), panels=panels,
-        programmes=programmes, no_programme=services.NO_PROGRAMME,
-        filters={"state": state, "route": route, "panel": panel_id, "age": age,
-                 "programme": programme},
-        overdue={c.id for c in claims if services.is_overdue(c)},
+        "payments/finance_queue.html", page=page, claims=page.claims, form=BulkApproveForm(),
+        states=list(ClaimState), panels=panels, programmes=programmes,
+        activities=services.queue_activities(), no_programme=services.NO_PROGRAMME,
+        filters=filters, problems=problems, args=args,
+        overdue={c.id for c in page.claims if services.is_overdue(c)},
         flags=reports.open_flags(), balance=ledger.balance(),
         support_waiting=advances.waiting_count(),
         stuck_payouts=len(payout_service.stuck_payouts()))
@@ -482,7 +560,7 @@ def new_version(scheme_id: int):
         "hourly": pounds(latest.hourly_pence if latest else 0),
         "threshold_minutes": latest.threshold_minutes if latest else 240,
         "threshold_is_half_day": latest.threshold_is_half_day if latest else True,
-        "claim_deadline_days": latest.claim_deadline_days if latest else 91,
+        "claim_deadline_months": latest.claim_deadline_months if latest else 3,
         "target_payment_days": latest.target_payment_days if latest else 30,
         "cost_code": latest.cost_code if latest else "",
         "car_first_rate": bands[0][1], "car_band_miles": bands[1][0] if len(bands) > 1 else 10000,
@@ -501,7 +579,7 @@ def new_version(scheme_id: int):
             threshold_minutes=form.threshold_minutes.data,
             threshold_is_half_day=form.threshold_is_half_day.data,
             hourly_pence=form.hourly.pence or 0,
-            claim_deadline_days=form.claim_deadline_days.data,
+            claim_deadline_months=form.claim_deadline_months.data,
             target_payment_days=form.target_payment_days.data,
             cost_code=form.cost_code.data or "", notes=form.notes.data or "",
             rules={
@@ -533,6 +611,9 @@ def pence_filter(value) -> str:
 def payment_helpers() -> dict:
     return {"claim_state_label": lambda s: ClaimState(s).label,
             "route_label": lambda r: PaymentRoute(r).label,
+            "capacity_label": lambda c: Capacity(c).label,
+            "ledger_type_label": lambda t: LedgerEntryType(t).label,
+            "category_label": policy.category_label,
             "notice_version": BENEFITS_NOTICE_VERSION, "PaymentChoice": PaymentChoice}
 
 
@@ -604,11 +685,9 @@ def payouts():
     failed = services.finance_queue(state=ClaimState.PAYMENT_FAILED)
     batches = db.session.scalars(select(PayoutBatch).order_by(PayoutBatch.id.desc())
                                  .limit(20)).all()
-    exports = db.session.scalars(select(PayrollExport).order_by(PayrollExport.id.desc())
-                                 .limit(20)).all()
     unsent, bank_wait = payout_service.stuck_limits()
     return render_template("payments/payouts.html", ready=ready, failed=failed,
-                           batches=batches, exports=exports, form=NoteForm(),
+                           batches=batches, form=NoteForm(),
                            stripe_balance=_stripe_balance(),
                            can_pay_by_bank=payout_service.can_pay_by_bank(),
                            stuck=payout_service.stuck_payouts(),
@@ -700,27 +779,67 @@ def cancel_payout(claim_id: int):
     return redirect(url_for("payments.claim", claim_id=claim_id))
 
 
-@bp.post("/finance/payroll-exports")
+@bp.route("/finance/payroll", methods=["GET", "POST"])
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
-def create_payroll_export():
-    if not NoteForm().validate_on_submit():
-        abort(400)
+def payroll_exports():
+    """Claims waiting for payroll, making an export with its pay date, and past exports."""
+    form = PayrollExportForm()
+    status = 200
+    if request.method == "GET":
+        form.pay_date.data = clock.today_london()
+    elif form.validate_on_submit():
+        try:
+            export, problems = payroll.create_payroll_export(current_user,
+                                                             form.pay_date.data)
+        except DomainError as error:
+            form.form_errors.append(error.message)
+            status = 400
+        else:
+            flash(ngettext("Payroll export %(n)s made with %(num)s claim. Download it below, "
+                           "and confirm it when payroll has paid.",
+                           "Payroll export %(n)s made with %(num)s claims. Download it below, "
+                           "and confirm it when payroll has paid.", export.claim_count,
+                           n=export.id), "success")
+            for problem in problems:
+                flash(problem, "error")
+            return redirect(url_for("payments.payroll_export", export_id=export.id))
+    else:
+        status = 400
+    return render_template("payments/payroll.html", form=form,
+                           waiting=payroll.waiting_for_payroll(),
+                           exports=payroll.recent_exports(), header=payroll.PAYROLL_HEADER
+                           ), status
+
+
+@bp.get("/finance/payroll-exports/<int:export_id>")
+@require(Permission.APPROVE_CLAIMS_AS_FINANCE)
+def payroll_export(export_id: int):
     try:
-        export = payout_service.create_payroll_export(current_user)
-    except DomainError as error:
-        _fail(error)
-        return redirect(url_for("payments.payouts"))
-    flash(ngettext("Payroll export %(n)s made with %(num)s claim. Download it below.",
-                   "Payroll export %(n)s made with %(num)s claims. Download it below.",
-                   export.claim_count, n=export.id), "success")
-    return redirect(url_for("payments.payouts"))
+        export = payroll.get_export(export_id)
+    except NotFound:
+        abort(404)
+    return _render_export(export)
+
+
+def _render_export(export, problems=(), failed=None, reasons=None, status=200):
+    return render_template("payments/payroll_export.html", export=export,
+                           claims=payroll.claims_in(export), form=NoteForm(),
+                           problems=problems, failed=failed or set(), reasons=reasons or {},
+                           names=_names_of(c.user_id for c, _lines in payroll.claims_in(export))
+                           ), status
+
+
+def _names_of(user_ids) -> dict[int, str]:
+    ids = [i for i in user_ids if i]
+    return {u.id: u.display_name for u in db.session.scalars(select(User).where(
+        User.id.in_(ids)))}
 
 
 @bp.get("/finance/payroll-exports/<int:export_id>.csv")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def download_payroll_export(export_id: int):
     try:
-        export = payout_service.get_export(export_id)
+        export = payroll.get_export(export_id)
     except NotFound:
         abort(404)
     return Response(export.content, mimetype="text/csv", headers={
@@ -730,17 +849,29 @@ def download_payroll_export(export_id: int):
 @bp.post("/finance/payroll-exports/<int:export_id>/confirm")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def confirm_payroll_export(export_id: int):
+    try:
+        export = payroll.get_export(export_id)
+    except NotFound:
+        abort(404)
     if not NoteForm().validate_on_submit():
         abort(400)
+    in_export = {c.id for c, _lines in payroll.claims_in(export)}
+    failed = {int(v) for v in request.form.getlist("failed") if v.isdigit()} & in_export
+    reasons = {claim_id: request.form.get(f"failed-reason-{claim_id}", "")
+               for claim_id in in_export}
     try:
-        export = payout_service.get_export(export_id)
-        count = payout_service.confirm_payroll_paid(current_user, export)
+        paid, not_paid = payroll.confirm_payroll_paid(
+            current_user, export, {claim_id: reasons[claim_id] for claim_id in failed})
     except DomainError as error:
-        _fail(error)
-        return redirect(url_for("payments.payouts"))
+        return _render_export(payroll.get_export(export_id), [error.message], failed, reasons,
+                              status=400)
     flash(ngettext("%(num)s claim marked as paid by payroll.",
-                   "%(num)s claims marked as paid by payroll.", count), "success")
-    return redirect(url_for("payments.payouts"))
+                   "%(num)s claims marked as paid by payroll.", paid), "success")
+    if not_paid:
+        flash(ngettext("%(num)s claim payroll did not pay is back with finance.",
+                       "%(num)s claims payroll did not pay are back with finance.", not_paid),
+              "info")
+    return redirect(url_for("payments.payroll_export", export_id=export_id))
 
 
 @bp.post("/finance/flags/<int:flag_id>/resolve")
@@ -759,8 +890,8 @@ def resolve_flag(flag_id: int):
 @bp.post("/finance/ledger/<int:entry_id>/reverse")
 @require(Permission.APPROVE_CLAIMS_AS_FINANCE)
 def reverse_entry(entry_id: int):
-    form = ReasonForm()
 
+    form = ReasonForm()
     entry = db.session.get(LedgerEntry, entry_id)
     if entry is None:
         abort(404)
@@ -770,7 +901,7 @@ def reverse_entry(entry_id: int):
         flash(_("Give a reason for the correction."), "error")
         return redirect(back)
     try:
-        ledger.reverse(current_user, entry_id, form.reason.data)
+        services.correct_ledger(current_user, entry_id, form.reason.data)
     except DomainError as error:
         _fail(error)
         return redirect(back)
@@ -779,7 +910,8 @@ def reverse_entry(entry_id: int):
 
 
 def _spend_csv(rows, categories, group: str, filename: str) -> Response:
-    body = write_csv([group, "quarter", *categories, "total"],
+    body = write_csv([group, "quarter", *[policy.category_label(c) for c in categories],
+                      "total"],
                      [[r.panel, r.quarter, *[reports.pounds_text(r.by_category.get(c, 0))
                                              for c in categories],
                        reports.pounds_text(r.total_pence)] for r in rows])

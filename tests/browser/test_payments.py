@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
+from engage.core import clock
 from engage.core.permissions import Role
 from engage.extensions import db
-from engage.payments import services
+from engage.payments import payroll, services
 from engage.payments.models import PaymentScheme, PayoutBatch
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import LiveServer, sign_in_as
 from tests.factories import make_member, make_staff
+from tests.factories_events import make_panel
 from tests.factories_payments import approved_claim, make_claim, seed
 
 pytestmark = pytest.mark.browser
@@ -53,9 +57,16 @@ def people(live_server: LiveServer, tmp_path):
         batch = PayoutBatch(total=0, state="done")
         db.session.add(batch)
         db.session.flush()
+        payroll_member = make_member()
+        services.update_preferences(payroll_member, choice="accept", cap_pence=None,
+                                    route="payroll", capacity="self", payroll_number="PR-1",
+                                    legal_name="Pat Example", access_needs_taxi=False)
+        approved_claim(payroll_member, lead)
+        export, _ = payroll.create_payroll_export(finance, clock.today_london())
+        make_panel(facilitators=[lead], members=[member])
         ids = {"claim": claim.id, "sent": sent.id, "ready": ready.id, "batch": batch.id,
                "scheme": db.session.query(PaymentScheme.id).first()[0],
-               "version": claim.policy_version_id}
+               "version": claim.policy_version_id, "export": export.id}
         db.session.commit()
     return {"member": member, "lead": lead, "finance": finance, "admin": admin, **ids}
 
@@ -93,7 +104,14 @@ def test_finance_pages_are_accessible(live_server, page, people):
                        ("/payments/finance/payouts", "payouts"),
                        (f"/payments/finance/batches/{people['batch']}", "payout batch"),
                        ("/payments/finance/report", "reports"),
-                       (f"/payments/claims/{people['ready']}", "claim for finance")]:
+                       ("/payments/finance?q=person&state=approved&from=2020-01-01",
+                        "finance queue searched and filtered"),
+                       ("/payments/finance?from=soon", "finance queue with a date error"),
+                       ("/payments/finance/payroll", "payroll exports"),
+                       (f"/payments/finance/payroll-exports/{people['export']}",
+                        "payroll export to confirm"),
+                       (f"/payments/claims/{people['ready']}",
+                        "approved claim for finance, with the withdraw form")]:
         page.goto(f"{live_server.url}{path}")
         assert_accessible(page, name)
 
@@ -123,3 +141,59 @@ def test_keyboard_only_claim_with_an_expense(live_server, page, people):
     page.keyboard.press("Enter")
     expect(page.get_by_text("Waiting for the lead to check it", exact=True)).to_be_visible()
     assert_accessible(page, "claim after sending")
+
+
+def test_finance_finds_and_pages_claims_without_javascript(live_server, page_without_js,
+                                                           people):
+    page = page_without_js
+    sign_in_as(page, live_server, people["finance"])
+    page.goto(f"{live_server.url}/payments/finance?state=approved")
+    page.get_by_label("Claim number or claimant's name").fill(str(people["ready"]))
+    page.get_by_role("button", name="Find claims").click()
+    expect(page.get_by_role("link", name=f"Claim {people['ready']}")).to_be_visible()
+    expect(page.get_by_text("1 claim found", exact=False)).to_be_visible()
+    # axe runs only with JavaScript on: test_finance_pages_are_accessible checks this page.
+
+
+def test_lead_rejects_a_claim_with_the_keyboard(live_server, page, people):
+    sign_in_as(page, live_server, people["lead"])
+    page.goto(f"{live_server.url}/payments/claims/{people['sent']}")
+    page.get_by_label("Why should it not be paid?").fill("This meeting was not paid.")
+    page.get_by_label("Why should it not be paid?").press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Not approved", exact=True)).to_be_visible()
+    assert_accessible(page, "claim after the lead rejected it")
+
+
+def test_benefits_notice_before_a_paid_role_and_a_payable_cancellation(live_server, page,
+                                                                      people):
+    from tests.factories_events import make_event
+
+    with live_server.app.app_context():
+        member = make_member()
+        panel = make_panel(members=[member], involvement_level=4)
+        open_panel = make_panel(involvement_level=4)
+        lead = db.session.merge(people["lead"])  # made in the fixture's own app context
+        event = make_event(organiser=lead, panel=panel)
+        ids = {"panel": open_panel.id, "event": event.id}
+        db.session.commit()
+    sign_in_as(page, live_server, member)
+    page.goto(f"{live_server.url}/panels/{ids['panel']}/apply")
+    expect(page.locator("#benefits-notice")).to_be_visible()
+    assert_accessible(page, "panel application with the benefits notice")
+    page.goto(f"{live_server.url}/events/{ids['event']}/book")
+    expect(page.locator("#benefits-notice")).to_be_visible()
+    assert_accessible(page, "event booking with the benefits notice")
+    page.get_by_role("button", name="Book my place").click()
+    expect(page.get_by_text("Your place is booked.")).to_be_visible()
+
+    lead_page = page.context.browser.new_context(locale="en-GB").new_page()
+    sign_in_as(lead_page, live_server, people["lead"])
+    lead_page.goto(f"{live_server.url}/events/{ids['event']}/cancel")
+    lead_page.get_by_label("People with a place are paid as if it went ahead").check()
+    assert_accessible(lead_page, "cancel an event, payable")
+    lead_page.get_by_role("button", name="Cancel the event").click()
+    lead_page.context.close()
+    page.goto(f"{live_server.url}/payments/")
+    page.locator("main").get_by_role("link", name=re.compile("Event")).first.click()
+    expect(page.get_by_text("cancelled, paid as planned", exact=False)).to_be_visible()

@@ -71,4 +71,4 @@ def test_one_claim_in_the_finance_queue_reads_as_one_claim(app, db):
     visitor = FormClient(app.test_client())
     sign_in(visitor, finance)
     page = visitor.get("/payments/finance").get_data(as_text=True)
-    assert re.search(r'id="queue-totals">1 claim, total', page)
+    assert re.search(r'id="queue-totals">1 claim found, total', page)

@@ -178,14 +178,14 @@ def test_the_finance_queue_filters_by_programme_and_totals_follow(app, db):
     db.session.commit()
     browser = PersonClient(app, finance)
     page = _html(browser.get("/payments/finance"))
-    assert "2 claims, total £150.00" in page and "Survivor voice" in page
+    assert "2 claims found, total £150.00" in page and "Survivor voice" in page
     page = _html(browser.get(f"/payments/finance?programme={programme.id}"))
-    assert "1 claim, total £75.00" in page
+    assert "1 claim found, total £75.00" in page
     assert f'<option value="{programme.id}" selected>' in page
     page = _html(browser.get("/payments/finance?programme=none"))
-    assert "1 claim, total £75.00" in page
+    assert "1 claim found, total £75.00" in page
     page = _html(browser.get("/payments/finance?programme=not-a-programme"))
-    assert "2 claims, total £150.00" in page
+    assert "2 claims found, total £150.00" in page
 
 
 def test_the_report_has_spend_by_programme_with_a_csv(app, db):
@@ -205,7 +205,7 @@ def test_the_report_has_spend_by_programme_with_a_csv(app, db):
     assert page.count("They match.") == 2
     csv = _html(browser.get("/payments/finance/report?format=programme-csv"))
     lines = csv.lstrip("\ufeff").splitlines()
-    assert lines[0] == "programme,quarter,involvement,total"
+    assert lines[0] == "programme,quarter,Involvement payment,total"
     assert sorted(line.split(",")[0] for line in lines[1:]) == ["No programme", "Survivor voice"]
     assert all(line.endswith(",75.00,75.00") for line in lines[1:])
 

@@ -125,7 +125,7 @@ def test_an_advance_cannot_be_recorded_once_the_claim_is_sent(db):
     record_ticket(member, event)
 
 
-def test_finance_cannot_approve_a_claim_that_missed_an_advance(db):
+def test_an_advance_recorded_after_sending_is_taken_off_when_finance_approves(db):
     member, lead = make_member(), make_staff(Role.FACILITATOR)
     event = booked_event(member)
     claim = make_claim(member, lead, level=4, ref_id=event.id)
@@ -137,9 +137,12 @@ def test_finance_cannot_approve_a_claim_that_missed_an_advance(db):
         activity_title=event.title, activity_date=claim.activity_date, amount_pence=1000,
         route="voucher", reference="X", paid_on=claim.activity_date, idempotency_key="late"))
     db.session.flush()
-    with pytest.raises(InvalidState, match="Return the claim"):
-        services.finance_approve(make_staff(Role.FINANCE), claim)
-    assert claim.state == ClaimState.LEAD_APPROVED
+    services.finance_approve(make_staff(Role.FINANCE), claim)
+    # Worked out again at finance's step: the advance comes off what is paid.
+    assert claim.state == ClaimState.APPROVED
+    assert (claim.advance_pence, claim.to_pay_pence) == (1000, 6500)
+    assert any("Worked out again at finance's check: £75.00 → £65.00" in (e.reason or "")
+               for e in claim.history)
 
 
 def test_the_same_form_sent_twice_records_one_advance(db):

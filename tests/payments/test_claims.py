@@ -241,9 +241,12 @@ def test_ledger_correction_is_a_reversing_entry(db):
 
 
 def test_expense_only_claim_for_another_activity(db):
-    member, lead = make_member(), make_staff(Role.PROGRAMME_LEAD)
+    from tests.factories_events import make_panel
+
+    member, lead = make_member(), make_staff(Role.FACILITATOR)
+    panel = make_panel(facilitators=[lead], members=[member])
     claim = services.create_expense_claim(member, title="Training day",
-                                          activity_date=clock.today_london(), lead_id=lead.id)
+                                          activity_date=clock.today_london(), panel_id=panel.id)
     services.add_expense(member, claim, category="public_transport",
                          expense_date=clock.today_london(), amount_pence=1240, miles=None,
                          description="Train", preapproved=False,
@@ -252,9 +255,9 @@ def test_expense_only_claim_for_another_activity(db):
     assert claim.involvement_pence == 0
     assert claim.expenses_pence == 1240
     assert services.is_lead_for(lead, claim)
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(ValidationFailed, match="Choose the panel"):
         services.create_expense_claim(member, title="x", activity_date=clock.today_london(),
-                                      lead_id=member.id)
+                                      panel_id=make_panel().id)
 
 
 def test_payable_matches_the_amount_sent_even_after_later_claims_change_the_bands(db):
@@ -265,9 +268,10 @@ def test_payable_matches_the_amount_sent_even_after_later_claims_change_the_band
                          receipt_file=None)
     services.submit_claim(member, first)
     later = make_claim(member, lead, ref_id=2, day=first.activity_date - timedelta(days=1))
-    services.add_expense(member, later, category="car", expense_date=later.activity_date,
-                         amount_pence=None, miles=9995, description="", preapproved=False,
-                         receipt_file=None)
+    for miles in [1000] * 9 + [995]:
+        services.add_expense(member, later, category="car", expense_date=later.activity_date,
+                             amount_pence=None, miles=miles, description="", preapproved=False,
+                             receipt_file=None)
     services.submit_claim(member, later)
     services.lead_approve(lead, first)
     services.finance_approve(finance, first)

@@ -46,7 +46,7 @@ def test_report_csv_adds_up_to_the_ledger_and_names_are_safe(app, db):
     assert grand == payable == reports.ledger_payable_total() == 7500
     visitor, _ = _finance(app)
     spend = visitor.get("/payments/finance/report?format=csv").get_data(as_text=True)
-    assert spend.splitlines()[0] == "panel,quarter,involvement,total"
+    assert spend.splitlines()[0] == "panel,quarter,Involvement payment,total"
     assert spend.splitlines()[1].endswith(",75.00,75.00")
     people = visitor.get("/payments/finance/report?format=people-csv").get_data(as_text=True)
     assert "'=HYPERLINK(evil)" in people

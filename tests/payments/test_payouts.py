@@ -437,28 +437,6 @@ def test_after_a_correction_the_payout_sends_the_new_amount(db, stripe_server):
     assert db.session.scalar(select(func.count()).select_from(Payout)) == 1
 
 
-def test_payroll_export_holds_each_claim_once_and_redownloads_the_same_bytes(db):
-    finance = make_staff(Role.FINANCE)
-    member = make_member()
-    services.update_preferences(member, choice="accept", cap_pence=None, route="payroll",
-                                capacity="self", payroll_number="=HYPERLINK(1)",
-                                access_needs_taxi=False)
-    claim = approved_claim(member)
-    export = payouts.create_payroll_export(finance)
-    assert export.claim_count == 1
-    text = export.content.decode()
-    assert text.splitlines()[0] == "payroll_number,name,amount,activity_date,cost_code," \
-                                   "engage_claim"
-    assert "'=HYPERLINK(1)" in text  # formula injection neutralised
-    assert ",75.00," in text
-    with pytest.raises(Exception, match="no approved payroll claims"):
-        payouts.create_payroll_export(finance)
-    assert payouts.confirm_payroll_paid(finance, export) == 1
-    db.session.refresh(claim)
-    assert claim.state == ClaimState.PAID
-    assert ledger.balance(claim.id) == 0
-
-
 def test_reconciliation_flags_a_transfer_changed_behind_engages_back(db, client, stripe_server):
     claim = ready_claim(stripe_server)
     pay(claim)

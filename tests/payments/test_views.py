@@ -167,7 +167,7 @@ def test_admin_adds_a_policy_version_and_never_edits_one(app, db):
     data = {"label": "2027 rates", "effective_from": "2027-04-06", "paid_levels": ["3", "4"],
             "payment_mode": "day_rate", "half_day": "80", "full_day": "160", "hourly": "0",
             "threshold_minutes": "240", "threshold_is_half_day": "y",
-            "claim_deadline_days": "91", "target_payment_days": "30", "cost_code": "PPV",
+            "claim_deadline_months": "3", "target_payment_days": "30", "cost_code": "PPV",
             "car_first_rate": "45", "car_band_miles": "10000", "car_after_rate": "25",
             "meals_cap": "15", "accommodation_cap": "120"}
     assert visitor.post(url, data).status_code == 302
@@ -221,6 +221,8 @@ GET_ROUTES = {
     "payments.batch": ("/payments/finance/batches/{batch}", FINANCE_ONLY),
     "payments.download_payroll_export": ("/payments/finance/payroll-exports/{export}.csv",
                                          FINANCE_ONLY),
+    "payments.payroll_exports": ("/payments/finance/payroll", FINANCE_ONLY),
+    "payments.payroll_export": ("/payments/finance/payroll-exports/{export}", FINANCE_ONLY),
     "payments.report": ("/payments/finance/report", FINANCE_ONLY),
     "payments.advances_overview": ("/payments/finance/advances", FINANCE_ONLY),
     "payments.event_support": ("/payments/finance/advances/events/{event}", FINANCE_ONLY),
@@ -230,10 +232,11 @@ GET_ROUTES = {
 }
 POST_ONLY = {
     "payments.add_expense", "payments.remove_expense", "payments.submit_claim",
-    "payments.lead_approve", "payments.lead_return", "payments.finance_approve",
-    "payments.finance_reject", "payments.finance_return", "payments.late_override",
+    "payments.lead_approve", "payments.lead_return", "payments.lead_reject",
+    "payments.finance_approve", "payments.finance_reject", "payments.finance_return",
+    "payments.withdraw_approval", "payments.late_override",
     "payments.bulk_approve", "payments.pay_claims", "payments.record_manual",
-    "payments.create_payroll_export", "payments.confirm_payroll_export",
+    "payments.confirm_payroll_export",
     "payments.resolve_flag", "payments.stripe_webhook", "payments.reverse_entry",
     "payments.withdraw_support", "payments.cancel_payout", "payments.bank_details",
 }
@@ -247,7 +250,8 @@ def test_every_payments_route_has_an_expectation(app):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_role_gets_expected_status_on_every_payments_route(app, db, role):
-    from engage.payments import payouts
+    from engage.core import clock
+    from engage.payments import payroll
     from engage.payments.models import PaymentScheme, PayoutBatch
 
     member, facilitator = make_member(), make_staff(Role.FACILITATOR)
@@ -260,9 +264,10 @@ def test_role_gets_expected_status_on_every_payments_route(app, db, role):
     payroll_member = make_member()
     services.update_preferences(payroll_member, choice="accept", cap_pence=None,
                                 route="payroll", capacity="self", payroll_number="P1",
-                                access_needs_taxi=False)
+                                legal_name="Pat Payroll", access_needs_taxi=False)
     approved_claim(payroll_member)
-    export = payouts.create_payroll_export(make_staff(Role.FINANCE))
+    export, _problems = payroll.create_payroll_export(make_staff(Role.FINANCE),
+                                                      clock.today_london())
     db.session.flush()
     ids = {"claim": claim.id, "receipt": db.session.scalar(select(Receipt.id)),
            "batch": batch.id, "export": export.id,
