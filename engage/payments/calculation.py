@@ -224,14 +224,15 @@ def _one_day(policy: PolicyFacts, minutes: int) -> tuple[int, str]:
 
 def _over_several_days(policy: PolicyFacts, activity: ActivityFacts, what: str
                        ) -> tuple[int, list[str]]:
-    """Each day taken part is paid as a day of its own; paid preparation counts towards the
-    first day attended."""
+    """Each day taken part (or, for a payable cancellation, each day planned) is paid as a day
+    of its own; paid preparation counts towards the first day."""
     total, lines = 0, []
     prep = activity.prep_minutes if activity.prep_paid and activity.prep_minutes > 0 else 0
+    done = "planned (cancelled, paid as agreed by the lead)" if activity.cancelled else "attended"
     for number, minutes in enumerate(activity.day_minutes, start=1):
         if minutes <= 0:
             continue
-        detail = f"{format_duration(minutes)} attended"
+        detail = f"{format_duration(minutes)} {done}"
         if prep:
             minutes += prep
             detail += f" + {format_duration(prep)} preparation"
@@ -260,7 +261,7 @@ def _involvement(policy: PolicyFacts, activity: ActivityFacts, person: PersonFac
         return 0, 0, [f"{what} → no involvement payment for a paid employee in work time; "
                       "expenses are still paid"]
 
-    if len(activity.day_minutes) > 1 and not activity.cancelled:
+    if len(activity.day_minutes) > 1:  # cancelled here means payable: each planned day
         amount, earned_lines = _over_several_days(policy, activity, what)
     else:
         minutes = max(activity.minutes_taken_part, 0)

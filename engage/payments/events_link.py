@@ -86,9 +86,17 @@ def on_event_cancelled(event: Event, booked_user_ids=(), cancellation_payable: b
     activity = activity_from_event(event, lead_ids_for(event, actor), cancelled=True,
                                    cancellation_payable=cancellation_payable)
     declined = declined_at_booking(event)
+    planned_days = planned_day_minutes(event) if cancellation_payable else ()
     services.create_draft_involvement_claims(
-        activity, [Attendee(user_id, 0, user_id in declined) for user_id in booked_user_ids],
+        activity, [Attendee(user_id, 0, user_id in declined, planned_days)
+                   for user_id in booked_user_ids],
         actor=actor)
+
+
+def planned_day_minutes(event: Event) -> tuple[int, ...]:
+    """Minutes planned on each day of an event over several days (empty for one day), so a
+    payable cancellation pays each planned day as a day of its own."""
+    return tuple(session.minutes for session in event.sessions) if event.is_multi_day else ()
 
 
 def on_attendance_corrected(event: Event, record=None, correction=None, actor=None,

@@ -174,6 +174,24 @@ def test_payable_cancellation_pays_the_activity_as_planned_and_creates_claims(db
     assert organiser.id in claim.lead_ids
 
 
+def test_payable_cancellation_of_an_event_over_several_days_pays_each_planned_day(db):
+    _today(date(2027, 1, 5))
+    booked = make_member()
+    facilitator = make_staff(Role.FACILITATOR)
+    panel = make_panel(facilitators=[facilitator], members=[booked], involvement_level=4)
+    # Three days, 10:00 to 16:00 each day (January: London time is UTC).
+    event = make_event(organiser=facilitator, panel=panel,
+                       starts_at=datetime(2027, 1, 12, 10, tzinfo=UTC),
+                       length=timedelta(days=2, hours=6), runs_daily=True)
+    assert len(event.sessions) == 3
+    confirmed_booking(booked, event)
+    events.cancel_event(facilitator, event, "The venue closed.", cancellation_payable=True)
+    claim = db.session.scalar(select(Claim).where(Claim.user_id == booked.id))
+    # Each planned day of 6 hours is a full day: three full days, not one.
+    assert claim.involvement_pence == 3 * 15000
+    assert "day 3: 6 h planned" in " ".join(claim.explanation)
+
+
 def test_cancelled_event_creates_claims_for_expenses_already_spent(db):
     booked = make_member()
     organiser, event = _paid_panel_event(booked, starts_in=timedelta(days=3))
