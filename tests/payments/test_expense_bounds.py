@@ -33,7 +33,7 @@ def _add(member, claim, *, category="parking", day=None, amount=None, miles=None
                                 receipt_file=("r.png", PNG))
 
 
-def test_expense_amounts_and_dates_have_sane_bounds(app, db):
+def test_item_8_expense_amounts_and_dates_have_sane_bounds(app, db):
     member = make_member()
     claim = make_claim(member, make_staff(Role.FACILITATOR))
     with pytest.raises(ValidationFailed, match=r"parking or tolls expense can be at most "

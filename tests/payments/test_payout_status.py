@@ -278,7 +278,7 @@ def _bank_payout_of_another_amount(db, stripe_server, claim):
     _reversal_from_another_account, _bank_payout_claimed_for_another_account,
     _bank_payout_of_another_amount,
 ], ids=["transfer-id", "amount", "account", "bank-payout-account", "bank-payout-amount"])
-def test_a_webhook_is_accepted_only_when_account_transfer_and_amount_match(
+def test_item_7_a_webhook_is_accepted_only_when_account_transfer_and_amount_match(
         db, client, stripe_server, forge):
     claim = ready_claim(stripe_server)
     pay(claim)
