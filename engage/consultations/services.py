@@ -39,6 +39,7 @@ from engage.consultations.models import (
     ResponseStatus,
     random_id,
 )
+from engage.consultations import routing
 from engage.consultations.signals import anonymous_snapshots_added, took_part
 from engage.consultations.tallies import MatrixRow, OptionCount, RankedOption, tally
 from engage.core import audit, clock, inbox
@@ -313,6 +314,22 @@ def delete_question(actor, consultation: Consultation, question_id: int) -> None
                              subject_type="consultation", subject_id=consultation.id)
                 return
     raise NotFound()
+
+
+@atomic
+def set_routes(actor, consultation: Consultation, question_id: int,
+               wanted: dict[str, str]) -> Question:
+    """Where each option of a single choice or dropdown question sends people next
+    (routing.clean_routes says what is allowed)."""
+    _check_editable(actor, consultation)
+    question = next((q for q in consultation.ordered_questions() if q.id == question_id), None)
+    if question is None:
+        raise NotFound()
+    question.routes = routing.clean_routes(consultation, question, wanted)
+    db.session.flush()
+    audit.record("consultation.routes_set", actor_id=actor.id, subject_type="consultation",
+                 subject_id=consultation.id)
+    return question
 
 
 @atomic
