@@ -16,6 +16,7 @@ from markupsafe import Markup
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from engage.consultations import routing
 from engage.consultations.answers import (
     AnswerInput,
     parse_question,
@@ -39,7 +40,6 @@ from engage.consultations.models import (
     ResponseStatus,
     random_id,
 )
-from engage.consultations import routing
 from engage.consultations.signals import anonymous_snapshots_added, took_part
 from engage.consultations.tallies import MatrixRow, OptionCount, RankedOption, tally
 from engage.core import audit, clock, inbox

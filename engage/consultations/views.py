@@ -30,8 +30,8 @@ from engage.consultations.forms import (
     TagForm,
 )
 from engage.consultations.models import (
-    Consultation,
     ROUTING_KINDS,
+    Consultation,
     ConsultationState,
     QuestionKind,
     QuoteConsent,

@@ -9,24 +9,22 @@ import re
 
 import pytest
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from engage.consultations import routing, services
 from engage.consultations.answers import AnswerInput
 from engage.consultations.models import (
     AnonymousAnswer,
     Answer,
-    Consultation,
-    ConsultationPart,
     ConsultationState,
     Question,
-    QuestionKind,
 )
-from engage.core import clock
 from engage.core.permissions import Role
 from engage.errors import ValidationFailed
 from engage.extensions import db as _db
 from tests.conftest import csrf_from
 from tests.factories import make_member, make_staff
+from tests.factories_consultations import make_routed
 from tests.factories_panels import PersonClient, make_membership, make_panel
 
 HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
@@ -34,41 +32,6 @@ HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 
 def _html(response) -> str:
     return response.get_data(as_text=True)
-
-
-def make_routed(panel=None, *, state=ConsultationState.OPEN, anonymous=False) -> Consultation:
-    """Four sections: "No" in section 1 skips section 2 (whose question is required);
-    "Nowhere" in section 3 ends the consultation, skipping section 4."""
-    from datetime import timedelta
-    now = clock.now()
-    consultation = Consultation(
-        panel_id=panel.id if panel else None, title="Reporting and support",
-        summary="What happened next?", opens_at=now - timedelta(days=1),
-        closes_at=now + timedelta(days=14), is_anonymous=anonymous, state=state)
-    titles = ("About you", "Reporting", "Support", "Support in detail")
-    for position, title in enumerate(titles, 1):
-        consultation.parts.append(ConsultationPart(position=position, title=title))
-    _db.session.add(consultation)
-    _db.session.flush()
-    one, two, three, four = consultation.parts
-    one.questions.append(Question(
-        consultation_id=consultation.id, kind=QuestionKind.SINGLE_CHOICE,
-        text="Did you report to the police?",
-        options=[{"key": "1", "label": "Yes"}, {"key": "2", "label": "No"}],
-        routes={"2": str(three.id)}))
-    two.questions.append(Question(
-        consultation_id=consultation.id, kind=QuestionKind.FREE_TEXT,
-        text="How did reporting go?", required=True))
-    three.questions.append(Question(
-        consultation_id=consultation.id, kind=QuestionKind.DROPDOWN,
-        text="Where did you find support?",
-        options=[{"key": "1", "label": "A helpline"}, {"key": "2", "label": "Nowhere"}],
-        routes={"2": "end"}))
-    four.questions.append(Question(
-        consultation_id=consultation.id, kind=QuestionKind.FREE_TEXT,
-        text="What did the support do for you?"))
-    _db.session.flush()
-    return consultation
 
 
 def _q(consultation, index: int) -> Question:
@@ -90,12 +53,11 @@ def _press(person: PersonClient, url: str, page: str, action: str, **fields):
     in the section shown, and the button's own name and value."""
     data = [(name, html.unescape(value)) for name, value in HIDDEN.findall(page)
             if name not in fields]
-    data += list(fields.items()) + [("action", action), ("csrf_token", csrf_from(page))]
+    data += [*fields.items(), ("action", action), ("csrf_token", csrf_from(page))]
     return person.raw_post(url, data=_multi(data))
 
 
 def _multi(pairs):
-    from werkzeug.datastructures import MultiDict
     return MultiDict(pairs)
 
 
