@@ -17,6 +17,8 @@ FOUNDATION_BLUEPRINTS = {"core", "accounts", "admin"}
 
 OK_ALL = dict.fromkeys(ROLES, 200)
 SIGNED_IN = {"anonymous": 302, **dict.fromkeys(ROLES[1:], 200)}
+TRIAGE_FEEDBACK = {"anonymous": 302, **dict.fromkeys(ROLES[1:], 403), "facilitator": 200,
+                   "programme_lead": 200}
 ADMIN_ONLY = {"anonymous": 302, **dict.fromkeys(ROLES[1:], 403), "admin": 200}
 ANON_ONLY = {"anonymous": 200, **dict.fromkeys(ROLES[1:], 302)}
 STAFF_TWO_FACTOR_DONE = {"anonymous": 302, "member": 200, **dict.fromkeys(ROLES[2:], 302)}
@@ -53,6 +55,8 @@ EXPECTED = {
     "admin.user_detail": ("/admin/users/{member_id}", ADMIN_ONLY),
     "admin.audit_log": ("/admin/audit", ADMIN_ONLY),
     "admin.approvals": ("/admin/approvals", ADMIN_ONLY),
+    # Feature routes are walked per role in their own domain's tests; these are here too.
+    "feedback.on_behalf": ("/staff/feedback/on-behalf", TRIAGE_FEEDBACK),
 }
 
 # POST-only endpoints: an anonymous visitor is sent to sign in (after the CSRF check passes).

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from engage.feedback.models import MAX_FEEDBACK_LENGTH
@@ -43,6 +50,42 @@ class GiveFeedbackForm(AnonymousForm):
     )
     # Honeypot: hidden from people by CSS; automated spam tends to fill every field.
     website = StringField(_l("Leave this field empty"))
+
+
+class OnBehalfForm(FlaskForm):
+    """Staff enter feedback for someone. Session CSRF as on every staff form, plus the page's
+    one-time form token, so sending the page twice stores one item and shows the same code."""
+
+    form_token = HiddenField()
+    method = RadioField(
+        _l("How did the person give you their feedback?"),
+        choices=[("phone", _l("By phone")), ("paper", _l("On paper")),
+                 ("interview", _l("In an interview")), ("other", _l("Another way"))],
+        validators=[DataRequired(message=_l("Choose how the person gave you their feedback."))],
+        validate_choice=False,  # the service refuses anything else with the same message
+    )
+    body = TextAreaField(
+        _l("What does the person want to tell us?"),
+        validators=[DataRequired(message=_l("Write the person's feedback before sending.")),
+                    Length(max=MAX_FEEDBACK_LENGTH,
+                           message=_l("Please shorten the feedback to %(max)d characters or "
+                                      "fewer.", max=MAX_FEEDBACK_LENGTH))],
+    )
+    topic = SelectField(_l("Which service or topic is it about? (optional)"),
+                        validators=[Optional()], validate_choice=False)
+    may_quote = RadioField(
+        _l("If the feedback leads to a change, may we quote it?"),
+        choices=[("no", _l("No, do not quote them")),
+                 ("yes", _l("Yes, it may be quoted without their name, after taking out "
+                            "anything that could identify them"))],
+        default="no", validate_choice=False,
+    )
+    consent = BooleanField(
+        _l("The person agreed to me entering this for them"),
+        validators=[DataRequired(message=_l(
+            "Tick the box to confirm the person agreed to you entering this for them. If they "
+            "have not agreed, please do not enter it."))],
+    )
 
 
 class CheckCodeForm(AnonymousForm):

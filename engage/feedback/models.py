@@ -27,6 +27,7 @@ import enum
 import secrets
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -67,6 +68,28 @@ STATUS_LABELS = {
 MAX_FEEDBACK_LENGTH = 5000
 
 
+class EntryMethod(enum.StrEnum):
+    """How a member of staff took feedback they entered on someone's behalf. This label is all
+    an item keeps about it: not who entered it, not when (beyond the day)."""
+
+    PHONE = "phone"
+    PAPER = "paper"
+    INTERVIEW = "interview"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return str(ENTRY_METHOD_LABELS[self])
+
+
+ENTRY_METHOD_LABELS = {
+    EntryMethod.PHONE: _l("by phone"),
+    EntryMethod.PAPER: _l("on paper"),
+    EntryMethod.INTERVIEW: _l("in an interview"),
+    EntryMethod.OTHER: _l("another way"),
+}
+
+
 MAX_FEEDBACK_ID = 2**31 - 1
 
 
@@ -81,6 +104,10 @@ class FeedbackItem(Base):
         Index("ix_feedback_items_received", "received_on", "id"),
         CheckConstraint(
             "status IN ('new', 'acknowledged', 'linked', 'closed')", name="status_known"
+        ),
+        CheckConstraint(
+            "entry_method IS NULL OR entry_method IN ('phone', 'paper', 'interview', 'other')",
+            name="entry_method_known",
         ),
     )
 
@@ -104,6 +131,9 @@ class FeedbackItem(Base):
     safeguarding_flagged: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     safeguarding_flagged_on: Mapped[date | None] = mapped_column(Date)
     first_reply_on: Mapped[date | None] = mapped_column(Date)
+    # Set only when staff entered the feedback on the person's behalf, with their agreement
+    # (see services.give_feedback_on_behalf): how it was taken, nothing about who took it.
+    entry_method: Mapped[EntryMethod | None] = mapped_column(String(16))
 
     # ORM cascades as well as ON DELETE CASCADE: SQLite does not enforce foreign keys unless
     # asked, and withdrawn feedback must leave nothing behind on either database.
@@ -120,6 +150,11 @@ class FeedbackItem(Base):
     @property
     def status_label(self) -> str:
         return FeedbackStatus(self.status).label
+
+    @property
+    def entered_by_staff_label(self) -> str | None:
+        """'by phone', 'on paper'...: for staff pages; None when the person sent it themselves."""
+        return str(EntryMethod(self.entry_method).label) if self.entry_method else None
 
     @property
     def public_quote(self) -> str | None:

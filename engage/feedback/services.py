@@ -23,6 +23,7 @@ from engage.extensions import db
 from engage.feedback import codes
 from engage.feedback.models import (
     MAX_FEEDBACK_LENGTH,
+    EntryMethod,
     FeedbackGiver,
     FeedbackItem,
     FeedbackItemTheme,
@@ -67,7 +68,8 @@ def _clean(text: str | None) -> str:
 
 @atomic
 def give_feedback(actor: Any, *, body: str, topic: str | None = None, may_quote: bool = False,
-                  attach_name: bool = False, page_nonce: str | None = None) -> GivenFeedback:
+                  attach_name: bool = False, page_nonce: str | None = None,
+                  entry_method: EntryMethod | None = None) -> GivenFeedback:
     """Store feedback and return its code, which exists only in this return value.
 
     Nothing about the giver is stored unless a signed-in member asks to attach their name. No
@@ -99,6 +101,7 @@ def give_feedback(actor: Any, *, body: str, topic: str | None = None, may_quote:
         may_quote=bool(may_quote),
         code_lookup=lookup,
         status=FeedbackStatus.NEW,
+        entry_method=entry_method,
     )
     try:
         with db.session.begin_nested():
@@ -113,6 +116,34 @@ def give_feedback(actor: Any, *, body: str, topic: str | None = None, may_quote:
         db.session.add(FeedbackGiver(feedback_id=item.id, user_id=actor.id))
         db.session.flush()
     return GivenFeedback(item=item, code=code)
+
+
+CONSENT_NEEDED = ("Tick the box to confirm the person agreed to you entering this for them. "
+                  "If they have not agreed, please do not enter it.")
+METHOD_NEEDED = "Choose how the person gave you their feedback."
+
+
+def entry_method_from(value: str | None) -> EntryMethod:
+    try:
+        return EntryMethod(value or "")
+    except ValueError:
+        raise ValidationFailed(METHOD_NEEDED) from None
+
+
+@atomic
+def give_feedback_on_behalf(actor: Any, *, method: str | None, consented: bool, body: str,
+                            topic: str | None = None, may_quote: bool = False,
+                            page_nonce: str | None = None) -> GivenFeedback:
+    """Staff enter anonymous feedback for someone (by phone, on paper, in an interview), with
+    that person's agreement. The item keeps only how it was taken: never who entered it, no
+    audit row, no time finer than the day, so it cannot be lined up with the staff member's
+    sign-in. The code is returned once, for staff to pass on to the person."""
+    _require_triage(actor)
+    chosen = entry_method_from(method)
+    if not consented:
+        raise ValidationFailed(CONSENT_NEEDED)
+    return give_feedback(None, body=body, topic=topic, may_quote=may_quote, attach_name=False,
+                         page_nonce=page_nonce, entry_method=chosen)
 
 
 def _item_with_lookup(lookup: str) -> FeedbackItem | None:

@@ -24,6 +24,7 @@ from engage.feedback.forms import (
     CloseForm,
     CodeActionForm,
     GiveFeedbackForm,
+    OnBehalfForm,
     QuoteForm,
     ReplyForm,
     ThemesForm,
@@ -35,6 +36,7 @@ bp = Blueprint("feedback", __name__)
 # the feedback code is derived, so a shared copy would give two visitors one code.
 
 GIVE_FORM = "give-feedback"
+ON_BEHALF_FORM = "feedback-on-behalf"
 CHECK_FORM = "check-feedback"
 
 
@@ -168,6 +170,39 @@ def your_item(feedback_id: int):
                            status_label=services.giver_status_label(item, changes),
                            change_in_preparation=item.status == FeedbackStatus.LINKED
                            and not changes)
+
+
+# --- staff entering feedback on someone's behalf ------------------------------------------------
+
+
+def _topic_choices() -> list[tuple[str, str]]:
+    return [("", _("Choose a topic (optional)"))] + [(t, t) for t in services.topics()]
+
+
+@bp.route("/staff/feedback/on-behalf", methods=["GET", "POST"])
+@require(Permission.TRIAGE_FEEDBACK)
+def on_behalf():
+    """Like /feedback, for a person who gave their feedback by phone, on paper or in an
+    interview. The result is rendered straight from the POST, so the code is never in a URL,
+    a flash message or a log."""
+    form = OnBehalfForm()
+    form.topic.choices = _topic_choices()
+    if form.validate_on_submit():
+        page_nonce = check_anonymous_post(ON_BEHALF_FORM)
+        try:
+            given = services.give_feedback_on_behalf(
+                current_user, method=form.method.data, consented=form.consent.data,
+                body=form.body.data, topic=form.topic.data or None,
+                may_quote=form.may_quote.data == "yes", page_nonce=page_nonce)
+        except DomainError as error:
+            form.body.errors = [*form.body.errors, error.message]
+        else:
+            return render_template("feedback/on_behalf_given.html", code=given.code,
+                                   repeated=given.repeated, item=given.item)
+    form.form_token.data = form_token(ON_BEHALF_FORM)
+    status = 400 if form.errors else 200
+    return render_template("feedback/on_behalf.html", form=form,
+                           max_length=MAX_FEEDBACK_LENGTH), status
 
 
 # --- staff triage -----------------------------------------------------------------------------

@@ -30,6 +30,8 @@ GET_ROUTES = {
     "/staff/feedback": [LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN],
     "/staff/feedback/{named}": [LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN, FORBIDDEN,
                                 FORBIDDEN],
+    "/staff/feedback/on-behalf": [LOGIN, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN, FORBIDDEN,
+                                  FORBIDDEN],
     "/staff/feedback/999": [LOGIN, FORBIDDEN, FORBIDDEN, MISSING, MISSING, FORBIDDEN,
                             FORBIDDEN, FORBIDDEN],
     "/staff/safeguarding/feedback": [LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN,
@@ -53,6 +55,7 @@ GET_ROUTES = {
 
 # POST routes: only the roles allowed get past the permission check (then 302 or 400).
 POST_ROUTES = {
+    "/staff/feedback/on-behalf": {Role.FACILITATOR, Role.PROGRAMME_LEAD},
     "/staff/feedback/{anon}/acknowledge": {Role.FACILITATOR, Role.PROGRAMME_LEAD},
     "/staff/feedback/{anon}/reply": {Role.FACILITATOR, Role.PROGRAMME_LEAD},
     "/staff/feedback/{anon}/close": {Role.FACILITATOR, Role.PROGRAMME_LEAD},
