@@ -1,7 +1,7 @@
 """consultation questions can route people past sections
 
-Revision ID: 0024_question_routes
-Revises: 0023_claims_policy_rules
+Revision ID: 0025_question_routes
+Revises: 0024_assisted_feedback
 Create Date: 2026-12-06 04:20:00
 
 A single choice or dropdown question may send a person to a later section, or to the end, for
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0024_question_routes'
-down_revision = '0023_claims_policy_rules'
+revision = '0025_question_routes'
+down_revision = '0024_assisted_feedback'
 branch_labels = None
 depends_on = None
 
