@@ -300,7 +300,7 @@ def edit(consultation_id: int):
 
 
 def _manage_page(consultation: Consultation, *, part_form=None, question_form=None,
-                 extend_form=None, problem=None, status=200):
+                 extend_form=None, problem=None, status=200, typed_routes=None):
     part_form = part_form or PartForm(formdata=None)
     question_form = question_form or QuestionForm(formdata=None)
     question_form.part_id.choices = [(p.id, p.title) for p in consultation.parts]
@@ -311,7 +311,7 @@ def _manage_page(consultation: Consultation, *, part_form=None, question_form=No
         editable=services.questions_editable(consultation),
         responses=services.response_count(consultation),
         waiting=services.waiting_count(consultation), batch_size=services.batch_size(),
-        form=EmptyForm(), ROUTING_KINDS=ROUTING_KINDS,
+        form=EmptyForm(), ROUTING_KINDS=ROUTING_KINDS, typed_routes=typed_routes or {},
     ), status
 
 
@@ -389,7 +389,8 @@ def set_routes(consultation_id: int, question_id: int):
     except DomainError as error:
         if error.status_code == 404:
             raise
-        return _manage_page(consultation, problem=error.message, status=error.status_code)
+        return _manage_page(consultation, problem=error.message, status=error.status_code,
+                            typed_routes={question_id: wanted})
     flash(_("Routes saved. Preview the consultation to follow each route."), "success")
     return redirect(url_for("consultations.manage", consultation_id=consultation.id,
                             _anchor=f"routes-{question_id}"))

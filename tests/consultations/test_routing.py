@@ -176,9 +176,11 @@ def test_builder_sets_routes_forward_only_with_a_kind_error(app, db, people):
     assert "Routing: send people to another section" in page
     question, support = _q(consultation, 2), _q(consultation, 0)
     url = f"/consultations/{consultation.id}/questions/{question.id}/routes"
-    backwards = lead.post(url, {"route-2": str(consultation.parts[0].id)}, form_url=manage)
+    backwards = lead.post(url, {"route-1": "end", "route-2": str(consultation.parts[0].id)},
+                          form_url=manage)
     assert backwards.status_code == 400
     assert "only send people on to a later section" in _html(backwards)
+    assert 'value="end" selected' in _html(backwards), "the lead's other choice is kept"
     assert _db.session.get(Question, question.id).routes == {}
     response = lead.post(url, {"route-2": "end"}, form_url=manage)
     assert response.status_code == 302
