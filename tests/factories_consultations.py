@@ -92,3 +92,37 @@ def add_question_types(consultation: Consultation) -> dict[str, Question]:
     part.questions.extend(made.values())
     db.session.flush()
     return made
+
+
+def make_routed(panel=None, *, state=ConsultationState.OPEN, anonymous=False) -> Consultation:
+    """Four sections: "No" in section 1 skips section 2 (whose question is required);
+    "Nowhere" in section 3 ends the consultation, skipping section 4."""
+    now = clock.now()
+    consultation = Consultation(
+        panel_id=panel.id if panel else None, title="Reporting and support",
+        summary="What happened next?", opens_at=now - timedelta(days=1),
+        closes_at=now + timedelta(days=14), is_anonymous=anonymous, state=state)
+    titles = ("About you", "Reporting", "Support", "Support in detail")
+    for position, title in enumerate(titles, 1):
+        consultation.parts.append(ConsultationPart(position=position, title=title))
+    db.session.add(consultation)
+    db.session.flush()
+    one, two, three, four = consultation.parts
+    one.questions.append(Question(
+        consultation_id=consultation.id, kind=QuestionKind.SINGLE_CHOICE,
+        text="Did you report to the police?",
+        options=[{"key": "1", "label": "Yes"}, {"key": "2", "label": "No"}],
+        routes={"2": str(three.id)}))
+    two.questions.append(Question(
+        consultation_id=consultation.id, kind=QuestionKind.FREE_TEXT,
+        text="How did reporting go?", required=True))
+    three.questions.append(Question(
+        consultation_id=consultation.id, kind=QuestionKind.DROPDOWN,
+        text="Where did you find support?",
+        options=[{"key": "1", "label": "A helpline"}, {"key": "2", "label": "Nowhere"}],
+        routes={"2": "end"}))
+    four.questions.append(Question(
+        consultation_id=consultation.id, kind=QuestionKind.FREE_TEXT,
+        text="What did the support do for you?"))
+    db.session.flush()
+    return consultation

@@ -206,3 +206,22 @@ def values_for_page(question: Question, values: dict[str, Any] | None) -> dict[s
     values["choices"] = choices
     values["typed"] = typed
     return values
+
+
+def form_fields(question: Question, values: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """An answer as the answer page's own fields, to carry it as hidden fields while a person
+    is on another section (so paging works without JavaScript and without storing anything)."""
+    name = field_name(question)
+    shown = values_for_page(question, values)
+    choices, typed = shown["choices"], shown["typed"]
+    if question.kind == QuestionKind.FREE_TEXT:
+        fields = [(name, shown.get("text") or "")]
+        return fields + ([(f"{name}-consent", shown["consent"])] if shown.get("consent") else [])
+    if question.kind == QuestionKind.DATE:
+        return [(f"{name}-{part}", typed.get(part, "")) for part in ("day", "month", "year")]
+    if question.kind == QuestionKind.MATRIX:
+        return [(f"{name}-{row}", column) for row, column in shown["rows"].items()]
+    if question.kind == QuestionKind.RANKING:
+        fields = [(f"{name}-rank-{key}", rank) for key, rank in typed.items() if rank]
+        return fields + ([(name, PREFER_NOT_TO_SAY)] if PREFER_NOT_TO_SAY in choices else [])
+    return [(name, key) for key in choices]

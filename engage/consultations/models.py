@@ -79,6 +79,10 @@ class QuestionKind(enum.StrEnum):
                 "matrix": "Matrix (rate several statements)"}[self.value]
 
 
+# Questions whose options can send a person past sections.
+ROUTING_KINDS = (QuestionKind.SINGLE_CHOICE, QuestionKind.DROPDOWN)
+ROUTE_END = "end"
+
 # Questions whose options are typed by staff, one on each line.
 OPTION_KINDS = (QuestionKind.SINGLE_CHOICE, QuestionKind.MULTIPLE_CHOICE, QuestionKind.DROPDOWN,
                 QuestionKind.RANKING, QuestionKind.MATRIX)
@@ -197,6 +201,9 @@ class Question(Base):
     # For a matrix, the options are its statements and `columns` the ratings of each.
     options: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     columns: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    # Single choice and dropdown: where each option sends a person, {"option key": "part id"
+    # or "end"}; an option not listed goes on to the next section (engage/consultations/routing.py).
+    routes: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     scale_low_label: Mapped[str] = mapped_column(String(60), default="")
     scale_high_label: Mapped[str] = mapped_column(String(60), default="")
 

@@ -16,6 +16,7 @@ from markupsafe import Markup
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from engage.consultations import routing
 from engage.consultations.answers import (
     AnswerInput,
     parse_question,
@@ -313,6 +314,22 @@ def delete_question(actor, consultation: Consultation, question_id: int) -> None
                              subject_type="consultation", subject_id=consultation.id)
                 return
     raise NotFound()
+
+
+@atomic
+def set_routes(actor, consultation: Consultation, question_id: int,
+               wanted: dict[str, str]) -> Question:
+    """Where each option of a single choice or dropdown question sends people next
+    (routing.clean_routes says what is allowed)."""
+    _check_editable(actor, consultation)
+    question = next((q for q in consultation.ordered_questions() if q.id == question_id), None)
+    if question is None:
+        raise NotFound()
+    question.routes = routing.clean_routes(consultation, question, wanted)
+    db.session.flush()
+    audit.record("consultation.routes_set", actor_id=actor.id, subject_type="consultation",
+                 subject_id=consultation.id)
+    return question
 
 
 @atomic

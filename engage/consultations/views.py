@@ -19,8 +19,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from engage.accounts.decorators import require
-from engage.consultations import services
-from engage.consultations.answers import error_anchor, values_for_page
+from engage.consultations import routing, services
+from engage.consultations.answers import error_anchor, form_fields, values_for_page
 from engage.consultations.forms import (
     ConsultationForm,
     EmptyForm,
@@ -30,6 +30,7 @@ from engage.consultations.forms import (
     TagForm,
 )
 from engage.consultations.models import (
+    ROUTING_KINDS,
     Consultation,
     ConsultationState,
     QuestionKind,
@@ -92,16 +93,23 @@ def detail(consultation_id: int):
 
 
 def _answer_page(consultation: Consultation, *, values, errors, problem=None, status=200,
-                 form_token=None, preview=False):
+                 form_token=None, preview=False, step: routing.Step | None = None):
+    """The answer page: every section at once, or (with routing) one section of a person's
+    route, carrying the answers of the others as hidden fields."""
     user = _user()
     response = services.own_response(user, consultation)
     questions = {q.id: q for q in consultation.ordered_questions()}
     error_list = [(error_anchor(questions[qid]), questions[qid].text, message)
                   for qid, message in errors.items() if qid in questions]
+    parts = list(consultation.parts) if step is None else [p for p in [step.part] if p]
+    shown = {q.id for p in parts for q in p.questions}
+    hidden = [pair for qid, q in questions.items() if qid not in shown
+              for pair in form_fields(q, values.get(qid))] if step else []
     values = {qid: values_for_page(q, values.get(qid)) for qid, q in questions.items()}
     return render_template(
         "consultations/answer.html", c=consultation, values=values, errors=errors,
-        error_list=error_list, problem=problem, preview=preview,
+        error_list=error_list, problem=problem, preview=preview, parts=parts, step=step,
+        hidden=hidden,
         submitted=response is not None and response.status == ResponseStatus.SUBMITTED,
         can_save=user is not None and not preview,
         form_token=form_token or secrets.token_urlsafe(24),
@@ -142,17 +150,28 @@ def answer(consultation_id: int):
         for value in values.values():
             if value["prefer_not_to_say"]:
                 value["choices"].append("prefer_not_to_say")
-        return _answer_page(consultation, values=values, errors={})
+        step = (routing.resume_step(consultation, {q: v["choices"] for q, v in values.items()})
+                if routing.has_routes(consultation) else None)
+        return _answer_page(consultation, values=values, errors={}, step=step)
 
     action = request.form.get("action", "submit")
-    sending = action != "save"
+    sending = action not in ("save", "continue", "back")
     answers, errors = services.parse_answers(consultation, request.form,
-                                             enforce_required=sending)
+                                             enforce_required=action != "save")
     values = services.values_from_inputs(answers)
     token = request.form.get("form_token")
+    paged = routing.has_routes(consultation)
+    if paged and action in ("continue", "back"):
+        return _next_section(consultation, answers, errors, values, token, action)
+    errors = routing.errors_on_route(consultation, answers, errors)
     if errors:
+        chosen = routing.choices_of(answers)
+        step = routing.first_step_with_error(consultation, chosen, errors) if paged else None
+        if step and step.part:
+            errors = routing.errors_on_route(consultation, answers, errors, [step.part])
         return _answer_page(consultation, values=values, errors=errors, form_token=token,
-                            status=400)
+                            status=400, step=step)
+    answers = routing.skip_unrouted(consultation, answers)
     try:
         if sending:
             result = services.submit_answers(user, consultation, answers, form_token=token)
@@ -161,8 +180,11 @@ def answer(consultation_id: int):
     except DomainError as error:
         if error.status_code == 404:
             raise
+        step = (routing.current_step(consultation, routing.choices_of(answers),
+                                     routing.find_part(consultation, request.form.get("section")))
+                if paged else None)
         return _answer_page(consultation, values=values, errors={}, problem=error.message,
-                            form_token=token, status=error.status_code)
+                            form_token=token, status=error.status_code, step=step)
     if not sending:
         flash(_("Your answers are saved. You can come back and finish them at any time before "
                 "the consultation closes."), "success")
@@ -170,6 +192,24 @@ def answer(consultation_id: int):
     if result.already_had_it:
         flash(_("We already had your answers, so nothing was sent twice. Thank you."), "info")
     return redirect(url_for("consultations.thanks", consultation_id=consultation.id))
+
+
+def _next_section(consultation: Consultation, answers, errors, values, token, action):
+    """Continue (the section's answers must be readable, and its required ones given) or Back
+    (nothing is checked: what was typed is carried as it is)."""
+    chosen = routing.choices_of(answers)
+    here = routing.find_part(consultation, request.form.get("section"))
+    if action == "back":
+        return _answer_page(consultation, values=values, errors={}, form_token=token,
+                            step=routing.step_before(consultation, chosen, here))
+    step = routing.current_step(consultation, chosen, here)
+    errors = routing.errors_on_route(consultation, answers, errors,
+                                     [step.part] if step.part else [])
+    if errors:
+        return _answer_page(consultation, values=values, errors=errors, form_token=token,
+                            status=400, step=step)
+    return _answer_page(consultation, values=values, errors={}, form_token=token,
+                        step=routing.step_after(consultation, chosen, step.part))
 
 
 @bp.route("/<int:consultation_id>/withdraw", methods=["GET", "POST"])
@@ -271,7 +311,7 @@ def _manage_page(consultation: Consultation, *, part_form=None, question_form=No
         editable=services.questions_editable(consultation),
         responses=services.response_count(consultation),
         waiting=services.waiting_count(consultation), batch_size=services.batch_size(),
-        form=EmptyForm(),
+        form=EmptyForm(), ROUTING_KINDS=ROUTING_KINDS,
     ), status
 
 
@@ -336,6 +376,23 @@ def add_question(consultation_id: int):
             return redirect(url_for("consultations.manage", consultation_id=consultation.id,
                                     _anchor="questions"))
     return _manage_page(consultation, question_form=form, status=400)
+
+
+@bp.post("/<int:consultation_id>/questions/<int:question_id>/routes")
+@require(Permission.MANAGE_CONSULTATIONS)
+def set_routes(consultation_id: int, question_id: int):
+    consultation = services.get_managed(consultation_id, current_user)
+    wanted = {name.removeprefix("route-"): value for name, value in request.form.items()
+              if name.startswith("route-")}
+    try:
+        services.set_routes(current_user, consultation, question_id, wanted)
+    except DomainError as error:
+        if error.status_code == 404:
+            raise
+        return _manage_page(consultation, problem=error.message, status=error.status_code)
+    flash(_("Routes saved. Preview the consultation to follow each route."), "success")
+    return redirect(url_for("consultations.manage", consultation_id=consultation.id,
+                            _anchor=f"routes-{question_id}"))
 
 
 @bp.post("/<int:consultation_id>/questions/<int:question_id>/delete")

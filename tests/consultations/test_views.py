@@ -338,6 +338,8 @@ def test_every_consultation_route_for_every_role(app, db, people, panel):
                                        "programme_lead": 400},
         f"/consultations/{c}/questions/{question(open_one, 'scale').id}/delete": {
             **STAFF_ONLY, "facilitator": 302, "programme_lead": 404},
+        f"/consultations/{c}/questions/{question(open_one, 'single_choice').id}/routes": {
+            **STAFF_ONLY, "facilitator": 302, "programme_lead": 302},
         f"/consultations/{c}/questions": {**STAFF_ONLY, "facilitator": 400,
                                           "programme_lead": 400},
         f"/consultations/{c}/parts": {**STAFF_ONLY, "facilitator": 400,
