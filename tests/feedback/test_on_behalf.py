@@ -3,6 +3,7 @@ with the person's agreement: the item keeps only how it reached us."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
@@ -148,3 +149,13 @@ def test_assisted_anonymous_feedback_carries_no_staff_id_and_nothing_lining_it_u
         assert facilitator.username not in str(stored[name])
     assert not any("user" in name or "staff" in name or "by_id" in name for name in columns)
     assert times_in_anonymous_tables(TimeFinder(started, time.time())) == {}
+
+
+def test_the_request_log_keeps_no_time_for_feedback_entered_on_someones_behalf(
+        staff_browser, caplog):
+    caplog.set_level(logging.INFO, logger="engage.request")
+    _enter(staff_browser)
+    logged = [r for r in caplog.records if r.name == "engage.request"
+              and getattr(r, "route", "") == URL]
+    assert [r.method for r in logged] == ["GET", "POST"]
+    assert all(r.untimed for r in logged)
