@@ -28,6 +28,6 @@ def benefits_notice(user, involvement_level: int, where: str) -> Markup | None:
     if not is_paid_level(involvement_level):
         return None
     services.record_notice_seen(user, where)
-    return Markup(render_template("payments/_notice.html",  # noqa: S704 - our own template
+    return Markup(render_template("payments/_notice.html",  # noqa: S704  # nosec B704 - our own template
                                   preferences_url=True))
 

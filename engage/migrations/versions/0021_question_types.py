@@ -36,7 +36,7 @@ def downgrade():
     op.execute("UPDATE consultation_questions SET kind = 'single_choice' "
                "WHERE kind = 'dropdown'")
     for table in ('response_answers', 'anonymous_answers'):
-        op.execute(f"DELETE FROM {table} WHERE question_id IN (SELECT id FROM "
+        op.execute(f"DELETE FROM {table} WHERE question_id IN (SELECT id FROM "  # nosec B608 - fixed table names
                    "consultation_questions WHERE kind IN ('date', 'ranking', 'matrix'))")
     op.execute("DELETE FROM consultation_questions WHERE kind IN ('date', 'ranking', 'matrix')")
     with op.batch_alter_table('consultation_questions', schema=None) as batch_op:

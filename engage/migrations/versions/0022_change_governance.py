@@ -114,7 +114,7 @@ def upgrade():
     op.execute("UPDATE change_entries SET public_version = 1 WHERE publication = 'published'")
     columns = ", ".join(CONTENT)
     op.execute(
-        "INSERT INTO change_entry_versions (entry_id, number, publication, "
+        "INSERT INTO change_entry_versions (entry_id, number, publication, "  # nosec B608 - fixed column names
         f"{columns}, created_by_id, submitted_by_id, approved_by_id, created_at, "
         "submitted_at, published_at) "
         f"SELECT id, 1, 'published', {columns}, created_by_id, submitted_by_id, "
