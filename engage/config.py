@@ -233,8 +233,8 @@ class Config:
     STRIPE_CONNECT_ORIGIN = _env("STRIPE_CONNECT_ORIGIN", "")
     # A payout not sent within this many hours, or transferred and not in the bank within
     # this many days, is flagged to finance (the payouts page and nightly reconciliation).
-    PAYOUT_STUCK_AFTER_HOURS = _env_float("PAYOUT_STUCK_AFTER_HOURS", 24)
-    PAYOUT_BANK_WAIT_DAYS = _env_float("PAYOUT_BANK_WAIT_DAYS", 10)
+    PAYOUT_STUCK_AFTER_HOURS = _env_int("PAYOUT_STUCK_AFTER_HOURS", 24)
+    PAYOUT_BANK_WAIT_DAYS = _env_int("PAYOUT_BANK_WAIT_DAYS", 10)
 
     # Worker (APScheduler) settings.
     WORKER_POLL_SECONDS = _env_float("WORKER_POLL_SECONDS", 10)

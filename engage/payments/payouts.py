@@ -823,21 +823,22 @@ def record_manual_payment(actor, claim: Claim, reference: str,
 # ---------------------------------------------------------------------------------------------
 
 
-def stuck_limits() -> tuple[timedelta, timedelta]:
-    """How long a payout may wait to be sent, and how long a transfer may wait for the bank,
-    before finance is told (PAYOUT_STUCK_AFTER_HOURS, PAYOUT_BANK_WAIT_DAYS)."""
+def stuck_limits() -> tuple[int, int]:
+    """How many hours a payout may wait to be sent, and how many days a transfer may wait for
+    the bank, before finance is told (PAYOUT_STUCK_AFTER_HOURS, PAYOUT_BANK_WAIT_DAYS)."""
     config = current_app.config
-    return (timedelta(hours=float(config.get("PAYOUT_STUCK_AFTER_HOURS", 24))),
-            timedelta(days=float(config.get("PAYOUT_BANK_WAIT_DAYS", 10))))
+    return config["PAYOUT_STUCK_AFTER_HOURS"], config["PAYOUT_BANK_WAIT_DAYS"]
 
 
 def stuck_payouts() -> list[Payout]:
     """Payouts that have not moved in the set time: not sent, or sent and not yet in the bank."""
-    unsent, bank = stuck_limits()
+    unsent_hours, bank_days = stuck_limits()
     now = clock.now()
     return list(db.session.scalars(select(Payout).where(or_(
-        Payout.state.in_(UNSENT_PAYOUT_STATES) & (Payout.state_since <= now - unsent),
-        (Payout.state == PayoutState.SENT) & (Payout.state_since <= now - bank),
+        Payout.state.in_(UNSENT_PAYOUT_STATES)
+        & (Payout.state_since <= now - timedelta(hours=unsent_hours)),
+        (Payout.state == PayoutState.SENT)
+        & (Payout.state_since <= now - timedelta(days=bank_days)),
     )).order_by(Payout.state_since)))
 
 

@@ -685,14 +685,13 @@ def payouts():
     failed = services.finance_queue(state=ClaimState.PAYMENT_FAILED)
     batches = db.session.scalars(select(PayoutBatch).order_by(PayoutBatch.id.desc())
                                  .limit(20)).all()
-    unsent, bank_wait = payout_service.stuck_limits()
+    unsent_hours, bank_days = payout_service.stuck_limits()
     return render_template("payments/payouts.html", ready=ready, failed=failed,
                            batches=batches, form=NoteForm(),
                            stripe_balance=_stripe_balance(),
                            can_pay_by_bank=payout_service.can_pay_by_bank(),
                            stuck=payout_service.stuck_payouts(),
-                           unsent_hours=int(unsent.total_seconds() // 3600),
-                           bank_days=bank_wait.days)
+                           unsent_hours=unsent_hours, bank_days=bank_days)
 
 
 def _stripe_balance() -> int | None:
