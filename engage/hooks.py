@@ -12,6 +12,7 @@ from markupsafe import Markup
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import contains_eager
 
+from engage import page_shell
 from engage.accounts.models import User, UserSession
 from engage.accounts.queues import staff_queues
 from engage.accounts.services import end_session, session_key
@@ -44,6 +45,7 @@ SEEN_AT_RESOLUTION = 60  # seconds; idle time-outs are exact to within this
 
 def register(app: Flask) -> None:
     page_cache.init_app(app)
+    page_shell.init_app(app)
     login_manager.user_loader(load_user)
     user_logged_out.connect(end_server_session, app)
     app.before_request(enforce_session_rules)

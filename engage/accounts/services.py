@@ -9,7 +9,7 @@ from datetime import timedelta
 import pyotp
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 
 from engage.accounts.models import (
     GrantOutcome,
@@ -115,8 +115,14 @@ def use_recovery_code(user: User, code: str) -> bool:
     return False
 
 
+UNUSED_RECOVERY_CODES = (select(func.count()).select_from(RecoveryCode)
+                         .where(RecoveryCode.user_id == bindparam("user_id"),
+                                RecoveryCode.used_at.is_(None)))
+
+
 def unused_recovery_code_count(user: User) -> int:
-    return sum(1 for code in user.recovery_codes if code.used_at is None)
+    """Counted by the database (the account page asks on every visit)."""
+    return db.session.execute(UNUSED_RECOVERY_CODES, {"user_id": user.id}).scalar_one()
 
 
 @atomic

@@ -19,9 +19,11 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from flask import Flask, Response, current_app, g, request, session
+from markupsafe import escape
 from sqlalchemy import bindparam, select, update
 
 from engage.core.models import PageVersion
@@ -34,6 +36,12 @@ MAX_PAGES = 512
 class Rule:
     version: str | None
     max_age: float | None
+    # Values made afresh for every copy served (a form's one-time token), by name.
+    fresh: Mapping[str, Callable[[], str]] = field(default_factory=dict)
+
+
+def _mark(name: str) -> bytes:
+    return f"<!--engage:fresh:{name}-->".encode()
 
 
 @dataclass(frozen=True)
@@ -70,13 +78,24 @@ class PageCache:
 
 
 def cache_public_page(app: Flask, endpoint: str, *, version: str | None = None,
-                      max_age: float | None = None) -> None:
+                      max_age: float | None = None,
+                      fresh: Mapping[str, Callable[[], str]] | None = None) -> None:
     """Cache `endpoint` for signed-out visitors: until `version` is bumped, or for `max_age`
-    seconds, or (neither) for the life of the process."""
+    seconds, or (neither) for the life of the process.
+
+    `fresh` names values that must never be shared (a form's one-time token): the view passes
+    each one it put on the page through `fresh_value(name, value)`, the kept copy holds a mark
+    in its place, and every copy served gets a new value from `fresh[name]()`."""
     cache = _cache(app)
     if endpoint in cache.rules:
         raise ValueError(f"{endpoint} is already cached")
-    cache.rules[endpoint] = Rule(version, max_age)
+    cache.rules[endpoint] = Rule(version, max_age, dict(fresh or {}))
+
+
+def fresh_value(name: str, value: str) -> str:
+    """Note that `value`, about to go on the page, is this page's `name` (see `fresh` above)."""
+    g.setdefault("page_cache_fresh", {})[name] = value
+    return value
 
 
 VERSION_QUERY = select(PageVersion.version).where(PageVersion.name == bindparam("name"))
@@ -127,9 +146,27 @@ def _serve_cached() -> Response | None:
     page = cache.get(key)
     if page is not None and page.version == version and (
             rule.max_age is None or time.monotonic() - page.made_at < rule.max_age):
-        return Response(page.body, content_type=page.content_type)
-    g.page_cache_pending = (key, version)
+        return Response(_filled(page.body, rule), content_type=page.content_type)
+    g.page_cache_pending = (key, version, rule)
     return None
+
+
+def _filled(body: bytes, rule: Rule) -> bytes:
+    for name, make in rule.fresh.items():
+        body = body.replace(_mark(name), str(escape(make())).encode())
+    return body
+
+
+def _marked(body: bytes, rule: Rule) -> bytes | None:
+    """The page with each fresh value replaced by its mark; None when a value is not on the
+    page exactly once (then no copy is kept)."""
+    values = g.get("page_cache_fresh", {})
+    for name in rule.fresh:
+        value = str(escape(values.get(name, ""))).encode()
+        if not value or body.count(value) != 1:
+            return None
+        body = body.replace(value, _mark(name))
+    return body
 
 
 def _keep_copy(response: Response) -> Response:
@@ -137,7 +174,9 @@ def _keep_copy(response: Response) -> Response:
     if (pending is None or response.status_code != 200 or response.is_streamed
             or session.modified or session):
         return response
-    key, version = pending
-    current_app.extensions["engage_page_cache"].put(key, CachedPage(
-        version, time.monotonic(), response.content_type, response.get_data()))
+    key, version, rule = pending
+    body = _marked(response.get_data(), rule)
+    if body is not None:
+        current_app.extensions["engage_page_cache"].put(key, CachedPage(
+            version, time.monotonic(), response.content_type, body))
     return response

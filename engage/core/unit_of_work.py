@@ -14,6 +14,7 @@ from typing import ParamSpec, TypeVar
 
 from flask import Flask
 
+from engage.core.templating import EngageEnvironment
 from engage.extensions import db
 
 P = ParamSpec("P")
@@ -22,6 +23,8 @@ R = TypeVar("R")
 
 class EngageFlask(Flask):
     """Flask with the request's unit of work around each view."""
+
+    jinja_environment = EngageEnvironment
 
     def dispatch_request(self):
         try:

@@ -7,10 +7,11 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cache
 
 from flask import url_for
 from flask_babel import gettext as _
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload, lazyload
 
@@ -133,34 +134,59 @@ def panels_for_events(user) -> list[Panel]:
     return list(db.session.scalars(query))
 
 
+# The events list's statements, built once per shape and reused with the person's id and the
+# time as parameters: building them afresh took as long as running them.
+USER_ID = bindparam("user_id")
+
+
+def _sees_everything(user) -> bool:
+    return can(user, Permission.MANAGE_EVENTS) and user.has_role(Role.PROGRAMME_LEAD)
+
+
+def _holds_place_in():
+    return select(PanelMembership.panel_id).where(
+        PanelMembership.user_id == USER_ID, PanelMembership.state.in_(PLACE_HOLDING_STATES))
+
+
+def _staffs():
+    return select(PanelStaff.panel_id).where(PanelStaff.user_id == USER_ID)
+
+
+@cache
+def _filter_choices_query(everything: bool, manages: bool):
+    query = select(Panel.id, Panel.name)
+    if everything:
+        return query
+    clauses = [Panel.id.in_(_holds_place_in())]
+    if manages:
+        clauses.append(Panel.id.in_(_staffs()))
+    return query.where(or_(*clauses))
+
+
 def panel_filter_choices(user) -> list:
     """The panels a person can narrow the events list to (id and name, by name): those they
     may create events for and those they hold a place on, in one query."""
-    query = select(Panel.id, Panel.name)
-    if not (can(user, Permission.MANAGE_EVENTS) and user.has_role(Role.PROGRAMME_LEAD)):
-        clauses = [Panel.id.in_(select(PanelMembership.panel_id).where(
-            PanelMembership.user_id == user.id,
-            PanelMembership.state.in_(PLACE_HOLDING_STATES)))]
-        if can(user, Permission.MANAGE_EVENTS):
-            clauses.append(Panel.id.in_(select(PanelStaff.panel_id)
-                                        .where(PanelStaff.user_id == user.id)))
-        query = query.where(or_(*clauses))
-    return sorted(db.session.execute(query), key=lambda panel: panel.name)
+    query = _filter_choices_query(_sees_everything(user), can(user, Permission.MANAGE_EVENTS))
+    return sorted(db.session.execute(query, {"user_id": user.id}),
+                  key=lambda panel: panel.name)
+
+
+def _visible_clause(everything: bool, manages: bool):
+    """A WHERE clause for the events a person may see, with their id as `user_id`."""
+    if everything:
+        return Event.id.is_not(None)
+    clauses = [Event.panel_id.is_(None), Event.panel_id.in_(_holds_place_in())]
+    if manages:
+        clauses.append(Event.panel_id.in_(_staffs()))
+        clauses.append(Event.id.in_(select(EventOrganiser.event_id)
+                                    .where(EventOrganiser.user_id == USER_ID)))
+    return or_(*clauses)
 
 
 def _visible_filter(user):
     """A WHERE clause for the events this person may see."""
-    if can(user, Permission.MANAGE_EVENTS) and user.has_role(Role.PROGRAMME_LEAD):
-        return Event.id.is_not(None)
-    member_of = select(PanelMembership.panel_id).where(
-        PanelMembership.user_id == user.id, PanelMembership.state.in_(PLACE_HOLDING_STATES))
-    clauses = [Event.panel_id.is_(None), Event.panel_id.in_(member_of)]
-    if can(user, Permission.MANAGE_EVENTS):
-        clauses.append(Event.panel_id.in_(select(PanelStaff.panel_id)
-                                          .where(PanelStaff.user_id == user.id)))
-        clauses.append(Event.id.in_(select(EventOrganiser.event_id)
-                                    .where(EventOrganiser.user_id == user.id)))
-    return or_(*clauses)
+    clause = _visible_clause(_sees_everything(user), can(user, Permission.MANAGE_EVENTS))
+    return clause.params(user_id=user.id)
 
 
 @dataclass
@@ -171,23 +197,35 @@ class EventFilters:
     booked_only: bool = False
 
 
+@cache
+def _upcoming_query(everything: bool, manages: bool, kind: bool, panel: bool, mode: bool,
+                    booked_only: bool, limit: int):
+    # A list shows each event's panel by name: nothing else is joined or loaded unless
+    # something asks for it.
+    query = (select(Event).where(_visible_clause(everything, manages),
+                                 Event.ends_at > bindparam("now"))
+             .options(lazyload("*"), joinedload(Event.panel).lazyload("*"))
+             .order_by(Event.starts_at, Event.id).limit(limit))
+    if kind:
+        query = query.where(Event.kind == bindparam("kind"))
+    if panel:
+        query = query.where(Event.panel_id == bindparam("panel_id"))
+    if mode:
+        query = query.where(Event.mode.in_([bindparam("mode"), EventMode.BOTH]))
+    if booked_only:
+        query = query.where(Event.id.in_(select(Booking.event_id).where(
+            Booking.user_id == USER_ID, Booking.status.in_(ACTIVE_BOOKING))))
+    return query
+
+
 def upcoming_events(user, filters: EventFilters | None = None, limit: int = 100) -> list[Event]:
     filters = filters or EventFilters()
-    # A list shows each event's panel by name: its staff and the event's organisers are
-    # loaded only if something asks for them.
-    query = (select(Event).where(_visible_filter(user), Event.ends_at > clock.now())
-             .options(lazyload(Event.organisers), joinedload(Event.panel).lazyload(Panel.staff))
-             .order_by(Event.starts_at, Event.id).limit(limit))
-    if filters.kind:
-        query = query.where(Event.kind == filters.kind)
-    if filters.panel_id:
-        query = query.where(Event.panel_id == filters.panel_id)
-    if filters.mode:
-        query = query.where(Event.mode.in_([filters.mode, EventMode.BOTH]))
-    if filters.booked_only:
-        query = query.where(Event.id.in_(select(Booking.event_id).where(
-            Booking.user_id == user.id, Booking.status.in_(ACTIVE_BOOKING))))
-    return list(db.session.scalars(query))
+    query = _upcoming_query(_sees_everything(user), can(user, Permission.MANAGE_EVENTS),
+                            bool(filters.kind), bool(filters.panel_id), bool(filters.mode),
+                            filters.booked_only, limit)
+    return list(db.session.scalars(query, {
+        "user_id": user.id, "now": clock.now(), "kind": filters.kind,
+        "panel_id": filters.panel_id, "mode": filters.mode}))
 
 
 def events_between(user, start: datetime, end: datetime) -> list[Event]:
@@ -210,6 +248,19 @@ def bookings_of(user) -> list[Booking]:
                                           Event.ends_at > clock.now())
         .order_by(Event.starts_at)
     ))
+
+
+CURRENT_BOOKINGS = (select(Booking).join(Event)
+                    .where(Booking.user_id == USER_ID, Booking.status.in_(ACTIVE_BOOKING),
+                           Event.ends_at > bindparam("now"))
+                    .options(lazyload("*")))
+
+
+def bookings_by_event(user) -> dict[int, Booking]:
+    """The person's current bookings by event, for the events list: the booking alone (the
+    list has the events), without the event, panel, programme and person it would join."""
+    return {booking.event_id: booking for booking in db.session.scalars(
+        CURRENT_BOOKINGS, {"user_id": user.id, "now": clock.now()})}
 
 
 def booking_of(user, event: Event) -> Booking | None:

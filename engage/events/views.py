@@ -77,7 +77,7 @@ def index():
         booked_only=request.args.get("booked") == "y",
     )
     events = services.upcoming_events(user, filters)
-    bookings = {b.event_id: b for b in services.bookings_of(user)}
+    bookings = services.bookings_by_event(user)
     return render_template(
         "events/index.html", events=events, filters=filters, bookings=bookings,
         kind_choices=KIND_CHOICES, panel_choices=panel_choices,

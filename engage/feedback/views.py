@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from engage.accounts.decorators import require
+from engage.core import page_cache
 from engage.core.permissions import Permission
 from engage.errors import DomainError, NotFound
 from engage.extensions import csrf, db, limiter
@@ -77,7 +78,8 @@ def give():
                                        repeated=given.repeated,
                                        named=form.attach_name.data == "named"
                                        and current_user.is_authenticated)
-    form.form_token.data = form_token(GIVE_FORM)
+    # Signed out, this page is kept (feedback/__init__.py) with a new token in every copy.
+    form.form_token.data = page_cache.fresh_value("form_token", form_token(GIVE_FORM))
     return render_template("feedback/give.html", form=form, max_length=MAX_FEEDBACK_LENGTH)
 
 
