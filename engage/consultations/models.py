@@ -309,6 +309,11 @@ class Response(Base):
         back_populates="response", cascade="all, delete-orphan", lazy="selectin")
     user = relationship("User", lazy="joined")
 
+    @property
+    def entered_by_staff_label(self) -> str | None:
+        """'by phone', 'on paper'...; None when the person sent the answers themselves."""
+        return EntryMethod(self.entry_method).label if self.entry_method else None
+
 
 class Answer(AnswerColumns, Base):
     __tablename__ = "response_answers"

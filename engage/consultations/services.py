@@ -816,16 +816,22 @@ def _answer_named_on_behalf(actor, consultation: Consultation, member,
                             answers: dict[int, AnswerInput],
                             method: EntryMethod) -> OnBehalfResult:
     response = _response_for(member, consultation)
-    if response.status == ResponseStatus.SUBMITTED:
+    now = clock.now()
+    # Claimed by a conditional UPDATE, so a second member of staff (or the person, sending at
+    # the same moment) cannot have the answers entered twice: one of them is told.
+    claimed = db.session.execute(
+        update(Response)
+        .where(Response.id == response.id, Response.status == ResponseStatus.DRAFT)
+        .values(status=ResponseStatus.SUBMITTED, submitted_at=now, updated_at=now,
+                entry_method=method)
+        .execution_options(synchronize_session=False)).rowcount == 1
+    if not claimed:
         raise InvalidState(_("%(name)s has already sent answers to this consultation, so there "
                              "is nothing to enter for them. If they want to change an answer, "
                              "they can do it themselves until it closes.",
                              name=member.display_name))
+    db.session.refresh(response)
     _write_answers(response, answers, Answer)  # replaces any unsent draft of theirs
-    now = clock.now()
-    response.status = ResponseStatus.SUBMITTED
-    response.submitted_at = response.updated_at = now
-    response.entry_method = method
     took_part.send(consultation, user=member)
     db.session.flush()
     audit.record("consultation.answered_on_behalf", actor_id=actor.id,

@@ -5,6 +5,7 @@ takes and keep only the method label."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -428,3 +429,18 @@ def test_a_named_on_behalf_answer_is_kept_without_the_name_with_only_its_method(
     [row] = _db.session.scalars(select(AnonymousResponse)).all()
     assert row.entry_method == EntryMethod.PHONE
     assert [a.text for a in row.answers] == [SAID]
+
+
+def test_the_member_sees_that_staff_entered_their_answers_and_how(app, db, people):
+    consultation = make_consultation(panel=people["panel"])
+    db.session.commit()
+    staff = PersonClient(app, people["facilitator"])
+    _send(staff, consultation, _page(staff, consultation), member=str(people["river"].id),
+          method="interview")
+    river = PersonClient(app, people["river"])
+    page = river.get(f"/consultations/{consultation.id}").get_data(as_text=True)
+    assert "A member of staff entered your answers for you in an interview" in page
+    exported = json.loads(river.post("/account/export", form_url="/account").get_data(
+        as_text=True))
+    [response] = exported["data"]["consultation_responses"]
+    assert response["entered_by_staff"] == "in an interview"
