@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 
 import flask_migrate
 import pytest
@@ -139,3 +140,49 @@ def test_the_migrated_audit_log_refuses_updates_and_deletes(migration_app):
     flask_migrate.upgrade()
 
     assert_audit_log_is_append_only()
+
+
+def _run(sql: str, **values) -> None:
+    with db.engine.begin() as connection:
+        connection.execute(text(sql), values)
+
+
+def _rows(sql: str) -> list[tuple]:
+    with db.engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(text(sql))]
+
+
+def test_assisted_responses_migration_keeps_existing_answers_as_the_peoples_own(migration_app):
+    flask_migrate.upgrade(revision="0025_question_routes")
+    moment = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+    _run("INSERT INTO users (id, username, username_key, display_name, password_hash, "
+         "is_disabled, session_version, created_at, email_is_safe, discreet_mode) VALUES "
+         "(7, 'sam', 'sam', 'Sam', 'x', false, 1, :at, false, true)", at=moment)
+    for number, anonymous in ((3, False), (4, True)):
+        _run("INSERT INTO consultations (id, title, summary, background, background_html, "
+             "opens_at, closes_at, is_anonymous, state, created_at) VALUES (:id, 'Views', '', "
+             "'', '', :opens, :closes, :anonymous, 'open', :opens)", id=number,
+             anonymous=anonymous, opens=moment, closes=datetime(2026, 7, 1, tzinfo=UTC))
+    _run("INSERT INTO consultation_responses (id, consultation_id, user_id, status, created_at, "
+         "updated_at, submitted_at) VALUES (1, 3, 7, 'submitted', :at, :at, :at)", at=moment)
+    _run("INSERT INTO anonymous_responses (id, consultation_id, submitted_on) "
+         "VALUES (:id, 4, :day)", id="a" * 32, day=date(2026, 6, 1))
+
+    flask_migrate.upgrade(revision="0026_assisted_responses")
+
+    assert _rows("SELECT id, entry_method FROM consultation_responses") == [(1, None)]
+    assert _rows("SELECT id, entry_method FROM anonymous_responses") == [("a" * 32, None)]
+    with pytest.raises(DBAPIError):  # only the known methods
+        _run("UPDATE anonymous_responses SET entry_method = 'email'")
+    _run("UPDATE consultation_responses SET entry_method = 'phone'")
+    if db.engine.dialect.name == "sqlite":
+        schema = dict(_rows("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
+        assert "WITHOUT ROWID" in schema["anonymous_responses"]
+
+    flask_migrate.downgrade(revision="0025_question_routes")
+
+    assert _rows("SELECT id, user_id FROM consultation_responses") == [(1, 7)]
+    assert _rows("SELECT id FROM anonymous_responses") == [("a" * 32,)]
+    if db.engine.dialect.name == "sqlite":
+        schema = dict(_rows("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
+        assert "WITHOUT ROWID" in schema["anonymous_responses"]

@@ -11,6 +11,8 @@ import pytest
 from engage.core.permissions import Role
 from tests.conftest import FormClient
 from tests.factories import make_member, make_staff, sign_in
+from tests.factories_consultations import make_consultation
+from tests.factories_panels import make_panel
 
 ROLES = ["anonymous", "member", *[r.value for r in Role if r != Role.MEMBER]]
 FOUNDATION_BLUEPRINTS = {"core", "accounts", "admin"}
@@ -57,6 +59,10 @@ EXPECTED = {
     "admin.approvals": ("/admin/approvals", ADMIN_ONLY),
     # Feature routes are walked per role in their own domain's tests; these are here too.
     "feedback.on_behalf": ("/staff/feedback/on-behalf", TRIAGE_FEEDBACK),
+    # A panel consultation: programme leads run every panel; a facilitator not listed on this
+    # panel cannot see it at all.
+    "consultations.on_behalf": ("/consultations/{consultation_id}/on-behalf",
+                                {**TRIAGE_FEEDBACK, "facilitator": 404}),
 }
 
 # POST-only endpoints: an anonymous visitor is sent to sign in (after the CSRF check passes).
@@ -94,13 +100,15 @@ def _visitor(app, role: str):
 @pytest.mark.parametrize("role", ROLES)
 def test_role_gets_expected_status_on_every_route(app, db, role):
     member = make_member()
+    consultation = make_consultation(panel=make_panel())
     db.session.commit()
     visitor = _visitor(app, role)
     wrong = {}
     # /leave ends the session, so it goes last.
     ordered = sorted(EXPECTED.items(), key=lambda item: item[0] == "core.leave")
     for endpoint, (url, expected) in ordered:
-        status = visitor.get(url.format(member_id=member.id)).status_code
+        status = visitor.get(url.format(member_id=member.id,
+                                        consultation_id=consultation.id)).status_code
         if status != expected[role]:
             wrong[endpoint] = (status, expected[role])
     assert not wrong, f"{role}: (got, expected) {wrong}"

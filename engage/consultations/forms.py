@@ -111,3 +111,23 @@ class TagForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     pass
+
+
+class OnBehalfForm(FlaskForm):
+    """Staff enter a person's answers for them. The questions are read by
+    services.parse_answers, like the answer page's."""
+
+    member = SelectField(_l("Who are you entering answers for?"), validate_choice=False)
+    method = RadioField(
+        _l("How did the person give you their answers?"),
+        choices=[("phone", _l("By phone")), ("paper", _l("On paper")),
+                 ("interview", _l("In an interview")), ("other", _l("Another way"))],
+        validators=[DataRequired(message=_l("Choose how the person gave you their answers."))],
+        validate_choice=False,  # the service refuses anything else with the same message
+    )
+    consent = BooleanField(
+        _l("They agreed that I enter this for them"),
+        validators=[DataRequired(message=_l(
+            "Tick the box to confirm the person agreed to you entering their answers for them. "
+            "If they have not agreed, please do not enter them."))],
+    )

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engage.core import clock
 from engage.core.anonymity import register_anonymous_tables
+from engage.core.entry_method import ENTRY_METHOD_CHECK, EntryMethod
 from engage.db import Base, EncryptedText, UTCDateTime
 
 PREFER_NOT_TO_SAY = "prefer_not_to_say"
@@ -286,6 +287,7 @@ class Response(Base):
     __table_args__ = (
         UniqueConstraint("consultation_id", "user_id"),
         CheckConstraint("status IN ('draft', 'submitted')", name="status_known"),
+        CheckConstraint(ENTRY_METHOD_CHECK, name="entry_method_known"),
         # The programme dashboard counts sent responses by month.
         Index("ix_consultation_responses_submitted", "status", "submitted_at",
               "consultation_id"),
@@ -299,10 +301,18 @@ class Response(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when a member of staff entered the answers for the person, with their agreement
+    # (services.answer_on_behalf); who entered them is in the audit log.
+    entry_method: Mapped[EntryMethod | None] = mapped_column(String(16))
 
     answers: Mapped[list[Answer]] = relationship(
         back_populates="response", cascade="all, delete-orphan", lazy="selectin")
     user = relationship("User", lazy="joined")
+
+    @property
+    def entered_by_staff_label(self) -> str | None:
+        """'by phone', 'on paper'...; None when the person sent the answers themselves."""
+        return EntryMethod(self.entry_method).label if self.entry_method else None
 
 
 class Answer(AnswerColumns, Base):
@@ -318,7 +328,8 @@ class AnonymousResponse(Base):
     """An anonymous response: nothing here can lead to a person."""
 
     __tablename__ = "anonymous_responses"
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = (CheckConstraint(ENTRY_METHOD_CHECK, name="entry_method_known"),
+                      {"sqlite_with_rowid": False})
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
     consultation_id: Mapped[int] = mapped_column(
@@ -327,6 +338,9 @@ class AnonymousResponse(Base):
     # A keyed hash of a random value from the answer page, so a double click without an
     # account is stored once.
     form_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Set when a member of staff entered the answers for the person, with their agreement: the
+    # method label only (it travels sealed with the answers), never who entered them.
+    entry_method: Mapped[EntryMethod | None] = mapped_column(String(16))
 
     answers: Mapped[list[AnonymousAnswer]] = relationship(
         back_populates="response", cascade="all, delete-orphan", lazy="selectin")

@@ -43,7 +43,8 @@ def _responses(user) -> list[dict[str, Any]]:
             })
         out.append({"consultation": consultation.title if consultation else None,
                     "status": response.status, "submitted_at": iso(response.submitted_at),
-                    "updated_at": iso(response.updated_at), "answers": answers})
+                    "updated_at": iso(response.updated_at),
+                    "entered_by_staff": response.entered_by_staff_label, "answers": answers})
     return out
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import current_app, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from markupsafe import Markup
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -41,11 +42,19 @@ from engage.consultations.models import (
     random_id,
 )
 from engage.consultations.signals import anonymous_snapshots_added, took_part
-from engage.consultations.tallies import MatrixRow, OptionCount, RankedOption, tally
+from engage.consultations.tallies import (
+    MatrixRow,
+    OptionCount,
+    RankedOption,
+    fewer_than_five,
+    tally,
+)
 from engage.core import audit, clock, inbox
 from engage.core.crypto import keyed_hash
+from engage.core.entry_method import EntryMethod, entry_method_or_none
 from engage.core.notify import Message, notify
 from engage.core.permissions import Permission, Role, can
+from engage.core.suppression import THRESHOLD
 from engage.core.unit_of_work import atomic
 from engage.core.wiring import Hook
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
@@ -616,6 +625,7 @@ def submit_answers(user, consultation: Consultation, answers: dict[int, AnswerIn
     now = clock.now()
     response.status = ResponseStatus.SUBMITTED
     response.updated_at = now
+    response.entry_method = None  # the answers are now the person's own, as they sent them
     if first_time:
         response.submitted_at = now
         took_part.send(consultation, user=user)
@@ -656,15 +666,27 @@ def _submit_anonymous(user, consultation: Consultation, answers: dict[int, Answe
         delete_responses(Response.consultation_id == consultation.id,
                          Response.user_id == user.id)
     else:
-        if not form_token or len(form_token) > 64:
-            raise ValidationFailed(_("The page had expired, so nothing was saved. Please "
-                                     "reload the page and send your answers again."))
-        # A random value from the answer page, kept only as a keyed hash, so a double click
-        # without an account is stored once.
-        lookup = keyed_hash("consultation-answer-page", form_token)
-        if db.session.scalar(select(exists().where(AnonymousResponse.form_token == lookup))):
-            return SubmitResult(already_had_it=True, anonymous=True)
-        payload["page"] = lookup
+        return _seal_page(consultation, payload, form_token)
+    try:
+        inbox.seal(ANONYMOUS_ANSWERS, payload, scope=str(consultation.id), lookup=lookup)
+    except inbox.AlreadySealed:
+        # The same page sent twice (a double click or the back button): we already have it.
+        return SubmitResult(already_had_it=True, anonymous=True)
+    return SubmitResult(anonymous=True)
+
+
+def _seal_page(consultation: Consultation, payload: dict[str, Any],
+               form_token: str | None) -> SubmitResult:
+    """Seal anonymous answers sent from a page with no person attached (a visitor without an
+    account, or staff entering them on someone's behalf): only the page's token, as a keyed
+    hash, so the same page sent twice is stored once."""
+    if not form_token or len(form_token) > 64:
+        raise ValidationFailed(_("The page had expired, so nothing was saved. Please "
+                                 "reload the page and send your answers again."))
+    lookup = keyed_hash("consultation-answer-page", form_token)
+    if db.session.scalar(select(exists().where(AnonymousResponse.form_token == lookup))):
+        return SubmitResult(already_had_it=True, anonymous=True)
+    payload["page"] = lookup
     try:
         inbox.seal(ANONYMOUS_ANSWERS, payload, scope=str(consultation.id), lookup=lookup)
     except inbox.AlreadySealed:
@@ -690,9 +712,132 @@ def keep_without_name(response: Response) -> None:
         "prefer_not_to_say": a.prefer_not_to_say,
         "consent": QuoteConsent.INTERNAL if a.quote_consent in withdrawn else a.quote_consent,
         "tags": list(a.tags or [])} for a in response.answers}
-    inbox.seal(ANONYMOUS_ANSWERS, {"day": clock.to_london(sent).date().isoformat(),
-                                   "answers": answers, "kept": True},
-               scope=str(response.consultation_id))
+    payload = {"day": clock.to_london(sent).date().isoformat(), "answers": answers,
+               "kept": True}
+    if response.entry_method:
+        payload["method"] = str(response.entry_method)
+    inbox.seal(ANONYMOUS_ANSWERS, payload, scope=str(response.consultation_id))
+
+
+# --- answers entered by staff on someone's behalf --------
+
+CONSENT_NEEDED = ("Tick the box to confirm the person agreed to you entering their answers for "
+                  "them. If they have not agreed, please do not enter them.")
+METHOD_NEEDED = "Choose how the person gave you their answers."
+
+
+def on_behalf_unavailable(consultation: Consultation) -> str | None:
+    """Why answers cannot be entered for anyone here now, or None when they can."""
+    if not consultation.is_anonymous and consultation.panel is None:
+        return _("This public consultation asks for names, so people answer it with their own "
+                 "account. You can enter answers for someone in panel consultations and in "
+                 "anonymous ones.")
+    if not consultation.is_accepting_answers():
+        return _("This consultation is not open for answers at the moment, so answers cannot "
+                 "be entered for anyone.")
+    return None
+
+
+def members_to_answer_for(consultation: Consultation) -> list[Any]:
+    """Named panel consultations: the panel's members (including those taking a break) who
+    have not sent answers yet. Anonymous consultations: nobody is chosen."""
+    if consultation.is_anonymous or consultation.panel is None:
+        return []
+    answered = took_part_ids(consultation)
+    return [m.user for m in panels.members_for_listing(consultation.panel)
+            if m.user_id not in answered]
+
+
+def required_on_route(consultation: Consultation,
+                      answers: dict[int, AnswerInput]) -> dict[int, str]:
+    """Required questions without an answer, in the sections of the person's route only."""
+    missing = {q.id: message for q in consultation.ordered_questions()
+               if (message := required_message(q, answers.get(q.id, AnswerInput())))}
+    return routing.errors_on_route(consultation, answers, missing)
+
+
+@dataclass
+class OnBehalfResult:
+    method: EntryMethod
+    member: Any = None  # named consultations: the person the answers were entered for
+    already_had_it: bool = False
+
+
+@atomic
+def answer_on_behalf(actor, consultation: Consultation, answers: dict[int, AnswerInput], *,
+                     method: str | None, consented: bool, member_id: int | None = None,
+                     form_token: str | None = None) -> OnBehalfResult:
+    """Staff send a person's answers for them (given by phone, on paper, in an interview),
+    with the person's agreement. Answers in sections the person's route skips are dropped.
+
+    Named consultations: the chosen panel member's response, marked with the method; who
+    entered it is in the audit log. Anonymous consultations: nobody is chosen, and the answers
+    take the same sealed path as a visitor's without an account (services._seal_page): the
+    method label travels sealed with them and is all the anonymous row keeps. No staff id, no
+    audit row, no receipt, no time finer than the day."""
+    if not can_manage(actor, consultation):
+        raise NotFound()
+    reason = on_behalf_unavailable(consultation)
+    if reason:
+        raise InvalidState(reason)
+    chosen = entry_method_or_none(method)
+    if chosen is None:
+        raise ValidationFailed(_(METHOD_NEEDED))
+    if not consultation.is_anonymous:
+        member = _member_to_answer_for(consultation, member_id)
+    if not consented:
+        raise ValidationFailed(_(CONSENT_NEEDED))
+    answers = routing.skip_unrouted(consultation, answers)
+    if required_on_route(consultation, answers):
+        raise ValidationFailed(_("Some required questions have no answer. Enter the person's "
+                                 "answer, or \"Prefer not to say\" if they chose not to answer."))
+    if all(a.is_empty for a in answers.values()):
+        raise ValidationFailed(_("Enter at least one of the person's answers before sending."))
+    if consultation.is_anonymous:
+        payload = {"day": clock.today_london().isoformat(), "answers": _sealable(answers),
+                   "method": chosen.value}
+        sealed = _seal_page(consultation, payload, form_token)
+        return OnBehalfResult(method=chosen, already_had_it=sealed.already_had_it)
+    return _answer_named_on_behalf(actor, consultation, member, answers, chosen)
+
+
+def _member_to_answer_for(consultation: Consultation, member_id: int | None):
+    if member_id is None:
+        raise ValidationFailed(_("Choose the person you are entering answers for."))
+    membership = next((m for m in panels.members_for_listing(consultation.panel)
+                       if m.user_id == member_id), None)
+    if membership is None:
+        raise ValidationFailed(_("Choose someone from the list: only members of %(panel)s can "
+                                 "answer this consultation.", panel=consultation.panel.name))
+    return membership.user
+
+
+def _answer_named_on_behalf(actor, consultation: Consultation, member,
+                            answers: dict[int, AnswerInput],
+                            method: EntryMethod) -> OnBehalfResult:
+    response = _response_for(member, consultation)
+    now = clock.now()
+    # Claimed by a conditional UPDATE, so a second member of staff (or the person, sending at
+    # the same moment) cannot have the answers entered twice: one of them is told.
+    claimed = db.session.execute(
+        update(Response)
+        .where(Response.id == response.id, Response.status == ResponseStatus.DRAFT)
+        .values(status=ResponseStatus.SUBMITTED, submitted_at=now, updated_at=now,
+                entry_method=method)
+        .execution_options(synchronize_session=False)).rowcount == 1
+    if not claimed:
+        raise InvalidState(_("%(name)s has already sent answers to this consultation, so there "
+                             "is nothing to enter for them. If they want to change an answer, "
+                             "they can do it themselves until it closes.",
+                             name=member.display_name))
+    db.session.refresh(response)
+    _write_answers(response, answers, Answer)  # replaces any unsent draft of theirs
+    took_part.send(consultation, user=member)
+    db.session.flush()
+    audit.record("consultation.answered_on_behalf", actor_id=actor.id,
+                 subject_type="consultation", subject_id=consultation.id,
+                 response_id=response.id, method=method.value, consent=True)
+    return OnBehalfResult(method=method, member=member)
 
 
 def batch_size() -> int:
@@ -740,7 +885,8 @@ def _write_waiting(consultation: Consultation) -> int:
         payload = envelope.payload
         response = AnonymousResponse(id=random_id(), consultation_id=consultation.id,
                                      submitted_on=date.fromisoformat(payload["day"]),
-                                     form_token=payload.get("page"))
+                                     form_token=payload.get("page"),
+                                     entry_method=entry_method_or_none(payload.get("method")))
         for question_id, values in payload["answers"].items():
             if int(question_id) in questions:
                 response.answers.append(AnonymousAnswer(
@@ -771,7 +917,7 @@ def _rewrite_anonymous_set(consultation: Consultation) -> None:
         AnonymousResponse.consultation_id == consultation.id)))
     if not responses:
         return
-    copies = [(r.id, r.submitted_on, r.form_token,
+    copies = [(r.id, r.submitted_on, r.form_token, r.entry_method,
                [dict(id=a.id, question_id=a.question_id, choices=list(a.choices or []),
                      text=a.text, prefer_not_to_say=a.prefer_not_to_say,
                      quote_consent=a.quote_consent, tags=list(a.tags or []))
@@ -786,11 +932,12 @@ def _rewrite_anonymous_set(consultation: Consultation) -> None:
     db.session.execute(delete(AnonymousResponse).where(AnonymousResponse.id.in_(ids))
                        .execution_options(synchronize_session=False))
     inbox.shuffle(copies)
-    for response_id, day, token, answers in copies:
+    for response_id, day, token, method, answers in copies:
         inbox.shuffle(answers)
         db.session.add(AnonymousResponse(
             id=response_id, consultation_id=consultation.id, submitted_on=day,
-            form_token=token, answers=[AnonymousAnswer(**values) for values in answers]))
+            form_token=token, entry_method=method,
+            answers=[AnonymousAnswer(**values) for values in answers]))
     db.session.flush()
 
 
@@ -804,6 +951,7 @@ class AnswerView:
     respondent: str  # "Response 3": a label, never a way back to a person
     person: Any  # the User for named responses (staff views only), else None
     values: Any  # the Answer or AnonymousAnswer row
+    method: str | None = None  # how staff took it, when they entered it for the person
 
 
 def answer_rows(consultation: Consultation) -> list[AnswerView]:
@@ -822,12 +970,12 @@ def answer_rows(consultation: Consultation) -> list[AnswerView]:
         number += 1
         for answer in response.answers:
             views.append(AnswerView(answer.id, False, _("Response %(n)s", n=number),
-                                    response.user, answer))
+                                    response.user, answer, response.entry_method))
     for response in anonymous:
         number += 1
         for answer in response.answers:
             views.append(AnswerView(answer.id, True, _("Response %(n)s", n=number), None,
-                                    answer))
+                                    answer, response.entry_method))
     return views
 
 
@@ -839,6 +987,40 @@ def response_count(consultation: Consultation) -> int:
     anonymous = db.session.scalar(select(func.count()).select_from(AnonymousResponse).where(
         AnonymousResponse.consultation_id == consultation.id)) or 0
     return named + anonymous
+
+
+def entered_by_staff(consultation: Consultation) -> dict[EntryMethod, int]:
+    """How many sent responses staff entered on someone's behalf, by method: one query."""
+    named = select(Response.entry_method.label("method")).where(
+        Response.consultation_id == consultation.id,
+        Response.status == ResponseStatus.SUBMITTED, Response.entry_method.is_not(None))
+    anonymous = select(AnonymousResponse.entry_method.label("method")).where(
+        AnonymousResponse.consultation_id == consultation.id,
+        AnonymousResponse.entry_method.is_not(None))
+    both = named.union_all(anonymous).subquery()
+    rows = db.session.execute(select(both.c.method, func.count()).group_by(both.c.method))
+    counts = {EntryMethod(method): number for method, number in rows}
+    return {method: counts[method] for method in EntryMethod if method in counts}
+
+
+def entered_by_staff_line(counts: dict[EntryMethod, int], *, published: bool = False
+                          ) -> str | None:
+    """ "3 responses were entered by staff: 2 by phone, 1 on paper"; None when there are none.
+    Published results show numbers under 5 as "fewer than 5", like every other count."""
+    total = sum(counts.values())
+    if not total:
+        return None
+    if published and total < THRESHOLD:
+        return ngettext("Fewer than %(num)s response was entered by staff on someone's "
+                        "behalf.",
+                        "Fewer than %(num)s responses were entered by staff on someone's "
+                        "behalf.", THRESHOLD)
+    shown = fewer_than_five if published else str
+    parts = ", ".join(_("%(number)s %(method)s", number=shown(n), method=method.label)
+                      for method, n in counts.items())
+    return ngettext("%(num)s response was entered by staff on someone's behalf: %(parts)s.",
+                    "%(num)s responses were entered by staff on someone's behalf: %(parts)s.",
+                    total, parts=parts)
 
 
 @dataclass
@@ -935,7 +1117,7 @@ def untag_answer(actor, consultation: Consultation, answer_id: str, label: str) 
 
 
 CSV_HEADER = ["Response", "Name", "Part", "Question", "Answer", "Prefer not to say",
-              "How we may use it", "Tags"]
+              "How we may use it", "Tags", "Entered by staff"]
 
 
 def export_rows(actor, consultation: Consultation) -> list[list[Any]]:
@@ -959,6 +1141,7 @@ def export_rows(actor, consultation: Consultation) -> list[list[Any]]:
             row.values.prefer_not_to_say,
             QuoteConsent(row.values.quote_consent).label if row.values.quote_consent else "",
             ", ".join(row.values.tags or []),
+            EntryMethod(row.method).label if row.method else "",
         ])
     audit.record("consultation.exported", actor_id=actor.id, subject_type="consultation",
                  subject_id=consultation.id)

@@ -21,6 +21,8 @@ from engage.consultations.services import (
     QuestionResult,
     can_manage,
     credit_line,
+    entered_by_staff,
+    entered_by_staff_line,
     response_count,
     results,
 )
@@ -121,6 +123,9 @@ def summary_pdf(consultation: Consultation) -> bytes:
                  opens=clock.to_london(consultation.opens_at).strftime("%-d %B %Y"),
                  closes=clock.to_london(consultation.closes_at).strftime("%-d %B %Y")))
     _text(pdf, _("Number of responses: %(n)s.", n=fewer_than_five(response_count(consultation))))
+    staff_line = entered_by_staff_line(entered_by_staff(consultation), published=True)
+    if staff_line:
+        _text(pdf, staff_line)
     _text(pdf, _("To protect people's privacy, any number under 5 is shown as \"fewer than 5\", "
                  "and sometimes a second number is \"not shown\" so that a small number cannot "
                  "be worked out from the others. Only answers whose authors said we may quote "

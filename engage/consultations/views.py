@@ -25,6 +25,7 @@ from engage.consultations.forms import (
     ConsultationForm,
     EmptyForm,
     ExtendForm,
+    OnBehalfForm,
     PartForm,
     QuestionForm,
     TagForm,
@@ -231,6 +232,74 @@ def withdraw(consultation_id: int):
 def thanks(consultation_id: int):
     consultation = services.get_consultation(consultation_id, _user())
     return render_template("consultations/thanks.html", c=consultation)
+
+
+# --- answers entered on someone's behalf (staff) ----------------------------------------------
+
+
+def _on_behalf_page(consultation: Consultation, form: OnBehalfForm, *, values=None, errors=None,
+                    problem=None, status=200, form_token=None):
+    """Every section on one page, whatever the routing: staff have the person's answers in
+    front of them. The route is applied when the page is sent (services.answer_on_behalf)."""
+    questions = {q.id: q for q in consultation.ordered_questions()}
+    errors = errors or {}
+    error_list = [(error_anchor(questions[qid]), questions[qid].text, message)
+                  for qid, message in errors.items() if qid in questions]
+    members = services.members_to_answer_for(consultation)
+    form.member.choices = [("", _("Choose a person"))] + [(str(m.id), m.display_name)
+                                                          for m in members]
+    values = {qid: values_for_page(q, (values or {}).get(qid)) for qid, q in questions.items()}
+    return render_template(
+        "consultations/on_behalf.html", c=consultation, form=form, values=values,
+        errors=errors, error_list=error_list, problem=problem, members=members,
+        unavailable=services.on_behalf_unavailable(consultation),
+        routed=routing.has_routes(consultation),
+        form_token=form_token or secrets.token_urlsafe(24),
+        QuestionKind=QuestionKind, QuoteConsent=QuoteConsent,
+    ), status
+
+
+@bp.route("/<int:consultation_id>/on-behalf", methods=["GET", "POST"])
+@require(Permission.MANAGE_CONSULTATIONS)
+def on_behalf(consultation_id: int):
+    consultation = services.get_managed(consultation_id, current_user)
+    form = OnBehalfForm()
+    if request.method == "GET":
+        return _on_behalf_page(consultation, form)
+    answers, errors = services.parse_answers(consultation, request.form, enforce_required=True)
+    errors = routing.errors_on_route(consultation, answers, errors)
+    values = services.values_from_inputs(answers)
+    token = request.form.get("form_token")
+    form_ok = form.validate()
+    if not consultation.is_anonymous and not form.member.data:
+        form.member.errors = [_("Choose the person you are entering answers for.")]
+        form_ok = False
+    if errors or not form_ok:
+        return _on_behalf_page(consultation, form, values=values, errors=errors, status=400,
+                               form_token=token)
+    try:
+        result = services.answer_on_behalf(
+            current_user, consultation, answers, method=form.method.data,
+            consented=form.consent.data, member_id=request.form.get("member", type=int),
+            form_token=token)
+    except DomainError as error:
+        if error.status_code == 404:
+            raise
+        return _on_behalf_page(consultation, form, values=values, problem=error.message,
+                               status=error.status_code, form_token=token)
+    flash(_on_behalf_done(result), "info" if result.already_had_it else "success")
+    return redirect(url_for("consultations.on_behalf", consultation_id=consultation.id))
+
+
+def _on_behalf_done(result: services.OnBehalfResult) -> str:
+    if result.already_had_it:
+        return _("This page had already been sent, so the answers are kept only once.")
+    if result.member is not None:
+        return _("%(name)s's answers are sent, marked as entered by staff %(method)s.",
+                 name=result.member.display_name, method=result.method.label)
+    return _("The person's answers are sent anonymously, marked only as entered by staff "
+             "%(method)s. They join the results with other people's anonymous answers.",
+             method=result.method.label)
 
 
 # --- building (staff) ---------------------------------------------------------------------------
@@ -475,6 +544,7 @@ def responses(consultation_id: int):
         results=services.results(consultation, published=False, tag=tag, consent=consent,
                                  question_id=question_id),
         count=services.response_count(consultation), tags=services.all_tags(consultation),
+        entered_by_staff=services.entered_by_staff_line(services.entered_by_staff(consultation)),
         tag=tag, consent=consent, question_id=question_id, QuoteConsent=QuoteConsent,
         tag_form=TagForm(formdata=None), form=EmptyForm(),
         **services.responses_page_extras(consultation, current_user),
@@ -535,4 +605,6 @@ def results(consultation_id: int):
         results=services.results(consultation, published=True),
         count=services.response_count(consultation), credit_line=services.credit_line,
         fewer_than_five=fewer_than_five,
+        entered_by_staff=services.entered_by_staff_line(services.entered_by_staff(consultation),
+                                                        published=True),
     )

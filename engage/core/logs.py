@@ -27,8 +27,10 @@ from flask import Flask, g, request
 log = logging.getLogger("engage.request")
 
 # Routes whose logs must hold no time: anonymous feedback (giving, checking by code, linking a
-# code to an account, staff entering it on someone's behalf) and answering a consultation.
-UNTIMED_ROUTES = re.compile(r"^/(feedback(/|$)|impact/feedback-codes|consultations/\d+/answer|"
+# code to an account, staff entering it on someone's behalf) and answering a consultation
+# (by the person, or by staff on their behalf).
+UNTIMED_ROUTES = re.compile(r"^/(feedback(/|$)|impact/feedback-codes|"
+                            r"consultations/\d+/(answer|on-behalf)$|"
                             r"staff/feedback/on-behalf$)")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 

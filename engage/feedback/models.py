@@ -27,7 +27,6 @@ import enum
 import secrets
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -44,6 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engage.core.anonymity import register_anonymous_tables
+from engage.core.entry_method import ENTRY_METHOD_CHECK, EntryMethod  # shared with consultations
 from engage.db import Base, EncryptedText
 
 
@@ -68,28 +68,6 @@ STATUS_LABELS = {
 MAX_FEEDBACK_LENGTH = 5000
 
 
-class EntryMethod(enum.StrEnum):
-    """How a member of staff took feedback they entered on someone's behalf. This label is all
-    an item keeps about it: not who entered it, not when (beyond the day)."""
-
-    PHONE = "phone"
-    PAPER = "paper"
-    INTERVIEW = "interview"
-    OTHER = "other"
-
-    @property
-    def label(self) -> str:
-        return str(ENTRY_METHOD_LABELS[self])
-
-
-ENTRY_METHOD_LABELS = {
-    EntryMethod.PHONE: _l("by phone"),
-    EntryMethod.PAPER: _l("on paper"),
-    EntryMethod.INTERVIEW: _l("in an interview"),
-    EntryMethod.OTHER: _l("another way"),
-}
-
-
 MAX_FEEDBACK_ID = 2**31 - 1
 
 
@@ -106,8 +84,7 @@ class FeedbackItem(Base):
             "status IN ('new', 'acknowledged', 'linked', 'closed')", name="status_known"
         ),
         CheckConstraint(
-            "entry_method IS NULL OR entry_method IN ('phone', 'paper', 'interview', 'other')",
-            name="entry_method_known",
+            ENTRY_METHOD_CHECK, name="entry_method_known",
         ),
     )
 

@@ -330,8 +330,13 @@ def test_every_consultation_route_for_every_role(app, db, people, panel):
         f"/consultations/{c}/summary.pdf": STAFF_ONLY,
         f"/consultations/{public.id}/manage": {**STAFF_ONLY, "other_facilitator": 404},
         f"/consultations/{c}/withdraw": {**dict.fromkeys(ROLES, 404), "anonymous": 302},
+        f"/consultations/{c}/on-behalf": STAFF_ONLY,
+        f"/consultations/{public.id}/on-behalf": {**STAFF_ONLY, "other_facilitator": 404},
     }
     posts = {
+        # Nothing chosen or ticked: the page comes back with its errors, and nothing is sent.
+        f"/consultations/{c}/on-behalf": {**STAFF_ONLY, "facilitator": 400,
+                                          "programme_lead": 400},
         f"/consultations/{draft.id}/open": {**STAFF_ONLY, "facilitator": 302,
                                             "programme_lead": 409},
         f"/consultations/{c}/extend": {**STAFF_ONLY, "facilitator": 400,

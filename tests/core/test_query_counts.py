@@ -9,7 +9,7 @@ and counts again.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import event, select
@@ -180,3 +180,33 @@ def test_staff_work_queues_cost_one_count_each_however_much_is_waiting(
     badges = re.findall(r'engage-badge--queue" aria-hidden="true">(\d+)<',
                         staff.get("/").get_data(as_text=True))
     assert len(badges) == queue_counts and all(int(b) >= 6 for b in badges)  # the work grew
+
+
+def more_answers_entered_by_staff(db, consultation_id: int, n: int = 8) -> None:
+    from engage.consultations.models import AnonymousAnswer, AnonymousResponse, Question
+
+    first = db.session.scalar(select(Question.id).where(
+        Question.consultation_id == consultation_id).order_by(Question.id))
+    for number in range(n):
+        db.session.add(AnonymousResponse(
+            consultation_id=consultation_id, submitted_on=date(2026, 6, 1),
+            entry_method=("phone", "paper", "interview")[number % 3],
+            answers=[AnonymousAnswer(question_id=first, choices=["1"])]))
+    db.session.commit()
+    db.session.expunge_all()
+
+
+def test_results_pages_ask_a_fixed_number_of_questions_however_many_staff_entered(
+        app, db, demo):
+    consultation_id = db.session.scalar(
+        select(Consultation.id).where(Consultation.state == "published"))
+    member = signed_in(app, db, "demo-member")
+    staff = signed_in(app, db, "demo-facilitator")
+    public, answers = (f"/consultations/{consultation_id}/results",
+                       f"/consultations/{consultation_id}/responses")
+    # Each includes one query for "N responses were entered by staff: ..." (one GROUP BY).
+    counts = (queries(db, member, public), queries(db, staff, answers))
+    more_answers_entered_by_staff(db, consultation_id)
+    assert (queries(db, member, public), queries(db, staff, answers)) == counts
+    assert counts == (10, 15)
+    assert "8 responses were entered by staff" in member.get(public).get_data(as_text=True)
