@@ -150,7 +150,8 @@ def enforce_session_rules():
 
 
 def template_helpers() -> dict:
-    user = current_user if current_user.is_authenticated else None
+    # The person themselves, not the proxy: templates ask about them dozens of times a page.
+    user = current_user._get_current_object() if current_user.is_authenticated else None
     return {
         "site_name": current_app.config["SITE_NAME"],
         "helplines": current_app.config["HELPLINES"],

@@ -16,6 +16,7 @@ from flask_babel import ngettext
 from markupsafe import Markup
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, lazyload
 
 from engage.consultations import routing
 from engage.consultations.answers import (
@@ -106,8 +107,15 @@ def can_see_results(user, consultation: Consultation) -> bool:
     return consultation.state == ConsultationState.PUBLISHED and can_see(user, consultation)
 
 
-def get_consultation(consultation_id: int, user) -> Consultation:
-    consultation = db.session.get(Consultation, consultation_id)
+# The consultation's own page shows no questions: its sections and questions, and its panel's
+# programme and staff, are loaded only if something asks for them.
+WITHOUT_QUESTIONS = (lazyload(Consultation.parts), joinedload(Consultation.panel).lazyload("*"))
+
+
+def get_consultation(consultation_id: int, user, *, with_questions: bool = True
+                     ) -> Consultation:
+    consultation = db.session.get(Consultation, consultation_id,
+                                  options=() if with_questions else WITHOUT_QUESTIONS)
     if consultation is None or not can_see(user, consultation):
         raise NotFound()
     return consultation
@@ -494,11 +502,14 @@ def values_from_inputs(answers: dict[int, AnswerInput]) -> dict[int, dict[str, A
                   "consent": a.consent, "typed": a.typed} for qid, a in answers.items()}
 
 
-def own_response(user, consultation: Consultation) -> Response | None:
+def own_response(user, consultation: Consultation, *, with_answers: bool = True
+                 ) -> Response | None:
+    """The person's response; `with_answers=False` for pages that show only its status."""
     if not _signed_in(user):
         return None
-    return db.session.scalar(select(Response).where(
-        Response.consultation_id == consultation.id, Response.user_id == user.id))
+    query = select(Response).where(Response.consultation_id == consultation.id,
+                                   Response.user_id == user.id)
+    return db.session.scalar(query if with_answers else query.options(lazyload("*")))
 
 
 def has_receipt(user, consultation: Consultation) -> bool:

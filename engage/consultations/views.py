@@ -78,8 +78,8 @@ def index():
 @bp.get("/<int:consultation_id>")
 def detail(consultation_id: int):
     user = _user()
-    consultation = services.get_consultation(consultation_id, user)
-    response = services.own_response(user, consultation)
+    consultation = services.get_consultation(consultation_id, user, with_questions=False)
+    response = services.own_response(user, consultation, with_answers=False)
     return render_template(
         "consultations/detail.html", c=consultation, response=response,
         receipt=services.has_receipt(user, consultation),

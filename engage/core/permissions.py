@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
+from functools import cache
 
 
 class Role(enum.StrEnum):
@@ -110,6 +111,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 
 
 def permissions_for(roles: Iterable[Role]) -> frozenset[Permission]:
+    return _permissions_of(frozenset(roles))
+
+
+@cache
+def _permissions_of(roles: frozenset[Role]) -> frozenset[Permission]:
+    """Worked out once per set of roles (a page asks many times)."""
     granted: set[Permission] = set()
     for role in roles:
         granted |= ROLE_PERMISSIONS[role]

@@ -5,13 +5,14 @@ from __future__ import annotations
 from flask import Flask
 
 from engage.core import wiring
-from engage.dashboard import impact, impact_domains, metrics, snapshots, views
+from engage.dashboard import filter_form, impact, impact_domains, metrics, snapshots, views
 from engage.dashboard.impact import IMPACT_SECTIONS
 from engage.dashboard.sections import DASHBOARD_SECTIONS
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
+    filter_form.init_app(app)  # the filter form, kept per key
     wiring.add_job(app, "dashboard_figures", snapshots.precompute_dashboard, every=300)
     for section in (metrics.participation_section, metrics.voice_section,
                     metrics.closing_the_loop_section, metrics.payments_section,

@@ -15,6 +15,7 @@ from engage.core import audit
 from engage.core.csv import csv_response
 from engage.core.permissions import Permission
 from engage.dashboard import programme, snapshots
+from engage.dashboard.filter_form import filter_form_html
 from engage.dashboard.forms import AddFeedbackCodeForm, DashboardFilterForm
 from engage.dashboard.impact import impact_for
 from engage.dashboard.sections import find_figure
@@ -44,8 +45,8 @@ def _filter_form() -> DashboardFilterForm:
 def index():
     form = _filter_form()
     filters = form.filters()
-    return render_template("dashboard/index.html", form=form, filters=filters,
-                           figures=snapshots.figures_for(filters))
+    return render_template("dashboard/index.html", filter_form=filter_form_html(form),
+                           filters=filters, figures=snapshots.figures_for(filters))
 
 
 @bp.get("/dashboard/download/<key>.csv")

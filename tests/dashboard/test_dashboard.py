@@ -179,3 +179,22 @@ def test_csv_download_has_the_same_numbers(db, browser_like):
     assert body.strip().endswith(",0,1,1")
     assert browser_like.get("/dashboard/download/no-such-table.csv").status_code == 404
     assert browser_like.get("/dashboard/download/..%2Fx.csv").status_code == 404
+
+
+def test_the_kept_filter_form_offers_a_new_panel_and_keeps_each_query_s_own_values(
+        db, browser_like):
+    lead = make_staff(Role.PROGRAMME_LEAD)
+    make_panel(name="Survivor voices")
+    db.session.commit()
+    sign_in(browser_like, lead)
+    assert ">Survivor voices</option>" in browser_like.get("/dashboard").get_data(as_text=True)
+    make_panel(name="Police scrutiny group")
+    db.session.commit()
+    page = browser_like.get("/dashboard").get_data(as_text=True)
+    assert ">Police scrutiny group</option>" in page  # a new panel is a new key, not a stale copy
+    chosen = browser_like.get("/dashboard?start=2026-02-01").get_data(as_text=True)
+    assert 'value="2026-02-01"' in chosen and 'value="2026-02-01"' not in page
+    wrong = browser_like.get("/dashboard?start=2026-05-01&end=2026-01-01").get_data(as_text=True)
+    assert "The end date must be on or after the start date" in wrong
+    assert "The end date must be on or after the start date" not in browser_like.get(
+        "/dashboard").get_data(as_text=True)
