@@ -17,6 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from engage.consultations.models import OPTION_KINDS, QuestionKind
+from engage.core.entry_method import ENTRY_METHOD_CHOICES
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 WHEN_HINT = _l("Time in the UK. For example 2026-12-01 at 09:00.")
@@ -120,8 +121,7 @@ class OnBehalfForm(FlaskForm):
     member = SelectField(_l("Who are you entering answers for?"), validate_choice=False)
     method = RadioField(
         _l("How did the person give you their answers?"),
-        choices=[("phone", _l("By phone")), ("paper", _l("On paper")),
-                 ("interview", _l("In an interview")), ("other", _l("Another way"))],
+        choices=ENTRY_METHOD_CHOICES,
         validators=[DataRequired(message=_l("Choose how the person gave you their answers."))],
         validate_choice=False,  # the service refuses anything else with the same message
     )

@@ -36,6 +36,13 @@ ENTRY_METHOD_LABELS = {
 }
 
 
+# The same four, as the choices of a form's "How did the person give you ...?" question.
+ENTRY_METHOD_CHOICES = [(EntryMethod.PHONE.value, _l("By phone")),
+                        (EntryMethod.PAPER.value, _l("On paper")),
+                        (EntryMethod.INTERVIEW.value, _l("In an interview")),
+                        (EntryMethod.OTHER.value, _l("Another way"))]
+
+
 def entry_method_or_none(value: str | None) -> EntryMethod | None:
     try:
         return EntryMethod(value or "")

@@ -21,6 +21,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from flask import Flask, Response, current_app, g, request, session
 from markupsafe import escape
@@ -52,29 +53,39 @@ class CachedPage:
     body: bytes
 
 
-class PageCache:
-    """The rules (which endpoints, which version) and this process's copies, least recently
-    used dropped first."""
+V = TypeVar("V")
 
-    def __init__(self, size: int = MAX_PAGES) -> None:
-        self.rules: dict[str, Rule] = {}
+
+class KeptCopies(Generic[V]):
+    """This process's copies by key, least recently used dropped first; safe across threads.
+    Also keeps the dashboard's filter forms (engage/dashboard/filter_form.py)."""
+
+    def __init__(self, size: int) -> None:
         self.size = size
-        self._pages: OrderedDict[tuple, CachedPage] = OrderedDict()
+        self._pages: OrderedDict[tuple, V] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple) -> CachedPage | None:
+    def get(self, key: tuple) -> V | None:
         with self._lock:
             page = self._pages.get(key)
             if page is not None:
                 self._pages.move_to_end(key)
             return page
 
-    def put(self, key: tuple, page: CachedPage) -> None:
+    def put(self, key: tuple, page: V) -> None:
         with self._lock:
             self._pages[key] = page
             self._pages.move_to_end(key)
             while len(self._pages) > self.size:
                 self._pages.popitem(last=False)
+
+
+class PageCache(KeptCopies[CachedPage]):
+    """The rules (which endpoints, which version) and this process's copies."""
+
+    def __init__(self, size: int = MAX_PAGES) -> None:
+        super().__init__(size)
+        self.rules: dict[str, Rule] = {}
 
 
 def cache_public_page(app: Flask, endpoint: str, *, version: str | None = None,

@@ -10,44 +10,23 @@ no token), so the copy is the same for every member of staff who asks with the s
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 from flask import Flask, current_app, render_template, request
 from flask_babel import get_locale
 from markupsafe import Markup
 
+from engage.core.page_cache import KeptCopies
+
 MAX_FORMS = 128
 
 
-class KeptForms:
-    def __init__(self, size: int = MAX_FORMS) -> None:
-        self.size = size
-        self._forms: OrderedDict[tuple, Markup] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple) -> Markup | None:
-        with self._lock:
-            html = self._forms.get(key)
-            if html is not None:
-                self._forms.move_to_end(key)
-            return html
-
-    def put(self, key: tuple, html: Markup) -> None:
-        with self._lock:
-            self._forms[key] = html
-            while len(self._forms) > self.size:
-                self._forms.popitem(last=False)
-
-
 def init_app(app: Flask) -> None:
-    app.extensions["engage_dashboard_forms"] = KeptForms()
+    app.extensions["engage_dashboard_forms"] = KeptCopies[Markup](MAX_FORMS)
 
 
 def filter_form_html(form) -> Markup:
     key = (str(get_locale()), request.script_root, request.query_string,
            tuple(form.panel.choices), tuple(form.organisation.choices))
-    kept: KeptForms = current_app.extensions["engage_dashboard_forms"]
+    kept: KeptCopies[Markup] = current_app.extensions["engage_dashboard_forms"]
     html = kept.get(key)
     if html is None:
         html = Markup(render_template("dashboard/_filters.html", form=form))  # noqa: S704  # nosec B704 - rendered by Jinja with autoescape

@@ -14,6 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+from engage.core.entry_method import ENTRY_METHOD_CHOICES
 from engage.feedback.models import MAX_FEEDBACK_LENGTH
 from engage.feedback.services import MAX_QUOTE_LENGTH, MAX_REASON_LENGTH, MAX_REPLY_LENGTH
 
@@ -59,8 +60,7 @@ class OnBehalfForm(FlaskForm):
     form_token = HiddenField()
     method = RadioField(
         _l("How did the person give you their feedback?"),
-        choices=[("phone", _l("By phone")), ("paper", _l("On paper")),
-                 ("interview", _l("In an interview")), ("other", _l("Another way"))],
+        choices=ENTRY_METHOD_CHOICES,
         validators=[DataRequired(message=_l("Choose how the person gave you their feedback."))],
         validate_choice=False,  # the service refuses anything else with the same message
     )

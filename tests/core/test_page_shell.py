@@ -9,21 +9,13 @@ import re
 
 from engage.core.notify import Message, notify
 from engage.core.permissions import Role
-from engage.extensions import db
-from tests.conftest import FormClient
-from tests.factories import make_member, make_staff, sign_in
+from tests.core.test_staff_queues import signed_in
+from tests.factories import make_member, make_staff
 
 SIGN_OUT_TOKEN = re.compile(
     r'action="/sign-out"[^>]*>\s*<input type="hidden" name="csrf_token" value="([^"]+)"')
 UNREAD = re.compile(r'Messages <span class="engage-badge">(\d+)<span class="nhsuk-u-visually-'
                     r'hidden"> unread</span></span>')
-
-
-def signed_in(app, user) -> FormClient:
-    visitor = FormClient(app.test_client())
-    db.session.commit()
-    assert sign_in(visitor, user).status_code == 302
-    return visitor
 
 
 def test_each_member_sees_their_own_unread_count_on_the_kept_menu(app):
