@@ -8,7 +8,8 @@ from types import ModuleType
 
 from flask import Flask, g
 from flask_babel import get_translations
-from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
+from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader, pass_context
+from markupsafe import Markup
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engage import (
@@ -31,7 +32,7 @@ from engage.config import CONFIGS, INSTANCE_DIR
 from engage.core import logs, wiring
 from engage.core.crypto import FieldCipher
 from engage.core.unit_of_work import EngageFlask
-from engage.db import configure_sqlite
+from engage.db import configure_engine
 from engage.errors_http import register_error_handlers
 from engage.extensions import babel, csrf, limiter, login_manager, migrate
 
@@ -156,7 +157,7 @@ def _init_extensions(app: Flask) -> None:
     extensions.db.init_app(app)
     with app.app_context():
         for engine in extensions.db.engines.values():
-            configure_sqlite(engine)
+            configure_engine(engine)
     migrate.init_app(app, extensions.db, directory=str(PACKAGE_DIR / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
@@ -172,7 +173,9 @@ def _init_extensions(app: Flask) -> None:
 def _install_request_gettext(app: Flask) -> None:
     """Templates call _() dozens of times a page, and Flask-Babel looks the request's
     translations up afresh (three context look-ups) on every call: look them up once per
-    request (or app context) instead."""
+    request (or app context) instead. `_` and `gettext` are also called directly rather than
+    through Jinja's alias, and a text with no placeholders is not run through `%` (which
+    would give the same text back)."""
     def translations():
         found = g.get("engage_translations")
         if found is None:
@@ -186,3 +189,12 @@ def _install_request_gettext(app: Flask) -> None:
         pgettext=lambda c, s: translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
     )
+
+    @pass_context
+    def gettext(context, string: str, **variables):
+        text = translations().ugettext(string)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)  # noqa: S704  # nosec B704 - our catalogue, as Jinja i18n does
+        return text % variables if variables or "%" in text else text
+
+    app.jinja_env.globals.update(gettext=gettext, _=gettext)

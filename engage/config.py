@@ -129,8 +129,9 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _env(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'engage.sqlite3'}"
     )
-    # hide_parameters keeps personal data out of error messages and logs.
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
+    # hide_parameters keeps personal data out of error messages and logs. Connections that
+    # have been idle are checked before use (engage/db.py, configure_engine), not every one.
+    SQLALCHEMY_ENGINE_OPTIONS = {"hide_parameters": True}
 
     SITE_NAME = _env("SITE_NAME", "Engage")
     ORGANISATION_NAME = _env("ORGANISATION_NAME", "Engage")

@@ -10,13 +10,12 @@ from flask import Flask, current_app, flash, g, redirect, request, session, url_
 from flask_login import current_user, logout_user, user_logged_out
 from markupsafe import Markup
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import defer
 
-from engage import page_shell
-from engage.accounts.models import User, UserSession
+from engage.accounts.models import User, UserRole, UserSession
 from engage.accounts.queues import staff_queues
 from engage.accounts.services import end_session, session_key
-from engage.core import page_cache
+from engage.core import page_cache, page_shell, sessions
 from engage.core.clock import to_london
 from engage.core.models import Notification
 from engage.core.permissions import ROLE_LABELS, Permission, Role, can
@@ -45,6 +44,7 @@ SEEN_AT_RESOLUTION = 60  # seconds; idle time-outs are exact to within this
 
 def register(app: Flask) -> None:
     page_cache.init_app(app)
+    sessions.init_app(app)
     page_shell.init_app(app)
     login_manager.user_loader(load_user)
     user_logged_out.connect(end_server_session, app)
@@ -76,14 +76,18 @@ def role_label(role) -> str:
 @cache
 def _user_query():
     """Built once and reused: the person (only while the cookie's server-side session exists),
-    their roles (joined) and their unread count."""
+    the names of their roles and their unread count. The roles come as one string rather than
+    as loaded objects (building the collection cost more than the rest of the query), and the
+    two-factor secret and password hash, which only sign-in uses, are not read or decrypted."""
     unread = (select(func.count()).select_from(Notification)
               .where(Notification.user_id == User.id, Notification.read_at.is_(None))
               .correlate(User).scalar_subquery())
-    return (select(User, unread)
+    role_names = (select(func.aggregate_strings(UserRole.role, ","))
+                  .where(UserRole.user_id == User.id).correlate(User).scalar_subquery())
+    return (select(User, unread, role_names)
             .join(UserSession, (UserSession.user_id == User.id)
                   & (UserSession.id == bindparam("session_key")))
-            .outerjoin(User.roles).options(contains_eager(User.roles))
+            .options(defer(User.totp_secret), defer(User.password_hash))
             .where(User.id == bindparam("user_id")))
 
 
@@ -99,13 +103,13 @@ def load_user(user_id: str):
         wanted = int(raw_id)
     except (ValueError, TypeError):
         return None
-    row = db.session.execute(_user_query(), {"user_id": wanted, "session_key": key}
-                             ).unique().first()
+    row = db.session.execute(_user_query(), {"user_id": wanted, "session_key": key}).first()
     if row is None:
         return None
-    user, g.engage_unread_count = row
+    user, g.engage_unread_count, role_names = row
     if user.is_disabled or str(user.session_version) != raw_version:
         return None
+    user.known_roles(role_names.split(",") if role_names else ())
     return user
 
 

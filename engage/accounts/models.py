@@ -59,7 +59,15 @@ class User(UserMixin, Base):
 
     @property
     def role_set(self) -> frozenset[Role]:
-        return frozenset(Role(r.role) for r in self.roles)
+        if "roles" in self.__dict__ or "_known_roles" not in self.__dict__:
+            return frozenset(Role(r.role) for r in self.roles)  # loaded, maybe changed since
+        return self.__dict__["_known_roles"]
+
+    def known_roles(self, names) -> None:
+        """The role names read with the person (hooks.load_user), so a page can check roles
+        without loading them; once `roles` itself is loaded (to change it, say), it is what
+        counts."""
+        self.__dict__["_known_roles"] = frozenset(Role(name) for name in names)
 
     @property
     def is_staff(self) -> bool:

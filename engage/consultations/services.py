@@ -8,13 +8,14 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from markupsafe import Markup
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import bindparam, delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, lazyload
 
@@ -112,13 +113,44 @@ def can_see_results(user, consultation: Consultation) -> bool:
 WITHOUT_QUESTIONS = (lazyload(Consultation.parts), joinedload(Consultation.panel).lazyload("*"))
 
 
-def get_consultation(consultation_id: int, user, *, with_questions: bool = True
-                     ) -> Consultation:
-    consultation = db.session.get(Consultation, consultation_id,
-                                  options=() if with_questions else WITHOUT_QUESTIONS)
+def get_consultation(consultation_id: int, user) -> Consultation:
+    consultation = db.session.get(Consultation, consultation_id)
     if consultation is None or not can_see(user, consultation):
         raise NotFound()
     return consultation
+
+
+USER_ID = bindparam("user_id")
+
+
+@dataclass(frozen=True)
+class ConsultationPage:
+    consultation: Consultation
+    response: Response | None  # the person's own, without its answers
+    receipt: bool  # they took part anonymously
+
+
+@cache
+def _page_query():
+    """The consultation (with its panel, without its questions), the person's own response
+    and whether they hold a receipt, in one query."""
+    own = (Response.consultation_id == Consultation.id) & (Response.user_id == USER_ID)
+    receipt = exists().where(ParticipationReceipt.consultation_id == Consultation.id,
+                             ParticipationReceipt.user_id == USER_ID)
+    return (select(Consultation, Response, receipt)
+            .outerjoin(Response, own)
+            .where(Consultation.id == bindparam("consultation_id"))
+            .options(*WITHOUT_QUESTIONS, lazyload(Response.answers), lazyload(Response.user)))
+
+
+def consultation_page(consultation_id: int, user) -> ConsultationPage:
+    """What the consultation's own page needs, for someone allowed to see it."""
+    user_id = user.id if _signed_in(user) else None
+    row = db.session.execute(_page_query(), {"consultation_id": consultation_id,
+                                             "user_id": user_id}).first()
+    if row is None or not can_see(user, row[0]):
+        raise NotFound()
+    return ConsultationPage(*row)
 
 
 def get_managed(consultation_id: int, user) -> Consultation:
@@ -502,14 +534,11 @@ def values_from_inputs(answers: dict[int, AnswerInput]) -> dict[int, dict[str, A
                   "consent": a.consent, "typed": a.typed} for qid, a in answers.items()}
 
 
-def own_response(user, consultation: Consultation, *, with_answers: bool = True
-                 ) -> Response | None:
-    """The person's response; `with_answers=False` for pages that show only its status."""
+def own_response(user, consultation: Consultation) -> Response | None:
     if not _signed_in(user):
         return None
-    query = select(Response).where(Response.consultation_id == consultation.id,
-                                   Response.user_id == user.id)
-    return db.session.scalar(query if with_answers else query.options(lazyload("*")))
+    return db.session.scalar(select(Response).where(Response.consultation_id == consultation.id,
+                                                    Response.user_id == user.id))
 
 
 def has_receipt(user, consultation: Consultation) -> bool:

@@ -78,11 +78,11 @@ def index():
 @bp.get("/<int:consultation_id>")
 def detail(consultation_id: int):
     user = _user()
-    consultation = services.get_consultation(consultation_id, user, with_questions=False)
-    response = services.own_response(user, consultation, with_answers=False)
+    page = services.consultation_page(consultation_id, user)
+    consultation = page.consultation
     return render_template(
-        "consultations/detail.html", c=consultation, response=response,
-        receipt=services.has_receipt(user, consultation),
+        "consultations/detail.html", c=consultation, response=page.response,
+        receipt=page.receipt,
         accepting=consultation.is_accepting_answers(),
         can_manage=services.can_manage(user, consultation),
         can_answer_here=(consultation.panel is None or consultation.panel.is_member(user)),

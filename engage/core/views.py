@@ -15,7 +15,7 @@ from flask import (
 from flask_babel import ngettext
 from flask_login import logout_user
 
-from engage.core import health, readiness
+from engage.core import health, page_shell, readiness
 from engage.core.accessibility import KNOWN_PROBLEMS, statement_dates
 from engage.core.organisation import organisation
 from engage.extensions import csrf
@@ -25,7 +25,8 @@ bp = Blueprint("core", __name__)
 
 @bp.get("/")
 def home():
-    return render_template("core/home.html")
+    # The same for every signed-in member (kept); visitors get the public page cache's copy.
+    return page_shell.kept_page("core/home.html")
 
 
 @bp.get("/healthz")

@@ -13,7 +13,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm import aliased, joinedload, lazyload
 
 from engage.accounts.models import User, UserRole
 from engage.core import audit, clock
@@ -220,12 +220,38 @@ def _upcoming_query(everything: bool, manages: bool, kind: bool, panel: bool, mo
 
 def upcoming_events(user, filters: EventFilters | None = None, limit: int = 100) -> list[Event]:
     filters = filters or EventFilters()
-    query = _upcoming_query(_sees_everything(user), can(user, Permission.MANAGE_EVENTS),
-                            bool(filters.kind), bool(filters.panel_id), bool(filters.mode),
-                            filters.booked_only, limit)
-    return list(db.session.scalars(query, {
-        "user_id": user.id, "now": clock.now(), "kind": filters.kind,
-        "panel_id": filters.panel_id, "mode": filters.mode}))
+    return list(db.session.scalars(_upcoming_for(user, filters, limit),
+                                   _upcoming_params(user, filters)))
+
+
+def _upcoming_for(user, filters: EventFilters, limit: int):
+    return _upcoming_query(_sees_everything(user), can(user, Permission.MANAGE_EVENTS),
+                           bool(filters.kind), bool(filters.panel_id), bool(filters.mode),
+                           filters.booked_only, limit)
+
+
+def _upcoming_params(user, filters: EventFilters) -> dict:
+    return {"user_id": user.id, "now": clock.now(), "kind": filters.kind,
+            "panel_id": filters.panel_id, "mode": filters.mode}
+
+
+@cache
+def _with_own_booking(query):
+    """The same list with the person's current booking of each event beside it (or None)."""
+    own = aliased(Booking)
+    return (query.add_columns(own).outerjoin(own, (own.event_id == Event.id)
+                                             & (own.user_id == USER_ID)
+                                             & own.status.in_(ACTIVE_BOOKING))
+            .options(lazyload(own.event), lazyload(own.user)))
+
+
+def upcoming_with_bookings(user, filters: EventFilters,
+                           limit: int = 100) -> tuple[list[Event], dict[int, Booking]]:
+    """The events list and the person's current bookings of those events, in one query."""
+    rows = db.session.execute(_with_own_booking(_upcoming_for(user, filters, limit)),
+                              _upcoming_params(user, filters)).all()
+    return ([event for event, _ in rows],
+            {event.id: booking for event, booking in rows if booking is not None})
 
 
 def events_between(user, start: datetime, end: datetime) -> list[Event]:

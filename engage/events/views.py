@@ -76,8 +76,7 @@ def index():
             EventMode.IN_PERSON, EventMode.ONLINE) else "",
         booked_only=request.args.get("booked") == "y",
     )
-    events = services.upcoming_events(user, filters)
-    bookings = services.bookings_by_event(user)
+    events, bookings = services.upcoming_with_bookings(user, filters)
     return render_template(
         "events/index.html", events=events, filters=filters, bookings=bookings,
         kind_choices=KIND_CHOICES, panel_choices=panel_choices,

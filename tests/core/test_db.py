@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import QueuePool
 
+import engage.db as engage_db
 from engage.core import audit
 from engage.core.models import AuditEvent, Notification
+from engage.db import configure_engine
 from tests.factories import make_member
 
 
@@ -33,3 +36,32 @@ def test_a_savepoint_released_first_thing_does_not_commit_the_transaction(db):
         audit.record("test.inside_savepoint")
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 0
+
+
+def test_a_connection_lost_while_waiting_in_the_pool_is_replaced_before_use(tmp_path,
+                                                                              monkeypatch):
+    """Connections that waited in the pool are checked before use (engage/db.py): one the
+    database dropped meanwhile is replaced, so the request never sees the error."""
+    monkeypatch.setattr(engage_db, "IDLE_BEFORE_PING", 0.0)
+    engine = create_engine(f"sqlite:///{tmp_path / 'pool.sqlite3'}", poolclass=QueuePool)
+    configure_engine(engine)
+    with engine.connect() as connection:
+        lost = connection.connection.driver_connection
+    lost.close()  # gone while it waited, as after a database restart
+    with engine.connect() as connection:
+        assert connection.scalar(select(1)) == 1
+        assert connection.connection.driver_connection is not lost
+    engine.dispose()
+
+
+def test_a_connection_in_steady_use_is_not_checked_each_time(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'pool.sqlite3'}", poolclass=QueuePool)
+    configure_engine(engine)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *rest: statements.append(statement))
+    for _ in range(3):
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 2"))
+    assert statements == ["SELECT 2"] * 3  # no "SELECT 1" pings in between
+    engine.dispose()

@@ -1,5 +1,5 @@
 """The top and bottom of every page are drawn once per kind of visitor and kept
-(engage/page_shell.py). What is kept must never carry one person's things to another: each
+(engage/core/page_shell.py). What is kept must never carry one person's things to another: each
 person still sees their own unread count, their own sign-out token and only the menu items
 their roles allow."""
 

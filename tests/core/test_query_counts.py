@@ -120,22 +120,22 @@ def test_account_page_asks_two_questions(app, db, demo):
     assert queries(db, member, "/account") == 2
 
 
-def test_events_page_asks_four_questions(app, db, demo):
+def test_events_page_asks_three_questions(app, db, demo):
     member = signed_in(app, db, "demo-member")
-    assert queries(db, member, "/events/") == 4  # person, filter panels, events, bookings
+    assert queries(db, member, "/events/") == 3  # person, filter panels, events with bookings
     more_for_member(db)
-    assert queries(db, member, "/events/") == 4
+    assert queries(db, member, "/events/") == 3
 
 
-def test_consultation_page_asks_four_questions(app, db, demo):
-    """The person, the consultation (with its panel), their response and their receipt: the
-    page shows no questions, so its sections and questions are not loaded."""
+def test_consultation_page_asks_two_questions(app, db, demo):
+    """The person, then the consultation (with its panel), their response and their receipt in
+    one: the page shows no questions, so its sections and questions are not loaded."""
     member = signed_in(app, db, "demo-member")
     consultation_id = db.session.scalar(
         select(Consultation.id).where(Consultation.panel_id.is_(None)))
-    assert queries(db, member, f"/consultations/{consultation_id}") == 4
+    assert queries(db, member, f"/consultations/{consultation_id}") == 2
     more_for_member(db)
-    assert queries(db, member, f"/consultations/{consultation_id}") == 4
+    assert queries(db, member, f"/consultations/{consultation_id}") == 2
 
 
 def test_programme_dashboard_asks_a_fixed_number_of_questions(app, db, demo):

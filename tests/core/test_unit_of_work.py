@@ -9,10 +9,10 @@ from contextlib import contextmanager
 from types import SimpleNamespace
 
 from flask import Blueprint
-from sqlalchemy import event, select
+from sqlalchemy import event, insert, select
 
 from engage import DOMAINS
-from engage.core import audit
+from engage.core import audit, clock
 from engage.core.models import AuditEvent
 from engage.core.unit_of_work import atomic
 from engage.core.wiring import Job
@@ -72,6 +72,17 @@ def _example_routes(app) -> None:
             return error.message
         return "saved"
 
+    @bp.get("/example/read")
+    def read():
+        return str(len(_db.session.scalars(select(AuditEvent.id)).all()))
+
+    @bp.post("/example/statement")
+    def statement():
+        # Written by a statement, not an object: no object is new or changed in the session.
+        _db.session.execute(insert(AuditEvent).values(
+            action="example.by_statement", occurred_at=clock.now()))
+        return "saved"
+
     csrf.exempt(bp)
     app.register_blueprint(bp)
 
@@ -89,6 +100,27 @@ def test_a_successful_request_commits_once():
         assert response.status_code == 200
         assert len(seen) == 1
         assert actions() == ["example.saved"]
+
+
+def test_a_request_that_only_reads_ends_without_a_commit():
+    app = _example_app()
+    with app.app_context():
+        _db.create_all()
+        with commits() as seen:
+            response = app.test_client().get("/example/read")
+        assert response.get_data(as_text=True) == "0"
+        assert seen == []
+
+
+def test_what_a_statement_writes_is_committed_too():
+    app = _example_app()
+    with app.app_context():
+        _db.create_all()
+        with commits() as seen:
+            response = app.test_client().post("/example/statement")
+        assert response.status_code == 200
+        assert len(seen) == 1
+        assert actions() == ["example.by_statement"]
 
 
 def test_a_failed_request_leaves_nothing_written():

@@ -15,8 +15,9 @@ auto-reload) draws them every time, so an edited template shows at once.
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, render_template, request, session
 from flask_babel import get_locale, gettext
+from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from jinja2 import pass_context
 from jinja2.runtime import Context
@@ -53,12 +54,37 @@ def page_shell(context: Context, part: str) -> Markup:
     hooks.template_helpers."""
     user = context.get("nav_user")
     html = _kept(part, user)
-    if user is None:
+    if user is None or g.get("engage_keeping_page"):
         return html
-    count = context.get("unread_count") or 0
-    badge = (UNREAD_BADGE.format(count, gettext("unread")) if count
-             else Markup(""))
+    return _filled(html, context.get("unread_count") or 0)
+
+
+def _filled(html: str, unread: int) -> Markup:
+    """The person's own sign-out token and unread badge, put where the marks are."""
+    badge = UNREAD_BADGE.format(unread, gettext("unread")) if unread else Markup("")
     return Markup(html.replace(CSRF_MARK, generate_csrf()).replace(UNREAD_MARK, badge))  # noqa: S704  # nosec B704 - our own kept template, filled with escaped values
+
+
+def kept_page(template: str) -> str:
+    """A whole page that is the same for every signed-in member with the same `nav_key`
+    (the home page), drawn once and kept like the shell, with the person's token and badge
+    put in. Drawn afresh for staff (their work queues are their own), with a message to
+    show, and for visitors (their copy is the public page cache's)."""
+    user = current_user._get_current_object() if current_user.is_authenticated else None
+    app = current_app
+    if (user is None or user.is_staff or "_flashes" in session or app.debug
+            or app.jinja_env.auto_reload):
+        return render_template(template)
+    key = ("page", template, *nav_key("top", user))
+    kept = app.extensions["engage_page_shell"]
+    html = kept.get(key)
+    if html is None:
+        g.engage_keeping_page = True
+        try:
+            html = kept[key] = render_template(template)
+        finally:
+            g.pop("engage_keeping_page")
+    return _filled(html, g.get("engage_unread_count") or 0)
 
 
 def _kept(part: str, user) -> Markup:
