@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 from datetime import UTC, datetime
+from functools import partial
 
 from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, Text, event, exc
 from sqlalchemy.orm import DeclarativeBase
@@ -84,16 +85,12 @@ class EncryptedText(TypeDecorator[str]):
 # A connection that waited in the pool longer than this is checked before use (the database may
 # have restarted meanwhile); one in steady use is not, which saves a round trip per request.
 IDLE_BEFORE_PING = 30.0  # seconds
-WROTE = "engage_wrote"
 
 
 def configure_engine(engine: Engine) -> None:
-    """Checks idle connections before use, notes whether a transaction wrote anything (so a
-    request that only read ends without a commit) and, on SQLite, the settings below."""
+    """Checks idle connections before use and, on SQLite, the settings below."""
     event.listen(engine, "checkin", _note_idle)
-    event.listen(engine, "checkout", _ping_if_idle)
-    event.listen(engine, "begin", _nothing_written_yet)
-    event.listen(engine, "before_cursor_execute", _note_write)
+    event.listen(engine, "checkout", partial(_ping_if_idle, engine.dialect))
     configure_sqlite(engine)
 
 
@@ -101,30 +98,16 @@ def _note_idle(dbapi_connection, record) -> None:
     record.info["engage_idle_since"] = time.monotonic()
 
 
-def _ping_if_idle(dbapi_connection, record, proxy) -> None:
+def _ping_if_idle(dialect, dbapi_connection, record, proxy) -> None:
     """SQLAlchemy's pool_pre_ping, for connections that have waited a while: raising
     DisconnectionError makes the pool drop this connection and open a fresh one."""
     since = record.info.get("engage_idle_since")
     if since is not None and time.monotonic() - since < IDLE_BEFORE_PING:
         return
     try:
-        proxy._pool._dialect.do_ping(dbapi_connection)
+        dialect.do_ping(dbapi_connection)
     except Exception as error:
         raise exc.DisconnectionError("the database connection was lost") from error
-
-
-def _nothing_written_yet(connection) -> None:
-    connection.info[WROTE] = False
-
-
-def _note_write(connection, cursor, statement, parameters, context, executemany) -> None:
-    if statement.lstrip()[:6].upper() != "SELECT":
-        connection.info[WROTE] = True
-
-
-def wrote(connection) -> bool:
-    """True unless every statement of the connection's transaction was a SELECT."""
-    return connection.info.get(WROTE, True)
 
 
 def configure_sqlite(engine: Engine) -> None:

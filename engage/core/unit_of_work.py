@@ -15,7 +15,6 @@ from typing import ParamSpec, TypeVar
 from flask import Flask
 
 from engage.core.templating import EngageEnvironment
-from engage.db import wrote
 from engage.extensions import db
 
 P = ParamSpec("P")
@@ -33,17 +32,8 @@ class EngageFlask(Flask):
         except BaseException:
             db.session.rollback()  # a failed request leaves nothing written
             raise
-        finish(db.session())
+        db.session.commit()  # the request's one commit
         return response
-
-
-def finish(session) -> None:
-    """The request's one commit, when it wrote anything: a request that only read (most
-    pages) ends with the session's close, which rolls back, and is spared a commit's work."""
-    if not session.in_transaction():
-        return
-    if session.new or session.dirty or session.deleted or wrote(session.connection()):
-        session.commit()
 
 
 def atomic(use_case: Callable[P, R]) -> Callable[P, R]:

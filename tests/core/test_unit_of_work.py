@@ -72,10 +72,6 @@ def _example_routes(app) -> None:
             return error.message
         return "saved"
 
-    @bp.get("/example/read")
-    def read():
-        return str(len(_db.session.scalars(select(AuditEvent.id)).all()))
-
     @bp.post("/example/statement")
     def statement():
         # Written by a statement, not an object: no object is new or changed in the session.
@@ -100,16 +96,6 @@ def test_a_successful_request_commits_once():
         assert response.status_code == 200
         assert len(seen) == 1
         assert actions() == ["example.saved"]
-
-
-def test_a_request_that_only_reads_ends_without_a_commit():
-    app = _example_app()
-    with app.app_context():
-        _db.create_all()
-        with commits() as seen:
-            response = app.test_client().get("/example/read")
-        assert response.get_data(as_text=True) == "0"
-        assert seen == []
 
 
 def test_what_a_statement_writes_is_committed_too():
