@@ -28,9 +28,11 @@ from sqlalchemy import (
     extract,
     func,
     literal,
+    null,
     or_,
     select,
     type_coerce,
+    union_all,
 )
 
 from engage.changes.models import ChangeEntry, ChangeStatus, Publication
@@ -51,12 +53,20 @@ from engage.payments.models import (
     PolicyVersion,
 )
 
+PANEL, ORGANISATION = 0, 1
+FILTER_CHOICES = union_all(
+    select(literal(PANEL).label("kind"), Panel.id.label("panel_id"), Panel.name.label("name")),
+    select(literal(ORGANISATION), cast(null(), Integer), ChangeEntry.organisation).distinct()
+    .where(ChangeEntry.organisation != ""),
+).order_by("kind", "name")
 
-def organisations() -> list[str]:
-    """Organisations named on "you said, we did" entries, for the filter."""
-    return list(db.session.scalars(select(ChangeEntry.organisation).distinct()
-                                   .where(ChangeEntry.organisation != "")
-                                   .order_by(ChangeEntry.organisation)))
+
+def filter_choices() -> tuple[list[tuple[int, str]], list[str]]:
+    """The panels (id and name, by name) and the organisations (by name) the dashboard can be
+    narrowed to, in one query."""
+    rows = db.session.execute(FILTER_CHOICES).all()
+    return ([(row.panel_id, row.name) for row in rows if row.kind == PANEL],
+            [row.name for row in rows if row.kind == ORGANISATION])
 
 
 # --- voice: feedback ------------------------------------------------------------------------

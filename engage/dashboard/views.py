@@ -8,7 +8,6 @@ import re
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from engage.accounts.decorators import require
 from engage.core import audit
@@ -20,10 +19,8 @@ from engage.dashboard.forms import AddFeedbackCodeForm, DashboardFilterForm
 from engage.dashboard.impact import impact_for
 from engage.dashboard.sections import find_figure
 from engage.errors import NotFound
-from engage.extensions import db
 from engage.feedback import services as feedback
 from engage.feedback import throttle
-from engage.panels.models import Panel
 
 bp = Blueprint("dashboard", __name__)
 FIGURE_KEY = re.compile(r"^[a-z0-9-]{1,60}$")
@@ -31,10 +28,10 @@ FIGURE_KEY = re.compile(r"^[a-z0-9-]{1,60}$")
 
 def _filter_form() -> DashboardFilterForm:
     form = DashboardFilterForm(request.args)
-    panels = db.session.execute(select(Panel.id, Panel.name).order_by(Panel.name)).all()
+    panels, organisations = programme.filter_choices()
     form.panel.choices = [("", _("All panels")), *[(str(i), name) for i, name in panels]]
     form.organisation.choices = [("", _("All organisations")),
-                                 *[(o, o) for o in programme.organisations()]]
+                                 *[(o, o) for o in organisations]]
     if request.args:
         form.validate()
     return form

@@ -15,6 +15,7 @@ from engage.payments.policy import seed_policies
 from tests.factories import make_member, make_staff, sign_in
 from tests.factories_events import confirmed_booking, make_event, make_panel
 from tests.factories_feedback import make_entry, make_feedback, publish
+from tests.factories_panels import make_panel as named_panel
 from tests.factories_payments import approved_claim, make_claim
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
@@ -248,3 +249,24 @@ def event_records(event):
 
     return list(db.session.scalars(select(AttendanceRecord)
                                    .where(AttendanceRecord.event_id == event.id)))
+
+
+def test_the_filter_offers_each_panel_by_name_and_each_organisation_once(db, browser_like):
+    lead = make_staff(Role.PROGRAMME_LEAD)
+    for name in ("Young people's panel", "Advisory panel"):
+        named_panel(name=name)
+    with clock.frozen(NOW):
+        for organisation in ("Northshire NHS Trust", "City Police", "City Police"):
+            make_entry(lead, organisation=organisation)
+        db.session.commit()
+        sign_in(browser_like, lead)
+        page = browser_like.get("/dashboard").get_data(as_text=True)
+    panels = page[page.index('name="panel"'):]
+    panels = panels[:panels.index("</select>")]
+    organisations = page[page.index('name="organisation"'):]
+    organisations = organisations[:organisations.index("</select>")]
+    assert panels.index("Advisory panel") < panels.index("Young people&#39;s panel")
+    assert "City Police" not in panels
+    assert organisations.count('value="City Police"') == 1
+    assert organisations.index("City Police") < organisations.index("Northshire NHS Trust")
+    assert "Advisory panel" not in organisations
