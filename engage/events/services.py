@@ -276,19 +276,6 @@ def bookings_of(user) -> list[Booking]:
     ))
 
 
-CURRENT_BOOKINGS = (select(Booking).join(Event)
-                    .where(Booking.user_id == USER_ID, Booking.status.in_(ACTIVE_BOOKING),
-                           Event.ends_at > bindparam("now"))
-                    .options(lazyload("*")))
-
-
-def bookings_by_event(user) -> dict[int, Booking]:
-    """The person's current bookings by event, for the events list: the booking alone (the
-    list has the events), without the event, panel, programme and person it would join."""
-    return {booking.event_id: booking for booking in db.session.scalars(
-        CURRENT_BOOKINGS, {"user_id": user.id, "now": clock.now()})}
-
-
 def booking_of(user, event: Event) -> Booking | None:
     if not is_signed_in(user):
         return None

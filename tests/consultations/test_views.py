@@ -402,3 +402,23 @@ def test_member_withdraws_named_answers_while_open(app, db, people, panel):
     assert db.session.scalar(select(func.count()).select_from(Response)) == 0
     other = PersonClient(app, people["other_member"])
     assert other.get(f"{url}/withdraw").status_code == 404
+
+
+@pytest.mark.parametrize("anonymous", [True, False])
+def test_the_consultation_page_shows_each_person_only_their_own_part(app, db, people, panel,
+                                                                      anonymous):
+    make_membership(panel, people["other_member"])
+    consultation = make_consultation(panel=panel, anonymous=anonymous)
+    db.session.commit()
+    member = PersonClient(app, people["member"])
+    other = PersonClient(app, people["other_member"])
+    sent = member.post(f"/consultations/{consultation.id}/answer", {
+        _name(consultation, "single_choice"): "2"})
+    assert sent.status_code == 302
+    mine = _html(member.get(f"/consultations/{consultation.id}"))
+    theirs = _html(other.get(f"/consultations/{consultation.id}"))
+    told = "You have already taken part" if anonymous else "You sent your answers on"
+    assert told in mine
+    assert "You have already taken part" not in theirs
+    assert "You sent your answers on" not in theirs
+    assert ">Start<" in theirs

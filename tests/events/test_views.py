@@ -248,3 +248,20 @@ def test_changed_time_is_highlighted_on_the_event_page(app, browser_like):
     assert "the time of this event changed" in page
     [note] = db.session.scalars(select(Notification).where(Notification.user_id == person.id))
     assert note.title == "Changed: Autumn meeting"
+
+
+def test_the_events_list_tags_only_the_persons_own_current_places(app, browser_like):
+    mine, theirs, given_up = (make_event(title=title, starts_in=timedelta(days=days)) for
+                              title, days in (("Mine", 3), ("Theirs", 4), ("Given up", 5)))
+    person, other = make_member(), make_member()
+    book(person, mine)
+    book(other, theirs)
+    services.cancel_booking(person, book(person, given_up))
+    _signed_in(browser_like, person)
+    page = _text(browser_like.get("/events/"))
+    rows = {title: page[page.index(f">{title}<"):][:1500].split("nhsuk-card__heading")[0]
+            for title in ("Mine", "Theirs", "Given up")}
+    assert "You have a place" in rows["Mine"]
+    assert "You have a place" not in rows["Theirs"]
+    assert "You have a place" not in rows["Given up"]
+    assert page.count("You have a place") == 1
