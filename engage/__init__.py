@@ -6,7 +6,7 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
-from flask import Flask, g
+from flask import Flask, g, has_request_context, request
 from flask_babel import get_translations
 from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader, pass_context
 from markupsafe import Markup
@@ -157,7 +157,7 @@ def _init_extensions(app: Flask) -> None:
     extensions.db.init_app(app)
     with app.app_context():
         for engine in extensions.db.engines.values():
-            configure_engine(engine)
+            configure_engine(engine, reads_first=_reads_first)
     migrate.init_app(app, extensions.db, directory=str(PACKAGE_DIR / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
@@ -168,6 +168,11 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "accounts.sign_in"
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"
+
+
+def _reads_first() -> bool:
+    """A GET or HEAD request reads before it writes, if it writes at all (engage/db.py)."""
+    return has_request_context() and request.method in ("GET", "HEAD")
 
 
 def _install_request_gettext(app: Flask) -> None:

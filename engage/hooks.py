@@ -15,8 +15,7 @@ from sqlalchemy.orm import defer
 from engage.accounts.models import User, UserRole, UserSession
 from engage.accounts.queues import staff_queues
 from engage.accounts.services import end_session, session_key
-from engage.core import page_cache, page_shell, sessions
-from engage.core.clock import to_london
+from engage.core import clock, page_cache, page_shell, sessions
 from engage.core.models import Notification
 from engage.core.permissions import ROLE_LABELS, Permission, Role, can
 from engage.core.security import add_security_headers
@@ -51,7 +50,7 @@ def register(app: Flask) -> None:
     app.before_request(enforce_session_rules)
     app.after_request(lambda response: add_security_headers(app, response))
     app.context_processor(template_helpers)
-    app.add_template_filter(format_london, "london")
+    app.add_template_filter(clock.format_london, "london")
     app.add_template_filter(role_label, "role_label")
     app.add_template_filter(formatted_html, "formatted_html")
 
@@ -60,13 +59,6 @@ def formatted_html(value: str | None):
     """Staff-formatted text, cleaned again as it is shown (it was cleaned when saved too), so a
     template never marks raw text as safe."""
     return Markup(sanitise(value))  # noqa: S704  # nosec B704 - nh3 has just cleaned it
-
-
-def format_london(moment) -> str:
-    if moment is None:
-        return ""
-    local = to_london(moment)
-    return local.strftime("%-d %B %Y at %H:%M")
 
 
 def role_label(role) -> str:

@@ -34,7 +34,7 @@ from engage.accounts.forms import (
     SignInForm,
 )
 from engage.accounts.models import User
-from engage.core import clock, notify
+from engage.core import clock, notify, page_shell
 from engage.core.permissions import Permission, can
 from engage.core.personal_data import closure_preview
 from engage.core.ratelimit import account_key, address_key, allowance_left
@@ -241,10 +241,15 @@ def reset(token: str):
 @bp.get("/account")
 @login_required
 def account():
-    return render_template(
-        "accounts/account.html",
-        form=EmptyForm(),
-        recovery_left=services.unused_recovery_code_count(current_user),
+    # Kept (engage/core/page_shell.py): what differs between people is in `facts` or `fills`.
+    user = current_user._get_current_object()
+    facts = {"by_email": user.email_is_safe, "discreet": user.discreet_mode,
+             "staff": user.is_staff, "two_factor": user.is_staff and user.has_two_factor,
+             "may_close": can(user, Permission.CLOSE_OWN_ACCOUNT)}
+    return page_shell.kept_page(
+        "accounts/account.html", for_staff=True, key=tuple(facts.values()), **facts,
+        fills={"display_name": user.display_name, "username": user.username,
+               "recovery_left": services.unused_recovery_code_count(user)},
     )
 
 

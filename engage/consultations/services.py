@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from markupsafe import Markup
 from sqlalchemy import bindparam, delete, exists, func, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, lazyload
 
@@ -128,6 +129,22 @@ class ConsultationPage:
     consultation: Consultation
     response: Response | None  # the person's own, without its answers
     receipt: bool  # they took part anonymously
+
+    def shown(self) -> tuple:
+        """Everything the page can show, as plain values, to key its kept copy on
+        (consultations/views.py): every column of the consultation, its panel's name, and
+        whether the person has answers (sent or saved, and how they were entered) or a receipt.
+        The times they sent or saved them are not here: the page has them put in."""
+        consultation, response = self.consultation, self.response
+        return (*(getattr(consultation, name) for name in _consultation_columns()),
+                consultation.panel.name if consultation.panel else None,
+                response.status if response else None,
+                response.entry_method if response else None, self.receipt)
+
+
+@cache
+def _consultation_columns() -> tuple[str, ...]:
+    return tuple(attribute.key for attribute in sa_inspect(Consultation).column_attrs)
 
 
 @cache

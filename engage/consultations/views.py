@@ -40,7 +40,7 @@ from engage.consultations.models import (
 )
 from engage.consultations.summary_pdf import export_summary
 from engage.consultations.tallies import fewer_than_five
-from engage.core import clock
+from engage.core import clock, page_shell
 from engage.core.csv import csv_response
 from engage.core.permissions import Permission
 from engage.core.ratelimit import client_key
@@ -79,15 +79,19 @@ def index():
 def detail(consultation_id: int):
     user = _user()
     page = services.consultation_page(consultation_id, user)
-    consultation = page.consultation
-    return render_template(
-        "consultations/detail.html", c=consultation, response=page.response,
-        receipt=page.receipt,
-        accepting=consultation.is_accepting_answers(),
-        can_manage=services.can_manage(user, consultation),
-        can_answer_here=(consultation.panel is None or consultation.panel.is_member(user)),
-        now=clock.now(),
-    )
+    consultation, response = page.consultation, page.response
+    facts = {
+        "accepting": consultation.is_accepting_answers(),
+        "not_yet_open": consultation.opens_at > clock.now(),
+        "can_manage": services.can_manage(user, consultation),
+        "can_answer_here": consultation.panel is None or consultation.panel.is_member(user),
+    }
+    # Kept (engage/core/page_shell.py) for everyone whose page would read the same.
+    return page_shell.kept_page(
+        "consultations/detail.html", for_staff=True, key=(*facts.values(), *page.shown()),
+        c=consultation, response=response, receipt=page.receipt, **facts,
+        fills={"sent_at": clock.format_london(response.submitted_at if response else None),
+               "saved_at": clock.format_london(response.updated_at if response else None)})
 
 
 # --- answering --------

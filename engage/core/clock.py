@@ -25,6 +25,14 @@ def to_london(moment: datetime) -> datetime:
     return moment.astimezone(LONDON)
 
 
+def format_london(moment: datetime | None) -> str:
+    """A moment as a London date and time in words ("5 December 2026 at 14:30"): templates'
+    `london` filter."""
+    if moment is None:
+        return ""
+    return to_london(moment).strftime("%-d %B %Y at %H:%M")
+
+
 def from_london(naive_local: datetime) -> datetime:
     """A wall-clock time in London (as typed by a person) to aware UTC."""
     return naive_local.replace(tzinfo=LONDON).astimezone(UTC)

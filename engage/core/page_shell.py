@@ -15,16 +15,21 @@ auto-reload) draws them every time, so an edited template shows at once.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Mapping
+
 from flask import Flask, current_app, g, render_template, request, session
 from flask_babel import get_locale, gettext
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from jinja2 import pass_context
 from jinja2.runtime import Context
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from engage.core.permissions import Permission, can
 
+KEPT_LIMIT = 512  # kept pages per process; the keys carry small facts, but never grow unbounded
+FILL_MARK = re.compile("\ue000([a-z_]+)\ue001")
 PARTS = {"top": "_shell/top.html", "bottom": "_shell/bottom.html"}
 CSRF_MARK = Markup("<!--engage:csrf-->")
 UNREAD_MARK = Markup("<!--engage:unread-->")
@@ -59,32 +64,74 @@ def page_shell(context: Context, part: str) -> Markup:
     return _filled(html, context.get("unread_count") or 0)
 
 
-def _filled(html: str, unread: int) -> Markup:
-    """The person's own sign-out token and unread badge, put where the marks are."""
+def _filled(html: str, unread: int, fills: Mapping[str, object] | None = None) -> Markup:
+    """The person's own sign-out token, unread badge and `fills`, put where the marks are."""
     badge = UNREAD_BADGE.format(unread, gettext("unread")) if unread else Markup("")
-    return Markup(html.replace(CSRF_MARK, generate_csrf()).replace(UNREAD_MARK, badge))  # noqa: S704  # nosec B704 - our own kept template, filled with escaped values
+    html = html.replace(CSRF_MARK, generate_csrf()).replace(UNREAD_MARK, badge)
+    if fills:  # one pass, so a value that looks like a mark is never filled in itself
+        html = FILL_MARK.sub(lambda mark: escape(fills[mark[1]]), html)
+    return Markup(html)  # noqa: S704  # nosec B704 - our own kept template, filled with escaped values
 
 
-def kept_page(template: str) -> str:
-    """A whole page that is the same for every signed-in member with the same `nav_key`
-    (the home page), drawn once and kept like the shell, with the person's token and badge
-    put in. Drawn afresh for staff (their work queues are their own), with a message to
-    show, and for visitors (their copy is the public page cache's)."""
+class Fill:
+    """Where one of the person's own values goes in a kept page: private-use characters that
+    autoescaping leaves alone, so the mark survives being put into a translated sentence."""
+
+    def __init__(self, name: str) -> None:
+        self.mark = f"\ue000{name}\ue001"
+
+    def __str__(self) -> str:
+        return self.mark
+
+    __html__ = __str__
+
+
+def kept_page(template: str, *, key: tuple = (), fills: Mapping[str, object] | None = None,
+              for_staff: bool = False, draw: Callable[[], dict] | None = None,
+              **context) -> str:
+    """A whole page drawn once and kept like the shell, with the person's token, badge and
+    `fills` put in on every request.
+
+    The kept copy is the same for everyone with the same `nav_key` and `key`, so everything the
+    page shows that may differ between people must be one of those: `key` for small facts that
+    change what is drawn (yes or no, which kind of account), `fills` for the person's own words
+    and numbers, which the template only prints. Nothing in `fills` is kept. Pages that show
+    staff their own work (the home page's queues) leave `for_staff` off and are drawn afresh for
+    them. Also drawn afresh: with a message to show, for visitors (their copy is the public
+    page cache's) and in development.
+
+    `draw`, when given, returns more of the template's context and is only called when the page
+    is drawn: a page whose `key` already holds everything it shows (the rows it lists, read
+    lightly) loads the heavier objects the template needs only then."""
     user = current_user._get_current_object() if current_user.is_authenticated else None
     app = current_app
-    if (user is None or user.is_staff or "_flashes" in session or app.debug
+    if (user is None or (user.is_staff and not for_staff) or "_flashes" in session or app.debug
             or app.jinja_env.auto_reload):
-        return render_template(template)
-    key = ("page", template, *nav_key("top", user))
+        return render_template(template, **context, **(draw() if draw else {}),
+                               **(fills or {}))
+    full_key = ("page", template, *nav_key("top", user), *key)
     kept = app.extensions["engage_page_shell"]
-    html = kept.get(key)
+    html = kept.get(full_key)
     if html is None:
-        g.engage_keeping_page = True
-        try:
-            html = kept[key] = render_template(template)
-        finally:
-            g.pop("engage_keeping_page")
-    return _filled(html, g.get("engage_unread_count") or 0)
+        html = _keep(kept, full_key, template, {**context, **(draw() if draw else {})},
+                     fills or {})
+    return _filled(html, g.get("engage_unread_count") or 0, fills)
+
+
+def _keep(kept: dict, key: tuple, template: str, context: dict, fills: Mapping) -> str:
+    if len(kept) >= KEPT_LIMIT:
+        kept.clear()
+    token = g.pop("csrf_token", None)
+    g.csrf_token, g.engage_keeping_page = CSRF_MARK, True  # forms in the page get the mark
+    try:
+        html = kept[key] = render_template(template, **context,
+                                           **{name: Fill(name) for name in fills})
+    finally:
+        g.pop("engage_keeping_page")
+        g.pop("csrf_token")
+        if token is not None:
+            g.csrf_token = token
+    return html
 
 
 def _kept(part: str, user) -> Markup:

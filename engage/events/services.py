@@ -21,6 +21,7 @@ from engage.core.crypto import keyed_hash
 from engage.core.notify import Message, notify
 from engage.core.permissions import Permission, Role, can
 from engage.core.unit_of_work import atomic
+from engage.db import EncryptedText
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.events.models import (
     ACTIVE_BOOKING,
@@ -167,7 +168,8 @@ def panel_filter_choices(user) -> list:
     """The panels a person can narrow the events list to (id and name, by name): those they
     may create events for and those they hold a place on, in one query."""
     query = _filter_choices_query(_sees_everything(user), can(user, Permission.MANAGE_EVENTS))
-    return sorted(db.session.execute(query, {"user_id": user.id}),
+    # Plain columns: run on the connection, without the ORM's work for objects.
+    return sorted(db.session.connection().execute(query, {"user_id": user.id}),
                   key=lambda panel: panel.name)
 
 
@@ -197,25 +199,55 @@ class EventFilters:
     booked_only: bool = False
 
 
+def _upcoming_where(everything: bool, manages: bool, kind: bool, panel: bool, mode: bool,
+                    booked_only: bool) -> list:
+    """The events list's WHERE clauses, with the person's id, `now` and the filters as
+    parameters."""
+    clauses = [_visible_clause(everything, manages), Event.ends_at > bindparam("now")]
+    if kind:
+        clauses.append(Event.kind == bindparam("kind"))
+    if panel:
+        clauses.append(Event.panel_id == bindparam("panel_id"))
+    if mode:
+        clauses.append(Event.mode.in_([bindparam("mode"), EventMode.BOTH]))
+    if booked_only:
+        clauses.append(Event.id.in_(select(Booking.event_id).where(
+            Booking.user_id == USER_ID, Booking.status.in_(ACTIVE_BOOKING))))
+    return clauses
+
+
 @cache
-def _upcoming_query(everything: bool, manages: bool, kind: bool, panel: bool, mode: bool,
-                    booked_only: bool, limit: int):
+def _upcoming_query(*shape, limit: int):
     # A list shows each event's panel by name: nothing else is joined or loaded unless
     # something asks for it.
-    query = (select(Event).where(_visible_clause(everything, manages),
-                                 Event.ends_at > bindparam("now"))
-             .options(lazyload("*"), joinedload(Event.panel).lazyload("*"))
-             .order_by(Event.starts_at, Event.id).limit(limit))
-    if kind:
-        query = query.where(Event.kind == bindparam("kind"))
-    if panel:
-        query = query.where(Event.panel_id == bindparam("panel_id"))
-    if mode:
-        query = query.where(Event.mode.in_([bindparam("mode"), EventMode.BOTH]))
-    if booked_only:
-        query = query.where(Event.id.in_(select(Booking.event_id).where(
-            Booking.user_id == USER_ID, Booking.status.in_(ACTIVE_BOOKING))))
-    return query
+    return (select(Event).where(*_upcoming_where(*shape))
+            .options(lazyload("*"), joinedload(Event.panel).lazyload("*"))
+            .order_by(Event.starts_at, Event.id).limit(limit))
+
+
+# Everything an events list can show, as plain values: every column of the event but the
+# encrypted join link, its panel's name and the person's own booking status.
+_LISTED_COLUMNS = [column for column in Event.__table__.c
+                   if not isinstance(column.type, EncryptedText)]
+
+
+@cache
+def _listed_rows_query(*shape, limit: int):
+    own = aliased(Booking)
+    return (select(*_LISTED_COLUMNS, Panel.name, own.status)
+            .outerjoin(Panel, Panel.id == Event.panel_id)
+            .outerjoin(own, (own.event_id == Event.id) & (own.user_id == USER_ID)
+                       & own.status.in_(ACTIVE_BOOKING))
+            .where(*_upcoming_where(*shape)).order_by(Event.starts_at, Event.id).limit(limit))
+
+
+def listed_rows(user, filters: EventFilters, limit: int = 100) -> tuple:
+    """What the events list shows this person, as plain values (no objects are built): the
+    list is kept once drawn (events/views.py), and these rows are its key."""
+    rows = db.session.connection().execute(_listed_rows_query(*_shape(user, filters),
+                                                               limit=limit),
+                                           _upcoming_params(user, filters))
+    return tuple(map(tuple, rows))
 
 
 def upcoming_events(user, filters: EventFilters | None = None, limit: int = 100) -> list[Event]:
@@ -224,10 +256,13 @@ def upcoming_events(user, filters: EventFilters | None = None, limit: int = 100)
                                    _upcoming_params(user, filters)))
 
 
+def _shape(user, filters: EventFilters) -> tuple:
+    return (_sees_everything(user), can(user, Permission.MANAGE_EVENTS), bool(filters.kind),
+            bool(filters.panel_id), bool(filters.mode), filters.booked_only)
+
+
 def _upcoming_for(user, filters: EventFilters, limit: int):
-    return _upcoming_query(_sees_everything(user), can(user, Permission.MANAGE_EVENTS),
-                           bool(filters.kind), bool(filters.panel_id), bool(filters.mode),
-                           filters.booked_only, limit)
+    return _upcoming_query(*_shape(user, filters), limit=limit)
 
 
 def _upcoming_params(user, filters: EventFilters) -> dict:

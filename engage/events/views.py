@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import astuple
 from datetime import date, datetime, time, timedelta
 
 from flask import (
@@ -21,7 +22,7 @@ from flask_login import current_user, login_required
 
 from engage.accounts.decorators import require
 from engage.accounts.forms import EmptyForm
-from engage.core import clock
+from engage.core import clock, page_shell
 from engage.core.permissions import Permission
 from engage.errors import DomainError, NotFound
 from engage.events import ical, services
@@ -41,6 +42,7 @@ from engage.events.models import ATTENDANCE_LABELS, BookingStatus, EventMode
 from engage.panels.services import role_notices
 
 bp = Blueprint("events", __name__, url_prefix="/events")
+MODE_FILTER_CHOICES = [choice for choice in MODE_CHOICES if choice[0] != EventMode.BOTH]
 NEW_FEED_TOKEN = "new_calendar_feed_token"  # noqa: S105 - a session key name
 
 
@@ -76,13 +78,22 @@ def index():
             EventMode.IN_PERSON, EventMode.ONLINE) else "",
         booked_only=request.args.get("booked") == "y",
     )
-    events, bookings = services.upcoming_with_bookings(user, filters)
-    return render_template(
-        "events/index.html", events=events, filters=filters, bookings=bookings,
-        kind_choices=KIND_CHOICES, panel_choices=panel_choices,
-        mode_choices=[c for c in MODE_CHOICES if c[0] != EventMode.BOTH],
-        can_create=services.can_create_events(user),
-        registers_to_complete=services.count_registers_to_complete(user))
+    can_create = services.can_create_events(user)
+    registers = services.count_registers_to_complete(user)
+
+    def events_and_bookings() -> dict:
+        events, bookings = services.upcoming_with_bookings(user, filters)
+        return {"events": events, "bookings": bookings}
+
+    # Kept (engage/core/page_shell.py): the key holds everything the list shows, read as
+    # plain rows; the events themselves are loaded only when the page is drawn.
+    return page_shell.kept_page(
+        "events/index.html", for_staff=True, draw=events_and_bookings,
+        key=(astuple(filters), tuple(panel_choices), can_create, registers,
+             services.listed_rows(user, filters)),
+        filters=filters, kind_choices=KIND_CHOICES, panel_choices=panel_choices,
+        mode_choices=MODE_FILTER_CHOICES, can_create=can_create,
+        registers_to_complete=registers)
 
 
 @bp.route("/registers")

@@ -422,3 +422,43 @@ def test_the_consultation_page_shows_each_person_only_their_own_part(app, db, pe
     assert "You have already taken part" not in theirs
     assert "You sent your answers on" not in theirs
     assert ">Start<" in theirs
+
+
+def test_the_kept_consultation_page_shows_changes_and_each_persons_own_times(app, db, people,
+                                                                             panel):
+    """The page is kept once drawn (consultations/views.py), keyed on what it shows: a new
+    title and closing show on the next visit, and the time someone sent their answers is their
+    own, put in on each visit."""
+    make_membership(panel, people["other_member"])
+    consultation = make_consultation(panel=panel, anonymous=False)
+    db.session.commit()
+    member = PersonClient(app, people["member"])
+    other = PersonClient(app, people["other_member"])
+    page = f"/consultations/{consultation.id}"
+    for person in (member, other):
+        person.get(page)
+    assert member.post(f"{page}/answer", {_name(consultation, "single_choice"): "2"}
+                       ).status_code == 302
+    assert other.post(f"{page}/answer", {_name(consultation, "single_choice"): "1"}
+                      ).status_code == 302
+    sent = {}
+    for label, person, ago in (("member", "member", timedelta(hours=3)),
+                               ("other", "other_member", timedelta(hours=7, minutes=13))):
+        response = db.session.scalar(select(Response).where(
+            Response.consultation_id == consultation.id,
+            Response.user_id == people[person].id))
+        response.submitted_at = clock.now() - ago
+        sent[label] = clock.format_london(response.submitted_at)
+    db.session.commit()
+    member.get(page)
+    mine, theirs = _html(member.get(page)), _html(other.get(page))
+    assert f"You sent your answers on {sent['member']}" in mine
+    assert f"You sent your answers on {sent['other']}" in theirs
+    assert sent["other"] not in mine and sent["member"] not in theirs
+    consultation.title = "A new title for the consultation"
+    services.close_consultation(people["facilitator"], consultation)
+    db.session.commit()
+    closed = _html(member.get(page))
+    assert "A new title for the consultation" in closed
+    assert "This consultation has closed" in closed
+    assert "You sent your answers on" not in closed

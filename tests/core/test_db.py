@@ -65,3 +65,54 @@ def test_a_connection_in_steady_use_is_not_checked_each_time(tmp_path):
             connection.execute(text("SELECT 2"))
     assert statements == ["SELECT 2"] * 3  # no "SELECT 1" pings in between
     engine.dispose()
+
+
+def _in_transaction(db) -> bool:
+    return db.session.connection().connection.driver_connection.info.transaction_status != 0
+
+
+def test_on_postgresql_a_get_request_reads_outside_a_transaction_until_it_writes(app, db):
+    """engage/db.py: a GET request's reads need no BEGIN and COMMIT (two round trips); its
+    first write opens the transaction, so what it writes is still kept or undone as one."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's driver already opens its transaction at the first write")
+    db.session.commit()
+    with app.test_request_context("/", method="GET"):
+        db.session.scalar(select(func.count()).select_from(AuditEvent))
+        assert not _in_transaction(db)
+        audit.record("test.first_write")
+        audit.record("test.second_write")
+        db.session.flush()
+        assert _in_transaction(db)
+        db.session.rollback()
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 0
+        db.session.rollback()  # the end of the request: the connection goes back to the pool
+    with app.test_request_context("/", method="POST"):
+        db.session.scalar(select(func.count()).select_from(AuditEvent))
+        assert _in_transaction(db)  # other requests open it at once, as before
+        db.session.rollback()
+
+
+def test_on_postgresql_a_savepoint_in_a_get_request_is_inside_the_transaction(app, db):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    db.session.commit()
+    with app.test_request_context("/", method="GET"):
+        with db.session.begin_nested():
+            audit.record("test.inside_savepoint")
+        assert _in_transaction(db)
+        db.session.rollback()
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 0
+
+
+def test_a_connection_goes_back_to_the_pool_with_transactions_on(app, db):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    db.session.commit()
+    with app.test_request_context("/", method="GET"):
+        db.session.scalar(select(1))
+        driver = db.session.connection().connection.driver_connection
+        assert driver.autocommit
+        db.session.commit()
+        db.session.close()
+    assert not driver.autocommit  # a worker job or the command line gets it as usual

@@ -55,3 +55,53 @@ def test_the_menu_follows_each_persons_roles_whoever_came_first(app):
     assert ">Your impact<" in member_page
     signed_out = app.test_client().get("/").get_data(as_text=True)
     assert ">Sign in<" in signed_out and "Sign out" not in signed_out
+
+
+ACCOUNT_NAME = re.compile(r'<p class="nhsuk-body-l">Signed in as (.*?)\.</p>')
+ACCOUNT_USERNAME = re.compile(r'Username</dt>\s*<dd class="nhsuk-summary-list__value">(.*?)</dd>')
+RECOVERY_LEFT = re.compile(r"(\d+) unused")
+FORM_TOKEN = re.compile(r'action="/account/sign-out-everywhere"[^>]*>\s*'
+                        r'<input type="hidden" name="csrf_token" value="([^"]+)"')
+
+
+def account_page(visitor) -> str:
+    visitor.get("/account")  # the first page after signing in may carry a message
+    return visitor.get("/account").get_data(as_text=True)
+
+
+def test_the_kept_account_page_shows_each_person_their_own_details(app):
+    """The account page is kept too (accounts/views.py): names, usernames and counts are put
+    in for each person, escaped, and the page's own form has the person's own token."""
+    from engage.accounts.services import issue_recovery_codes
+
+    first = make_member(username="first-person", display_name="Sam <b>Jones</b>")
+    second = make_member(username="second-person", display_name="Alex")
+    issue_recovery_codes(first)
+    first_page = account_page(signed_in(app, first))
+    second_visitor = signed_in(app, second)
+    second_page = account_page(second_visitor)
+    assert ACCOUNT_NAME.search(first_page)[1] == "Sam &lt;b&gt;Jones&lt;/b&gt;"
+    assert ACCOUNT_NAME.search(second_page)[1] == "Alex"
+    assert ACCOUNT_USERNAME.search(first_page)[1] == "first-person"
+    assert ACCOUNT_USERNAME.search(second_page)[1] == "second-person"
+    assert int(RECOVERY_LEFT.search(first_page)[1]) > 0
+    assert RECOVERY_LEFT.search(second_page)[1] == "0"
+    assert FORM_TOKEN.search(first_page)[1] != FORM_TOKEN.search(second_page)[1]
+    assert "\ue000" not in first_page + second_page and "<!--engage:" not in second_page
+    response = second_visitor.client.post("/account/sign-out-everywhere",
+                                          data={"csrf_token": FORM_TOKEN.search(second_page)[1]})
+    assert response.status_code == 302  # the kept page's form works with the filled-in token
+
+
+def test_the_kept_account_page_follows_each_persons_settings(app, db):
+    emailed = make_member(username="emailed-member", email="emailed@example.org")
+    emailed.email_is_safe, emailed.discreet_mode = True, True
+    unemailed = make_member(username="unemailed-member")
+    unemailed.email_is_safe = False
+    emailed_page = account_page(signed_in(app, emailed))
+    unemailed_page = account_page(signed_in(app, unemailed))
+    assert "By email (discreet" in emailed_page and "We do not email you" not in emailed_page
+    assert "We do not email you" in unemailed_page and "By email" not in unemailed_page
+    staff_page = account_page(signed_in(app, make_staff(Role.FINANCE, username="finance-person")))
+    assert "Two-factor authentication" in staff_page
+    assert "Two-factor authentication" not in emailed_page

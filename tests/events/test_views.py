@@ -265,3 +265,31 @@ def test_the_events_list_tags_only_the_persons_own_current_places(app, browser_l
     assert "You have a place" not in rows["Theirs"]
     assert "You have a place" not in rows["Given up"]
     assert page.count("You have a place") == 1
+
+
+def test_the_kept_events_list_shows_every_change_at_once(app, browser_like):
+    """The list is kept once drawn (events/views.py), keyed on what it shows: a new title, a
+    cancellation, someone else taking the last place and the person's own booking all show on
+    the next visit."""
+    organiser = make_staff(Role.PROGRAMME_LEAD)
+    renamed, cancelled, filling = (make_event(title=title, starts_in=timedelta(days=days),
+                                              capacity=1, organiser=organiser)
+                                   for title, days in (("Spring meeting", 3),
+                                                       ("Walk and talk", 4),
+                                                       ("Writing circle", 5)))
+    person, other = make_member(), make_member()
+    _signed_in(browser_like, person)
+    browser_like.get("/events/")
+    before = _text(browser_like.get("/events/"))
+    assert "Spring meeting" in before and "Cancelled" not in before and "Full" not in before
+    renamed.title = "Summer meeting"
+    services.cancel_event(organiser, cancelled, "The room is not available.")
+    book(other, filling)
+    db.session.commit()
+    after = _text(browser_like.get("/events/"))
+    assert "Summer meeting" in after and "Spring meeting" not in after
+    assert "Cancelled" in after
+    assert "Full: waiting list open" in after
+    book(person, renamed)
+    db.session.commit()
+    assert "You have a place" in _text(browser_like.get("/events/"))
