@@ -9,7 +9,7 @@ from functools import cache
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user, user_logged_out
 from markupsafe import Markup
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, literal_column, select
 from sqlalchemy.orm import defer
 
 from engage.accounts.models import User, UserRole, UserSession
@@ -74,7 +74,8 @@ def _user_query():
     unread = (select(func.count()).select_from(Notification)
               .where(Notification.user_id == User.id, Notification.read_at.is_(None))
               .correlate(User).scalar_subquery())
-    role_names = (select(func.aggregate_strings(UserRole.role, ","))
+    # The separator is written into the SQL, not sent as a parameter to write in each time.
+    role_names = (select(func.aggregate_strings(UserRole.role, literal_column("','")))
                   .where(UserRole.user_id == User.id).correlate(User).scalar_subquery())
     return (select(User, unread, role_names)
             .join(UserSession, (UserSession.user_id == User.id)

@@ -21,7 +21,7 @@ from engage.core.crypto import keyed_hash
 from engage.core.notify import Message, notify
 from engage.core.permissions import Permission, Role, can
 from engage.core.unit_of_work import atomic
-from engage.db import EncryptedText
+from engage.db import EncryptedText, one_of
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.events.models import (
     ACTIVE_BOOKING,
@@ -146,7 +146,7 @@ def _sees_everything(user) -> bool:
 
 def _holds_place_in():
     return select(PanelMembership.panel_id).where(
-        PanelMembership.user_id == USER_ID, PanelMembership.state.in_(PLACE_HOLDING_STATES))
+        PanelMembership.user_id == USER_ID, one_of(PanelMembership.state, PLACE_HOLDING_STATES))
 
 
 def _staffs():
@@ -237,7 +237,7 @@ def _listed_rows_query(*shape, limit: int):
     return (select(*_LISTED_COLUMNS, Panel.name, own.status)
             .outerjoin(Panel, Panel.id == Event.panel_id)
             .outerjoin(own, (own.event_id == Event.id) & (own.user_id == USER_ID)
-                       & own.status.in_(ACTIVE_BOOKING))
+                       & one_of(own.status, ACTIVE_BOOKING))
             .where(*_upcoming_where(*shape)).order_by(Event.starts_at, Event.id).limit(limit))
 
 

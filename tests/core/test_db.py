@@ -116,3 +116,22 @@ def test_a_connection_goes_back_to_the_pool_with_transactions_on(app, db):
         db.session.commit()
         db.session.close()
     assert not driver.autocommit  # a worker job or the command line gets it as usual
+
+
+def test_one_of_writes_fixed_words_into_the_sql_and_refuses_anything_else(app, db):
+    """engage/db.py: a fixed set of states is written into the statement once, not expanded
+    again on every execution; it is never for anything a person typed."""
+    from engage.db import one_of
+
+    clause = one_of(AuditEvent.action, ["signed_in", "signed_out"])
+    statement = select(func.count()).select_from(AuditEvent).where(clause)
+    compiled = statement.compile(db.engine)
+    assert "IN ('signed_in', 'signed_out')" in str(compiled)
+    assert not compiled.post_compile_params
+    audit.record("signed_in")
+    audit.record("something_else")
+    assert db.session.scalar(statement) == 1
+    db.session.rollback()
+    for bad in (["it's"], ["a', 'b"], []):
+        with pytest.raises(ValueError):
+            one_of(AuditEvent.action, bad)
