@@ -247,7 +247,7 @@ def account():
              "staff": user.is_staff, "two_factor": user.is_staff and user.has_two_factor,
              "may_close": can(user, Permission.CLOSE_OWN_ACCOUNT)}
     return page_shell.kept_page(
-        "accounts/account.html", for_staff=True, key=tuple(facts.values()), **facts,
+        "accounts/account.html", key=tuple(facts.values()), **facts,
         fills={"display_name": user.display_name, "username": user.username,
                "recovery_left": services.unused_recovery_code_count(user)},
     )

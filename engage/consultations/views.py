@@ -88,7 +88,7 @@ def detail(consultation_id: int):
     }
     # Kept (engage/core/page_shell.py) for everyone whose page would read the same.
     return page_shell.kept_page(
-        "consultations/detail.html", for_staff=True, key=(*facts.values(), *page.shown()),
+        "consultations/detail.html", key=(*facts.values(), *page.shown()),
         c=consultation, response=response, receipt=page.receipt, **facts,
         fills={"sent_at": clock.format_london(response.submitted_at if response else None),
                "saved_at": clock.format_london(response.updated_at if response else None)})

@@ -87,25 +87,23 @@ class Fill:
 
 
 def kept_page(template: str, *, key: tuple = (), fills: Mapping[str, object] | None = None,
-              for_staff: bool = False, draw: Callable[[], dict] | None = None,
-              **context) -> str:
+              draw: Callable[[], dict] | None = None, **context) -> str:
     """A whole page drawn once and kept like the shell, with the person's token, badge and
     `fills` put in on every request.
 
     The kept copy is the same for everyone with the same `nav_key` and `key`, so everything the
     page shows that may differ between people must be one of those: `key` for small facts that
     change what is drawn (yes or no, which kind of account), `fills` for the person's own words
-    and numbers, which the template only prints. Nothing in `fills` is kept. Pages that show
-    staff their own work (the home page's queues) leave `for_staff` off and are drawn afresh for
-    them. Also drawn afresh: with a message to show, for visitors (their copy is the public
-    page cache's) and in development.
+    and numbers, which the template only prints. Nothing in `fills` is kept. Drawn afresh: for
+    staff (every page shows them their work queues, counted on each request), with a message
+    to show, for visitors (their copy is the public page cache's) and in development.
 
     `draw`, when given, returns more of the template's context and is only called when the page
     is drawn: a page whose `key` already holds everything it shows (the rows it lists, read
     lightly) loads the heavier objects the template needs only then."""
     user = current_user._get_current_object() if current_user.is_authenticated else None
     app = current_app
-    if (user is None or (user.is_staff and not for_staff) or "_flashes" in session or app.debug
+    if (user is None or user.is_staff or "_flashes" in session or app.debug
             or app.jinja_env.auto_reload):
         return render_template(template, **context, **(draw() if draw else {}),
                                **(fills or {}))

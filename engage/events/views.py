@@ -88,7 +88,7 @@ def index():
     # Kept (engage/core/page_shell.py): the key holds everything the list shows, read as
     # plain rows; the events themselves are loaded only when the page is drawn.
     return page_shell.kept_page(
-        "events/index.html", for_staff=True, draw=events_and_bookings,
+        "events/index.html", draw=events_and_bookings,
         key=(astuple(filters), tuple(panel_choices), can_create, registers,
              services.listed_rows(user, filters)),
         filters=filters, kind_choices=KIND_CHOICES, panel_choices=panel_choices,

@@ -9,6 +9,7 @@ import re
 
 from engage.core.notify import Message, notify
 from engage.core.permissions import Role
+from engage.extensions import db
 from tests.core.test_staff_queues import signed_in
 from tests.factories import make_member, make_staff
 
@@ -105,3 +106,21 @@ def test_the_kept_account_page_follows_each_persons_settings(app, db):
     staff_page = account_page(signed_in(app, make_staff(Role.FINANCE, username="finance-person")))
     assert "Two-factor authentication" in staff_page
     assert "Two-factor authentication" not in emailed_page
+
+
+def test_staff_see_their_work_queues_counted_afresh_on_every_kept_kind_of_page(app):
+    """Pages kept for members (home, account, events) are drawn afresh for staff: the work
+    queues at the top of every page are counted on each visit."""
+    from tests.core.test_staff_queues import queues
+    from tests.factories_feedback import make_feedback
+
+    make_feedback()
+    facilitator = signed_in(app, make_staff(Role.FACILITATOR, username="queue-person"))
+    for path in ("/account", "/events/", "/"):
+        queues(facilitator, path)
+        assert queues(facilitator, path)["Feedback to triage"][0] >= 1
+    before = queues(facilitator, "/account")["Feedback to triage"][0]
+    make_feedback(body="Something new to read.")
+    db.session.commit()
+    for path in ("/account", "/events/", "/"):
+        assert queues(facilitator, path)["Feedback to triage"][0] == before + 1, path
