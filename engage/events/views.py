@@ -89,7 +89,7 @@ def index():
     # plain rows; the events themselves are loaded only when the page is drawn.
     return page_shell.kept_page(
         "events/index.html", draw=events_and_bookings,
-        key=(astuple(filters), tuple(panel_choices), can_create, registers,
+        key=(astuple(filters), tuple(map(tuple, panel_choices)), can_create, registers,
              services.listed_rows(user, filters)),
         filters=filters, kind_choices=KIND_CHOICES, panel_choices=panel_choices,
         mode_choices=MODE_FILTER_CHOICES, can_create=can_create,
