@@ -95,13 +95,15 @@ def can_manage(user, consultation: Consultation) -> bool:
     return user.has_role(Role.PROGRAMME_LEAD) or consultation.created_by_id == user.id
 
 
-def can_see(user, consultation: Consultation) -> bool:
+def can_see(user, consultation: Consultation, *, on_panel: bool | None = None) -> bool:
+    """`on_panel`: whether the person holds a place on the consultation's panel, when the
+    caller has already asked."""
     if can_manage(user, consultation):
         return True
     if consultation.state == ConsultationState.DRAFT:
         return False
     if consultation.panel is not None:
-        return consultation.panel.is_member(user)
+        return consultation.panel.is_member(user) if on_panel is None else on_panel
     return True
 
 
@@ -129,6 +131,7 @@ class ConsultationPage:
     consultation: Consultation
     response: Response | None  # the person's own, without its answers
     receipt: bool  # they took part anonymously
+    may_answer: bool  # a public consultation, or they hold a place on its panel
 
     def shown(self) -> tuple:
         """Everything the page can show, as plain values, to key its kept copy on
@@ -165,9 +168,13 @@ def consultation_page(consultation_id: int, user) -> ConsultationPage:
     user_id = user.id if _signed_in(user) else None
     row = db.session.execute(_page_query(), {"consultation_id": consultation_id,
                                              "user_id": user_id}).first()
-    if row is None or not can_see(user, row[0]):
+    if row is None:
         raise NotFound()
-    return ConsultationPage(*row)
+    panel = row[0].panel
+    may_answer = panel is None or panel.is_member(user)  # asked once, for both uses
+    if not can_see(user, row[0], on_panel=may_answer):
+        raise NotFound()
+    return ConsultationPage(*row, may_answer)
 
 
 def get_managed(consultation_id: int, user) -> Consultation:

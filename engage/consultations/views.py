@@ -84,7 +84,7 @@ def detail(consultation_id: int):
         "accepting": consultation.is_accepting_answers(),
         "not_yet_open": consultation.opens_at > clock.now(),
         "can_manage": services.can_manage(user, consultation),
-        "can_answer_here": consultation.panel is None or consultation.panel.is_member(user),
+        "can_answer_here": page.may_answer,
     }
     # Kept (engage/core/page_shell.py) for everyone whose page would read the same.
     return page_shell.kept_page(

@@ -143,6 +143,24 @@ def test_consultation_page_asks_two_questions(app, db, demo):
     assert queries(db, member, f"/consultations/{consultation_id}") == 2
 
 
+def test_a_panel_consultations_page_asks_about_the_persons_place_once(app, db, demo):
+    """The person, the page's question, and whether they hold a place on the panel: asked once
+    for both who may see the page and who may answer."""
+    from tests.factories_consultations import make_consultation
+    from tests.factories_panels import make_membership, make_panel
+
+    person = db.session.scalar(select(User).where(User.username == "demo-member"))
+    panel = make_panel()
+    make_membership(panel, person)
+    page = f"/consultations/{make_consultation(panel=panel).id}"
+    db.session.commit()
+    member = signed_in(app, db, "demo-member")
+    assert "Start" in member.get(page).get_data(as_text=True)
+    assert queries(db, member, page) == 3
+    more_for_member(db)
+    assert queries(db, member, page) == 3
+
+
 def test_programme_dashboard_asks_a_fixed_number_of_questions(app, db, demo):
     lead = signed_in(app, db, "demo-lead")
     first = queries(db, lead, "/dashboard")
