@@ -10,6 +10,7 @@ import pyotp
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engage.accounts.models import (
     GrantOutcome,
@@ -107,12 +108,26 @@ def issue_recovery_codes(user: User) -> list[str]:
 
 
 def use_recovery_code(user: User, code: str) -> bool:
+    """Uses one of the person's unused codes, if `code` is one. The code is claimed with one
+    conditional UPDATE, so two requests bringing the same code at the same moment cannot both
+    use it: on PostgreSQL the second waits for the first and then finds it used."""
     wanted = _recovery_hash(code)
     for candidate in user.recovery_codes:
         if candidate.used_at is None and secrets.compare_digest(candidate.code_hash, wanted):
-            candidate.used_at = clock.now()
-            return True
+            return _claim(candidate)
     return False
+
+
+def _claim(recovery_code: RecoveryCode) -> bool:
+    now = clock.now()
+    claimed = db.session.execute(
+        update(RecoveryCode)
+        .where(RecoveryCode.id == recovery_code.id, RecoveryCode.used_at.is_(None))
+        .values(used_at=now).execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
+        return False
+    set_committed_value(recovery_code, "used_at", now)
+    return True
 
 
 UNUSED_RECOVERY_CODES = (select(func.count()).select_from(RecoveryCode)

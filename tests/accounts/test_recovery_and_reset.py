@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from sqlalchemy import update
+
 from engage.accounts import services
+from engage.accounts.models import RecoveryCode
 from engage.accounts.passwords import verify_password
 from engage.core import clock
 from engage.core.mailer import send_due_messages
@@ -27,6 +30,24 @@ def test_recovery_code_resets_password_and_is_single_use(db, browser_like):
                                                    "password": "another good phrase"})
     assert "could not match" in again.get_data(as_text=True)
     assert 'value="' + user.username + '"' in again.get_data(as_text=True)
+
+
+def test_a_recovery_code_used_by_another_request_meanwhile_is_refused(db):
+    """Two requests with the same code at once: the one that loaded the codes before the
+    other used it must still be refused (the code is claimed in the database)."""
+    user = make_member()
+    codes = services.issue_recovery_codes(user)
+    db.session.commit()
+    assert [code.used_at for code in user.recovery_codes] == [None] * len(codes)
+    db.session.execute(update(RecoveryCode).values(used_at=clock.now())
+                       .where(RecoveryCode.user_id == user.id)
+                       .execution_options(synchronize_session=False))  # the other request
+    assert not services.use_recovery_code(user, codes[0])
+    db.session.rollback()
+    db.session.expire_all()
+    assert services.use_recovery_code(user, codes[1])
+    assert not services.use_recovery_code(user, codes[1])
+    assert services.unused_recovery_code_count(user) == len(codes) - 1
 
 
 def test_wrong_recovery_code_does_not_reveal_account(db, browser_like):
