@@ -192,6 +192,21 @@ def _close_reading(dbapi_connection, record) -> None:
         dbapi_connection.autocommit = False
 
 
+def holds_work(session) -> bool:
+    """Whether committing `session` would keep anything: changes waiting in it, or a
+    transaction open on its connection because something was written (reads open none on
+    SQLite, nor on PostgreSQL in a GET request: see `read_before_first_write`)."""
+    if session.new or session.dirty or session.deleted:
+        return True
+    if session.get_transaction() is None:
+        return False
+    connection = session.connection()
+    driver = connection.connection.driver_connection
+    if connection.dialect.name == "sqlite":
+        return driver.in_transaction
+    return driver.info.transaction_status != 0  # psycopg: anything but idle
+
+
 def configure_sqlite(engine: Engine) -> None:
     """Make SQLite behave like the PostgreSQL Engage runs on at scale.
 

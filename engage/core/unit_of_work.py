@@ -15,6 +15,7 @@ from typing import ParamSpec, TypeVar
 from flask import Flask
 
 from engage.core.templating import EngageEnvironment
+from engage.db import holds_work
 from engage.extensions import db
 
 P = ParamSpec("P")
@@ -32,8 +33,9 @@ class EngageFlask(Flask):
         except BaseException:
             db.session.rollback()  # a failed request leaves nothing written
             raise
-        db.session.commit()  # the request's one commit
-        return response
+        if holds_work(db.session()):
+            db.session.commit()  # the request's one commit
+        return response  # else nothing was written: the session is closed after the request
 
 
 def atomic(use_case: Callable[P, R]) -> Callable[P, R]:

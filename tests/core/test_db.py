@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy import create_engine, event, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import QueuePool
 
 import engage.db as engage_db
-from engage.core import audit
+from engage.core import audit, clock
 from engage.core.models import AuditEvent, Notification
 from engage.db import configure_engine
 from tests.factories import make_member
@@ -135,3 +135,22 @@ def test_one_of_writes_fixed_words_into_the_sql_and_refuses_anything_else(app, d
     for bad in (["it's"], ["a', 'b"], []):
         with pytest.raises(ValueError):
             one_of(AuditEvent.action, bad)
+
+
+def test_a_request_that_only_read_has_nothing_to_commit_and_one_that_wrote_has(app, db):
+    """engage/db.py holds_work, which the request's one commit asks first (both databases):
+    reading leaves nothing to commit; a change waiting in the session, or one already written
+    by a statement, must be committed."""
+    from engage.db import holds_work
+
+    db.session.commit()
+    with app.test_request_context("/", method="GET"):
+        db.session.scalar(select(func.count()).select_from(AuditEvent))
+        assert not holds_work(db.session())
+        db.session.execute(insert(AuditEvent).values(action="test.by_statement",
+                                                     occurred_at=clock.now()))
+        assert holds_work(db.session())
+        db.session.rollback()
+        audit.record("test.waiting_in_the_session")
+        assert holds_work(db.session())
+        db.session.rollback()

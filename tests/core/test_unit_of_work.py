@@ -73,10 +73,17 @@ def _example_routes(app) -> None:
             return error.message
         return "saved"
 
-    @bp.post("/example/statement")
+    @bp.route("/example/statement", methods=["GET", "POST"])
     def statement():
         _db.session.execute(insert(AuditEvent).values(
             action="example.by_statement", occurred_at=clock.now()))
+        return "saved"
+
+    @bp.get("/example/read-then-write-by-connection")
+    def read_then_write_by_connection():
+        _db.session.scalar(select(AuditEvent.id))
+        _db.session.connection().execute(insert(AuditEvent).values(
+            action="example.by_connection", occurred_at=clock.now()))
         return "saved"
 
     csrf.exempt(bp)
@@ -87,17 +94,21 @@ def _example_app():
     return make_app(domains=(*DOMAINS, SimpleNamespace(init_app=_example_routes)))
 
 
-@pytest.mark.parametrize(("path", "written"), [
-    ("/example/save", "example.saved"),
+@pytest.mark.parametrize(("method", "path", "written"), [
+    ("POST", "/example/save", "example.saved"),
     # Written by a statement, not an object: no object is new or changed in the session.
-    ("/example/statement", "example.by_statement"),
+    ("POST", "/example/statement", "example.by_statement"),
+    # A GET request that writes: a request that only read is not committed (there is
+    # nothing to commit), so what a GET writes must still be seen and kept.
+    ("GET", "/example/statement", "example.by_statement"),
+    ("GET", "/example/read-then-write-by-connection", "example.by_connection"),
 ])
-def test_a_successful_request_commits_once(path, written):
+def test_a_successful_request_commits_once(method, path, written):
     app = _example_app()
     with app.app_context():
         _db.create_all()
         with commits() as seen:
-            response = app.test_client().post(path)
+            response = app.test_client().open(path, method=method)
         assert response.status_code == 200
         assert len(seen) == 1
         assert actions() == [written]
