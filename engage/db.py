@@ -7,7 +7,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from functools import lru_cache, partial
+from functools import cache, lru_cache, partial
 
 from sqlalchemy import (
     BigInteger,
@@ -94,6 +94,14 @@ class EncryptedText(TypeDecorator[str]):
         return decrypt(value)
 
 
+@cache
+def plain_columns(model) -> tuple:
+    """A model's columns whose values can be kept as they are: all but the encrypted ones (a
+    kept page's key is made of them; a decrypted secret has no place there)."""
+    return tuple(column for column in model.__table__.c
+                 if not isinstance(column.type, EncryptedText))
+
+
 _PLAIN_WORD = re.compile(r"[a-z_]+")
 
 
@@ -167,9 +175,18 @@ def read_before_first_write(engine: Engine, reads_first: Callable[[], bool]) -> 
     event.listen(engine, "checkin", _close_reading)
 
 
+def _in_transaction(connection) -> bool:
+    """Whether the driver has a transaction open on this connection: on SQLite, only once
+    something was written; on PostgreSQL (psycopg), anything but idle."""
+    driver = connection.connection.driver_connection
+    if connection.dialect.name == "sqlite":
+        return driver.in_transaction
+    return driver.info.transaction_status != 0  # psycopg's TransactionStatus.IDLE
+
+
 def _read_until_a_write(reads_first: Callable[[], bool], connection) -> None:
     driver = connection.connection.driver_connection
-    if driver.autocommit or driver.info.transaction_status != 0 or not reads_first():
+    if driver.autocommit or _in_transaction(connection) or not reads_first():
         return  # already autocommit (an AUTOCOMMIT isolation level), or in a transaction
     driver.autocommit = True
     connection.info[READING] = True
@@ -198,13 +215,7 @@ def holds_work(session) -> bool:
     SQLite, nor on PostgreSQL in a GET request: see `read_before_first_write`)."""
     if session.new or session.dirty or session.deleted:
         return True
-    if session.get_transaction() is None:
-        return False
-    connection = session.connection()
-    driver = connection.connection.driver_connection
-    if connection.dialect.name == "sqlite":
-        return driver.in_transaction
-    return driver.info.transaction_status != 0  # psycopg: anything but idle
+    return session.get_transaction() is not None and _in_transaction(session.connection())
 
 
 def configure_sqlite(engine: Engine) -> None:

@@ -150,6 +150,10 @@ class Consultation(Base):
         return (self.state == ConsultationState.OPEN
                 and self.opens_at <= moment < self.closes_at)
 
+    def opens_later(self, at: datetime | None = None) -> bool:
+        """Not open yet: its opening time is still to come."""
+        return (at or clock.now()) < self.opens_at
+
     def ordered_questions(self) -> list[Question]:
         return [q for part in self.parts for q in part.questions]
 

@@ -16,7 +16,6 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from markupsafe import Markup
 from sqlalchemy import bindparam, delete, exists, func, select, update
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, lazyload
 
@@ -60,6 +59,7 @@ from engage.core.permissions import Permission, Role, can
 from engage.core.suppression import THRESHOLD
 from engage.core.unit_of_work import atomic
 from engage.core.wiring import Hook
+from engage.db import plain_columns
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
 from engage.panels import services as panels
@@ -139,15 +139,11 @@ class ConsultationPage:
         whether the person has answers (sent or saved, and how they were entered) or a receipt.
         The times they sent or saved them are not here: the page has them put in."""
         consultation, response = self.consultation, self.response
-        return (*(getattr(consultation, name) for name in _consultation_columns()),
+        return (*(getattr(consultation, column.key) for column in plain_columns(Consultation)),
                 consultation.panel.name if consultation.panel else None,
                 response.status if response else None,
                 response.entry_method if response else None, self.receipt)
 
-
-@cache
-def _consultation_columns() -> tuple[str, ...]:
-    return tuple(attribute.key for attribute in sa_inspect(Consultation).column_attrs)
 
 
 @cache

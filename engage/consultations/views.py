@@ -82,7 +82,7 @@ def detail(consultation_id: int):
     consultation, response = page.consultation, page.response
     facts = {
         "accepting": consultation.is_accepting_answers(),
-        "not_yet_open": consultation.opens_at > clock.now(),
+        "not_yet_open": consultation.opens_later(),
         "can_manage": services.can_manage(user, consultation),
         "can_answer_here": page.may_answer,
     }

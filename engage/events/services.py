@@ -21,7 +21,7 @@ from engage.core.crypto import keyed_hash
 from engage.core.notify import Message, notify
 from engage.core.permissions import Permission, Role, can
 from engage.core.unit_of_work import atomic
-from engage.db import EncryptedText, one_of
+from engage.db import one_of, plain_columns
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.events.models import (
     ACTIVE_BOOKING,
@@ -212,7 +212,7 @@ def _upcoming_where(everything: bool, manages: bool, kind: bool, panel: bool, mo
         clauses.append(Event.mode.in_([bindparam("mode"), EventMode.BOTH]))
     if booked_only:
         clauses.append(Event.id.in_(select(Booking.event_id).where(
-            Booking.user_id == USER_ID, Booking.status.in_(ACTIVE_BOOKING))))
+            Booking.user_id == USER_ID, one_of(Booking.status, ACTIVE_BOOKING))))
     return clauses
 
 
@@ -225,19 +225,14 @@ def _upcoming_query(*shape, limit: int):
             .order_by(Event.starts_at, Event.id).limit(limit))
 
 
-# Everything an events list can show, as plain values: every column of the event but the
-# encrypted join link, its panel's name and the person's own booking status.
-_LISTED_COLUMNS = [column for column in Event.__table__.c
-                   if not isinstance(column.type, EncryptedText)]
-
-
 @cache
 def _listed_rows_query(*shape, limit: int):
+    """Everything an events list can show, as plain values: every plain column of the event
+    (not the encrypted join link), its panel's name and the person's own booking status."""
     own = aliased(Booking)
-    return (select(*_LISTED_COLUMNS, Panel.name, own.status)
+    return (select(*plain_columns(Event), Panel.name, own.status)
             .outerjoin(Panel, Panel.id == Event.panel_id)
-            .outerjoin(own, (own.event_id == Event.id) & (own.user_id == USER_ID)
-                       & one_of(own.status, ACTIVE_BOOKING))
+            .outerjoin(own, _own_booking(own))
             .where(*_upcoming_where(*shape)).order_by(Event.starts_at, Event.id).limit(limit))
 
 
@@ -270,13 +265,17 @@ def _upcoming_params(user, filters: EventFilters) -> dict:
             "panel_id": filters.panel_id, "mode": filters.mode}
 
 
+def _own_booking(own):
+    """The join to the person's current booking of each event (`own`, an alias of Booking)."""
+    return ((own.event_id == Event.id) & (own.user_id == USER_ID)
+            & one_of(own.status, ACTIVE_BOOKING))
+
+
 @cache
 def _with_own_booking(query):
     """The same list with the person's current booking of each event beside it (or None)."""
     own = aliased(Booking)
-    return (query.add_columns(own).outerjoin(own, (own.event_id == Event.id)
-                                             & (own.user_id == USER_ID)
-                                             & own.status.in_(ACTIVE_BOOKING))
+    return (query.add_columns(own).outerjoin(own, _own_booking(own))
             .options(lazyload(own.event), lazyload(own.user)))
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.pool import QueuePool
 import engage.db as engage_db
 from engage.core import audit, clock
 from engage.core.models import AuditEvent, Notification
-from engage.db import configure_engine
+from engage.db import configure_engine, holds_work, one_of
 from tests.factories import make_member
 
 
@@ -121,8 +121,6 @@ def test_a_connection_goes_back_to_the_pool_with_transactions_on(app, db):
 def test_one_of_writes_fixed_words_into_the_sql_and_refuses_anything_else(app, db):
     """engage/db.py: a fixed set of states is written into the statement once, not expanded
     again on every execution; it is never for anything a person typed."""
-    from engage.db import one_of
-
     clause = one_of(AuditEvent.action, ["signed_in", "signed_out"])
     statement = select(func.count()).select_from(AuditEvent).where(clause)
     compiled = statement.compile(db.engine)
@@ -141,8 +139,6 @@ def test_a_request_that_only_read_has_nothing_to_commit_and_one_that_wrote_has(a
     """engage/db.py holds_work, which the request's one commit asks first (both databases):
     reading leaves nothing to commit; a change waiting in the session, or one already written
     by a statement, must be committed."""
-    from engage.db import holds_work
-
     db.session.commit()
     with app.test_request_context("/", method="GET"):
         db.session.scalar(select(func.count()).select_from(AuditEvent))

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import re
 
+from engage.accounts.services import issue_recovery_codes
 from engage.core.notify import Message, notify
 from engage.core.permissions import Role
 from engage.extensions import db
-from tests.core.test_staff_queues import signed_in
+from tests.core.test_staff_queues import queues, signed_in
 from tests.factories import make_member, make_staff
+from tests.factories_feedback import make_feedback
 
 SIGN_OUT_TOKEN = re.compile(
     r'action="/sign-out"[^>]*>\s*<input type="hidden" name="csrf_token" value="([^"]+)"')
@@ -73,8 +75,6 @@ def account_page(visitor) -> str:
 def test_the_kept_account_page_shows_each_person_their_own_details(app):
     """The account page is kept too (accounts/views.py): names, usernames and counts are put
     in for each person, escaped, and the page's own form has the person's own token."""
-    from engage.accounts.services import issue_recovery_codes
-
     first = make_member(username="first-person", display_name="Sam <b>Jones</b>")
     second = make_member(username="second-person", display_name="Alex")
     issue_recovery_codes(first)
@@ -111,9 +111,6 @@ def test_the_kept_account_page_follows_each_persons_settings(app, db):
 def test_staff_see_their_work_queues_counted_afresh_on_every_kept_kind_of_page(app):
     """Pages kept for members (home, account, events) are drawn afresh for staff: the work
     queues at the top of every page are counted on each visit."""
-    from tests.core.test_staff_queues import queues
-    from tests.factories_feedback import make_feedback
-
     make_feedback()
     facilitator = signed_in(app, make_staff(Role.FACILITATOR, username="queue-person"))
     for path in ("/account", "/events/", "/"):

@@ -24,8 +24,10 @@ from engage.feedback import services as feedback_services
 from engage.payments import services as payment_services
 from tests.conftest import FormClient
 from tests.factories import make_member, make_staff, sign_in
+from tests.factories_consultations import make_consultation
 from tests.factories_events import make_event
 from tests.factories_feedback import make_entry, make_feedback, publish
+from tests.factories_panels import make_membership, make_panel
 from tests.factories_payments import make_claim
 
 
@@ -146,9 +148,6 @@ def test_consultation_page_asks_two_questions(app, db, demo):
 def test_a_panel_consultations_page_asks_about_the_persons_place_once(app, db, demo):
     """The person, the page's question, and whether they hold a place on the panel: asked once
     for both who may see the page and who may answer."""
-    from tests.factories_consultations import make_consultation
-    from tests.factories_panels import make_membership, make_panel
-
     person = db.session.scalar(select(User).where(User.username == "demo-member"))
     panel = make_panel()
     make_membership(panel, person)

@@ -181,6 +181,20 @@ def test_list_filters_by_type_and_own_bookings(app, browser_like):
     assert "Booked training" in page and "Other workshop" not in page
 
 
+def test_the_filter_form_shows_the_chosen_filters_even_when_the_list_is_the_same(
+        app, browser_like):
+    """The kept list is keyed on its filters too: the same events, filtered or not, still
+    show which filters the person chose."""
+    make_event(title="Only workshop", kind="workshop")
+    _signed_in(browser_like, make_member())
+    browser_like.get("/events/")
+    unfiltered = _text(browser_like.get("/events/"))
+    filtered = _text(browser_like.get("/events/?kind=workshop"))
+    assert "Only workshop" in unfiltered and "Only workshop" in filtered
+    assert 'value="workshop" selected' not in unfiltered
+    assert 'value="workshop" selected' in filtered
+
+
 def test_panel_filter_lists_the_panels_a_member_holds_a_place_on(app, browser_like):
     from engage.panels.models import MembershipState
     from tests.factories_panels import make_membership
