@@ -382,13 +382,21 @@ def free_port() -> int:
 
 
 class Server:
+    """gunicorn serving `app`. What it writes (Engage's request log: a line a request) goes to
+    a file, as a log collector would take it in production, not to the terminal the bench runs
+    in: printing it there would cost the machine more than the pages do. The files of the last
+    run are in instance/bench/*.log."""
+
     def __init__(self, app: str, env: dict[str, str], ready_path: str) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        self.log_path = CACHE_DIR / f"{app.split(':')[0]}-{self.port}.log"
+        self.log = self.log_path.open("w")
         self.process = subprocess.Popen(  # noqa: S603 - our own gunicorn, fixed arguments
             [str(BIN / "gunicorn"), "--workers", "2", "--worker-class", "sync", "--bind",
              f"127.0.0.1:{self.port}", "--log-level", "warning", app],
-            cwd=ROOT, env={**os.environ, **env})
+            cwd=ROOT, env={**os.environ, **env}, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120
         while True:
             try:
@@ -398,7 +406,7 @@ class Server:
                 pass
             if time.monotonic() > deadline or self.process.poll() is not None:
                 self.stop()
-                raise SystemExit(f"{app} did not start")
+                raise SystemExit(f"{app} did not start: see {self.log_path}")
             time.sleep(0.3)
 
     def stop(self) -> None:
@@ -408,6 +416,7 @@ class Server:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+        self.log.close()
 
 
 def engage_server(url: str, instance: Path) -> Server:
@@ -575,6 +584,8 @@ def report(backend: str, rows: list) -> None:
 def main() -> None:
     args = parse_args()
     ensure_wrk()
+    for old in CACHE_DIR.glob("*.log"):  # the servers' logs of the last run
+        old.unlink()
     pages = [p for p in PAGES if not args.only or args.only in p.label]
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; wrk "
           f"{args.connections} connections, {args.rounds} rounds of {args.duration}s per page",

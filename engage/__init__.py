@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 
+from babel import Locale
 from flask import Flask, g, has_request_context, request
 from flask_babel import get_translations
 from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader, pass_context
@@ -161,13 +163,19 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, extensions.db, directory=str(PACKAGE_DIR / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
-    babel.init_app(app)
+    # One language for now: the locale is parsed once, not on every request.
+    babel.init_app(app, locale_selector=partial(_the_locale,
+                                                Locale.parse(app.config["BABEL_DEFAULT_LOCALE"])))
     _install_request_gettext(app)
     login_manager.init_app(app)
     login_manager.session_protection = None  # no IP/agent fingerprint; see hooks.py
     login_manager.login_view = "accounts.sign_in"
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"
+
+
+def _the_locale(locale: Locale) -> Locale:
+    return locale
 
 
 def _reads_first() -> bool:

@@ -6,6 +6,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache, lru_cache, partial
 
@@ -18,9 +19,13 @@ from sqlalchemy import (
     Text,
     event,
     exc,
+    inspect,
     literal_column,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.engine import Compiled
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -254,3 +259,157 @@ def set_sqlite_foreign_keys(connection, *, on: bool) -> None:
     connection.connection.driver_connection.execute(
         f"PRAGMA foreign_keys={'ON' if on else 'OFF'}"
     )
+
+
+# --- plain reads on the driver -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A SELECT compiled for one database, with SQLAlchemy's own conversions of its
+    parameters and of its result columns (None where a value needs none)."""
+
+    compiled: Compiled
+    sql: str
+    order: tuple[str, ...] | None  # parameter names in order, for drivers that take a sequence
+    bind_processors: tuple[tuple[str, Callable], ...]
+    result_processors: tuple[Callable | None, ...] | None
+
+
+_PREPARED: dict[tuple[object, str], _Prepared] = {}
+# The statements are built once (cached), so this only guards against a caller that builds
+# one for each request.
+PREPARED_LIMIT = 1024
+
+
+def _prepared(statement, dialect) -> _Prepared:
+    found = _PREPARED.get((statement, dialect.name))
+    if found is None:
+        if len(_PREPARED) >= PREPARED_LIMIT:
+            _PREPARED.clear()
+        compiled = statement.compile(dialect=dialect)
+        if any(bind.expanding for bind in compiled.binds.values()):
+            raise ValueError("plain_rows() takes no expanding IN lists: use engage.db.one_of")
+        binds = tuple((name, processor) for name, bind in compiled.binds.items()
+                      if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)))
+        results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
+                        for column in statement.selected_columns)
+        found = _PREPARED[(statement, dialect.name)] = _Prepared(
+            compiled, str(compiled), tuple(compiled.positiontup) if compiled.positional else None,
+            binds, results if any(results) else None)
+    return found
+
+
+def _driver_parameters(prepared: _Prepared, params: dict | None):
+    values = prepared.compiled.construct_params(params or {})
+    for name, processor in prepared.bind_processors:
+        values[name] = processor(values[name])
+    if prepared.order is None:
+        return values
+    return tuple(values[name] for name in prepared.order)
+
+
+def _converted(rows: list, processors: tuple[Callable | None, ...] | None) -> list[tuple]:
+    if processors is None:
+        return rows
+    return [tuple(value if convert is None else convert(value)
+                  for value, convert in zip(row, processors, strict=True)) for row in rows]
+
+
+def plain_rows(session: Session, *reads: tuple[object, dict | None]) -> list[list[tuple]]:
+    """The rows of each (statement, parameters) in `reads`, run straight on the driver
+    connection `session` is using (in its transaction, if one is open).
+
+    For the few reads every signed-in request makes (the person; a kept page's key),
+    SQLAlchemy's execution and result objects cost more than the database's own work. Here
+    the statement is still written with SQLAlchemy and compiled once per database, and its
+    parameters and results go through SQLAlchemy's own conversions (dates on SQLite, say);
+    what is skipped is the per-execution machinery. On PostgreSQL several reads are sent
+    together (psycopg's pipeline mode): one round trip, however many there are.
+
+    Only for plain SELECTs built once (cached), whose rows are wanted as tuples. As with the
+    ORM, changes waiting in the session are flushed first, so the reads see them; the
+    engine's before_cursor_execute listeners still see every statement (decision 0022).
+    """
+    if session.autoflush and (session.new or session.dirty or session.deleted):
+        session.flush()
+    connection = session.connection()
+    dialect = connection.dialect
+    driver = connection.connection.driver_connection
+    jobs = []
+    for statement, params in reads:
+        prepared = _prepared(statement, dialect)
+        jobs.append((prepared, _driver_parameters(prepared, params)))
+    cursors: list = []
+    try:
+        if len(jobs) > 1 and dialect.name == "postgresql":
+            with driver.pipeline():
+                cursors.extend(_execute(connection, driver, *job) for job in jobs)
+        else:
+            cursors.extend(_execute(connection, driver, *job) for job in jobs)
+        return [_converted(cursor.fetchall(), prepared.result_processors)
+                for cursor, (prepared, _) in zip(cursors, jobs, strict=True)]
+    except dialect.loaded_dbapi.Error as error:
+        invalidated = dialect.is_disconnect(error, driver, None)
+        if invalidated:
+            connection.invalidate(error)
+        raise exc.DBAPIError.instance(
+            "; ".join(prepared.sql for prepared, _ in jobs), None, error,
+            dialect.loaded_dbapi.Error, hide_parameters=True,
+            connection_invalidated=invalidated, dialect=dialect,
+        ) from error
+    finally:
+        for cursor in cursors:
+            cursor.close()
+
+
+def _execute(connection, driver, prepared: _Prepared, parameters):
+    cursor = driver.cursor()
+    connection.dispatch.before_cursor_execute(connection, cursor, prepared.sql, parameters,
+                                              None, False)
+    cursor.execute(prepared.sql, parameters)
+    return cursor
+
+
+def attached(session: Session, model, values: dict):
+    """The `model` instance for a row read with plain_rows() (`values` by attribute name,
+    its primary key among them), in `session` as if the ORM had loaded it: the session's
+    own copy if it holds one already (its unsaved changes kept), otherwise a new one.
+    Columns left out of `values` are read when first used."""
+    found = session.identity_map.get(identity_key(model, _primary_key(model, values)))
+    if found is not None:  # as the ORM does, what it had forgotten (expired) is filled in
+        for key in instance_state(found).unloaded & values.keys():
+            set_committed_value(found, key, values[key])
+        return found
+    # As the ORM's own loading does: the values go straight into the new object's state (no
+    # change events), which make_transient_to_detached marks as loaded from the database.
+    instance = inspect(model).class_manager.new_instance()
+    instance_state(instance).dict.update(values)
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance
+
+
+def attached_row(session: Session, model, columns: tuple, values) -> object | None:
+    """attached() for `values` read in the order of `columns` (plain_columns(model), say);
+    None when the row's primary key is missing (an outer join that found nothing)."""
+    found = dict(zip(_attribute_keys(model, columns), values, strict=True))
+    if any(found[key] is None for key in _primary_key_names(model)):
+        return None
+    return attached(session, model, found)
+
+
+@cache
+def _attribute_keys(model, columns: tuple) -> tuple[str, ...]:
+    mapper = inspect(model)
+    return tuple(mapper.get_property_by_column(column).key for column in columns)
+
+
+@cache
+def _primary_key_names(model) -> tuple[str, ...]:
+    mapper = inspect(model)
+    return tuple(mapper.get_property_by_column(column).key for column in mapper.primary_key)
+
+
+def _primary_key(model, values: dict) -> tuple:
+    return tuple(values[key] for key in _primary_key_names(model))

@@ -9,16 +9,16 @@ from functools import cache
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user, user_logged_out
 from markupsafe import Markup
-from sqlalchemy import bindparam, func, literal_column, select
-from sqlalchemy.orm import defer
+from sqlalchemy import bindparam, func, inspect, literal_column, select
 
 from engage.accounts.models import User, UserRole, UserSession
 from engage.accounts.queues import staff_queues
 from engage.accounts.services import end_session, session_key
-from engage.core import clock, page_cache, page_shell, sessions
+from engage.core import clock, page_cache, page_shell, sessions, wiring
 from engage.core.models import Notification
 from engage.core.permissions import ROLE_LABELS, Permission, Role, can
 from engage.core.security import add_security_headers
+from engage.db import attached, plain_rows
 from engage.extensions import db, login_manager
 from engage.panels.richtext import sanitise
 
@@ -65,29 +65,43 @@ def role_label(role) -> str:
     return ROLE_LABELS[Role(role)]
 
 
+# Columns only sign-in uses: not read (nor decrypted) with the person on every request.
+SIGN_IN_ONLY = frozenset({"totp_secret", "password_hash"})
+
+
 @cache
-def _user_query():
-    """Built once and reused: the person (only while the cookie's server-side session exists),
-    the names of their roles and their unread count. The roles come as one string rather than
-    as loaded objects (building the collection cost more than the rest of the query), and the
-    two-factor secret and password hash, which only sign-in uses, are not read or decrypted."""
+def _person_columns() -> tuple:
+    mapper = inspect(User)
+    return tuple((attribute.key, attribute.columns[0]) for attribute in mapper.column_attrs
+                 if attribute.key not in SIGN_IN_ONLY)
+
+
+@cache
+def _user_query(extras: tuple = ()):
+    """Built once (for each page that reads something with the person) and reused: the
+    person (only while the cookie's server-side session exists), the names of their roles and
+    their unread count, as plain columns. The roles come as one string rather than as loaded
+    objects, and the two-factor secret and password hash, which only sign-in uses, are not
+    read or decrypted."""
     unread = (select(func.count()).select_from(Notification)
               .where(Notification.user_id == User.id, Notification.read_at.is_(None))
               .correlate(User).scalar_subquery())
     # The separator is written into the SQL, not sent as a parameter to write in each time.
     role_names = (select(func.aggregate_strings(UserRole.role, literal_column("','")))
                   .where(UserRole.user_id == User.id).correlate(User).scalar_subquery())
-    return (select(User, unread, role_names)
+    return (select(*(column for _, column in _person_columns()), unread, role_names,
+                   *(column() for _, column in extras))
             .join(UserSession, (UserSession.user_id == User.id)
                   & (UserSession.id == bindparam("session_key")))
-            .options(defer(User.totp_secret), defer(User.password_hash))
             .where(User.id == bindparam("user_id")))
 
 
 def load_user(user_id: str):
-    """The signed-in person, their roles and their unread message count, in one query, only
-    while their server-side session exists (signing out deletes it, so a copied cookie stops
-    working)."""
+    """The signed-in person, their roles, their unread message count and what the page asked
+    to have read with them, in one query, only while their server-side session exists
+    (signing out deletes it, so a copied cookie stops working). The query runs as a plain
+    read (engage.db.plain_rows) and the person is put in the session as if the ORM had
+    loaded them."""
     key = session_key(session.get("sid"))
     if key is None:
         return None
@@ -96,12 +110,25 @@ def load_user(user_id: str):
         wanted = int(raw_id)
     except (ValueError, TypeError):
         return None
-    row = db.session.execute(_user_query(), {"user_id": wanted, "session_key": key}).first()
-    if row is None:
+    found = wiring.registries()
+    extras = found.with_person.get(request.endpoint, ())
+    sent = found.sent_with_person.get(request.endpoint)
+    early = sent(wanted) if sent is not None and request.method in ("GET", "HEAD") else []
+    rows, *early_rows = plain_rows(db.session, (_user_query(extras),
+                                                {"user_id": wanted, "session_key": key}),
+                                   *early)
+    if not rows:
         return None
-    user, g.engage_unread_count, role_names = row
-    if user.is_disabled or str(user.session_version) != raw_version:
+    names = [name for name, _ in _person_columns()]
+    person = dict(zip(names, rows[0], strict=False))
+    if person["is_disabled"] or str(person["session_version"]) != raw_version:
         return None
+    unread, role_names, *read_with = rows[0][len(names):]
+    g.engage_unread_count = unread
+    setattr(g, wiring.READ_WITH_PERSON,
+            {name: value for (name, _), value in zip(extras, read_with, strict=True)})
+    wiring.sent_early(early, early_rows)
+    user = attached(db.session, User, person)
     user.known_roles(role_names.split(",") if role_names else ())
     return user
 
@@ -127,9 +154,10 @@ def _limits_for(user) -> tuple[float, float]:
 def enforce_session_rules():
     if request.endpoint in SESSIONLESS_ENDPOINTS:
         return None
-    if not current_user.is_authenticated:
+    user = current_user._get_current_object()  # the person, once, not through the proxy
+    if not user.is_authenticated:
         return None
-    idle, absolute = _limits_for(current_user)
+    idle, absolute = _limits_for(user)
     now = time.time()
     started = session.get("login_at", 0)
     seen = session.get("seen_at", 0)
@@ -141,7 +169,7 @@ def enforce_session_rules():
     if now - seen >= SEEN_AT_RESOLUTION:
         # Written at most once a minute: the cookie is signed and sent again only then.
         session["seen_at"] = now
-    if current_user.needs_two_factor_setup and request.endpoint not in TWO_FACTOR_SETUP_ALLOWED:
+    if user.needs_two_factor_setup and request.endpoint not in TWO_FACTOR_SETUP_ALLOWED:
         return redirect(url_for("accounts.two_factor_setup"))
     return None
 

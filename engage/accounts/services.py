@@ -135,6 +135,14 @@ UNUSED_RECOVERY_CODES = (select(func.count()).select_from(RecoveryCode)
                                 RecoveryCode.used_at.is_(None)))
 
 
+def unused_recovery_codes_column():
+    """The same count as a scalar subquery of the person's row: the account page has it read
+    with the signed-in person (wiring.read_with_person), in the same query."""
+    return (select(func.count()).select_from(RecoveryCode)
+            .where(RecoveryCode.user_id == User.id, RecoveryCode.used_at.is_(None))
+            .correlate(User).scalar_subquery())
+
+
 def unused_recovery_code_count(user: User) -> int:
     """Counted by the database (the account page asks on every visit), on the connection:
     a plain count needs none of the ORM's work for objects."""

@@ -17,6 +17,7 @@ from engage.panels.services import PANEL_PAGE_SECTIONS
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
+    wiring.send_with_person(app, "consultations.detail", views.detail_reads)
     wiring.add_personal_data(app, *personal_data.KINDS)
     wiring.add_job(app, "consultations_close_due", tasks.close_due, every=60)
     wiring.add_job(app, "consultations_anonymous_answers", tasks.add_anonymous_answers, every=60)

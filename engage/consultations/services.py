@@ -17,7 +17,6 @@ from flask_babel import ngettext
 from markupsafe import Markup
 from sqlalchemy import bindparam, delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, lazyload
 
 from engage.consultations import routing
 from engage.consultations.answers import (
@@ -51,7 +50,7 @@ from engage.consultations.tallies import (
     fewer_than_five,
     tally,
 )
-from engage.core import audit, clock, inbox
+from engage.core import audit, clock, inbox, wiring
 from engage.core.crypto import keyed_hash
 from engage.core.entry_method import EntryMethod, entry_method_or_none
 from engage.core.notify import Message, notify
@@ -59,7 +58,7 @@ from engage.core.permissions import Permission, Role, can
 from engage.core.suppression import THRESHOLD
 from engage.core.unit_of_work import atomic
 from engage.core.wiring import Hook
-from engage.db import plain_columns
+from engage.db import attached_row, plain_columns
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.extensions import db
 from engage.panels import services as panels
@@ -111,10 +110,6 @@ def can_see_results(user, consultation: Consultation) -> bool:
     return consultation.state == ConsultationState.PUBLISHED and can_see(user, consultation)
 
 
-# The consultation's own page shows no questions: its sections and questions, and its panel's
-# programme and staff, are loaded only if something asks for them.
-WITHOUT_QUESTIONS = (lazyload(Consultation.parts), joinedload(Consultation.panel).lazyload("*"))
-
 
 def get_consultation(consultation_id: int, user) -> Consultation:
     consultation = db.session.get(Consultation, consultation_id)
@@ -149,28 +144,48 @@ class ConsultationPage:
 @cache
 def _page_query():
     """The consultation (with its panel, without its questions), the person's own response
-    and whether they hold a receipt, in one query."""
+    and whether they hold a receipt, in one query, as plain columns (their encrypted ones are
+    read only if something asks for them)."""
     own = (Response.consultation_id == Consultation.id) & (Response.user_id == USER_ID)
     receipt = exists().where(ParticipationReceipt.consultation_id == Consultation.id,
                              ParticipationReceipt.user_id == USER_ID)
-    return (select(Consultation, Response, receipt)
+    return (select(*(column for model in _PAGE_MODELS for column in plain_columns(model)),
+                   receipt)
+            .outerjoin(Panel, Panel.id == Consultation.panel_id)
             .outerjoin(Response, own)
-            .where(Consultation.id == bindparam("consultation_id"))
-            .options(*WITHOUT_QUESTIONS, lazyload(Response.answers), lazyload(Response.user)))
+            .where(Consultation.id == bindparam("consultation_id")))
+
+
+_PAGE_MODELS = (Consultation, Panel, Response)
 
 
 def consultation_page(consultation_id: int, user) -> ConsultationPage:
-    """What the consultation's own page needs, for someone allowed to see it."""
-    user_id = user.id if _signed_in(user) else None
-    row = db.session.execute(_page_query(), {"consultation_id": consultation_id,
-                                             "user_id": user_id}).first()
-    if row is None:
+    """What the consultation's own page needs, for someone allowed to see it. Asked on every
+    visit to the page (kept once drawn), so it is one plain read (engage.db.plain_rows), sent
+    with the person's own query when they are signed in (views.detail_reads), and the objects
+    are put in the session as if the ORM had loaded them."""
+    [rows] = wiring.rows_sent_with_person(
+        db.session, page_read(consultation_id, user.id if _signed_in(user) else None))
+    if not rows:
         raise NotFound()
-    panel = row[0].panel
+    consultation, panel, response, receipt = _page_objects(rows[0])
     may_answer = panel is None or panel.is_member(user)  # asked once, for both uses
-    if not can_see(user, row[0], on_panel=may_answer):
+    if not can_see(user, consultation, on_panel=may_answer):
         raise NotFound()
-    return ConsultationPage(*row, may_answer)
+    return ConsultationPage(consultation, response, receipt, may_answer)
+
+
+def page_read(consultation_id: int, user_id: int | None) -> tuple:
+    return _page_query(), {"consultation_id": consultation_id, "user_id": user_id}
+
+
+def _page_objects(row) -> list:
+    found, start = [], 0
+    for model in _PAGE_MODELS:
+        columns = plain_columns(model)
+        found.append(attached_row(db.session, model, columns, row[start:start + len(columns)]))
+        start += len(columns)
+    return [*found, row[start]]
 
 
 def get_managed(consultation_id: int, user) -> Consultation:

@@ -75,6 +75,12 @@ def index():
                                        if services.can_manage(user, c)})
 
 
+def detail_reads(person_id: int) -> list[tuple]:
+    """The consultation page's own read, sent with the signed-in person's query
+    (wiring.send_with_person): the page then asks the database once."""
+    return [services.page_read(request.view_args["consultation_id"], person_id)]
+
+
 @bp.get("/<int:consultation_id>")
 def detail(consultation_id: int):
     user = _user()

@@ -35,7 +35,7 @@ FILL_MARK = re.compile("\ue000([a-z_]+)\ue001")
 PARTS = {"top": "_shell/top.html", "bottom": "_shell/bottom.html"}
 CSRF_MARK = Markup("<!--engage:csrf-->")
 UNREAD_MARK = Markup("<!--engage:unread-->")
-UNREAD_BADGE = Markup(' <span class="engage-badge">{}<span class="nhsuk-u-visually-hidden"> {}'
+UNREAD_BADGE = Markup(' <span class="engage-badge">%s<span class="nhsuk-u-visually-hidden"> %s'
                       '</span></span>')
 # The menu items that depend on roles (base shell, _shell/top.html).
 MENU_PERMISSIONS = (Permission.APPROVE_CLAIMS_AS_FINANCE, Permission.VIEW_DASHBOARD,
@@ -68,7 +68,7 @@ def page_shell(context: Context, part: str) -> Markup:
 
 def _filled(html: str, unread: int, fills: Mapping[str, object] | None = None) -> Markup:
     """The person's own sign-out token, unread badge and `fills`, put where the marks are."""
-    badge = UNREAD_BADGE.format(unread, gettext("unread")) if unread else Markup("")
+    badge = UNREAD_BADGE % (unread, gettext("unread")) if unread else Markup("")
     html = html.replace(CSRF_MARK, generate_csrf()).replace(UNREAD_MARK, badge)
     if fills:  # one pass, so a value that looks like a mark is never filled in itself
         html = FILL_MARK.sub(lambda mark: escape(fills[mark[1]]), html)

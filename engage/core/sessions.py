@@ -26,7 +26,7 @@ import time
 
 from flask import Flask, Request, current_app, g, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
-from itsdangerous import BadSignature
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from engage.core.page_cache import KeptCopies
 
@@ -40,6 +40,15 @@ class KeptCookieSessionInterface(SecureCookieSessionInterface):
 
     def __init__(self) -> None:
         self._kept: KeptCopies = KeptCopies(KEPT_COOKIES)
+        self._serializers: dict[tuple, URLSafeTimedSerializer | None] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        """Flask builds the same serializer for every request (twice when the cookie is
+        saved); it is kept for the keys it was built with."""
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        if keys not in self._serializers:
+            self._serializers[keys] = super().get_signing_serializer(app)
+        return self._serializers[keys]
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         serializer = self.get_signing_serializer(app)

@@ -22,10 +22,24 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+ENSURED_LIMIT = 4096
+
+
 class EngageFlask(Flask):
     """Flask with the request's unit of work around each view."""
 
     jinja_environment = EngageEnvironment
+
+    def ensure_sync(self, func: Callable) -> Callable:
+        """Flask asks of every hook and view, on every request, whether it is a coroutine
+        function: the answer for each function is kept."""
+        kept = self.__dict__.setdefault("_engage_sync", {})
+        found = kept.get(func)
+        if found is None:
+            found = super().ensure_sync(func)
+            if len(kept) < ENSURED_LIMIT:  # hooks and views: a fixed set, but never unbounded
+                kept[func] = found
+        return found
 
     def dispatch_request(self):
         try:

@@ -12,6 +12,11 @@ happened to be imported first. docs/development.md ("How a domain is wired") sho
   process, at a `Hook` the lower domain defines; `connect(app, signal, receiver)` is the same
   for a `Signal` (a hook whose receivers return nothing).
 - `add_command(app, command)`: a `flask engage ...` command.
+- `read_with_person(app, endpoint, **columns)`: what a page needs read in the same query as
+  the signed-in person (correlated scalar subqueries), found with `read_with_the_person(name)`;
+  `send_with_person(app, endpoint, reads)`: the plain reads a page will make, sent with the
+  person's query (one round trip on PostgreSQL) and found with `rows_sent_with_person`. Both
+  save the page a round trip to the database (decision 0022).
 - `add_template_names(app, *objects)`: names templates may use, such as a model's state enum
   (`{% if c.state == ConsultationState.OPEN %}`), so templates compare members, not strings.
 Blueprints are registered with Flask's own `app.register_blueprint`, which refuses duplicates
@@ -25,9 +30,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import Flask, current_app, g
+
+from engage.db import plain_rows
 
 EXTENSION = "engage.wiring"
+READ_WITH_PERSON = "engage_with_person"  # the key in `g` of what was read with the person
+SENT_WITH_PERSON = "engage_sent_with_person"  # ... and of the rows of reads sent with them
 
 
 class RegistrationError(RuntimeError):
@@ -103,10 +112,13 @@ class Registries:
     hooks: Registry = field(default_factory=lambda: Registry("hook"))
     commands: Registry = field(default_factory=lambda: Registry("command"))
     template_names: Registry = field(default_factory=lambda: Registry("template name"))
+    with_person: Registry = field(default_factory=lambda: Registry("read with the person"))
+    sent_with_person: Registry = field(
+        default_factory=lambda: Registry("reads sent with the person"))
 
     def all(self) -> list[Registry]:
         return [self.personal_data, self.retention_rules, self.jobs, self.hooks, self.commands,
-                self.template_names]
+                self.template_names, self.with_person, self.sent_with_person]
 
     def close(self) -> None:
         for registry in self.all():
@@ -161,6 +173,49 @@ def connect(app: Flask, signal: Signal, receiver: Callable) -> None:
 
 def add_command(app: Flask, command: click.Command) -> None:
     registries(app).commands.add(command.name, command)
+
+
+def read_with_person(app: Flask, endpoint: str, **columns: Callable[[], Any]) -> None:
+    """Have each of `columns` (a function giving a scalar subquery correlated to the person's
+    row, `User.id`) read with the signed-in person when `endpoint` is asked for."""
+    registries(app).with_person.add(endpoint, tuple(columns.items()))
+
+
+def send_with_person(app: Flask, endpoint: str, reads: Callable[[int], list[tuple]]) -> None:
+    """When `endpoint` is asked for (GET), send `reads(person_id)` (plain reads, see
+    engage.db.plain_rows, for the person the cookie names) with the person's own query. The page
+    finds their rows with `rows_sent_with_person`; if the person is not signed in after all, the
+    rows are dropped unseen."""
+    registries(app).sent_with_person.add(endpoint, reads)
+
+
+def sent_early(reads: list[tuple], rows: list[list[tuple]]) -> None:
+    """Keep the rows of reads sent with the person for this request (engage.hooks.load_user)."""
+    setattr(g, SENT_WITH_PERSON, {_read_key(read): found
+                                   for read, found in zip(reads, rows, strict=True)})
+
+
+def rows_sent_with_person(session, *reads: tuple) -> list[list[tuple]]:
+    """engage.db.plain_rows(session, *reads), except that a read sent with the person in this
+    request (the very same statement with the same parameters) gives the rows it found then,
+    once; the others are read now, together."""
+    sent = g.get(SENT_WITH_PERSON) or {}
+    early = [sent.pop(_read_key(read), None) for read in reads]
+    fresh = iter(plain_rows(session, *(read for read, rows in zip(reads, early, strict=True)
+                                       if rows is None)) if None in early else ())
+    return [next(fresh) if rows is None else rows for rows in early]
+
+
+def _read_key(read: tuple) -> tuple:
+    statement, params = read
+    return statement, tuple(sorted((params or {}).items()))
+
+
+def read_with_the_person(name: str, otherwise: Callable[[], Any]) -> Any:
+    """What the page asked to have read with the signed-in person under `name` in this
+    request (engage.hooks.load_user puts it in `g`), or `otherwise()` when it was not."""
+    found = g.get(READ_WITH_PERSON) or {}
+    return found[name] if name in found else otherwise()
 
 
 def add_template_names(app: Flask, *objects: Any) -> None:

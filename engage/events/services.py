@@ -5,9 +5,10 @@ from __future__ import annotations
 import calendar as _calendar
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import cache
+from typing import NamedTuple
 
 from flask import url_for
 from flask_babel import gettext as _
@@ -16,12 +17,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, joinedload, lazyload
 
 from engage.accounts.models import User, UserRole
-from engage.core import audit, clock
+from engage.core import audit, clock, wiring
 from engage.core.crypto import keyed_hash
 from engage.core.notify import Message, notify
 from engage.core.permissions import Permission, Role, can
 from engage.core.unit_of_work import atomic
-from engage.db import one_of, plain_columns
+from engage.db import one_of, plain_columns, plain_rows
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.events.models import (
     ACTIVE_BOOKING,
@@ -164,13 +165,15 @@ def _filter_choices_query(everything: bool, manages: bool):
     return query.where(or_(*clauses))
 
 
-def panel_filter_choices(user) -> list:
-    """The panels a person can narrow the events list to (id and name, by name): those they
-    may create events for and those they hold a place on, in one query."""
-    query = _filter_choices_query(_sees_everything(user), can(user, Permission.MANAGE_EVENTS))
-    # Plain columns: run on the connection, without the ORM's work for objects.
-    return sorted(db.session.connection().execute(query, {"user_id": user.id}),
-                  key=lambda panel: panel.name)
+class PanelChoice(NamedTuple):
+    id: int
+    name: str
+
+
+def _filter_choices_read(user_id: int, everything: bool, manages: bool) -> tuple:
+    """The panels a person can narrow the events list to (id and name): those they may create
+    events for and those they hold a place on."""
+    return _filter_choices_query(everything, manages), {"user_id": user_id}
 
 
 def _visible_clause(everything: bool, manages: bool):
@@ -236,13 +239,45 @@ def _listed_rows_query(*shape, limit: int):
             .where(*_upcoming_where(*shape)).order_by(Event.starts_at, Event.id).limit(limit))
 
 
-def listed_rows(user, filters: EventFilters, limit: int = 100) -> tuple:
+def _listed_read(user_id: int, roles_shape: tuple, filters: EventFilters, limit: int) -> tuple:
     """What the events list shows this person, as plain values (no objects are built): the
     list is kept once drawn (events/views.py), and these rows are its key."""
-    rows = db.session.connection().execute(_listed_rows_query(*_shape(user, filters),
-                                                               limit=limit),
-                                           _upcoming_params(user, filters))
-    return tuple(map(tuple, rows))
+    return (_listed_rows_query(*roles_shape, *_filters_shape(filters), limit=limit),
+            _params(user_id, filters))
+
+
+LISTED = 100  # events on the list
+
+
+def listing_reads(user_id: int, wanted: EventFilters, roles_shape: tuple = (False, False),
+                  limit: int = LISTED) -> list[tuple]:
+    """The events list's own reads (its panel choices and its rows, engage.db.plain_rows), by
+    default for someone who holds no staff role: most people. The list's page has them sent
+    with the person's own query (views.index_reads); for staff they are read again with their
+    roles (events_listing)."""
+    return [_filter_choices_read(user_id, *roles_shape),
+            _listed_read(user_id, roles_shape, wanted, limit)]
+
+
+def events_listing(user, wanted: EventFilters, limit: int = LISTED) -> EventsListing:
+    """The events list's panel choices, the filters that apply (a panel that is not among the
+    choices is left out) and the list as plain rows: the reads sent with the person when they
+    are the same (wiring.rows_sent_with_person), otherwise read together now."""
+    choices, rows = wiring.rows_sent_with_person(
+        db.session, *listing_reads(user.id, wanted, _roles_shape(user), limit))
+    choices = sorted((PanelChoice(*row) for row in choices), key=lambda panel: panel.name)
+    if wanted.panel_id is None or wanted.panel_id in {panel.id for panel in choices}:
+        return EventsListing(choices, wanted, tuple(rows))
+    applied = replace(wanted, panel_id=None)
+    [rows] = plain_rows(db.session, _listed_read(user.id, _roles_shape(user), applied, limit))
+    return EventsListing(choices, applied, tuple(rows))
+
+
+@dataclass(frozen=True)
+class EventsListing:
+    panel_choices: list[PanelChoice]  # by name
+    filters: EventFilters
+    rows: tuple  # the key of the kept list: see _listed_read
 
 
 def upcoming_events(user, filters: EventFilters | None = None, limit: int = 100) -> list[Event]:
@@ -252,8 +287,15 @@ def upcoming_events(user, filters: EventFilters | None = None, limit: int = 100)
 
 
 def _shape(user, filters: EventFilters) -> tuple:
-    return (_sees_everything(user), can(user, Permission.MANAGE_EVENTS), bool(filters.kind),
-            bool(filters.panel_id), bool(filters.mode), filters.booked_only)
+    return (*_roles_shape(user), *_filters_shape(filters))
+
+
+def _roles_shape(user) -> tuple[bool, bool]:
+    return _sees_everything(user), can(user, Permission.MANAGE_EVENTS)
+
+
+def _filters_shape(filters: EventFilters) -> tuple:
+    return bool(filters.kind), bool(filters.panel_id), bool(filters.mode), filters.booked_only
 
 
 def _upcoming_for(user, filters: EventFilters, limit: int):
@@ -261,7 +303,12 @@ def _upcoming_for(user, filters: EventFilters, limit: int):
 
 
 def _upcoming_params(user, filters: EventFilters) -> dict:
-    return {"user_id": user.id, "now": clock.now(), "kind": filters.kind,
+    return _params(user.id, filters)
+
+
+def _params(user_id: int, filters: EventFilters) -> dict:
+    # `now` to the second, so reads sent with the person (views.index_reads) match the page's.
+    return {"user_id": user_id, "now": clock.now().replace(microsecond=0), "kind": filters.kind,
             "panel_id": filters.panel_id, "mode": filters.mode}
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import astuple
 from datetime import date, datetime, time, timedelta
 
 from flask import (
@@ -61,23 +60,37 @@ def _managed(event_id: int):
 # --- calendar pages -----------------------------------------------------------------------------
 
 
+KIND_NAMES = frozenset(dict(KIND_CHOICES))
+
+
+def _wanted_filters() -> services.EventFilters:
+    """The list's filters as asked for (a panel is checked against the person's choices)."""
+    args = request.args.to_dict()
+    try:
+        panel_id = int(args.get("panel", "") or 0) or None
+    except ValueError:
+        panel_id = None
+    kind, mode = args.get("kind", ""), args.get("mode", "")
+    return services.EventFilters(
+        kind=kind if kind in KIND_NAMES else "",
+        panel_id=panel_id,
+        mode=mode if mode in (EventMode.IN_PERSON, EventMode.ONLINE) else "",
+        booked_only=args.get("booked") == "y",
+    )
+
+
+def index_reads(person_id: int) -> list[tuple]:
+    """The list's own reads for someone who holds no staff role, sent with the signed-in
+    person's query (wiring.send_with_person): the page then asks the database once."""
+    return services.listing_reads(person_id, _wanted_filters())
+
+
 @bp.route("/")
 @login_required
 def index():
     user = _user()
-    panel_choices = services.panel_filter_choices(user)
-    try:
-        panel_id = int(request.args.get("panel", "") or 0) or None
-    except ValueError:
-        panel_id = None
-    filters = services.EventFilters(
-        kind=request.args.get("kind", "") if request.args.get("kind") in dict(KIND_CHOICES)
-        else "",
-        panel_id=panel_id if panel_id in {p.id for p in panel_choices} else None,
-        mode=request.args.get("mode", "") if request.args.get("mode") in (
-            EventMode.IN_PERSON, EventMode.ONLINE) else "",
-        booked_only=request.args.get("booked") == "y",
-    )
+    listing = services.events_listing(user, _wanted_filters())
+    filters, panel_choices = listing.filters, listing.panel_choices
     can_create = services.can_create_events(user)
     registers = services.count_registers_to_complete(user)
 
@@ -89,8 +102,8 @@ def index():
     # plain rows; the events themselves are loaded only when the page is drawn.
     return page_shell.kept_page(
         "events/index.html", draw=events_and_bookings,
-        key=(astuple(filters), tuple(map(tuple, panel_choices)), can_create, registers,
-             services.listed_rows(user, filters)),
+        key=(tuple(vars(filters).values()), tuple(panel_choices), can_create, registers,
+             listing.rows),
         filters=filters, kind_choices=KIND_CHOICES, panel_choices=panel_choices,
         mode_choices=MODE_FILTER_CHOICES, can_create=can_create,
         registers_to_complete=registers)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, event, func, insert, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, create_engine, event, func, insert, literal_column, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.pool import QueuePool
 
 import engage.db as engage_db
+from engage.accounts.models import User
 from engage.core import audit, clock
 from engage.core.models import AuditEvent, Notification
-from engage.db import configure_engine, holds_work, one_of
+from engage.db import attached, configure_engine, holds_work, one_of, plain_rows
 from tests.factories import make_member
 
 
@@ -150,3 +151,107 @@ def test_a_request_that_only_read_has_nothing_to_commit_and_one_that_wrote_has(a
         audit.record("test.waiting_in_the_session")
         assert holds_work(db.session())
         db.session.rollback()
+
+
+# --- plain reads (engage.db.plain_rows, decision 0022) ------------------------------------------
+
+_NOTIFICATIONS = (select(Notification.id, Notification.created_at, Notification.title,
+                         Notification.read_at.is_(None))
+                  .where(Notification.user_id == bindparam("user_id"))
+                  .order_by(Notification.id))
+_COUNT_ALL = select(func.count()).select_from(Notification)
+
+
+def test_a_plain_read_gives_what_sqlalchemy_gives_with_its_conversions(db):
+    """Dates come back aware (SQLite stores them as text), yes-or-no values as booleans: the
+    same rows as SQLAlchemy's own execution, on both databases."""
+    member = make_member()
+    db.session.add_all([Notification(user_id=member.id, title="First"),
+                        Notification(user_id=member.id, title="Second", read_at=clock.now())])
+    db.session.commit()
+    [rows] = plain_rows(db.session, (_NOTIFICATIONS, {"user_id": member.id}))
+    expected = [tuple(row) for row in db.session.execute(_NOTIFICATIONS,
+                                                         {"user_id": member.id})]
+    assert rows == expected
+    assert [title for _, _, title, _ in rows] == ["First", "Second"]
+    assert [unread for *_, unread in rows] == [True, False]
+    assert all(created.tzinfo is not None for _, created, _, _ in rows)
+
+
+def test_several_plain_reads_come_back_in_order_and_see_unsaved_changes(db):
+    """Several reads at once (one round trip on PostgreSQL) each give their own rows; changes
+    waiting in the session are written first, as the ORM does before a query."""
+    member = make_member()
+    db.session.add(Notification(user_id=member.id, title="Not committed yet"))
+    first, second = plain_rows(db.session, (_NOTIFICATIONS, {"user_id": member.id}),
+                               (_COUNT_ALL, None))
+    assert [row[2] for row in first] == ["Not committed yet"]
+    assert second == [(1,)]
+    db.session.rollback()
+    assert plain_rows(db.session, (_COUNT_ALL, None)) == [[(0,)]]
+
+
+def test_every_plain_read_is_seen_by_the_engines_listeners(db):
+    """Query counts (tests/core/test_query_counts.py) and reading before the first write on
+    PostgreSQL rely on seeing every statement."""
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_rest) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        plain_rows(db.session, (_COUNT_ALL, None), (_NOTIFICATIONS, {"user_id": 1}))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert len(seen) == 2 and "count(*)" in seen[0] and "notifications.title" in seen[1]
+
+
+def test_a_failed_plain_read_raises_sqlalchemys_error_and_the_session_recovers(db):
+    broken = select(literal_column("no_such_column")).select_from(Notification)
+    for reads in ([(broken, None)], [(_COUNT_ALL, None), (broken, None)]):
+        with pytest.raises(DBAPIError):
+            plain_rows(db.session, *reads)
+        db.session.rollback()
+        assert plain_rows(db.session, (_COUNT_ALL, None)) == [[(0,)]]
+
+
+def test_a_plain_read_refuses_lists_expanded_at_each_execution(db):
+    expanding = select(Notification.id).where(Notification.title.in_(["a", "b"]))
+    with pytest.raises(ValueError, match="one_of"):
+        plain_rows(db.session, (expanding, None))
+
+
+def test_a_row_read_plainly_becomes_the_sessions_own_object(db):
+    """engage.db.attached: the person read with plain_rows is in the session as if the ORM had
+    loaded them; columns that were not read are read when first used, and the session's own
+    copy is given back if it already holds one."""
+    member = make_member(username="plainly-read", display_name="Plainly Read")
+    db.session.commit()
+    member_id = member.id
+    db.session.expunge_all()
+    person = attached(db.session, User, {"id": member_id, "username": "plainly-read",
+                                         "display_name": "Plainly Read"})
+    assert db.session.get(User, member_id) is person
+    assert person.password_hash  # not read above: read now, from the database
+    assert person not in db.session.dirty
+    person.display_name = "Renamed"
+    db.session.commit()
+    db.session.expunge_all()
+    assert db.session.get(User, member_id).display_name == "Renamed"
+    again = db.session.get(User, member_id)
+    assert attached(db.session, User, {"id": member_id, "display_name": "Stale"}) is again
+    assert again.display_name == "Renamed"  # what the session holds is kept
+    db.session.commit()  # which expires it: what was read fills it in, as the ORM would
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_rest) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        filled = attached(db.session, User, {"id": member_id, "display_name": "Read just now"})
+        assert filled is again and filled.display_name == "Read just now"
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert not seen

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from engage.accounts.services import issue_recovery_codes
+from engage.accounts.services import issue_recovery_codes, use_recovery_code
 from engage.core.notify import Message, notify
 from engage.core.permissions import Role
 from engage.extensions import db
@@ -92,6 +92,20 @@ def test_the_kept_account_page_shows_each_person_their_own_details(app):
     response = second_visitor.client.post("/account/sign-out-everywhere",
                                           data={"csrf_token": FORM_TOKEN.search(second_page)[1]})
     assert response.status_code == 302  # the kept page's form works with the filled-in token
+
+
+def test_the_account_page_counts_recovery_codes_afresh_on_every_visit(app, db):
+    """The count is read with the person (wiring.read_with_person) on every visit, so a code
+    used elsewhere (a password reset on another device) shows at once."""
+    person = make_member(username="counting-person")
+    codes = issue_recovery_codes(person)
+    db.session.commit()
+    visitor = signed_in(app, person)
+    assert int(RECOVERY_LEFT.search(account_page(visitor))[1]) == len(codes)
+    assert use_recovery_code(person, codes[0])
+    db.session.commit()
+    page = visitor.get("/account").get_data(as_text=True)
+    assert int(RECOVERY_LEFT.search(page)[1]) == len(codes) - 1
 
 
 def test_the_kept_account_page_follows_each_persons_settings(app, db):

@@ -115,11 +115,12 @@ def test_signed_in_home_is_one_query_for_person_roles_and_messages(app, db, demo
     assert queries(db, member, "/") == 1
 
 
-def test_account_page_asks_two_questions(app, db, demo):
+def test_account_page_asks_one_question(app, db, demo):
+    """The count of unused recovery codes is read with the person (wiring.read_with_person)."""
     member = signed_in(app, db, "demo-member")
-    assert queries(db, member, "/account") == 2
+    assert queries(db, member, "/account") == 1
     more_for_member(db)
-    assert queries(db, member, "/account") == 2
+    assert queries(db, member, "/account") == 1
 
 
 def test_events_page_asks_four_questions_then_three_while_its_list_is_unchanged(app, db,

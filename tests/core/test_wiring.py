@@ -8,14 +8,21 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from flask import g
+from sqlalchemy import bindparam, delete, event, func, select
 
 import engage
 from engage import DOMAINS
+from engage.accounts.models import UserSession
 from engage.core import wiring
+from engage.core.models import Notification
 from engage.core.wiring import RegistrationError, registries
 from engage.dashboard.sections import DASHBOARD_SECTIONS
 from engage.events.signals import register_finalised
 from tests.conftest import make_app
+from tests.core.test_staff_queues import signed_in
+from tests.factories import make_member
+from tests.factories_consultations import make_consultation
 
 ENGAGE_DIR = Path(engage.__file__).parent
 
@@ -88,3 +95,48 @@ def test_signals_reach_only_the_receivers_of_the_app_that_sends_them():
     with listening.app_context():
         something_happened.send("from this app")
     assert heard == ["from this app"]
+
+
+def test_reads_sent_with_the_person_are_used_once_and_only_when_they_are_the_same(app, db):
+    """wiring.rows_sent_with_person: rows read early serve the very same statement with the same
+    parameters, once; a read that differs (a guess that was wrong) is read there and then."""
+    statement = select(func.count()).select_from(Notification).where(
+        Notification.user_id == bindparam("user_id"))
+    member = make_member()
+    db.session.add(Notification(user_id=member.id, title="Waiting"))
+    db.session.commit()
+    with app.test_request_context("/"):
+        wiring.sent_early([(statement, {"user_id": member.id})], [[(41,)]])
+        assert wiring.rows_sent_with_person(db.session, (statement, {"user_id": 0})) == [[(0,)]]
+        assert wiring.rows_sent_with_person(
+            db.session, (statement, {"user_id": member.id})) == [[(41,)]]  # read early
+        assert wiring.rows_sent_with_person(
+            db.session, (statement, {"user_id": member.id})) == [[(1,)]]  # once: now afresh
+
+
+def test_the_pages_reads_go_with_the_person_only_for_someone_still_signed_in(app, db):
+    """The consultation page's read is sent with the person's query; when the cookie's
+    server-side session has ended, nothing read early is kept for the page."""
+    member = make_member()
+    consultation = make_consultation()
+    visitor = signed_in(app, member)
+    path = f"/consultations/{consultation.id}"
+    visitor.get(path)  # may show the message from signing in: drawn, not kept
+    visitor.get(path)  # kept
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_rest) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert visitor.get(path).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert len(seen) == 2 and "FROM users" in seen[0] and "FROM consultations" in seen[1]
+    db.session.execute(delete(UserSession).where(UserSession.user_id == member.id))
+    db.session.commit()
+    with app.test_request_context(path):
+        response = visitor.client.get(path)
+        assert not g.get(wiring.SENT_WITH_PERSON)
+    assert "Sign out" not in response.get_data(as_text=True)
