@@ -22,7 +22,7 @@ from engage.accounts.models import (
     UserSession,
 )
 from engage.accounts.passwords import burn_time, hash_password, password_problem, verify_password
-from engage.core import audit, clock
+from engage.core import audit, clock, wiring
 from engage.core.crypto import keyed_hash
 from engage.core.notify import Message, notify, queue_email
 from engage.core.permissions import ROLE_LABELS, Role
@@ -130,24 +130,32 @@ def _claim(recovery_code: RecoveryCode) -> bool:
     return True
 
 
-UNUSED_RECOVERY_CODES = (select(func.count()).select_from(RecoveryCode)
-                         .where(RecoveryCode.user_id == bindparam("user_id"),
-                                RecoveryCode.used_at.is_(None)))
+def _unused_codes(owner_id):
+    return (select(func.count()).select_from(RecoveryCode)
+            .where(RecoveryCode.user_id == owner_id, RecoveryCode.used_at.is_(None)))
+
+
+UNUSED_RECOVERY_CODES = _unused_codes(bindparam("user_id"))
 
 
 def unused_recovery_codes_column():
     """The same count as a scalar subquery of the person's row: the account page has it read
     with the signed-in person (wiring.read_with_person), in the same query."""
-    return (select(func.count()).select_from(RecoveryCode)
-            .where(RecoveryCode.user_id == User.id, RecoveryCode.used_at.is_(None))
-            .correlate(User).scalar_subquery())
+    return _unused_codes(User.id).correlate(User).scalar_subquery()
 
 
 def unused_recovery_code_count(user: User) -> int:
-    """Counted by the database (the account page asks on every visit), on the connection:
-    a plain count needs none of the ORM's work for objects."""
+    """Counted by the database, on the connection: a plain count needs none of the ORM's work
+    for objects."""
     return db.session.connection().execute(UNUSED_RECOVERY_CODES,
                                            {"user_id": user.id}).scalar_one()
+
+
+def own_recovery_codes_left(user: User) -> int:
+    """For the signed-in person's own account page: the count read with them in this request
+    (init_app registers it with wiring.read_with_person), else counted now."""
+    return wiring.read_with_the_person("recovery_left",
+                                       lambda: unused_recovery_code_count(user))
 
 
 @atomic

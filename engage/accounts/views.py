@@ -34,7 +34,7 @@ from engage.accounts.forms import (
     SignInForm,
 )
 from engage.accounts.models import User
-from engage.core import clock, notify, page_shell, wiring
+from engage.core import clock, notify, page_shell
 from engage.core.permissions import Permission, can
 from engage.core.personal_data import closure_preview
 from engage.core.ratelimit import account_key, address_key, allowance_left
@@ -249,8 +249,7 @@ def account():
     return page_shell.kept_page(
         "accounts/account.html", key=tuple(facts.values()), **facts,
         fills={"display_name": user.display_name, "username": user.username,
-               "recovery_left": wiring.read_with_the_person(
-                   "recovery_left", lambda: services.unused_recovery_code_count(user))},
+               "recovery_left": services.own_recovery_codes_left(user)},
     )
 
 

@@ -307,3 +307,19 @@ def test_the_kept_events_list_shows_every_change_at_once(app, browser_like):
     book(person, renamed)
     db.session.commit()
     assert "You have a place" in _text(browser_like.get("/events/"))
+
+
+def test_a_panel_filter_the_person_cannot_use_shows_the_whole_list(app, browser_like):
+    """events_listing: a panel that is not among the person's choices (another panel's, or a
+    typed number) is left out of the filters, and the list is read again without it."""
+    organiser = make_staff(Role.PROGRAMME_LEAD)
+    make_event(title="Open drop-in", starts_in=timedelta(days=3), organiser=organiser)
+    elsewhere = make_panel()
+    make_event(title="Panel only meeting", starts_in=timedelta(days=4), panel=elsewhere,
+               organiser=organiser)
+    db.session.commit()
+    _signed_in(browser_like, make_member())
+    browser_like.get("/events/")
+    for panel in (elsewhere.id, 987654):
+        page = _text(browser_like.get(f"/events/?panel={panel}"))
+        assert "Open drop-in" in page and "Panel only meeting" not in page
