@@ -6,8 +6,9 @@
 For each database (SQLite, then PostgreSQL) it starts Engage with the production configuration
 (bench/bench_config.py) under gunicorn (2 sync workers), and a bare Flask "hello" app
 (bench/hello_app.py) with the same gunicorn settings. It loads each page of the table below
-with wrk (20 connections) for a few seconds, round after round (3 rounds), the bare app first
-in every round, so a busy machine slows both sides alike. It prints each page's requests per
+with wrk (20 connections) for a few seconds, round after round (3 rounds), with the bare app
+loaded before each page and after it, so a busy machine slows both sides alike: each page is
+compared with the mean of the two bare runs around it. It prints each page's requests per
 second as a ratio to bare Flask and its 95th percentile latency, against the targets, as "pass"
 or "short".
 
@@ -306,6 +307,11 @@ def build_dashboard() -> None:
 class SQLiteStore:
     name = "sqlite"
 
+    def settle(self) -> None:
+        """The copies just made are written out before the pages are measured, not by the
+        kernel while they are."""
+        os.sync()
+
     def __init__(self, rebuild: bool) -> None:
         self.rebuild = rebuild
         CACHE_DIR.mkdir(parents=True, exist_ok=True)
@@ -368,8 +374,22 @@ class PostgresStore:
             self._sql(f'ALTER DATABASE "{partial}" RENAME TO "{cached}"')
         run = f"{base}run"
         self._sql(f'DROP DATABASE IF EXISTS "{run}" WITH (FORCE)')
-        self._sql(f'CREATE DATABASE "{run}" TEMPLATE "{cached}"')
+        # PostgreSQL 15 copies a template through the write-ahead log by default: for the log's
+        # data set that is gigabytes of WAL, checkpointed while the pages are being measured.
+        # Copying the files writes no WAL (and checkpoints before and after).
+        strategy = " STRATEGY FILE_COPY" if self._version() >= 150000 else ""
+        self._sql(f'CREATE DATABASE "{run}" TEMPLATE "{cached}"{strategy}')
         return self.url.set(database=run).render_as_string(hide_password=False)
+
+    def _version(self) -> int:
+        with self.admin.connect() as connection:
+            return int(connection.exec_driver_sql("SHOW server_version_num").scalar())
+
+    def settle(self) -> None:
+        """Everything the copies wrote is on disk before the pages are measured, not written
+        out by the database or the kernel while they are."""
+        self._sql("CHECKPOINT")
+        os.sync()
 
 
 # --- servers and load ----------------------------------------------------------------------
@@ -507,6 +527,7 @@ def consultation_path(url: str) -> str:
 def run_backend(store, pages: list[Page], args: argparse.Namespace, script: Path) -> list:
     datasets = sorted({page.dataset for page in pages})
     urls = {dataset: store.prepare(dataset) for dataset in datasets}
+    store.settle()
     instance = Path(tempfile.mkdtemp(prefix="engage-bench-instance-"))
     servers = {dataset: engage_server(urls[dataset], instance) for dataset in datasets}
     hello = hello_server()
@@ -531,11 +552,13 @@ def run_backend(store, pages: list[Page], args: argparse.Namespace, script: Path
             connections = 1 if page.server_ms else args.connections
             wrk(base + path, connections, 1, cookie, script)  # warm-up
             targets.append((page, base + path, cookie, connections))
-        results: dict[str, list[tuple[Load, Load]]] = {page.label: [] for page in pages}
+        results: dict[str, list[tuple[Load, float]]] = {page.label: [] for page in pages}
         for round_number in range(1, args.rounds + 1):
-            bare = wrk(hello.base + "/", args.connections, args.duration, None, script)
-            print(f"  round {round_number}: bare Flask {bare.rps:,.0f} requests/s "
-                  f"(load average {os.getloadavg()[0]:.2f})", flush=True)
+            # Bare Flask is loaded before every page and once more after the last: each page
+            # is compared with the mean of the bare runs on either side of it, so a machine
+            # that speeds up or slows down during a round moves both sides of each ratio.
+            before = wrk(hello.base + "/", args.connections, args.duration, None, script)
+            bares = [before.rps]
             for page, url, cookie, connections in targets:
                 load = wrk(url, connections, args.duration, cookie, script)
                 if load.errors:
@@ -543,7 +566,12 @@ def run_backend(store, pages: list[Page], args: argparse.Namespace, script: Path
                                      f"error")
                 if load.timeouts:
                     print(f"  {page.label}: {load.timeouts} requests timed out", flush=True)
-                results[page.label].append((load, bare))
+                after = wrk(hello.base + "/", args.connections, args.duration, None, script)
+                bares.append(after.rps)
+                results[page.label].append((load, (before.rps + after.rps) / 2))
+                before = after
+            print(f"  round {round_number}: bare Flask {min(bares):,.0f} to {max(bares):,.0f} "
+                  f"requests/s (load average {os.getloadavg()[0]:.2f})", flush=True)
         return [(page, results[page.label]) for page in pages]
     finally:
         hello.stop()
@@ -564,7 +592,7 @@ def report(backend: str, rows: list) -> None:
           f"{'p95 ms':>8}{'target':>8}{'':>7}")
     for page, runs in rows:
         rps = statistics.median(load.rps for load, _ in runs)
-        ratio = statistics.median(load.rps / bare.rps for load, bare in runs)
+        ratio = statistics.median(load.rps / bare for load, bare in runs)
         p95 = statistics.median(load.p95_ms for load, _ in runs)
         if page.server_ms:
             server = statistics.median(load.p50_ms for load, _ in runs)

@@ -6,6 +6,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache, lru_cache, partial
@@ -23,7 +24,7 @@ from sqlalchemy import (
     literal_column,
 )
 from sqlalchemy.engine import Compiled
-from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, scoped_session
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.types import TypeDecorator
@@ -220,7 +221,25 @@ def holds_work(session) -> bool:
     SQLite, nor on PostgreSQL in a GET request: see `read_before_first_write`)."""
     if session.new or session.dirty or session.deleted:
         return True
-    return session.get_transaction() is not None and _in_transaction(session.connection())
+    connection = session.info.get(_SESSION_CONNECTION)
+    return connection is not None and _in_transaction(connection)
+
+
+# The connection a session's transaction holds, kept in session.info while it does: so a
+# request can ask whether anything is open without taking a connection from the pool to find
+# out (see `holds_work`, and `plain_rows`, which reads on a connection of its own until then).
+_SESSION_CONNECTION = "engage_connection"
+
+
+@event.listens_for(Session, "after_begin")
+def _note_connection(session, transaction, connection) -> None:
+    session.info[_SESSION_CONNECTION] = connection
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_connection(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_SESSION_CONNECTION, None)
 
 
 def configure_sqlite(engine: Engine) -> None:
@@ -331,9 +350,34 @@ def plain_rows(session: Session, *reads: tuple[object, dict | None]) -> list[lis
     ORM, changes waiting in the session are flushed first, so the reads see them; the
     engine's before_cursor_execute listeners still see every statement (decision 0022).
     """
+    if isinstance(session, scoped_session):
+        session = session()
     if session.autoflush and (session.new or session.dirty or session.deleted):
         session.flush()
-    connection = session.connection()
+    if session.get_transaction() is not None:
+        return _plain_rows_on(session.connection(), reads)
+    # Nothing begun: the reads see what any new transaction would, so they take a connection
+    # from the pool for themselves (on PostgreSQL in autocommit mode: no BEGIN, no ROLLBACK),
+    # and the session stays unbegun, as it was.
+    with session.get_bind().connect() as connection, _autocommit(connection):
+        return _plain_rows_on(connection, reads)
+
+
+@contextmanager
+def _autocommit(connection):
+    driver = connection.connection.driver_connection
+    if connection.dialect.name != "postgresql" or driver.autocommit:
+        yield
+        return
+    driver.autocommit = True
+    try:
+        yield
+    finally:
+        if not driver.closed and not connection.invalidated:
+            driver.autocommit = False
+
+
+def _plain_rows_on(connection, reads) -> list[list[tuple]]:
     dialect = connection.dialect
     driver = connection.connection.driver_connection
     jobs = []

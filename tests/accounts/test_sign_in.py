@@ -76,6 +76,24 @@ def test_session_rotates_at_sign_in(db, browser_like):
         assert session.get("sid")
 
 
+def test_the_session_cookie_holds_no_trace_of_the_persons_address_or_browser(db,
+                                                                            browser_like):
+    """Flask-Login would put a hash of the client's IP address and browser in the cookie
+    (engage.extensions.FingerprintFreeLoginManager); the person stays signed in without it,
+    from another address too."""
+    user = make_member()
+    db.session.commit()
+    sign_in(browser_like, user)
+    with browser_like.client.session_transaction() as session:
+        assert session.get("sid")
+        assert not session.get("_id")
+    moved = browser_like.client.get("/account", environ_base={"REMOTE_ADDR": "192.0.2.7"},
+                                    headers={"User-Agent": "Another browser"})
+    assert moved.status_code == 200 and "Sign out" in moved.get_data(as_text=True)
+    with browser_like.client.session_transaction() as session:
+        assert not session.get("_id")
+
+
 def test_member_session_expires_when_idle(app, db, browser_like):
     user = make_member()
     db.session.commit()

@@ -95,6 +95,8 @@ def test_write_find_link_submit_send_back_and_approve_with_the_keyboard(live_ser
     tab_to_field(page, "words")
     page.keyboard.type("support numbers")
     page.keyboard.press("Enter")
+    # The newest feedback is listed before any search: wait for the search's own page.
+    expect(page.get_by_role("status").filter(has_text="found")).to_be_visible()
     results = page.locator("#feedback-choices")
     expect(results).to_contain_text("It would help to have the support numbers at the top")
     assert_accessible(page, "entry page with feedback found by searching")

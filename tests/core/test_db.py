@@ -207,6 +207,32 @@ def test_every_plain_read_is_seen_by_the_engines_listeners(db):
     assert len(seen) == 2 and "count(*)" in seen[0] and "notifications.title" in seen[1]
 
 
+def test_a_plain_read_first_in_a_request_holds_nothing_open_afterwards(app, db):
+    """A read before the session has begun anything (the person, at the start of every
+    signed-in request) takes a connection for itself and gives it back at once: the session
+    stays unbegun, so the request's end neither commits nor takes a connection to ask whether
+    it should. A read after a write is on the writing connection and sees the change."""
+    member = make_member(username="read-first")
+    db.session.commit()
+    member_id = member.id
+    db.session.close()
+    pool = db.engine.pool
+    with app.test_request_context("/", method="GET"):
+        [rows] = plain_rows(db.session, (_COUNT_ALL, None))
+        assert rows == [(0,)]
+        assert db.session().get_transaction() is None
+        attached(db.session, User, {"id": member_id, "username": "read-first"})
+        assert not holds_work(db.session())
+        if db.engine.dialect.name == "postgresql":  # SQLite's single in-memory connection stays
+            assert pool.checkedout() == 0
+        db.session.execute(insert(Notification).values(user_id=member_id, title="Written"))
+        assert plain_rows(db.session, (_NOTIFICATIONS, {"user_id": member_id}))[0][0][2] == \
+            "Written"
+        assert holds_work(db.session())
+        db.session.rollback()
+    assert plain_rows(db.session, (_COUNT_ALL, None)) == [[(0,)]]
+
+
 def test_a_failed_plain_read_raises_sqlalchemys_error_and_the_session_recovers(db):
     broken = select(literal_column("no_such_column")).select_from(Notification)
     for reads in ([(broken, None)], [(_COUNT_ALL, None), (broken, None)]):
