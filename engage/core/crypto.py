@@ -25,6 +25,7 @@ import binascii
 import hashlib
 import hmac
 import os
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -162,5 +163,12 @@ def decrypt_bytes(token: bytes) -> bytes:
 
 def keyed_hash(purpose: str, value: str) -> str:
     """A fast keyed hash (HMAC-SHA256) for high-entropy secrets such as tokens and codes."""
-    key = hashlib.sha256(f"{purpose}:{current_app.config['SECRET_KEY']}".encode()).digest()
-    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+    key = _purpose_key(purpose, current_app.config["SECRET_KEY"])
+    return hmac.digest(key, value.encode("utf-8"), "sha256").hex()
+
+
+@lru_cache(maxsize=64)
+def _purpose_key(purpose: str, secret: str) -> bytes:
+    """The key for one purpose, worked out once per secret (the session cookie's is needed on
+    every signed-in request)."""
+    return hashlib.sha256(f"{purpose}:{secret}".encode()).digest()

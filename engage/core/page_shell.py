@@ -68,11 +68,27 @@ def page_shell(context: Context, part: str) -> Markup:
 
 def _filled(html: str, unread: int, fills: Mapping[str, object] | None = None) -> Markup:
     """The person's own sign-out token, unread badge and `fills`, put where the marks are."""
-    badge = UNREAD_BADGE % (unread, gettext("unread")) if unread else Markup("")
-    html = html.replace(CSRF_MARK, generate_csrf()).replace(UNREAD_MARK, badge)
+    html = html.replace(CSRF_MARK, generate_csrf()).replace(UNREAD_MARK, _badge(unread))
     if fills:  # one pass, so a value that looks like a mark is never filled in itself
         html = FILL_MARK.sub(lambda mark: escape(fills[mark[1]]), html)
     return Markup(html)  # noqa: S704  # nosec B704 - our own kept template, filled with escaped values
+
+
+_BADGES: dict[tuple[str, int], Markup] = {}
+
+
+def _badge(unread: int) -> Markup:
+    """The unread badge for a count, drawn once per language and count: translating its
+    word cost more than the rest of putting the person's own values into a kept page."""
+    if not unread:
+        return Markup("")
+    key = (str(get_locale()), unread)
+    badge = _BADGES.get(key)
+    if badge is None:
+        if len(_BADGES) >= KEPT_LIMIT:
+            _BADGES.clear()
+        badge = _BADGES[key] = UNREAD_BADGE % (unread, gettext("unread"))
+    return badge
 
 
 class Fill:
@@ -103,7 +119,9 @@ def kept_page(template: str, *, key: tuple = (), fills: Mapping[str, object] | N
     `draw`, when given, returns more of the template's context and is only called when the page
     is drawn: a page whose `key` already holds everything it shows (the rows it lists, read
     lightly) loads the heavier objects the template needs only then."""
-    user = current_user._get_current_object() if current_user.is_authenticated else None
+    user = current_user._get_current_object()  # the person, once, not through the proxy
+    if not user.is_authenticated:
+        user = None
     app = current_app
     if (user is None or user.is_staff or "_flashes" in session or app.debug
             or app.jinja_env.auto_reload):

@@ -23,12 +23,16 @@ UNREAD = re.compile(r'Messages <span class="engage-badge">(\d+)<span class="nhsu
 
 def test_each_member_sees_their_own_unread_count_on_the_kept_menu(app):
     busy, quiet = make_member(username="busy-member"), make_member(username="quiet-member")
+    other = make_member(username="other-member")
     for number in range(3):
         notify(busy, Message(f"Update {number}", "Something changed."))
+    notify(other, Message("One update", "Something changed."))
     busy_page = signed_in(app, busy).get("/").get_data(as_text=True)
     quiet_page = signed_in(app, quiet).get("/").get_data(as_text=True)
+    other_page = signed_in(app, other).get("/account").get_data(as_text=True)
     assert UNREAD.search(busy_page)[1] == "3"
     assert UNREAD.search(quiet_page) is None
+    assert UNREAD.search(other_page)[1] == "1"  # each count's badge, not the last one drawn
     assert "Messages</a>" in quiet_page
     assert "<!--engage:" not in busy_page + quiet_page
 
