@@ -12,7 +12,17 @@ from typing import NamedTuple
 
 from flask import url_for
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, exists, func, or_, select, update
+from sqlalchemy import (
+    String,
+    bindparam,
+    cast,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, joinedload, lazyload
 
@@ -145,9 +155,9 @@ def _sees_everything(user) -> bool:
     return can(user, Permission.MANAGE_EVENTS) and user.has_role(Role.PROGRAMME_LEAD)
 
 
-def _holds_place_in():
+def _holds_place_in(person=USER_ID):
     return select(PanelMembership.panel_id).where(
-        PanelMembership.user_id == USER_ID, one_of(PanelMembership.state, PLACE_HOLDING_STATES))
+        PanelMembership.user_id == person, one_of(PanelMembership.state, PLACE_HOLDING_STATES))
 
 
 def _staffs():
@@ -168,6 +178,33 @@ def _filter_choices_query(everything: bool, manages: bool):
 class PanelChoice(NamedTuple):
     id: int
     name: str
+
+
+# The panels someone with no staff role may narrow the events list to, read with the person
+# (wiring.read_with_person, registered in events/__init__.py) as one text column: each panel as
+# "<id>:<length of its name>:<name>", run together, so any name comes back whole.
+MEMBER_FILTER_CHOICES = "event_filter_choices"
+_NOT_READ = object()
+
+
+def member_filter_choices_column():
+    entry = (cast(Panel.id, String) + ":" + cast(func.length(Panel.name), String) + ":"
+             + Panel.name)
+    return (select(func.aggregate_strings(entry, literal_column("''")))
+            .where(Panel.id.in_(_holds_place_in(User.id)))
+            .correlate(User).scalar_subquery())
+
+
+def _parsed_choices(text: str | None) -> list[tuple[int, str]]:
+    found, at = [], 0
+    while text and at < len(text):
+        id_end = text.index(":", at)
+        size_end = text.index(":", id_end + 1)
+        start = size_end + 1
+        end = start + int(text[id_end + 1:size_end])
+        found.append((int(text[at:id_end]), text[start:end]))
+        at = end
+    return found
 
 
 def _filter_choices_read(user_id: int, everything: bool, manages: bool) -> tuple:
@@ -243,27 +280,38 @@ def _listed_read(user_id: int, roles_shape: tuple, filters: EventFilters, limit:
 LISTED = 100  # events on the list
 
 
-def listing_reads(user_id: int, wanted: EventFilters, roles_shape: tuple = (False, False),
+MEMBER_SHAPE = (False, False)  # holds no staff role: most people
+
+
+def listing_reads(user_id: int, wanted: EventFilters, roles_shape: tuple = MEMBER_SHAPE,
                   limit: int = LISTED) -> list[tuple]:
-    """The events list's own reads (its panel choices and its rows, engage.db.plain_rows), by
-    default for someone who holds no staff role: most people. The list's page has them sent
-    with the person's own query (views.index_reads); for staff they are read again with their
-    roles (events_listing)."""
-    return [_filter_choices_read(user_id, *roles_shape),
-            _listed_read(user_id, roles_shape, wanted, limit)]
+    """The events list's own read (its rows, engage.db.plain_rows), by default for someone who
+    holds no staff role. The list's page has it sent with the person's own query
+    (views.index_reads), and their panel choices read in it (MEMBER_FILTER_CHOICES); for staff
+    both are read again with their roles (events_listing)."""
+    return [_listed_read(user_id, roles_shape, wanted, limit)]
 
 
 def events_listing(user, wanted: EventFilters, limit: int = LISTED) -> EventsListing:
     """The events list's panel choices, the filters that apply (a panel that is not among the
-    choices is left out) and the list as plain rows: the reads sent with the person when they
-    are the same (wiring.rows_sent_with_person), otherwise read together now."""
-    choices, rows = wiring.rows_sent_with_person(
-        db.session, *listing_reads(user.id, wanted, _roles_shape(user), limit))
+    choices is left out) and the list as plain rows: what was read with the person when it is
+    the same (wiring.read_with_the_person, wiring.rows_sent_with_person), otherwise read
+    together now."""
+    shape = _roles_shape(user)
+    reads = listing_reads(user.id, wanted, shape, limit)
+    read_early = (wiring.read_with_the_person(MEMBER_FILTER_CHOICES, lambda: _NOT_READ)
+                  if shape == MEMBER_SHAPE else _NOT_READ)
+    if read_early is _NOT_READ:
+        choices, rows = wiring.rows_sent_with_person(
+            db.session, _filter_choices_read(user.id, *shape), *reads)
+    else:
+        choices, [rows] = _parsed_choices(read_early), wiring.rows_sent_with_person(
+            db.session, *reads)
     choices = sorted((PanelChoice(*row) for row in choices), key=lambda panel: panel.name)
     if wanted.panel_id is None or wanted.panel_id in {panel.id for panel in choices}:
         return EventsListing(choices, wanted, tuple(rows))
     applied = replace(wanted, panel_id=None)
-    [rows] = plain_rows(db.session, _listed_read(user.id, _roles_shape(user), applied, limit))
+    [rows] = plain_rows(db.session, _listed_read(user.id, shape, applied, limit))
     return EventsListing(choices, applied, tuple(rows))
 
 

@@ -13,8 +13,10 @@ from engage.core.permissions import Role
 from engage.events import services
 from engage.events.models import AttendanceRecord, Booking, Event, Register
 from engage.extensions import db
+from engage.panels.models import MembershipState
 from tests.factories import make_member, make_staff, sign_in
 from tests.factories_events import book, make_event, make_panel
+from tests.factories_panels import make_membership
 
 
 def _signed_in(browser_like, user):
@@ -323,3 +325,32 @@ def test_a_panel_filter_the_person_cannot_use_shows_the_whole_list(app, browser_
     for panel in (elsewhere.id, 987654):
         page = _text(browser_like.get(f"/events/?panel={panel}"))
         assert "Open drop-in" in page and "Panel only meeting" not in page
+
+
+def test_the_panel_filter_lists_each_of_the_persons_panels_by_its_whole_name(app,
+                                                                            browser_like):
+    """A member's panel choices are read with them as one text column
+    (services.member_filter_choices_column): names with colons, digits and letters beyond
+    ASCII come back whole, a panel they left is not offered, and choosing one filters the
+    list."""
+    organiser = make_staff(Role.PROGRAMME_LEAD)
+    person = make_member()
+    names = ("Voices: 12:3 group", "Café für Überlebende", "A")
+    panels = [make_panel(members=[person]) for _ in names]
+    for panel, name in zip(panels, names, strict=True):
+        panel.name = name
+    left = make_panel()
+    left.name = "Panel they left"
+    make_membership(left, person, state=MembershipState.LEFT)
+    make_event(title="Café meeting", starts_in=timedelta(days=3), panel=panels[1],
+               organiser=organiser)
+    make_event(title="Voices meeting", starts_in=timedelta(days=4), panel=panels[0],
+               organiser=organiser)
+    db.session.commit()
+    _signed_in(browser_like, person)
+    page = browser_like.get("/events/").get_data(as_text=True)
+    offered = re.findall(r'<option value="(\d+)"[^>]*>([^<]+)</option>', page)
+    assert offered == sorted(((str(panel.id), name) for panel, name
+                              in zip(panels, names, strict=True)), key=lambda pair: pair[1])
+    chosen = _text(browser_like.get(f"/events/?panel={panels[1].id}"))
+    assert "Café meeting" in chosen and "Voices meeting" not in chosen
