@@ -168,7 +168,6 @@ def _init_extensions(app: Flask) -> None:
                                                 Locale.parse(app.config["BABEL_DEFAULT_LOCALE"])))
     _install_request_gettext(app)
     login_manager.init_app(app)
-    login_manager.session_protection = None  # no IP/browser fingerprint (engage.extensions)
     login_manager.login_view = "accounts.sign_in"
     login_manager.login_message = "Please sign in to see that page."
     login_manager.login_message_category = "info"

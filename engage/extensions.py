@@ -25,6 +25,7 @@ class FingerprintFreeLoginManager(LoginManager):
 
     def __init__(self) -> None:
         super().__init__()
+        self.session_protection = None  # a copied cookie is ended server-side instead
         self._session_identifier_generator = str  # str() is "": no address, no browser
 
 

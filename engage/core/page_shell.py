@@ -28,6 +28,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
+from engage.core.page_cache import KeptCopies
 from engage.core.permissions import Permission, can
 
 KEPT_LIMIT = 512  # kept pages per process; the keys carry small facts, but never grow unbounded
@@ -74,7 +75,7 @@ def _filled(html: str, unread: int, fills: Mapping[str, object] | None = None) -
     return Markup(html)  # noqa: S704  # nosec B704 - our own kept template, filled with escaped values
 
 
-_BADGES: dict[tuple[str, int], Markup] = {}
+_BADGES: KeptCopies[Markup] = KeptCopies(KEPT_LIMIT)
 
 
 def _badge(unread: int) -> Markup:
@@ -85,9 +86,8 @@ def _badge(unread: int) -> Markup:
     key = (str(get_locale()), unread)
     badge = _BADGES.get(key)
     if badge is None:
-        if len(_BADGES) >= KEPT_LIMIT:
-            _BADGES.clear()
-        badge = _BADGES[key] = UNREAD_BADGE % (unread, gettext("unread"))
+        badge = UNREAD_BADGE % (unread, gettext("unread"))
+        _BADGES.put(key, badge)
     return badge
 
 
