@@ -307,14 +307,14 @@ def build_dashboard() -> None:
 class SQLiteStore:
     name = "sqlite"
 
+    def __init__(self, rebuild: bool) -> None:
+        self.rebuild = rebuild
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+
     def settle(self) -> None:
         """The copies just made are written out before the pages are measured, not by the
         kernel while they are."""
         os.sync()
-
-    def __init__(self, rebuild: bool) -> None:
-        self.rebuild = rebuild
-        CACHE_DIR.mkdir(parents=True, exist_ok=True)
 
     def prepare(self, dataset: str) -> str:
         cached = CACHE_DIR / f"{dataset}-{data_key(dataset)}.sqlite3"
