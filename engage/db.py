@@ -20,13 +20,18 @@ from sqlalchemy import (
     Text,
     event,
     exc,
+    func,
     inspect,
     literal_column,
+    select,
+    true,
 )
 from sqlalchemy.engine import Compiled
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, scoped_session
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -122,6 +127,58 @@ def one_of(column, values: Iterable[str]):
     if not words or not all(_PLAIN_WORD.fullmatch(word) for word in words):
         raise ValueError(f"one_of() takes fixed plain words, not {words!r}")
     return column.in_([literal_column(f"'{word}'") for word in words])
+
+
+class json_row(FunctionElement[str]):
+    """Its arguments' values as the text of one JSON array: `json_build_array(...)::text` on
+    PostgreSQL, `json_array(...)` on SQLite. Each value is written whole and quoted where it
+    is text, so two rows give the same text only if their values are the same."""
+
+    type = Text()
+    inherit_cache = True
+    name = "json_row"
+
+
+@compiles(json_row, "postgresql")
+def _json_row_on_postgresql(element, compiler, **kw) -> str:
+    return f"json_build_array({compiler.process(element.clauses, **kw)})::text"
+
+
+@compiles(json_row)
+def _json_row(element, compiler, **kw) -> str:
+    return f"json_array({compiler.process(element.clauses, **kw)})"
+
+
+def rows_as_text(query):
+    """A read that finds one row of one text column: every row `query` finds, in its order, as
+    a JSON array each (json_row), joined with commas; NULL when it finds none. Equal texts
+    mean equal rows, so the text can key a kept page that lists them, and being one row it can
+    be read within the person's own query (wiring.send_with_person)."""
+    found = query.with_only_columns(json_row(*query.selected_columns).label("row")).subquery()
+    return select(func.aggregate_strings(found.c.row, literal_column("','")))
+
+
+def with_one_row_reads(query, statements: tuple):
+    """`query` with each of `statements` (reads that find one row at most) joined to it, so
+    one query finds both: their columns follow `query`'s own, each read's with a flag after
+    them that is NULL when it found no row. `one_row_reads` takes them apart again."""
+    first = query.columns_clause_froms[0]
+    for statement in statements:
+        found = statement.add_columns(literal_column("1").label("engage_found")).subquery()
+        query = query.outerjoin_from(first, found, true()).add_columns(*found.c)
+    return query
+
+
+def one_row_reads(values: tuple, statements: tuple) -> list[list[tuple]]:
+    """The rows each of `statements` found (none, or one) from the values that follow a
+    query's own in a row of `with_one_row_reads(query, statements)`."""
+    found, at = [], 0
+    for statement in statements:
+        width = len(statement.selected_columns)
+        row, flag = values[at:at + width], values[at + width]
+        found.append([] if flag is None else [tuple(row)])
+        at += width + 1
+    return found
 
 
 # A connection that waited in the pool longer than this is checked before use (the database may

@@ -18,7 +18,7 @@ from engage.core import clock, page_cache, page_shell, sessions, wiring
 from engage.core.models import Notification
 from engage.core.permissions import ROLE_LABELS, Permission, Role, can
 from engage.core.security import add_security_headers
-from engage.db import attached, plain_rows
+from engage.db import attached, one_row_reads, plain_rows, with_one_row_reads
 from engage.extensions import db, login_manager
 from engage.panels.richtext import sanitise
 
@@ -77,23 +77,25 @@ def _person_columns() -> tuple:
 
 
 @cache
-def _user_query(extras: tuple = ()):
+def _user_query(extras: tuple = (), joined: tuple = ()):
     """Built once (for each page that reads something with the person) and reused: the
     person (only while the cookie's server-side session exists), the names of their roles and
-    their unread count, as plain columns. The roles come as one string rather than as loaded
-    objects, and the two-factor secret and password hash, which only sign-in uses, are not
-    read or decrypted."""
+    their unread count, as plain columns, then the page's `extras` and the one-row reads it
+    sent (`joined`: engage.db.with_one_row_reads). The roles come as one string rather than as
+    loaded objects, and the two-factor secret and password hash, which only sign-in uses, are
+    not read or decrypted."""
     unread = (select(func.count()).select_from(Notification)
               .where(Notification.user_id == User.id, Notification.read_at.is_(None))
               .correlate(User).scalar_subquery())
     # The separator is written into the SQL, not sent as a parameter to write in each time.
     role_names = (select(func.aggregate_strings(UserRole.role, literal_column("','")))
                   .where(UserRole.user_id == User.id).correlate(User).scalar_subquery())
-    return (select(*(column for _, column in _person_columns()), unread, role_names,
-                   *(column() for _, column in extras))
-            .join(UserSession, (UserSession.user_id == User.id)
-                  & (UserSession.id == bindparam("session_key")))
-            .where(User.id == bindparam("user_id")))
+    return with_one_row_reads(
+        select(*(column for _, column in _person_columns()), unread, role_names,
+               *(column() for _, column in extras))
+        .join(UserSession, (UserSession.user_id == User.id)
+              & (UserSession.id == bindparam("session_key")))
+        .where(User.id == bindparam("user_id")), joined)
 
 
 def load_user(user_id: str):
@@ -114,20 +116,23 @@ def load_user(user_id: str):
     extras = found.with_person.get(request.endpoint, ())
     sent = found.sent_with_person.get(request.endpoint)
     early = sent(wanted) if sent is not None and request.method in ("GET", "HEAD") else []
-    rows, *early_rows = plain_rows(db.session, (_user_query(extras),
-                                                {"user_id": wanted, "session_key": key}),
-                                   *early)
+    joined = tuple(statement for statement, _ in early)
+    [rows] = plain_rows(db.session, (_user_query(extras, joined), wiring.joined_params(
+        {"user_id": wanted, "session_key": key}, early)))
     if not rows:
         return None
+    if len(rows) > 1:  # the person is one row: a read joined to them found several
+        raise RuntimeError(f"a read sent with the person on {request.endpoint} found more "
+                           "than one row (wiring.send_with_person takes one-row reads)")
     names = [name for name, _ in _person_columns()]
     person = dict(zip(names, rows[0], strict=False))
     if person["is_disabled"] or str(person["session_version"]) != raw_version:
         return None
-    unread, role_names, *read_with = rows[0][len(names):]
+    unread, role_names, *rest = rows[0][len(names):]
     g.engage_unread_count = unread
     setattr(g, wiring.READ_WITH_PERSON,
-            {name: value for (name, _), value in zip(extras, read_with, strict=True)})
-    wiring.sent_early(early, early_rows)
+            {name: value for (name, _), value in zip(extras, rest, strict=False)})
+    wiring.sent_early(early, one_row_reads(tuple(rest[len(extras):]), joined))
     user = attached(db.session, User, person)
     user.known_roles(role_names.split(",") if role_names else ())
     return user

@@ -14,9 +14,9 @@ happened to be imported first. docs/development.md ("How a domain is wired") sho
 - `add_command(app, command)`: a `flask engage ...` command.
 - `read_with_person(app, endpoint, **columns)`: what a page needs read in the same query as
   the signed-in person (correlated scalar subqueries), found with `read_with_the_person(name)`;
-  `send_with_person(app, endpoint, reads)`: the plain reads a page will make, sent with the
-  person's query (one round trip on PostgreSQL) and found with `rows_sent_with_person`. Both
-  save the page a round trip to the database (decision 0022).
+  `send_with_person(app, endpoint, reads)`: the plain one-row reads a page will make, joined
+  to the person's query and found with `rows_sent_with_person`. Both save the page a query
+  (decision 0022).
 - `add_template_names(app, *objects)`: names templates may use, such as a model's state enum
   (`{% if c.state == ConsultationState.OPEN %}`), so templates compare members, not strings.
 Blueprints are registered with Flask's own `app.register_blueprint`, which refuses duplicates
@@ -182,11 +182,23 @@ def read_with_person(app: Flask, endpoint: str, **columns: Callable[[], Any]) ->
 
 
 def send_with_person(app: Flask, endpoint: str, reads: Callable[[int], list[tuple]]) -> None:
-    """When `endpoint` is asked for (GET), send `reads(person_id)` (plain reads, see
-    engage.db.plain_rows, for the person the cookie names) with the person's own query. The page
-    finds their rows with `rows_sent_with_person`; if the person is not signed in after all, the
-    rows are dropped unseen."""
+    """When `endpoint` is asked for (GET), read `reads(person_id)` (plain reads that find one
+    row at most, see engage.db.plain_rows, for the person the cookie names) within the person's
+    own query (engage.db.with_one_row_reads). The page finds their rows with
+    `rows_sent_with_person`; if the person is not signed in after all, the rows are dropped
+    unseen."""
     registries(app).sent_with_person.add(endpoint, reads)
+
+
+def joined_params(params: dict, reads: list[tuple]) -> dict:
+    """`params` with those of each read sent with the person: one query's parameters. A name
+    two of them use must have the same value in both (the person's id, say)."""
+    joined = dict(params)
+    for _, more in reads:
+        for name, value in (more or {}).items():
+            if joined.setdefault(name, value) != value:
+                raise ValueError(f"the reads sent with the person give {name!r} two values")
+    return joined
 
 
 def sent_early(reads: list[tuple], rows: list[list[tuple]]) -> None:

@@ -32,7 +32,7 @@ from engage.core.crypto import keyed_hash
 from engage.core.notify import Message, notify
 from engage.core.permissions import Permission, Role, can
 from engage.core.unit_of_work import atomic
-from engage.db import one_of, plain_columns, plain_rows
+from engage.db import one_of, plain_columns, plain_rows, rows_as_text
 from engage.errors import InvalidState, NotAllowed, NotFound, ValidationFailed
 from engage.events.models import (
     ACTIVE_BOOKING,
@@ -270,10 +270,16 @@ def _listed_rows_query(*shape, limit: int):
             .where(*_upcoming_where(*shape)).order_by(Event.starts_at, Event.id).limit(limit))
 
 
+@cache
+def _listed_text_query(*shape, limit: int):
+    return rows_as_text(_listed_rows_query(*shape, limit=limit))
+
+
 def _listed_read(user_id: int, roles_shape: tuple, filters: EventFilters, limit: int) -> tuple:
-    """What the events list shows this person, as plain values (no objects are built): the
-    list is kept once drawn (events/views.py), and these rows are its key."""
-    return (_listed_rows_query(*roles_shape, *_filters_shape(filters), limit=limit),
+    """What the events list shows this person, as one text value (engage.db.rows_as_text;
+    no objects are built): the list is kept once drawn (events/views.py), and this is its
+    key. One row, so it can be read within the person's own query."""
+    return (_listed_text_query(*roles_shape, *_filters_shape(filters), limit=limit),
             _params(user_id, filters))
 
 
@@ -285,41 +291,41 @@ MEMBER_SHAPE = (False, False)  # holds no staff role: most people
 
 def listing_reads(user_id: int, wanted: EventFilters, roles_shape: tuple = MEMBER_SHAPE,
                   limit: int = LISTED) -> list[tuple]:
-    """The events list's own read (its rows, engage.db.plain_rows), by default for someone who
-    holds no staff role. The list's page has it sent with the person's own query
-    (views.index_reads), and their panel choices read in it (MEMBER_FILTER_CHOICES); for staff
-    both are read again with their roles (events_listing)."""
+    """The events list's own read (what it shows, as text: _listed_read), by default for
+    someone who holds no staff role. The list's page has it read within the person's own query
+    (views.index_reads), with their panel choices (MEMBER_FILTER_CHOICES); for staff both are
+    read again with their roles (events_listing)."""
     return [_listed_read(user_id, roles_shape, wanted, limit)]
 
 
 def events_listing(user, wanted: EventFilters, limit: int = LISTED) -> EventsListing:
     """The events list's panel choices, the filters that apply (a panel that is not among the
-    choices is left out) and the list as plain rows: what was read with the person when it is
-    the same (wiring.read_with_the_person, wiring.rows_sent_with_person), otherwise read
+    choices is left out) and what the list shows, as text: what was read with the person when
+    it is the same (wiring.read_with_the_person, wiring.rows_sent_with_person), otherwise read
     together now."""
     shape = _roles_shape(user)
     reads = listing_reads(user.id, wanted, shape, limit)
     read_early = (wiring.read_with_the_person(MEMBER_FILTER_CHOICES, lambda: _NOT_READ)
                   if shape == MEMBER_SHAPE else _NOT_READ)
     if read_early is _NOT_READ:
-        choices, rows = wiring.rows_sent_with_person(
+        choices, [(shown,)] = wiring.rows_sent_with_person(
             db.session, _filter_choices_read(user.id, *shape), *reads)
     else:
-        choices, [rows] = _parsed_choices(read_early), wiring.rows_sent_with_person(
+        choices, [[(shown,)]] = _parsed_choices(read_early), wiring.rows_sent_with_person(
             db.session, *reads)
     choices = sorted((PanelChoice(*row) for row in choices), key=lambda panel: panel.name)
     if wanted.panel_id is None or wanted.panel_id in {panel.id for panel in choices}:
-        return EventsListing(choices, wanted, tuple(rows))
+        return EventsListing(choices, wanted, shown)
     applied = replace(wanted, panel_id=None)
-    [rows] = plain_rows(db.session, _listed_read(user.id, shape, applied, limit))
-    return EventsListing(choices, applied, tuple(rows))
+    [[(shown,)]] = plain_rows(db.session, _listed_read(user.id, shape, applied, limit))
+    return EventsListing(choices, applied, shown)
 
 
 @dataclass(frozen=True)
 class EventsListing:
     panel_choices: list[PanelChoice]  # by name
     filters: EventFilters
-    rows: tuple  # the key of the kept list: see _listed_read
+    shown: str | None  # every event listed, as text: the key of the kept list (_listed_read)
 
 
 def upcoming_events(user, filters: EventFilters | None = None, limit: int = 100) -> list[Event]:

@@ -80,7 +80,7 @@ def _wanted_filters() -> services.EventFilters:
 
 
 def index_reads(person_id: int) -> list[tuple]:
-    """The list's own reads for someone who holds no staff role, sent with the signed-in
+    """The list's own read for someone who holds no staff role, read within the signed-in
     person's query (wiring.send_with_person): the page then asks the database once."""
     return services.listing_reads(person_id, _wanted_filters())
 
@@ -98,12 +98,12 @@ def index():
         events, bookings = services.upcoming_with_bookings(user, filters)
         return {"events": events, "bookings": bookings}
 
-    # Kept (engage/core/page_shell.py): the key holds everything the list shows, read as
-    # plain rows; the events themselves are loaded only when the page is drawn.
+    # Kept (engage/core/page_shell.py): the key holds everything the list shows, read as one
+    # text value; the events themselves are loaded only when the page is drawn.
     return page_shell.kept_page(
         "events/index.html", draw=events_and_bookings,
         key=(tuple(vars(filters).values()), tuple(panel_choices), can_create, registers,
-             listing.rows),
+             listing.shown),
         filters=filters, kind_choices=KIND_CHOICES, panel_choices=panel_choices,
         mode_choices=MODE_FILTER_CHOICES, can_create=can_create,
         registers_to_complete=registers)

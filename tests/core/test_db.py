@@ -11,7 +11,16 @@ import engage.db as engage_db
 from engage.accounts.models import User
 from engage.core import audit, clock
 from engage.core.models import AuditEvent, Notification
-from engage.db import attached, configure_engine, holds_work, one_of, plain_rows
+from engage.db import (
+    attached,
+    configure_engine,
+    holds_work,
+    one_of,
+    one_row_reads,
+    plain_rows,
+    rows_as_text,
+    with_one_row_reads,
+)
 from tests.factories import make_member
 
 
@@ -281,3 +290,63 @@ def test_a_row_read_plainly_becomes_the_sessions_own_object(db):
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
     assert not seen
+
+
+# --- reads joined into one query (engage.db.rows_as_text, with_one_row_reads) ----------------
+
+_TITLES = (select(Notification.id, Notification.title, Notification.read_at,
+                  Notification.link)
+           .where(Notification.user_id == bindparam("user_id")).order_by(Notification.id))
+
+
+def test_rows_as_text_differ_whenever_a_value_shown_differs(db):
+    """The text keys a kept page, so any change to a listed value must change it: text with
+    commas, quotes and brackets, a missing value and the word "null" each read differently,
+    and the same rows read the same text again."""
+    member = make_member()
+    note = Notification(user_id=member.id, title='Panel, "Voices" [north]', link=None)
+    db.session.add(note)
+    db.session.commit()
+    read = rows_as_text(_TITLES)
+
+    def text_now() -> str | None:
+        [[(found,)]] = plain_rows(db.session, (read, {"user_id": member.id}))
+        return found
+
+    first = text_now()
+    assert first is not None and 'Panel, \\"Voices\\" [north]' in first
+    assert text_now() == first
+    seen = {first}
+    for change in ({"link": "null"}, {"link": ""}, {"title": 'Panel, "Voices"'},
+                   {"read_at": clock.now()}):
+        for name, value in change.items():
+            setattr(note, name, value)
+        db.session.commit()
+        seen.add(text_now())
+    assert len(seen) == 5
+    db.session.add(Notification(user_id=member.id, title="Another"))
+    db.session.commit()
+    assert text_now().count("Another") == 1
+    [[(nothing,)]] = plain_rows(db.session, (read, {"user_id": 0}))
+    assert nothing is None
+
+
+def test_one_row_reads_joined_to_a_query_give_what_they_give_alone(db):
+    """A page's one-row reads joined to the person's query (wiring.send_with_person) come back
+    as each would alone, converted the same way, and a read that finds nothing as no row."""
+    member = make_member(username="joined-reads")
+    db.session.add(Notification(user_id=member.id, title="Only one", read_at=clock.now()))
+    db.session.commit()
+    one = _TITLES.limit(1)
+    reads = (one, rows_as_text(_TITLES), one)
+    person = select(User.username).where(User.id == bindparam("person"))
+    query = with_one_row_reads(person, reads)
+    params = {"person": member.id, "user_id": member.id}
+    [[row]] = plain_rows(db.session, (query, params))
+    assert row[0] == "joined-reads"
+    found = one_row_reads(row[1:], reads)
+    alone = [plain_rows(db.session, (read, params))[0] for read in reads]
+    assert found == alone
+    assert found[0][0][1] == "Only one" and found[0][0][2].tzinfo is not None
+    [[row]] = plain_rows(db.session, (query, {"person": member.id, "user_id": 0}))
+    assert one_row_reads(row[1:], reads) == [[], [(None,)], []]

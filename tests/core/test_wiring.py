@@ -115,7 +115,7 @@ def test_reads_sent_with_the_person_are_used_once_and_only_when_they_are_the_sam
 
 
 def test_the_pages_reads_go_with_the_person_only_for_someone_still_signed_in(app, db):
-    """The consultation page's read is sent with the person's query; when the cookie's
+    """The consultation page's read is joined to the person's query; when the cookie's
     server-side session has ended, nothing read early is kept for the page."""
     member = make_member()
     consultation = make_consultation()
@@ -133,10 +133,22 @@ def test_the_pages_reads_go_with_the_person_only_for_someone_still_signed_in(app
         assert visitor.get(path).status_code == 200
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
-    assert len(seen) == 2 and "FROM users" in seen[0] and "FROM consultations" in seen[1]
+    assert len(seen) == 1 and "FROM users" in seen[0] and "FROM consultations" in seen[0]
     db.session.execute(delete(UserSession).where(UserSession.user_id == member.id))
     db.session.commit()
     with app.test_request_context(path):
         response = visitor.client.get(path)
         assert not g.get(wiring.SENT_WITH_PERSON)
     assert "Sign out" not in response.get_data(as_text=True)
+
+
+def test_reads_joined_to_the_persons_query_may_share_a_parameter_only_with_one_value():
+    """Two reads that both use the person's id can go in one query; two that give one name
+    different values would read with the wrong one, so they are refused."""
+    person = {"user_id": 7, "session_key": "k"}
+    reads = [("first", {"user_id": 7, "consultation_id": 3}), ("second", None)]
+    assert wiring.joined_params(person, reads) == {"user_id": 7, "session_key": "k",
+                                                   "consultation_id": 3}
+    assert person == {"user_id": 7, "session_key": "k"}
+    with pytest.raises(ValueError, match="user_id"):
+        wiring.joined_params(person, [("other", {"user_id": 8})])
