@@ -82,12 +82,12 @@ lint: install-test
 audit: install-test
 	$(BIN)/pip-audit --skip-editable --progress-spinner off
 
-bench: install-test wrk
+bench: install-test assets translations wrk
 	@for script in bench/*.py; do case $$script in bench/hello_app.py|bench/bench_*.py) continue;; esac; \
 	  echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 # Pages next to bare Flask, under gunicorn and wrk (bench/pages.py; Debian's wrk).
-bench-pages: install-test wrk
+bench-pages: install-test assets translations wrk
 	$(BIN)/python bench/pages.py
 
 wrk:

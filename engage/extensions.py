@@ -33,12 +33,22 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True, render_as_batch=True)
 login_manager = FingerprintFreeLoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=client_key, default_limits=[])
+
+
+class WritesOnlyLimiter(Limiter):
+    """Flask-Limiter, asked only about requests that can change something.
+
+    Every limit in Engage is on a POST (signing in, forms, typed codes). Flask-Limiter works
+    out each request's limits in a hook before every request, reads included, which cost
+    about 0.03 ms of every signed-in page even with a request filter saying "not this one";
+    here a GET or HEAD leaves that hook at once. A limit on a GET would need this removed."""
+
+    def _check_request_limit(self, callable_name: str | None = None,
+                             in_middleware: bool = True) -> None:
+        if request.method in ("GET", "HEAD"):
+            return None
+        return super()._check_request_limit(callable_name, in_middleware)
+
+
+limiter = WritesOnlyLimiter(key_func=client_key, default_limits=[])
 babel = Babel()
-
-
-@limiter.request_filter
-def _reads_are_not_limited() -> bool:
-    """Every limit in Engage is on a POST (signing in, forms, typed codes), so a GET skips the
-    limiter's bookkeeping on each request. A limit on a GET would need this removed."""
-    return request.method in ("GET", "HEAD")
