@@ -414,9 +414,15 @@ def plain_rows(session: Session, *reads: tuple[object, dict | None]) -> list[lis
     if session.get_transaction() is not None:
         return _plain_rows_on(session.connection(), reads)
     # Nothing begun: the reads see what any new transaction would, so they take a connection
-    # from the pool for themselves (on PostgreSQL in autocommit mode: no BEGIN, no ROLLBACK),
-    # and the session stays unbegun, as it was.
-    with session.get_bind().connect() as connection, _autocommit(connection):
+    # from the pool for themselves, and the session stays unbegun, as it was.
+    return plain_rows_apart(session.get_bind(), *reads)
+
+
+def plain_rows_apart(engine: Engine, *reads: tuple[object, dict | None]) -> list[list[tuple]]:
+    """plain_rows() on a connection of their own from `engine`'s pool, given back at once (on
+    PostgreSQL in autocommit mode: no BEGIN, no ROLLBACK), for reads that need no session: a
+    public page's version, read before anything else in the request (page_cache)."""
+    with engine.connect() as connection, _autocommit(connection):
         return _plain_rows_on(connection, reads)
 
 

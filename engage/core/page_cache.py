@@ -28,6 +28,7 @@ from markupsafe import escape
 from sqlalchemy import bindparam, select, update
 
 from engage.core.models import PageVersion
+from engage.db import plain_rows_apart
 from engage.extensions import db
 
 MAX_PAGES = 512
@@ -113,15 +114,14 @@ VERSION_QUERY = select(PageVersion.version).where(PageVersion.name == bindparam(
 
 
 def current_version(name: str) -> int:
-    """Read on a connection of its own when the request has not started a transaction (half
-    the cost of going through the ORM session), else inside that transaction."""
-    session = db.session()
-    if session.in_transaction():
-        return session.connection().execute(VERSION_QUERY, {"name": name}).scalar() or 0
-    # Autocommit: one statement, so no transaction to begin and roll back (a round trip
-    # fewer on PostgreSQL).
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        return connection.execute(VERSION_QUERY, {"name": name}).scalar() or 0
+    """Read inside the request's transaction when it has one, else as a plain read on a
+    connection of its own (engage.db.plain_rows_apart, in autocommit mode). A visitor's kept
+    page is served before anything else in the request, so no ORM session is made just to
+    ask whether it has begun anything: the version is the request's only database work."""
+    if db.session.registry.has() and db.session().in_transaction():
+        return db.session.connection().execute(VERSION_QUERY, {"name": name}).scalar() or 0
+    [rows] = plain_rows_apart(db.engine, (VERSION_QUERY, {"name": name}))
+    return (rows[0][0] if rows else 0) or 0
 
 
 def bump(name: str, connection=None) -> None:
