@@ -47,7 +47,9 @@ class EngageFlask(Flask):
         except BaseException:
             db.session.rollback()  # a failed request leaves nothing written
             raise
-        if holds_work(db.session()):
+        # A request that never made a session (a visitor's kept page, say) has nothing to
+        # commit, and none is made just to ask.
+        if db.session.registry.has() and holds_work(db.session()):
             db.session.commit()  # the request's one commit
         return response  # else nothing was written: the session is closed after the request
 
