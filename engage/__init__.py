@@ -33,6 +33,7 @@ from engage import (
 from engage.config import CONFIGS, INSTANCE_DIR
 from engage.core import logs, wiring
 from engage.core.crypto import FieldCipher
+from engage.core.security import READ_METHODS
 from engage.core.unit_of_work import EngageFlask
 from engage.db import configure_engine
 from engage.errors_http import register_error_handlers
@@ -179,7 +180,7 @@ def _the_locale(locale: Locale) -> Locale:
 
 def _reads_first() -> bool:
     """A GET or HEAD request reads before it writes, if it writes at all (engage/db.py)."""
-    return has_request_context() and request.method in ("GET", "HEAD")
+    return has_request_context() and request.method in READ_METHODS
 
 
 def _install_request_gettext(app: Flask) -> None:

@@ -272,10 +272,21 @@ def _close_reading(dbapi_connection, record) -> None:
         dbapi_connection.autocommit = False
 
 
-def holds_work(session) -> bool:
+def made_session(scoped: scoped_session) -> Session | None:
+    """The scope's session (the request's) if something has made it, else None: asking does not
+    make one, which would then be closed again at the request's end for nothing."""
+    return scoped() if scoped.registry.has() else None
+
+
+def holds_work(session: Session | scoped_session) -> bool:
     """Whether committing `session` would keep anything: changes waiting in it, or a
     transaction open on its connection because something was written (reads open none on
-    SQLite, nor on PostgreSQL in a GET request: see `read_before_first_write`)."""
+    SQLite, nor on PostgreSQL in a GET request: see `read_before_first_write`). A scoped
+    session that was never made holds nothing, and is not made to find out."""
+    if isinstance(session, scoped_session):
+        session = made_session(session)
+        if session is None:
+            return False
     if session.new or session.dirty or session.deleted:
         return True
     connection = session.info.get(_SESSION_CONNECTION)

@@ -17,7 +17,7 @@ from engage.accounts.services import end_session, session_key
 from engage.core import clock, page_cache, page_shell, sessions, wiring
 from engage.core.models import Notification
 from engage.core.permissions import ROLE_LABELS, Permission, Role, can
-from engage.core.security import add_security_headers
+from engage.core.security import READ_METHODS, add_security_headers
 from engage.db import attached, one_row_reads, plain_rows, with_one_row_reads
 from engage.extensions import db, login_manager
 from engage.panels.richtext import sanitise
@@ -115,7 +115,7 @@ def load_user(user_id: str):
     found = wiring.registries()
     extras = found.with_person.get(request.endpoint, ())
     sent = found.sent_with_person.get(request.endpoint)
-    early = sent(wanted) if sent is not None and request.method in ("GET", "HEAD") else []
+    early = sent(wanted) if sent is not None and request.method in READ_METHODS else []
     joined = tuple(statement for statement, _ in early)
     [rows] = plain_rows(db.session, (_user_query(extras, joined), wiring.joined_params(
         {"user_id": wanted, "session_key": key}, early)))

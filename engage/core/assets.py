@@ -28,6 +28,8 @@ from pathlib import Path
 from flask import Flask, current_app
 from werkzeug.wrappers import Request, Response
 
+from engage.core.security import READ_METHODS
+
 try:  # optional: brotli is smaller than gzip for CSS and JavaScript
     import brotli
 except ImportError:  # pragma: no cover - brotli is a dependency; this keeps it optional
@@ -226,7 +228,7 @@ class StaticFiles:
             found.refresh_if_changed()
         request = Request(environ)
         response = None
-        if request.method in {"GET", "HEAD"}:
+        if request.method in READ_METHODS:
             response = respond(found, name, request)
         if response is None:
             response = Response("Not found", status=404, mimetype="text/plain")

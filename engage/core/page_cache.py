@@ -28,7 +28,7 @@ from markupsafe import escape
 from sqlalchemy import bindparam, select, update
 
 from engage.core.models import PageVersion
-from engage.db import plain_rows_apart
+from engage.db import made_session, plain_rows, plain_rows_apart
 from engage.extensions import db
 
 MAX_PAGES = 512
@@ -118,10 +118,11 @@ def current_version(name: str) -> int:
     connection of its own (engage.db.plain_rows_apart, in autocommit mode). A visitor's kept
     page is served before anything else in the request, so no ORM session is made just to
     ask whether it has begun anything: the version is the request's only database work."""
-    if db.session.registry.has() and db.session().in_transaction():
-        return db.session.connection().execute(VERSION_QUERY, {"name": name}).scalar() or 0
-    [rows] = plain_rows_apart(db.engine, (VERSION_QUERY, {"name": name}))
-    return (rows[0][0] if rows else 0) or 0
+    session = made_session(db.session)
+    read = (VERSION_QUERY, {"name": name})
+    [rows] = (plain_rows(session, read) if session is not None and session.in_transaction()
+              else plain_rows_apart(db.engine, read))
+    return rows[0][0] if rows else 0
 
 
 def bump(name: str, connection=None) -> None:

@@ -27,6 +27,10 @@ def csp(*, form_action: tuple[str, ...] = ()) -> str:
 
 CSP = csp()
 
+# HTTP's methods for reading: static files answer only these, no rate limit applies to them
+# (engage.extensions), and they read before they write, if at all (engage/db.py).
+READ_METHODS = frozenset({"GET", "HEAD"})
+
 # Pages that never hold personal data may be cached; everything else is no-store.
 CACHEABLE_ENDPOINTS = {"static", "core.vendor_asset"}
 

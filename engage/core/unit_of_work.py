@@ -47,9 +47,7 @@ class EngageFlask(Flask):
         except BaseException:
             db.session.rollback()  # a failed request leaves nothing written
             raise
-        # A request that never made a session (a visitor's kept page, say) has nothing to
-        # commit, and none is made just to ask.
-        if db.session.registry.has() and holds_work(db.session()):
+        if holds_work(db.session):  # a request that never made a session holds nothing
             db.session.commit()  # the request's one commit
         return response  # else nothing was written: the session is closed after the request
 

@@ -65,6 +65,19 @@ def test_sign_in_throttled_per_client_across_accounts(app, db, browser_like):
     assert statuses == [200, 200, 200, 429]
 
 
+def test_someone_throttled_can_still_open_the_sign_in_page(app, db, browser_like):
+    """Limits count sign-in attempts, not visits: the page (and its way to recover an account)
+    still opens while attempts are refused."""
+    app.config["LOGIN_LIMIT_PER_CLIENT"] = "1 per 10 minutes"
+    for attempt in range(2):
+        browser_like.post("/sign-in", {"username": f"someone{attempt}", "password": "wrong one"})
+    assert browser_like.post("/sign-in", {"username": "someone", "password": "x"}
+                             ).status_code == 429
+    page = browser_like.get("/sign-in")
+    assert page.status_code == 200
+    assert "Sign in" in page.get_data(as_text=True)
+
+
 def test_session_rotates_at_sign_in(db, browser_like):
     user = make_member()
     db.session.commit()

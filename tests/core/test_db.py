@@ -162,6 +162,19 @@ def test_a_request_that_only_read_has_nothing_to_commit_and_one_that_wrote_has(a
         db.session.rollback()
 
 
+def test_a_request_that_never_made_a_session_holds_nothing_and_is_not_given_one(app, db):
+    """The request's end asks the scoped session (engage.core.unit_of_work): one never made
+    holds nothing, and asking does not make it."""
+    db.session.remove()  # the tests share the request's app context: start it without one
+    with app.test_request_context("/", method="GET"):
+        assert not db.session.registry.has()
+        assert not holds_work(db.session)
+        assert not db.session.registry.has()
+        audit.record("test.waiting_in_the_session")
+        assert holds_work(db.session)
+        db.session.rollback()
+
+
 # --- plain reads (engage.db.plain_rows, decision 0022) ------------------------------------------
 
 _NOTIFICATIONS = (select(Notification.id, Notification.created_at, Notification.title,

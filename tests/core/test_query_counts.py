@@ -91,6 +91,20 @@ def test_public_log_asks_six_questions_then_one_while_nothing_changes(app, db, d
     assert queries(db, visitor, "/you-said-we-did") == 1
 
 
+def test_a_visitors_kept_page_asks_only_its_version_and_makes_no_session(app, db, demo):
+    """The one question a kept public page asks is answered without an ORM session
+    (page_cache.current_version), and the request's end makes none to ask whether there is
+    anything to commit (unit_of_work)."""
+    made: list[bool] = []
+    app.teardown_request(lambda _error: made.append(db.session.registry.has()))
+    visitor = app.test_client()
+    visitor.get("/you-said-we-did")
+    db.session.remove()  # the tests share the request's app context: start it without one
+    made.clear()
+    assert queries(db, visitor, "/you-said-we-did") == 1
+    assert made == [False]
+
+
 def test_public_log_json_asks_five_questions_then_one(app, db, demo):
     visitor = app.test_client()
     # version, entries, history, counts, withdrawn entries' tombstones; then version
