@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterable
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache, lru_cache, partial
 
 from sqlalchemy import (
     BigInteger,
+    Connection,
     DateTime,
     Engine,
     Integer,
@@ -28,9 +31,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Compiled
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, scoped_session
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.orm.util import identity_key
+from sqlalchemy.pool import SingletonThreadPool, StaticPool
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
@@ -193,6 +197,7 @@ def configure_engine(engine: Engine, reads_first: Callable[[], bool] | None = No
     event.listen(engine, "checkin", _note_idle)
     event.listen(engine, "checkout", partial(_ping_if_idle, engine.dialect))
     configure_sqlite(engine)
+    keep_read_connections(engine)
     if reads_first is not None and engine.dialect.name == "postgresql":
         read_before_first_write(engine, reads_first)
 
@@ -430,11 +435,115 @@ def plain_rows(session: Session, *reads: tuple[object, dict | None]) -> list[lis
 
 
 def plain_rows_apart(engine: Engine, *reads: tuple[object, dict | None]) -> list[list[tuple]]:
-    """plain_rows() on a connection of their own from `engine`'s pool, given back at once (on
-    PostgreSQL in autocommit mode: no BEGIN, no ROLLBACK), for reads that need no session: a
-    public page's version, read before anything else in the request (page_cache)."""
+    """plain_rows() outside any transaction (on PostgreSQL in autocommit mode: no BEGIN, no
+    ROLLBACK), for reads that need no session: the signed-in person before the request has
+    begun anything, a public page's version (page_cache). They run on the thread's own read
+    connection (`KeptReads`) where the engine keeps one, else on one from the pool, given
+    back at once."""
+    kept = getattr(engine, KEPT_READS, None)
+    if kept is not None:
+        try:
+            return _plain_rows_on(kept.connection(engine), reads)
+        except exc.DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            # The database had dropped the connection (a restart, say). Reads outside a
+            # transaction change nothing, so they are asked again, once, on a new one.
+            return _plain_rows_on(kept.connection(engine), reads)
     with engine.connect() as connection, _autocommit(connection):
         return _plain_rows_on(connection, reads)
+
+
+KEPT_READS = "engage_kept_reads"
+
+
+class KeptReads:
+    """Each thread's own database connection for plain reads outside a transaction.
+
+    Taking a connection from SQLAlchemy's pool and giving it back (with its events, the
+    driver's reset and, on PostgreSQL, autocommit switched on and off again) cost more of a
+    signed-in page than the person's query itself. Each web thread instead keeps one
+    connection, outside the pool, for these reads alone: always in autocommit mode on
+    PostgreSQL, never holding a transaction or a lock between statements. So a process uses
+    up to its threads' count of connections more than its pool (docs/operations.md).
+
+    As the pool does, a connection that has waited longer than IDLE_BEFORE_PING is checked
+    before use, and one the database dropped is replaced (plain_rows_apart asks again). One
+    inherited from a parent process (a fork) is never used or closed by the child, and
+    `engine.dispose()` closes the calling thread's at once and every other thread's before
+    its next read.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._local = threading.local()
+        self._generation = 0
+        event.listen(engine, "engine_disposed", self.dispose)
+
+    def connection(self, engine: Engine) -> Connection:
+        local = self._local
+        connection = getattr(local, "connection", None)
+        now = time.monotonic()
+        if connection is None or not self._usable(local, connection, now):
+            connection = self._open(local, engine)
+        local.used_at = now
+        return connection
+
+    def _usable(self, local, connection: Connection, now: float) -> bool:
+        if local.pid != os.getpid():
+            _INHERITED.append(connection)
+            return False
+        if (connection.invalidated or connection.closed
+                or local.generation != self._generation
+                or (now - local.used_at >= IDLE_BEFORE_PING and not _answers(connection))):
+            _close_quietly(connection)
+            return False
+        return True
+
+    def _open(self, local, engine: Engine) -> Connection:
+        local.connection = None
+        connection = engine.connect()
+        connection.detach()  # outside the pool: closing it closes it
+        if connection.dialect.name == "postgresql":
+            connection.connection.dbapi_connection.autocommit = True
+        local.connection, local.pid, local.generation = connection, os.getpid(), self._generation
+        return connection
+
+    def dispose(self, engine: Engine | None = None) -> None:
+        """The engine was disposed of (its pool closed): so are the kept connections."""
+        self._generation += 1
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            if self._local.pid == os.getpid():
+                _close_quietly(connection)
+            else:
+                _INHERITED.append(connection)
+        self._local.connection = None
+
+
+# Connections a forked child inherited from its parent: kept referenced, so that the child
+# never closes them (closing one, even by letting it be collected, would end the parent's
+# session with the database).
+_INHERITED: list = []
+
+
+def keep_read_connections(engine: Engine) -> None:
+    """Give `engine` a kept read connection for each thread (see KeptReads), unless its pool
+    is one connection shared by everyone (an in-memory SQLite database)."""
+    if not isinstance(engine.pool, (StaticPool, SingletonThreadPool)):
+        setattr(engine, KEPT_READS, KeptReads(engine))
+
+
+def _answers(connection: Connection) -> bool:
+    try:
+        connection.dialect.do_ping(connection.connection.dbapi_connection)
+    except Exception:
+        return False
+    return True
+
+
+def _close_quietly(connection: Connection) -> None:
+    with suppress(Exception):  # a dropped connection cannot be closed any better
+        connection.close()
 
 
 @contextmanager
@@ -453,7 +562,7 @@ def _autocommit(connection):
 
 def _plain_rows_on(connection, reads) -> list[list[tuple]]:
     dialect = connection.dialect
-    driver = connection.connection.driver_connection
+    driver = connection.connection.dbapi_connection
     jobs = []
     for statement, params in reads:
         prepared = _prepared(statement, dialect)
@@ -494,17 +603,27 @@ def attached(session: Session, model, values: dict):
     its primary key among them), in `session` as if the ORM had loaded it: the session's
     own copy if it holds one already (its unsaved changes kept), otherwise a new one.
     Columns left out of `values` are read when first used."""
-    found = session.identity_map.get(identity_key(model, _primary_key(model, values)))
+    if isinstance(session, scoped_session):
+        session = session()
+    key = identity_key(model, _primary_key(model, values))
+    found = session.identity_map.get(key)
     if found is not None:  # as the ORM does, what it had forgotten (expired) is filled in
-        for key in instance_state(found).unloaded & values.keys():
-            set_committed_value(found, key, values[key])
+        for name in instance_state(found).unloaded & values.keys():
+            set_committed_value(found, name, values[name])
         return found
-    # As the ORM's own loading does: the values go straight into the new object's state (no
-    # change events), which make_transient_to_detached marks as loaded from the database.
+    # The steps the ORM's own loading takes for a row (sqlalchemy/orm/loading.py, _instance):
+    # the values go straight into the new object's state (no change events), which joins the
+    # session's identity map as loaded from the database. Adding it with session.add() walked
+    # every attribute for cascades and cost a third of this; tests/core/test_db.py holds the
+    # result to what the ORM gives (same object on get, unread columns read when used, links
+    # loaded, changes saved).
     instance = inspect(model).class_manager.new_instance()
-    instance_state(instance).dict.update(values)
-    make_transient_to_detached(instance)
-    session.add(instance)
+    state = instance_state(instance)
+    state.dict.update(values)
+    state.key, state.identity_token, state.session_id = key, key[2], session.hash_key
+    session.identity_map._add_unpresent(state, key)
+    state._commit_all(state.dict, session.identity_map)
+    state._expire_attributes(state.dict, state.unloaded)  # read when first used
     return instance
 
 

@@ -1,6 +1,9 @@
 """Flask extensions, created unbound and bound to an app in create_app."""
 
-from flask import request
+from collections.abc import Callable
+from functools import partial, wraps
+
+from flask import Flask, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_login import LoginManager
@@ -40,17 +43,40 @@ class WritesOnlyLimiter(Limiter):
     """Flask-Limiter, asked only about requests that can change something.
 
     Every limit in Engage is on a POST (signing in, forms, typed codes). Flask-Limiter works
-    out each request's limits in a hook before every request, reads included, which cost
-    about 0.03 ms of every signed-in page even with a request filter saying "not this one";
-    here a GET or HEAD leaves that hook at once. A limit on a GET would need this removed.
-    The hook is the method Flask-Limiter registers itself; were it renamed, every request would
-    be checked again, as before: slower, never less safe."""
+    out each request's limits in a hook before every request, reads included, and after it
+    looks for limit headers to add and clears its state for the request: about 3% of a
+    signed-in page's time even with a request filter saying "not this one". Here a GET or
+    HEAD leaves those hooks at once. A limit on a GET would need this removed. The hooks are
+    the ones Flask-Limiter registers itself; were they renamed, every request would go
+    through them again, as before: slower, never less safe."""
+
+    def init_app(self, app: Flask) -> None:
+        super().init_app(app)
+        for hooks in (app.after_request_funcs.get(None, []),
+                      app.teardown_request_funcs.get(None, [])):
+            hooks[:] = [_for_writes_only(hook) if self._is_own_hook(hook) else hook
+                        for hook in hooks]
+
+    def _is_own_hook(self, hook) -> bool:
+        if isinstance(hook, partial):  # after the request: partial(__inject_headers, self)
+            return (hook.func is getattr(Limiter, "_Limiter__inject_headers", None)
+                    and hook.args == (self,))
+        return hook == getattr(self, "_Limiter__release_context", None)  # the teardown
 
     def _check_request_limit(self, callable_name: str | None = None,
                              in_middleware: bool = True) -> None:
         if request.method in READ_METHODS:
             return None
         return super()._check_request_limit(callable_name, in_middleware)
+
+
+def _for_writes_only(hook: Callable) -> Callable:
+    @wraps(hook)
+    def for_writes(value=None):
+        if request.method in READ_METHODS:
+            return value  # the response, unchanged (or the teardown's error, ignored)
+        return hook(value)
+    return for_writes
 
 
 limiter = WritesOnlyLimiter(key_func=client_key, default_limits=[])

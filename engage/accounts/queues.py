@@ -5,7 +5,9 @@ Accounts owns the list; each domain that owns a queue contributes it through the
 entries waiting for this person's approval; payments: claims waiting for this person's step).
 A contribution is a function of the signed-in person returning the queues they may open
 (the same permission checks as the queue's page), each with its COUNT statement; accounts
-runs every count of the page in one query.
+runs every count of the page in one query. A page that has its own reads sent with the person
+(wiring.send_with_person: the programme dashboard) can send that query too
+(`reads_sent_early`), so the counts come with the person's own query.
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from flask import g
+from flask import current_app, g
 from sqlalchemy import Select, bindparam, select
 
-from engage.core.wiring import Hook
+from engage.core import wiring
 from engage.extensions import db
 
-STAFF_QUEUES = Hook("staff_queues")
+STAFF_QUEUES = wiring.Hook("staff_queues")
 # A count that depends on who is asking uses this parameter for the person's id; build each
 # statement once (a module constant, or cached) so the page reuses it.
 PERSON_ID = bindparam("person_id")
@@ -52,12 +54,43 @@ def staff_queues(user) -> list[StaffQueue]:
         return []
     if "engage_staff_queues" not in g:
         wanted = [queue for queues in STAFF_QUEUES.results(user) for queue in queues]
-        counts = db.session.execute(_counting(tuple(queue.count for queue in wanted)),
-                                    {"person_id": user.id}).one() if wanted else ()
+        counts = _counted(user.id, tuple(queue.count for queue in wanted)) if wanted else ()
         g.engage_staff_queues = [
             StaffQueue(queue.label, queue.url, count or 0, queue.spoken(count or 0))
             for queue, count in zip(wanted, counts, strict=True)]
     return g.engage_staff_queues
+
+
+def _counted(person_id: int, counts: tuple[Select, ...]) -> tuple:
+    """Every count, counted now: by the person's own query when it was sent with it (the same
+    counts, for the same person: reads_sent_early), otherwise in a query of its own."""
+    counting = _counting(counts)
+    _last_counted()[person_id] = counting
+    [rows] = wiring.rows_sent_with_person(db.session, (counting, {"person_id": person_id}))
+    return rows[0]
+
+
+def reads_sent_early(person_id: int) -> list[tuple]:
+    """For a page that has its reads sent with the signed-in person (wiring.send_with_person):
+    the counts of the queues this person had the last time this process counted them, for
+    this request (the counts themselves are never kept). Which queues a person has depends on
+    their roles, only known once they are read; `staff_queues` works them out again and uses
+    these counts only if they are the very same query, so a change of roles costs a query,
+    never a wrong count."""
+    counting = _last_counted().get(person_id)
+    return [] if counting is None else [(counting, {"person_id": person_id})]
+
+
+LAST_COUNTED_LIMIT = 4096  # people; the few statements are shared, so this is small
+
+
+def _last_counted() -> dict[int, Select]:
+    """Which count each person's queues needed last, per app (a statement is built for the
+    app's database)."""
+    found = current_app.extensions.setdefault("engage_staff_queues_counted", {})
+    if len(found) >= LAST_COUNTED_LIMIT:
+        found.clear()
+    return found
 
 
 @lru_cache(maxsize=64)

@@ -32,7 +32,6 @@ from engage.core.page_cache import KeptCopies
 from engage.core.permissions import Permission, can
 
 KEPT_LIMIT = 512  # kept pages per process; the keys carry small facts, but never grow unbounded
-FILL_MARK = re.compile("\ue000([a-z_]+)\ue001")
 PARTS = {"top": "_shell/top.html", "bottom": "_shell/bottom.html"}
 CSRF_MARK = Markup("<!--engage:csrf-->")
 UNREAD_MARK = Markup("<!--engage:unread-->")
@@ -61,18 +60,42 @@ def page_shell(context: Context, part: str) -> Markup:
     """base.html's top or bottom; the context's `nav_user` and `unread_count` come from
     hooks.template_helpers."""
     user = context.get("nav_user")
-    html = _kept(part, user)
+    kept = _kept(part, user)
     if user is None or g.get("engage_keeping_page"):
-        return html
-    return _filled(html, context.get("unread_count") or 0)
+        return kept.html
+    return _filled(kept, context.get("unread_count") or 0)
 
 
-def _filled(html: str, unread: int, fills: Mapping[str, object] | None = None) -> Markup:
-    """The person's own sign-out token, unread badge and `fills`, put where the marks are."""
-    html = html.replace(CSRF_MARK, generate_csrf()).replace(UNREAD_MARK, _badge(unread))
-    if fills:  # one pass, so a value that looks like a mark is never filled in itself
-        html = FILL_MARK.sub(lambda mark: escape(fills[mark[1]]), html)
-    return Markup(html)  # noqa: S704  # nosec B704 - our own kept template, filled with escaped values
+class KeptHtml:
+    """A kept page or part: its HTML, and the same cut at its marks once, when it is kept
+    (text, mark, text, mark, ..., text), so that filling it in is a join rather than a search
+    of the whole page for each kind of mark."""
+
+    __slots__ = ("html", "parts")
+
+    def __init__(self, html: str) -> None:
+        self.html = Markup(html)  # noqa: S704  # nosec B704 - rendered by Jinja with autoescape
+        self.parts = tuple(MARKS.split(html))
+
+
+# Any mark, as one group (so that splitting keeps the marks): a fill's is \ue000name\ue001.
+MARKS = re.compile(f"({re.escape(CSRF_MARK)}|{re.escape(UNREAD_MARK)}|\ue000[a-z_]+\ue001)")
+
+
+def _filled(kept: KeptHtml, unread: int, fills: Mapping[str, object] | None = None) -> Markup:
+    """The person's own sign-out token, unread badge and `fills`, put where the marks are. A
+    value is put in as it is (escaped), never searched for marks itself."""
+    token, badge = generate_csrf(), _badge(unread)
+    parts = list(kept.parts)
+    for at in range(1, len(parts), 2):
+        mark = parts[at]
+        if mark == CSRF_MARK:
+            parts[at] = token
+        elif mark == UNREAD_MARK:
+            parts[at] = badge
+        elif fills and (name := mark[1:-1]) in fills:
+            parts[at] = escape(fills[name])
+    return Markup("".join(parts))  # noqa: S704  # nosec B704 - our own kept template, filled with escaped values
 
 
 _BADGES: KeptCopies[Markup] = KeptCopies(KEPT_LIMIT)
@@ -129,11 +152,11 @@ def kept_page(template: str, *, key: tuple = (), fills: Mapping[str, object] | N
                                **(fills or {}))
     full_key = ("page", template, *nav_key("top", user), _digest(key))
     kept = app.extensions["engage_page_shell"]
-    html = kept.get(full_key)
-    if html is None:
-        html = _keep(kept, full_key, template, {**context, **(draw() if draw else {})},
+    page = kept.get(full_key)
+    if page is None:
+        page = _keep(kept, full_key, template, {**context, **(draw() if draw else {})},
                      fills or {})
-    return _filled(html, g.get("engage_unread_count") or 0, fills)
+    return _filled(page, g.get("engage_unread_count") or 0, fills)
 
 
 def _digest(key: tuple) -> bytes:
@@ -142,32 +165,32 @@ def _digest(key: tuple) -> bytes:
     return hashlib.blake2b(pickle.dumps(key, protocol=5), digest_size=16).digest()
 
 
-def _keep(kept: dict, key: tuple, template: str, context: dict, fills: Mapping) -> str:
+def _keep(kept: dict, key: tuple, template: str, context: dict, fills: Mapping) -> KeptHtml:
     if len(kept) >= KEPT_LIMIT:
         kept.clear()
     token = g.pop("csrf_token", None)
     g.csrf_token, g.engage_keeping_page = CSRF_MARK, True  # forms in the page get the mark
     try:
-        html = kept[key] = render_template(template, **context,
-                                           **{name: Fill(name) for name in fills})
+        page = kept[key] = KeptHtml(render_template(template, **context,
+                                                    **{name: Fill(name) for name in fills}))
     finally:
         g.pop("engage_keeping_page")
         g.pop("csrf_token")
         if token is not None:
             g.csrf_token = token
-    return html
+    return page
 
 
-def _kept(part: str, user) -> Markup:
+def _kept(part: str, user) -> KeptHtml:
     app = current_app
     if app.debug or app.jinja_env.auto_reload:
-        return _draw(part)
+        return KeptHtml(_draw(part))
     kept = app.extensions["engage_page_shell"]
     key = nav_key(part, user)
-    html = kept.get(key)
-    if html is None:
-        html = kept[key] = _draw(part)
-    return html
+    found = kept.get(key)
+    if found is None:
+        found = kept[key] = KeptHtml(_draw(part))
+    return found
 
 
 def _draw(part: str) -> Markup:

@@ -3,6 +3,7 @@ redirect targets."""
 
 from __future__ import annotations
 
+from functools import cache
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
@@ -36,19 +37,36 @@ CACHEABLE_ENDPOINTS = {"static", "core.vendor_asset"}
 
 
 def add_security_headers(app: Flask, response: Response) -> Response:
+    """The headers below on `response`, replacing any a view set, except its own
+    Content-Security-Policy (a page whose form leads elsewhere widens it: `csp`)."""
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "same-origin"
-    headers["X-Frame-Options"] = "DENY"
-    headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
-    headers["Cross-Origin-Opener-Policy"] = "same-origin"
-    if app.config.get("HSTS"):
-        headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
-    if request.endpoint not in CACHEABLE_ENDPOINTS:
-        headers["Cache-Control"] = "no-store"
-        headers["Pragma"] = "no-cache"
+    present = {key.lower() for key, _value in headers.items()}
+    missing = []
+    for key, lowered, value in _security_headers(
+            bool(app.config.get("HSTS")), request.endpoint not in CACHEABLE_ENDPOINTS):
+        if lowered not in present:
+            missing.append((key, value))
+        elif lowered != "content-security-policy":
+            headers[key] = value
+    headers.extend(missing)  # one pass, not a search of the list for each header
     return response
+
+
+@cache
+def _security_headers(hsts: bool, no_store: bool) -> tuple[tuple[str, str, str], ...]:
+    found = [
+        ("Content-Security-Policy", CSP),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("X-Frame-Options", "DENY"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+    ]
+    if hsts:
+        found.append(("Strict-Transport-Security", "max-age=63072000; includeSubDomains"))
+    if no_store:
+        found += [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
+    return tuple((key, key.lower(), value) for key, value in found)
 
 
 def safe_path(target: str | None, *, under: str = "/") -> str | None:

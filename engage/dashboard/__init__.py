@@ -12,6 +12,8 @@ from engage.dashboard.sections import DASHBOARD_SECTIONS
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
+    # Its filter's choices, kept figures and the person's work queues, read with the person.
+    wiring.send_with_person(app, "dashboard.index", views.index_reads)
     filter_form.init_app(app)  # the filter form, kept per key
     wiring.add_job(app, "dashboard_figures", snapshots.precompute_dashboard, every=300)
     for section in (metrics.participation_section, metrics.voice_section,

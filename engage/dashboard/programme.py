@@ -13,6 +13,7 @@ payments code on varied data. Counts that describe people are suppressed with
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections import Counter
 from datetime import date, timedelta
@@ -37,10 +38,11 @@ from sqlalchemy import (
 
 from engage.changes.models import ChangeEntry, ChangeStatus, Publication
 from engage.changes.services import measures
-from engage.core import clock
+from engage.core import clock, wiring
 from engage.core.charts import Bar, bar_chart
 from engage.core.suppression import is_small, suppress_table
 from engage.dashboard.sections import Figure, Filters, small_numbers_note
+from engage.db import rows_as_text
 from engage.events.models import TOOK_PART, AttendanceRecord, AttendanceStatus, Event, Register
 from engage.extensions import db
 from engage.feedback.models import FeedbackItem
@@ -54,19 +56,29 @@ from engage.payments.models import (
 )
 
 PANEL, ORGANISATION = 0, 1
-FILTER_CHOICES = union_all(
+_CHOICES = union_all(
     select(literal(PANEL).label("kind"), Panel.id.label("panel_id"), Panel.name.label("name")),
     select(literal(ORGANISATION), cast(null(), Integer), ChangeEntry.organisation).distinct()
     .where(ChangeEntry.organisation != ""),
-).order_by("kind", "name")
+).subquery()
+# Every choice as one text value (engage.db.rows_as_text), by kind then name: one row, so the
+# dashboard has it read within the signed-in person's own query (views.index_reads).
+FILTER_CHOICES = rows_as_text(select(_CHOICES.c.kind, _CHOICES.c.panel_id, _CHOICES.c.name)
+                              .order_by(_CHOICES.c.kind, _CHOICES.c.name))
+
+
+def filter_choices_read() -> tuple:
+    return FILTER_CHOICES, None
 
 
 def filter_choices() -> tuple[list[tuple[int, str]], list[str]]:
     """The panels (id and name, by name) and the organisations (by name) the dashboard can be
-    narrowed to, in one query."""
-    rows = db.session.execute(FILTER_CHOICES).all()
-    return ([(row.panel_id, row.name) for row in rows if row.kind == PANEL],
-            [row.name for row in rows if row.kind == ORGANISATION])
+    narrowed to, in one text value: the one read with the person when it was
+    (wiring.rows_sent_with_person), otherwise read now."""
+    [[(text,)]] = wiring.rows_sent_with_person(db.session, filter_choices_read())
+    rows = json.loads(f"[{text}]") if text else []
+    return ([(panel_id, name) for kind, panel_id, name in rows if kind == PANEL],
+            [name for kind, _, name in rows if kind == ORGANISATION])
 
 
 # --- voice: feedback ------------------------------------------------------------------------

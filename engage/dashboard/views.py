@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from engage.accounts import queues
 from engage.accounts.decorators import require
 from engage.core import audit
 from engage.core.csv import csv_response
@@ -17,7 +18,7 @@ from engage.dashboard import programme, snapshots
 from engage.dashboard.filter_form import filter_form_html
 from engage.dashboard.forms import AddFeedbackCodeForm, DashboardFilterForm
 from engage.dashboard.impact import impact_for
-from engage.dashboard.sections import find_figure
+from engage.dashboard.sections import Filters, find_figure
 from engage.errors import NotFound
 from engage.feedback import services as feedback
 from engage.feedback import throttle
@@ -26,15 +27,38 @@ bp = Blueprint("dashboard", __name__)
 FIGURE_KEY = re.compile(r"^[a-z0-9-]{1,60}$")
 
 
-def _filter_form() -> DashboardFilterForm:
+def _form(panels: list[tuple[str, str]], organisations: list[tuple[str, str]]
+          ) -> DashboardFilterForm:
     form = DashboardFilterForm(request.args)
-    panels, organisations = programme.filter_choices()
-    form.panel.choices = [("", _("All panels")), *[(str(i), name) for i, name in panels]]
-    form.organisation.choices = [("", _("All organisations")),
-                                 *[(o, o) for o in organisations]]
+    form.panel.choices, form.organisation.choices = panels, organisations
     if request.args:
         form.validate()
     return form
+
+
+def _filter_form() -> DashboardFilterForm:
+    panels, organisations = programme.filter_choices()
+    return _form([("", _("All panels")), *[(str(i), name) for i, name in panels]],
+                 [("", _("All organisations")), *[(o, o) for o in organisations]])
+
+
+def _asked_filters() -> Filters:
+    """The filters as asked for, taking the panel and organisation asked for to be among the
+    choices: the page checks them against the choices it reads, and if they are not, its
+    figures are read again for the filters that apply."""
+    panel, organisation = request.args.get("panel", ""), request.args.get("organisation", "")
+    return _form([("", ""), (panel, panel)], [("", ""), (organisation, organisation)]).filters()
+
+
+def index_reads(person_id: int) -> list[tuple]:
+    """The dashboard's own reads, sent with the signed-in person's query
+    (wiring.send_with_person) and used only once the view has checked who they are: the
+    filter's choices, the kept figures for the filters asked for, and the person's work
+    queues in the navigation (as they were last counted in this process: the view counts
+    them again if the person's queues are no longer the same). The page then asks the
+    database once."""
+    return [programme.filter_choices_read(), *snapshots.kept_reads(_asked_filters()),
+            *queues.reads_sent_early(person_id)]
 
 
 @bp.get("/dashboard")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+import os
+import threading
+
 import pytest
 from sqlalchemy import bindparam, create_engine, event, func, insert, literal_column, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -18,10 +22,11 @@ from engage.db import (
     one_of,
     one_row_reads,
     plain_rows,
+    plain_rows_apart,
     rows_as_text,
     with_one_row_reads,
 )
-from tests.factories import make_member
+from tests.factories import make_member, sign_in
 
 
 def test_foreign_keys_are_enforced(db):
@@ -282,6 +287,7 @@ def test_a_row_read_plainly_becomes_the_sessions_own_object(db):
                                          "display_name": "Plainly Read"})
     assert db.session.get(User, member_id) is person
     assert person.password_hash  # not read above: read now, from the database
+    assert [role.role for role in person.roles] == ["member"]  # and what it is linked to
     assert person not in db.session.dirty
     person.display_name = "Renamed"
     db.session.commit()
@@ -363,3 +369,123 @@ def test_one_row_reads_joined_to_a_query_give_what_they_give_alone(db):
     assert found[0][0][1] == "Only one" and found[0][0][2].tzinfo is not None
     [[row]] = plain_rows(db.session, (query, {"person": member.id, "user_id": 0}))
     assert one_row_reads(row[1:], reads) == [[], [(None,)], []]
+
+
+# --- each thread's own read connection (engage.db.KeptReads) ------------------------------------
+
+_ONE_TWO = select(literal_column("1") + literal_column("1"))
+
+
+def _file_engine(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'kept.sqlite3'}", poolclass=QueuePool)
+    configure_engine(engine)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE said (words TEXT)"))
+    return engine
+
+
+def _connections_used(engine) -> list:
+    used: list = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda conn, *rest: used.append(conn.connection.dbapi_connection))
+    return used
+
+
+def test_reads_outside_a_transaction_keep_one_connection_per_thread_and_see_new_rows(tmp_path):
+    """The person's read at the start of every signed-in request takes no connection from
+    the pool: each thread keeps its own, outside it, and every read still sees what was
+    committed a moment before."""
+    engine = _file_engine(tmp_path)
+    used = _connections_used(engine)
+    count = select(func.count()).select_from(text("said"))
+    assert plain_rows_apart(engine, (count, None)) == [[(0,)]]
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO said VALUES ('kept')"))
+    assert plain_rows_apart(engine, (count, None)) == [[(1,)]]
+    assert engine.pool.checkedout() == 0
+    assert used[0] is used[-1]
+    other = threading.Thread(target=plain_rows_apart, args=(engine, (count, None)))
+    other.start()
+    other.join()
+    assert used[-1] is not used[0]  # the other thread read on a connection of its own
+    engine.dispose()
+
+
+def test_a_read_connection_lost_while_it_waited_is_replaced_before_the_read(tmp_path,
+                                                                            monkeypatch):
+    monkeypatch.setattr(engage_db, "IDLE_BEFORE_PING", 0.0)
+    engine = _file_engine(tmp_path)
+    used = _connections_used(engine)
+    plain_rows_apart(engine, (_ONE_TWO, None))
+    used[0].close()  # gone while it waited, as after a database restart
+    assert plain_rows_apart(engine, (_ONE_TWO, None)) == [[(2,)]]
+    assert len(used) == 2  # checked first, so the read was not even tried on the lost one
+    assert used[1] is not used[0]
+    engine.dispose()
+
+
+def test_a_read_on_a_connection_the_database_just_dropped_is_asked_again_once(tmp_path):
+    engine = _file_engine(tmp_path)
+    used = _connections_used(engine)
+    plain_rows_apart(engine, (_ONE_TWO, None))
+    used[0].close()  # dropped a moment ago: too recent for the check before use
+    assert plain_rows_apart(engine, (_ONE_TWO, None)) == [[(2,)]]
+    assert used[-1] is not used[0]
+    before = len(used)
+    broken = select(literal_column("no_such_column")).select_from(text("said"))
+    with pytest.raises(DBAPIError):  # any other error is the caller's, and not asked again
+        plain_rows_apart(engine, (broken, None))
+    assert len(used) == before + 1
+    engine.dispose()
+
+
+def test_disposing_of_the_engine_closes_the_read_connection(tmp_path):
+    engine = _file_engine(tmp_path)
+    kept: list = []
+    event.listen(engine, "before_cursor_execute", lambda conn, *rest: kept.append(conn))
+    plain_rows_apart(engine, (_ONE_TWO, None))
+    engine.dispose()
+    assert kept[0].closed
+    assert plain_rows_apart(engine, (_ONE_TWO, None)) == [[(2,)]]
+    assert kept[1] is not kept[0]
+    engine.dispose()
+
+
+def _backend_pid(db) -> int:
+    [[(pid,)]] = plain_rows_apart(db.engine, (select(func.pg_backend_pid()), None))
+    return pid
+
+
+def test_a_signed_in_page_loads_after_the_database_dropped_the_read_connection(app, db,
+                                                                               browser_like):
+    """On PostgreSQL: a restart, or an administrator ending the session, between two of a
+    member's pages is not shown to them."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    member = make_member(username="still-here")
+    db.session.commit()
+    sign_in(browser_like, member)
+    kept = _backend_pid(db)
+    db.session.execute(select(func.pg_terminate_backend(kept)))
+    db.session.commit()
+    page = browser_like.get("/")
+    assert page.status_code == 200
+    assert "Sign out" in page.get_data(as_text=True)
+    assert _backend_pid(db) != kept
+
+
+def test_a_forked_process_never_uses_or_ends_its_parents_read_connection(app, db):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    parent = _backend_pid(db)
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child's result is its exit status
+        try:
+            ok = _backend_pid(db) != parent
+            engage_db._INHERITED.clear()
+            gc.collect()
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert _backend_pid(db) == parent  # still connected, on the same session

@@ -98,6 +98,14 @@ def test_the_kept_account_page_shows_each_person_their_own_details(app):
     assert response.status_code == 302  # the kept page's form works with the filled-in token
 
 
+def test_a_name_that_looks_like_a_mark_is_shown_as_written(app):
+    """What is put into a kept page is never itself searched for the page's marks."""
+    person = make_member(username="marked-person", display_name="\ue000username\ue001")
+    page = account_page(signed_in(app, person))
+    assert ACCOUNT_NAME.search(page)[1] == "\ue000username\ue001"
+    assert ACCOUNT_USERNAME.search(page)[1] == "marked-person"
+
+
 def test_the_account_page_counts_recovery_codes_afresh_on_every_visit(app, db):
     """The count is read with the person (wiring.read_with_person) on every visit, so a code
     used elsewhere (a password reset on another device) shows at once."""

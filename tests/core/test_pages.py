@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import make_response
 from sqlalchemy.exc import OperationalError
 
 PAGES = ["/", "/support", "/leaving-quickly", "/sign-in", "/register"]
@@ -27,6 +28,24 @@ def test_security_headers_on_pages_and_errors(client):
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["Referrer-Policy"] == "same-origin"
         assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_header_a_page_set_itself_is_replaced_once_and_its_own_policy_kept(app, client):
+    widened = "default-src 'self'; form-action 'self' https://connect.stripe.com"
+
+    @app.get("/test-own-headers")
+    def own_headers():
+        response = make_response("set by the page")
+        response.headers["Cache-Control"] = "public, max-age=60"
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
+        response.headers["Content-Security-Policy"] = widened
+        return response
+
+    headers = client.get("/test-own-headers").headers
+    assert headers.getlist("Cache-Control") == ["no-store"]
+    assert headers.getlist("X-Frame-Options") == ["DENY"]
+    assert headers.getlist("Content-Security-Policy") == [widened]
+    assert headers.getlist("Referrer-Policy") == ["same-origin"]
 
 
 def test_templates_have_no_inline_script_or_style(client):
