@@ -493,6 +493,7 @@ class KeptReads:
             _INHERITED.append(connection)
             return False
         if (connection.invalidated or connection.closed
+                or getattr(connection.connection.dbapi_connection, "closed", False)
                 or local.generation != self._generation
                 or (now - local.used_at >= IDLE_BEFORE_PING and not _answers(connection))):
             _close_quietly(connection)

@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from functools import partial, wraps
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_login import LoginManager
@@ -33,10 +33,21 @@ class FingerprintFreeLoginManager(LoginManager):
         self._session_identifier_generator = str  # str() is "": no address, no browser
 
 
+class ReadsFirstCSRFProtect(CSRFProtect):
+    """Flask-WTF's CSRF check, asking the method first: before every request it looked up
+    the view and its exemptions, and only then whether the method needs a token at all
+    (a GET never does). Same answer, less work on every page."""
+
+    def protect(self, apply_exemptions: bool = False) -> None:
+        if request.method not in current_app.config["WTF_CSRF_METHODS"]:
+            return
+        super().protect(apply_exemptions=apply_exemptions)
+
+
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True, render_as_batch=True)
 login_manager = FingerprintFreeLoginManager()
-csrf = CSRFProtect()
+csrf = ReadsFirstCSRFProtect()
 
 
 class WritesOnlyLimiter(Limiter):

@@ -489,3 +489,14 @@ def test_a_forked_process_never_uses_or_ends_its_parents_read_connection(app, db
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert _backend_pid(db) == parent  # still connected, on the same session
+
+
+def test_on_postgresql_a_read_connection_the_driver_knows_is_closed_is_replaced_first(app, db):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    used = _connections_used(db.engine)
+    first = _backend_pid(db)
+    used[-1].close()  # psycopg now says it is closed
+    tried = len(used)
+    assert _backend_pid(db) != first
+    assert len(used) == tried + 1  # the read went straight to a new connection
