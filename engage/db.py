@@ -212,10 +212,8 @@ def _ping_if_idle(dialect, dbapi_connection, record, proxy) -> None:
     since = record.info.get("engage_idle_since")
     if since is not None and time.monotonic() - since < IDLE_BEFORE_PING:
         return
-    try:
-        dialect.do_ping(dbapi_connection)
-    except Exception as error:
-        raise exc.DisconnectionError("the database connection was lost") from error
+    if not _answers(dialect, dbapi_connection):
+        raise exc.DisconnectionError("the database connection was lost")
 
 
 # What may run outside a transaction: a plain SELECT, with no row lock and none of the functions
@@ -484,24 +482,21 @@ class KeptReads:
         connection = getattr(local, "connection", None)
         now = time.monotonic()
         if connection is None or not self._usable(local, connection, now):
+            self._let_go(local)
             connection = self._open(local, engine)
         local.used_at = now
         return connection
 
     def _usable(self, local, connection: Connection, now: float) -> bool:
-        if local.pid != os.getpid():
-            _INHERITED.append(connection)
-            return False
-        if (connection.invalidated or connection.closed
-                or getattr(connection.connection.dbapi_connection, "closed", False)
-                or local.generation != self._generation
-                or (now - local.used_at >= IDLE_BEFORE_PING and not _answers(connection))):
-            _close_quietly(connection)
-            return False
-        return True
+        if (local.pid != os.getpid() or local.generation != self._generation
+                or connection.invalidated or connection.closed):
+            return False  # asked first: `.connection` on an invalidated one would reconnect
+        dbapi_connection = connection.connection.dbapi_connection
+        return not getattr(dbapi_connection, "closed", False) and (
+            now - local.used_at < IDLE_BEFORE_PING
+            or _answers(connection.dialect, dbapi_connection))
 
     def _open(self, local, engine: Engine) -> Connection:
-        local.connection = None
         connection = engine.connect()
         connection.detach()  # outside the pool: closing it closes it
         if connection.dialect.name == "postgresql":
@@ -512,13 +507,18 @@ class KeptReads:
     def dispose(self, engine: Engine | None = None) -> None:
         """The engine was disposed of (its pool closed): so are the kept connections."""
         self._generation += 1
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
-            if self._local.pid == os.getpid():
-                _close_quietly(connection)
-            else:
-                _INHERITED.append(connection)
-        self._local.connection = None
+        self._let_go(self._local)
+
+    @staticmethod
+    def _let_go(local) -> None:
+        """The thread's connection, closed; or, if it is a parent process's, kept unused."""
+        connection, local.connection = getattr(local, "connection", None), None
+        if connection is None:
+            return
+        if local.pid == os.getpid():
+            _close_quietly(connection)
+        else:
+            _INHERITED.append(connection)
 
 
 # Connections a forked child inherited from its parent: kept referenced, so that the child
@@ -534,9 +534,10 @@ def keep_read_connections(engine: Engine) -> None:
         setattr(engine, KEPT_READS, KeptReads(engine))
 
 
-def _answers(connection: Connection) -> bool:
+def _answers(dialect, dbapi_connection) -> bool:
+    """Whether the connection still answers (SQLAlchemy's own ping for the database)."""
     try:
-        connection.dialect.do_ping(connection.connection.dbapi_connection)
+        dialect.do_ping(dbapi_connection)
     except Exception:
         return False
     return True

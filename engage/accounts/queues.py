@@ -16,10 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from flask import current_app, g
+from flask import Flask, current_app, g
 from sqlalchemy import Select, bindparam, select
 
 from engage.core import wiring
+from engage.core.page_cache import KeptCopies
 from engage.extensions import db
 
 STAFF_QUEUES = wiring.Hook("staff_queues")
@@ -65,7 +66,7 @@ def _counted(person_id: int, counts: tuple[Select, ...]) -> tuple:
     """Every count, counted now: by the person's own query when it was sent with it (the same
     counts, for the same person: reads_sent_early), otherwise in a query of its own."""
     counting = _counting(counts)
-    _last_counted()[person_id] = counting
+    _last_counted().put((person_id,), counting)
     [rows] = wiring.rows_sent_with_person(db.session, (counting, {"person_id": person_id}))
     return rows[0]
 
@@ -77,20 +78,22 @@ def reads_sent_early(person_id: int) -> list[tuple]:
     their roles, only known once they are read; `staff_queues` works them out again and uses
     these counts only if they are the very same query, so a change of roles costs a query,
     never a wrong count."""
-    counting = _last_counted().get(person_id)
+    counting = _last_counted().get((person_id,))
     return [] if counting is None else [(counting, {"person_id": person_id})]
 
 
 LAST_COUNTED_LIMIT = 4096  # people; the few statements are shared, so this is small
+LAST_COUNTED = "engage_staff_queues_counted"
 
 
-def _last_counted() -> dict[int, Select]:
+def init_app(app: Flask) -> None:
     """Which count each person's queues needed last, per app (a statement is built for the
-    app's database)."""
-    found = current_app.extensions.setdefault("engage_staff_queues_counted", {})
-    if len(found) >= LAST_COUNTED_LIMIT:
-        found.clear()
-    return found
+    app's database), the least recently seen people dropped first."""
+    app.extensions[LAST_COUNTED] = KeptCopies(LAST_COUNTED_LIMIT)
+
+
+def _last_counted() -> KeptCopies[Select]:
+    return current_app.extensions[LAST_COUNTED]
 
 
 @lru_cache(maxsize=64)

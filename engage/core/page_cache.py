@@ -120,8 +120,9 @@ def current_version(name: str) -> int:
     ask whether it has begun anything: the version is the request's only database work."""
     session = made_session(db.session)
     read = (VERSION_QUERY, {"name": name})
-    [rows] = (plain_rows(session, read) if session is not None and session.in_transaction()
-              else plain_rows_apart(db.engine, read))
+    # plain_rows itself reads apart when the session has begun nothing.
+    [rows] = plain_rows(session, read) if session is not None else plain_rows_apart(
+        db.engine, read)
     return rows[0][0] if rows else 0
 
 

@@ -384,6 +384,20 @@ def _file_engine(tmp_path):
     return engine
 
 
+def _attempts(monkeypatch) -> list:
+    """Each time a read is tried on a connection (engage.db._plain_rows_on), whether or not the
+    driver gets as far as the statement."""
+    tried: list = []
+    real = engage_db._plain_rows_on
+
+    def trying(connection, reads):
+        tried.append(connection)
+        return real(connection, reads)
+
+    monkeypatch.setattr(engage_db, "_plain_rows_on", trying)
+    return tried
+
+
 def _connections_used(engine) -> list:
     used: list = []
     event.listen(engine, "before_cursor_execute",
@@ -418,18 +432,23 @@ def test_a_read_connection_lost_while_it_waited_is_replaced_before_the_read(tmp_
     used = _connections_used(engine)
     plain_rows_apart(engine, (_ONE_TWO, None))
     used[0].close()  # gone while it waited, as after a database restart
+    tried = _attempts(monkeypatch)
     assert plain_rows_apart(engine, (_ONE_TWO, None)) == [[(2,)]]
     assert len(used) == 2  # checked first, so the read was not even tried on the lost one
+    assert len(tried) == 1
     assert used[1] is not used[0]
     engine.dispose()
 
 
-def test_a_read_on_a_connection_the_database_just_dropped_is_asked_again_once(tmp_path):
+def test_a_read_on_a_connection_the_database_just_dropped_is_asked_again_once(tmp_path,
+                                                                             monkeypatch):
     engine = _file_engine(tmp_path)
     used = _connections_used(engine)
     plain_rows_apart(engine, (_ONE_TWO, None))
     used[0].close()  # dropped a moment ago: too recent for the check before use
+    tried = _attempts(monkeypatch)
     assert plain_rows_apart(engine, (_ONE_TWO, None)) == [[(2,)]]
+    assert len(tried) == 2 and tried[1] is not tried[0]  # failed once, then a new connection
     assert used[-1] is not used[0]
     before = len(used)
     broken = select(literal_column("no_such_column")).select_from(text("said"))
@@ -491,12 +510,15 @@ def test_a_forked_process_never_uses_or_ends_its_parents_read_connection(app, db
     assert _backend_pid(db) == parent  # still connected, on the same session
 
 
-def test_on_postgresql_a_read_connection_the_driver_knows_is_closed_is_replaced_first(app, db):
+def test_on_postgresql_a_read_connection_the_driver_knows_is_closed_is_replaced_first(
+        app, db, monkeypatch):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL only")
     used = _connections_used(db.engine)
     first = _backend_pid(db)
     used[-1].close()  # psycopg now says it is closed
-    tried = len(used)
+    before = len(used)
+    tried = _attempts(monkeypatch)
     assert _backend_pid(db) != first
-    assert len(used) == tried + 1  # the read went straight to a new connection
+    assert len(used) == before + 1
+    assert len(tried) == 1  # the read went straight to a new connection
