@@ -452,8 +452,9 @@ def hello_server() -> Server:
     return Server("hello_app:app", {"PYTHONPATH": str(ROOT / "bench")}, "/")
 
 
-def sign_in(base: str, username: str) -> str:
-    """Signs in through the real forms (and two-factor for staff); returns the Cookie header."""
+def sign_in(base: str, username: str) -> requests.Session:
+    """Signs in through the real forms (and two-factor for staff); returns the browser (its
+    cookies)."""
     import pyotp
 
     from engage.demo import DEMO_PASSWORD
@@ -473,7 +474,19 @@ def sign_in(base: str, username: str) -> str:
             "code": pyotp.TOTP(STAFF_TOTP_SECRET).now()}, timeout=30)
     if "Sign out" not in response.text:
         raise SystemExit(f"Could not sign in as {username}")
-    return "; ".join(f"{c.name}={c.value}" for c in browser.cookies)
+    return browser
+
+
+def visit(browser: requests.Session, url: str) -> tuple[requests.Response, str]:
+    """The page as the signed-in browser opens it, and the Cookie header it sends next.
+
+    wrk sends one Cookie header for the whole run. A browser takes the new cookie a page
+    gives it: Engage renews the session cookie at most once a minute, with the time the
+    person was last seen (engage/hooks.py). Replayed for minutes, the cookie from signing in
+    would have every request renew it again, which no browser does, so each signed-in page's
+    load starts from the cookie the browser holds just then."""
+    response = browser.get(url, timeout=60, allow_redirects=False)
+    return response, "; ".join(f"{c.name}={c.value}" for c in browser.cookies)
 
 
 @dataclass
@@ -532,26 +545,25 @@ def run_backend(store, pages: list[Page], args: argparse.Namespace, script: Path
     servers = {dataset: engage_server(urls[dataset], instance) for dataset in datasets}
     hello = hello_server()
     try:
-        cookies: dict[tuple[str, str], str] = {}
+        browsers: dict[tuple[str, str], requests.Session] = {}
         targets = []
         for page in pages:
             base = servers[page.dataset].base
             path = page.path.format(consultation=consultation_path(urls["log"])
                                     if "{consultation}" in page.path else "")
-            cookie = None
+            browser = None
             if page.who:
                 key = (page.dataset, page.who)
-                if key not in cookies:
-                    cookies[key] = sign_in(base, page.who)
-                cookie = cookies[key]
-            check = requests.get(base + path, headers={"Cookie": cookie} if cookie else {},
-                                 timeout=60, allow_redirects=False)
+                if key not in browsers:
+                    browsers[key] = sign_in(base, page.who)
+                browser = browsers[key]
+            check, cookie = visit(browser or requests.Session(), base + path)
             if check.status_code != 200 or page.expect not in check.text:
                 raise SystemExit(f"{page.label}: {base + path} answered {check.status_code} "
                                  f"without {page.expect!r}")
             connections = 1 if page.server_ms else args.connections
-            wrk(base + path, connections, 1, cookie, script)  # warm-up
-            targets.append((page, base + path, cookie, connections))
+            wrk(base + path, connections, 1, cookie if browser else None, script)  # warm-up
+            targets.append((page, base + path, browser, connections))
         results: dict[str, list[tuple[Load, float]]] = {page.label: [] for page in pages}
         for round_number in range(1, args.rounds + 1):
             # Bare Flask is loaded before every page and once more after the last: each page
@@ -559,7 +571,8 @@ def run_backend(store, pages: list[Page], args: argparse.Namespace, script: Path
             # that speeds up or slows down during a round moves both sides of each ratio.
             before = wrk(hello.base + "/", args.connections, args.duration, None, script)
             bares = [before.rps]
-            for page, url, cookie, connections in targets:
+            for page, url, browser, connections in targets:
+                cookie = visit(browser, url)[1] if browser else None
                 load = wrk(url, connections, args.duration, cookie, script)
                 if load.errors:
                     raise SystemExit(f"{page.label}: {load.errors} requests answered with an "

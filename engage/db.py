@@ -573,9 +573,17 @@ def _plain_rows_on(connection, reads) -> list[list[tuple]]:
     try:
         if len(jobs) > 1 and dialect.name == "postgresql":
             with driver.pipeline():
-                cursors.extend(_execute(connection, driver, *job) for job in jobs)
+                cursors.extend(_execute(connection, driver.cursor(), *job) for job in jobs)
+        elif dialect.name == "postgresql":
+            # One read, on the connection's kept cursor, prepared at once on the server unless
+            # the deployment switched psycopg's prepared statements off (prepare_threshold
+            # None, for PgBouncer's transaction mode, say).
+            [(prepared, parameters)] = jobs
+            cursor = _execute(connection, _reused_cursor(connection, driver), prepared,
+                              parameters, prepare=driver.prepare_threshold is not None or None)
+            return [_converted(cursor.fetchall(), prepared.result_processors)]
         else:
-            cursors.extend(_execute(connection, driver, *job) for job in jobs)
+            cursors.extend(_execute(connection, driver.cursor(), *job) for job in jobs)
         return [_converted(cursor.fetchall(), prepared.result_processors)
                 for cursor, (prepared, _) in zip(cursors, jobs, strict=True)]
     except dialect.loaded_dbapi.Error as error:
@@ -592,11 +600,25 @@ def _plain_rows_on(connection, reads) -> list[list[tuple]]:
             cursor.close()
 
 
-def _execute(connection, driver, prepared: _Prepared, parameters):
-    cursor = driver.cursor()
+REUSED_CURSOR = "engage_reused_cursor"
+
+
+def _reused_cursor(connection, driver):
+    """A psycopg cursor kept with its connection for one read at a time: making a cursor and
+    closing it again, for a read of one row, cost about as much of a signed-in page as the
+    rest of the read's work in Python. It holds its last read's rows until the next one, and
+    a new one is made when the connection is a new one (after a reconnect, say)."""
+    info = connection.connection.info
+    cursor = info.get(REUSED_CURSOR)
+    if cursor is None or cursor.closed or cursor.connection is not driver:
+        cursor = info[REUSED_CURSOR] = driver.cursor()
+    return cursor
+
+
+def _execute(connection, cursor, prepared: _Prepared, parameters, **options):
     connection.dispatch.before_cursor_execute(connection, cursor, prepared.sql, parameters,
                                               None, False)
-    cursor.execute(prepared.sql, parameters)
+    cursor.execute(prepared.sql, parameters, **options)
     return cursor
 
 

@@ -522,3 +522,64 @@ def test_on_postgresql_a_read_connection_the_driver_knows_is_closed_is_replaced_
     assert _backend_pid(db) != first
     assert len(used) == before + 1
     assert len(tried) == 1  # the read went straight to a new connection
+
+
+def _cursors_used(engine) -> list:
+    used: list = []
+    event.listen(engine, "before_cursor_execute", lambda conn, cursor, *rest: used.append(cursor))
+    return used
+
+
+def test_on_postgresql_one_read_at_a_time_reuses_its_connections_cursor_and_sees_new_rows(
+        app, db):
+    """The person's read on every signed-in page runs on a cursor kept with its connection
+    (engage.db._reused_cursor): the next read gets the new rows, not the last read's, and a
+    failed read leaves the cursor fit for the next."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    cursors = _cursors_used(db.engine)
+    count = select(func.count()).select_from(Notification)
+    assert plain_rows_apart(db.engine, (count, None)) == [[(0,)]]
+    db.session.add(Notification(user_id=make_member().id, title="new"))
+    db.session.commit()
+    assert plain_rows_apart(db.engine, (count, None)) == [[(1,)]]
+    with pytest.raises(DBAPIError):
+        plain_rows_apart(db.engine, (select(literal_column("no_such_column")), None))
+    assert plain_rows_apart(db.engine, (count, None)) == [[(1,)]]
+    # One cursor for the four reads (the session wrote with a cursor of its own).
+    assert cursors[0] is cursors[-3] is cursors[-2] is cursors[-1]
+    # Several reads at once still each get a cursor of their own (psycopg's pipeline).
+    assert plain_rows_apart(db.engine, (count, None), (_ONE_TWO, None)) == [[(1,)], [(2,)]]
+    assert cursors[-1] is not cursors[-2]
+
+
+def test_on_postgresql_a_new_read_connection_gets_a_new_cursor(app, db):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    cursors = _cursors_used(db.engine)
+    first = _backend_pid(db)
+    cursors[-1].connection.close()
+    assert _backend_pid(db) != first
+    assert cursors[-1] is not cursors[0] and not cursors[-1].closed
+
+
+def test_on_postgresql_reads_are_not_prepared_where_prepared_statements_are_switched_off(
+        app, db):
+    """A deployment behind PgBouncer's transaction mode switches psycopg's prepared statements
+    off (prepare_threshold None); the kept reads respect that, and otherwise prepare at once."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    cursors = _cursors_used(db.engine)
+    prepared = select(func.count()).select_from(text("pg_prepared_statements"))
+    plain_rows_apart(db.engine, (_ONE_TWO, None))
+    driver = cursors[-1].connection
+    [[(before,)]] = plain_rows_apart(db.engine, (prepared, None))
+    assert before >= 1  # prepared on first use, not after psycopg's usual five
+    driver.prepare_threshold = None
+    try:
+        driver.execute("DEALLOCATE ALL")
+        plain_rows_apart(db.engine, (_ONE_TWO, None))
+        [[(after,)]] = plain_rows_apart(db.engine, (prepared, None))
+        assert after == 0
+    finally:
+        driver.prepare_threshold = 5
