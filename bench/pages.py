@@ -8,9 +8,10 @@ For each database (SQLite, then PostgreSQL) it starts Engage with the production
 (bench/hello_app.py) with the same gunicorn settings. It loads each page of the table below
 with wrk (20 connections) for a few seconds, round after round (3 rounds), with the bare app
 loaded before each page and after it, so a busy machine slows both sides alike: each page is
-compared with the mean of the two bare runs around it. It prints each page's requests per
-second as a ratio to bare Flask and its 95th percentile latency, against the targets, as "pass"
-or "short".
+compared with the mean of the two bare runs around it. A signed-in page is loaded with the
+cookie the signed-in browser holds just before its run (Engage renews the cookie once a minute,
+and a browser sends the new one). It prints each page's requests per second as a ratio to bare
+Flask and its 95th percentile latency, against the targets, as "pass" or "short".
 
 The data is built by this script and kept between runs in instance/bench/ (SQLite files) or in
 PostgreSQL databases named after --postgres-url's database plus "_bench_...", keyed by
