@@ -25,6 +25,7 @@ from engage.accounts.passwords import burn_time, hash_password, password_problem
 from engage.core import audit, clock, wiring
 from engage.core.crypto import keyed_hash
 from engage.core.notify import Message, notify, queue_email
+from engage.core.page_cache import KeptCopies
 from engage.core.permissions import ROLE_LABELS, Role
 from engage.core.personal_data import close_all, export_all
 from engage.core.unit_of_work import atomic
@@ -208,8 +209,21 @@ def open_session(user: User) -> str:
     return token
 
 
+_SESSION_KEYS: KeptCopies[str] = KeptCopies(4096)
+
+
 def session_key(token: str | None) -> str | None:
-    return _session_key(token) if token else None
+    """The stored key of the cookie's session token, worked out once per token and secret
+    in this process (every signed-in request asks; the process holds the cookies it has
+    checked already, engage/core/sessions.py)."""
+    if not token:
+        return None
+    kept = (current_app.config["SECRET_KEY"], token)
+    key = _SESSION_KEYS.get(kept)
+    if key is None:
+        key = _session_key(token)
+        _SESSION_KEYS.put(kept, key)
+    return key
 
 
 def end_session(token: str | None) -> None:

@@ -68,6 +68,15 @@ class KeptCookieSessionInterface(SecureCookieSessionInterface):
         self._kept.put((value,), (_copied(data), signed_at.timestamp()))
         return self.session_class(data)
 
+    def save_session(self, app: Flask, session: SecureCookieSession, response) -> None:
+        """Flask's, except that a session with nothing to write (most requests: the cookie
+        is renewed at most once a minute) skips working out the cookie's settings, and only
+        gets the "Vary: Cookie" Flask gives a session that was read."""
+        if session.modified or (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]):
+            super().save_session(app, session, response)
+        elif session.accessed:
+            response.vary.add("Cookie")
+
 
 def _copied(data: dict) -> dict:
     """A copy the request may change freely (lists of messages to show, say); the rest of a

@@ -71,3 +71,33 @@ def test_the_kept_home_page_still_shows_a_members_own_message_once(app):
     again = visitor.get("/").get_data(as_text=True)
     assert "Your booking is confirmed." not in again
     assert "<!--engage:" not in shown + again
+
+
+def test_the_cookie_is_sent_again_only_when_the_session_changes(app):
+    """Most signed-in pages change nothing in the session: no new cookie, but the answer still
+    says it depends on the cookie (so no shared cache keeps one person's page for another).
+    Once the person was last seen a minute ago, the page renews the cookie."""
+    visitor = signed_in(app, make_member())
+    visitor.get("/")
+    page = visitor.get("/account")
+    assert "Set-Cookie" not in page.headers
+    assert page.headers["Vary"] == "Cookie"
+    with visitor.client.session_transaction() as session:
+        session["seen_at"] -= 61
+    renewed = visitor.get("/account")
+    assert app.config["SESSION_COOKIE_NAME"] in renewed.headers["Set-Cookie"]
+    assert renewed.headers["Vary"] == "Cookie"
+    assert "Set-Cookie" not in visitor.get("/account").headers
+
+
+def test_signing_out_ends_the_session_even_though_its_key_was_kept(app):
+    """The session's stored key is worked out once per token (accounts.services.session_key);
+    signing out still deletes the session, so a copy of the old cookie stops working."""
+    visitor = signed_in(app, make_member())
+    assert visitor.get("/account").status_code == 200
+    copied = _cookie(visitor, app)
+    token = csrf_from(visitor.get("/account").get_data(as_text=True))
+    assert visitor.client.post("/sign-out", data={"csrf_token": token}).status_code == 302
+    _with_cookie(visitor, app, copied)
+    page = visitor.get("/account")
+    assert page.status_code == 302 and "/sign-in" in page.headers["Location"]
