@@ -580,7 +580,7 @@ def _plain_rows_on(connection, reads) -> list[list[tuple]]:
             # None, for PgBouncer's transaction mode, say).
             [(prepared, parameters)] = jobs
             cursor = _execute(connection, _reused_cursor(connection, driver), prepared,
-                              parameters, prepare=driver.prepare_threshold is not None or None)
+                              parameters, prepare=_prepare_at_once(driver))
             return [_converted(cursor.fetchall(), prepared.result_processors)]
         else:
             cursors.extend(_execute(connection, driver.cursor(), *job) for job in jobs)
@@ -613,6 +613,12 @@ def _reused_cursor(connection, driver):
     if cursor is None or cursor.closed or cursor.connection is not driver:
         cursor = info[REUSED_CURSOR] = driver.cursor()
     return cursor
+
+
+def _prepare_at_once(driver) -> bool | None:
+    """psycopg's `prepare`: True (prepare on first use) unless prepared statements are switched
+    off on the connection, then None (psycopg's own rule, which never prepares)."""
+    return True if driver.prepare_threshold is not None else None
 
 
 def _execute(connection, cursor, prepared: _Prepared, parameters, **options):

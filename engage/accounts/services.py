@@ -209,7 +209,8 @@ def open_session(user: User) -> str:
     return token
 
 
-_SESSION_KEYS: KeptCopies[str] = KeptCopies(4096)
+KEPT_SESSION_KEYS = 4096  # per process, as many as the kept cookies (engage/core/sessions.py)
+_SESSION_KEYS: KeptCopies[str] = KeptCopies(KEPT_SESSION_KEYS)
 
 
 def session_key(token: str | None) -> str | None:

@@ -72,7 +72,7 @@ class KeptCookieSessionInterface(SecureCookieSessionInterface):
         """Flask's, except that a session with nothing to write (most requests: the cookie
         is renewed at most once a minute) skips working out the cookie's settings, and only
         gets the "Vary: Cookie" Flask gives a session that was read."""
-        if session.modified or (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]):
+        if self.should_set_cookie(app, session):
             super().save_session(app, session, response)
         elif session.accessed:
             response.vary.add("Cookie")
